@@ -1,0 +1,68 @@
+# The two commands of the README: `make book` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+# torch first, from an explicit spec: a plain `torch` requirement would pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+PROFILE ?= book
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+PIP := $(PY) -m pip --disable-pip-version-check
+
+# Notebooks run offline, with seeded hashing and the inline figure backend.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONHASHSEED := 0
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
+unexport MPLBACKEND
+
+.PHONY: help setup book test lint unit nbval book-check notebooks clean distclean
+
+help:
+	@echo "make book       set up, run every notebook (PROFILE=$(PROFILE)) and build _build/html"
+	@echo "make test       set up, lint, unit tests, notebook pairs, nbval, strict book build"
+	@echo "make notebooks  re-execute notebooks/*.py into their stored .ipynb (book profile)"
+	@echo "make setup      create $(VENV) (TORCH_SPEC=$(TORCH_SPEC) first, then .[book,test])"
+	@echo "make clean      remove _build (keep $(VENV)); make distclean also removes $(VENV)"
+
+setup: $(STAMP)
+
+# The stamp makes a second `make setup` instant; it is redone when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install "$(TORCH_SPEC)"
+	$(PIP) install -e ".[book,test]"
+	@touch $(STAMP)
+
+book: setup
+	$(BIN)/affect-book run --profile $(PROFILE)
+	$(BIN)/affect-book build --profile $(PROFILE) --notebooks run
+
+test: lint unit nbval book-check
+
+lint: setup
+	$(BIN)/ruff check affect_lib tests benchmarks notebooks
+
+unit: setup
+	$(PY) -m pytest
+
+nbval: setup
+	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# The committed notebooks hold the book-profile outputs; warnings (missing glue, bad refs) fail.
+book-check: setup
+	$(BIN)/affect-book build --profile book --notebooks committed --strict
+
+notebooks: setup
+	$(BIN)/affect-book notebooks
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,79 @@
+"""``affect-book``: run the notebooks with papermill, regenerate stored outputs, build the HTML book.
+
+    affect-book run --profile book [-p KEY VALUE]... [--only NN]...
+    affect-book build [--profile book] [--notebooks auto|run|committed] [--strict]
+    affect-book notebooks [--only NN]...      # re-execute sources into the stored .ipynb (book profile)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import yaml
+
+from affect_lib.config import PROFILES, ConfigError
+
+__all__ = ["main", "parse_value"]
+
+
+def parse_value(text: str) -> Any:
+    """papermill-style typing of ``-p`` values: int, float, bool, None, lists (YAML), else str."""
+    if text in ("None", "none", "null", "~"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, bool | list | type(None)) else text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="affect-book", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute the notebooks into _build/runs/<profile>/notebooks")
+    run.add_argument("--profile", required=True, help=f"one of {', '.join(PROFILES)}")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                     help="a config key or notebook parameter (repeatable), e.g. -p seed 3")
+    run.add_argument("--only", action="append", metavar="NN", help="run only notebook NN (repeatable)")
+    build = sub.add_parser("build", help="build the HTML book into _build/html")
+    build.add_argument("--profile", default="book", help=f"one of {', '.join(PROFILES)} (default book)")
+    build.add_argument("--notebooks", default="auto", choices=("auto", "run", "committed"),
+                       help="which executed notebooks to publish (default: the profile's run if any, "
+                            "else the committed ones for book)")
+    build.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
+    regen = sub.add_parser("notebooks", help="re-execute notebooks/NN_*.py into their stored .ipynb")
+    regen.add_argument("--only", action="append", metavar="NN")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from affect_lib import book
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            params = {key: parse_value(value) for key, value in args.parameter}
+            result = book.run(args.profile, params, args.only)
+            total = sum(result.timings.values())
+            print(f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> {result.out_dir}")
+        elif args.command == "build":
+            book.build(args.profile, notebooks=args.notebooks, strict=args.strict)
+        else:
+            for path in book.regenerate(only=args.only):
+                print(f"[affect-book] wrote {path}")
+    except (ConfigError, book.BookError) as exc:
+        print(f"affect-book: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Validated, frozen run configuration: profiles ``smoke`` / ``book`` / ``paper`` plus overrides.
+
+Every notebook calls :func:`load_profile` right after its ``parameters`` cell, so a wrong papermill
+parameter fails there with one message that lists the valid choices.
+
+Overrides are flat keyword names (``seed=3``, ``n_train=500``): top-level fields of
+:class:`RunConfig` or fields of one of its sections (``data``). Field names are unique across
+sections (tested), so a flat name is never ambiguous; ``"data.n_train"`` also works.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "RunConfig",
+    "PROFILES",
+    "load_profile",
+    "override_keys",
+    "config_hash",
+]
+
+
+class ConfigError(ValueError):
+    """A profile name, parameter name or parameter value that is not valid."""
+
+
+def _choices(*values: str) -> dict[str, tuple[str, ...]]:
+    return {"choices": values}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """SynthMOSEI sizes and generative knobs (see ``data_cards/synth_mosei.md``).
+
+    Splits are speaker-disjoint. Sequences are ``seq_len`` steps, left-padded like the
+    CMU-MultimodalSDK (valid steps at the end); ``mask`` marks valid steps.
+    """
+
+    n_train: int
+    n_val: int
+    n_test: int
+    seq_len: int
+    min_len: int
+    text_dim: int = 768
+    audio_dim: int = 74
+    video_dim: int = 35
+    n_speakers: int = 200
+    latent_rank: int = 8  # dimension of the affect subspace each modality embeds its cues in
+    class_probs: tuple[float, ...] = (0.26, 0.18, 0.16, 0.14, 0.14, 0.12)
+    driver_mix: tuple[float, ...] = (0.4, 0.3, 0.3)  # P(driver = text, audio, video)
+    driver_strength: float = 5.0  # norm of the class cue inside the driver's evidence window
+    window_frac: float = 0.3  # evidence window length / valid length
+    weak_strength: float = 0.5  # norm of the (possibly conflicting) cue in the other modalities
+    conflict_prob: float = 0.35  # P(a non-driver modality shows another emotion's cue)
+    co_occurrence: float = 0.25  # P(each non-dominant emotion is also present)
+    speaker_std: float = 0.2  # speaker offset inside the affect subspace (per modality)
+    latent_noise: float = 0.6  # AR(1) noise inside the affect subspace, per step
+    noise_std: float = 1.0  # i.i.d. feature noise, per step and dimension
+    modality_scale: tuple[float, ...] = (1.0, 4.0, 0.5)  # raw scales differ, as COVAREP vs FACET do
+    batch_size: int = 64
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_train", "n_val", "n_test", "seq_len", "min_len", "text_dim", "audio_dim",
+                     "video_dim", "n_speakers", "latent_rank", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_workers < 0:
+            raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
+        if self.min_len > self.seq_len:
+            raise ConfigError(f"min_len ({self.min_len}) must be <= seq_len ({self.seq_len})")
+        if self.min_len < 4:
+            raise ConfigError(f"min_len must be >= 4 (room for an evidence window), got {self.min_len}")
+        if self.n_speakers < 3:
+            raise ConfigError(f"n_speakers must be >= 3 (speaker-disjoint splits), got {self.n_speakers}")
+        low = min(self.text_dim, self.audio_dim, self.video_dim)
+        if self.latent_rank > low:
+            raise ConfigError(f"latent_rank ({self.latent_rank}) must be <= every feature dim (smallest is {low})")
+        if self.latent_rank < 6:
+            raise ConfigError(f"latent_rank must be >= 6 (one orthogonal prototype per emotion), got {self.latent_rank}")
+        _check_simplex("class_probs", self.class_probs, 6)
+        _check_simplex("driver_mix", self.driver_mix, 3)
+        for name in ("window_frac", "conflict_prob", "co_occurrence"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {value}")
+        if self.window_frac <= 0:
+            raise ConfigError("window_frac must be > 0")
+        for name in ("driver_strength", "weak_strength", "speaker_std", "latent_noise", "noise_std"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if len(self.modality_scale) != 3 or min(self.modality_scale) <= 0:
+            raise ConfigError(f"modality_scale must be 3 positive numbers (text, audio, video), got {self.modality_scale}")
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {"text": self.text_dim, "audio": self.audio_dim, "video": self.video_dim}
+
+
+def _check_simplex(name: str, values: tuple[float, ...], n: int) -> None:
+    if len(values) != n:
+        raise ConfigError(f"{name} must have {n} entries, got {len(values)}")
+    if min(values) < 0 or abs(sum(values) - 1.0) > 1e-6:
+        raise ConfigError(f"{name} must be non-negative and sum to 1, got {values}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything a notebook needs: profile, seed, where data come from and where artifacts go."""
+
+    profile: str
+    seed: int = 0
+    device: str = field(default="auto", metadata=_choices("auto", "cpu", "cuda", "mps"))
+    data_source: str = field(default="synthetic", metadata=_choices("synthetic"))
+    data_dir: str | None = None
+    run_dir: str | None = None  # None: <project>/_build/runs/<profile>
+    data: DataConfig
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+
+    @property
+    def run_path(self) -> Path:
+        """Artifact folder of this run (created on demand by the code that writes there)."""
+        from affect_lib.paths import default_run_dir
+
+        return Path(self.run_dir) if self.run_dir else default_run_dir(self.profile)
+
+
+PROFILES: dict[str, RunConfig] = {
+    "smoke": RunConfig(
+        profile="smoke",
+        data=DataConfig(n_train=240, n_val=60, n_test=90, seq_len=12, min_len=6, text_dim=24,
+                        audio_dim=12, video_dim=10, n_speakers=24, batch_size=32),
+    ),
+    "book": RunConfig(
+        profile="book",
+        data=DataConfig(n_train=2000, n_val=300, n_test=600, seq_len=32, min_len=12, n_speakers=200),
+    ),
+    "paper": RunConfig(
+        profile="paper",
+        data=DataConfig(n_train=16326, n_val=1871, n_test=4659, seq_len=50, min_len=12,
+                        n_speakers=1000, batch_size=128, num_workers=4),
+    ),
+}
+
+_SECTIONS = ("data",)
+
+
+def _section_fields() -> dict[str, str | None]:
+    """Map every override key to its section (None for top-level fields)."""
+    keys: dict[str, str | None] = {}
+    for f in dataclasses.fields(RunConfig):
+        if f.name in _SECTIONS:
+            section_cls = typing.get_type_hints(RunConfig)[f.name]
+            for sf in dataclasses.fields(section_cls):
+                keys[sf.name] = f.name
+        elif f.name != "profile":
+            keys[f.name] = None
+    return keys
+
+
+def override_keys() -> list[str]:
+    """All parameter names that :func:`load_profile` accepts as overrides."""
+    return sorted(_section_fields())
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Check ``value`` against the annotation ``tp``; promote int→float and list→tuple only."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(key, value, arg)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"parameter '{key}' expects {_type_name(tp)}, got {value!r} ({type(value).__name__})")
+    if origin is tuple:
+        (elem, _ellipsis) = typing.get_args(tp)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"parameter '{key}' expects a list of {_type_name(elem)}, got {value!r}")
+        return tuple(_coerce(f"{key}[{i}]", v, elem) for i, v in enumerate(value))
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"parameter '{key}' expects float, got {value!r} ({type(value).__name__})")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"parameter '{key}' expects int, got {value!r} ({type(value).__name__})")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"parameter '{key}' expects bool (True/False), got {value!r}")
+        return value
+    if tp is str:
+        if isinstance(value, Path):
+            return str(value)
+        if not isinstance(value, str):
+            raise ConfigError(f"parameter '{key}' expects str, got {value!r} ({type(value).__name__})")
+        return value
+    raise TypeError(f"unsupported config annotation {tp!r} for '{key}'")  # a bug in this module
+
+
+def _apply(obj: Any, changes: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(type(obj))
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    checked = {}
+    for key, value in changes.items():
+        value = _coerce(key, value, hints[key])
+        allowed = fields[key].metadata.get("choices")
+        if allowed and value not in allowed:
+            raise ConfigError(f"parameter '{key}' must be one of {', '.join(allowed)}; got {value!r}")
+        checked[key] = value
+    return dataclasses.replace(obj, **checked)
+
+
+def load_profile(name: str, **overrides: Any) -> RunConfig:
+    """Return the frozen config of profile ``name`` with ``overrides`` applied and validated.
+
+    Raises :class:`ConfigError` naming the valid profiles, the valid parameter names (with the
+    closest matches) or the expected type.
+    """
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}")
+    keys = _section_fields()
+    per_section: dict[str | None, dict[str, Any]] = {}
+    for raw_key, value in overrides.items():
+        section, _, key = raw_key.rpartition(".")
+        if key not in keys or (section and keys[key] != section):
+            close = difflib.get_close_matches(key, keys, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(f"unknown parameter {raw_key!r}{hint}; valid parameters: {', '.join(sorted(keys))}")
+        per_section.setdefault(keys[key], {})[key] = value
+    cfg = PROFILES[name]
+    sections = {s: _apply(getattr(cfg, s), per_section.get(s, {})) for s in _SECTIONS}
+    return _apply(dataclasses.replace(cfg, **sections), per_section.get(None, {}))
+
+
+def config_hash(cfg: Any, *, exclude: tuple[str, ...] = ("run_dir", "device", "data_dir")) -> str:
+    """SHA-256 (hex, 16 chars) of a config's content, ignoring where things live and run."""
+    content = dataclasses.asdict(cfg)
+    for key in exclude:
+        content.pop(key, None)
+    blob = json.dumps(content, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,88 @@
+"""The in-memory multimodal corpus every data source produces (synthetic or real).
+
+Label order is CMU-MOSEI's: ``happy, sad, anger, surprise, disgust, fear`` (a public Affect-Diff
+implementation swaps fear and surprise; ``tests/test_synthetic.py`` pins the order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+__all__ = ["EMOTIONS", "MODALITIES", "MultimodalCorpus"]
+
+EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust", "fear")
+MODALITIES: tuple[str, ...] = ("text", "audio", "video")
+
+
+@dataclass(frozen=True, eq=False)
+class MultimodalCorpus:
+    """N utterances of T steps. Arrays are numpy; padding rows are exactly zero.
+
+    text (N,T,Dt), audio (N,T,Da), video (N,T,Dv) float32; mask (N,T) bool (True = valid step);
+    label (N,) int64 in [0,6) dominant emotion; emotions (N,6) float32 intensities in [0,3];
+    driver (N,) int64 causal modality 0=text 1=audio 2=video, -1 unknown; speaker (N,) int64;
+    window (N,2) int64 [start, end) of the driver's evidence window, -1 unknown;
+    conflict (N,3) bool: the modality shows another emotion's cue; ids: N strings.
+    """
+
+    text: np.ndarray
+    audio: np.ndarray
+    video: np.ndarray
+    mask: np.ndarray
+    label: np.ndarray
+    emotions: np.ndarray
+    driver: np.ndarray
+    speaker: np.ndarray
+    window: np.ndarray
+    conflict: np.ndarray
+    ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        n, t = self.mask.shape
+        for m in MODALITIES:
+            arr = getattr(self, m)
+            if arr.ndim != 3 or arr.shape[:2] != (n, t):
+                raise ValueError(f"corpus: {m} has shape {arr.shape}, expected ({n}, {t}, D)")
+            if arr.dtype != np.float32:
+                raise ValueError(f"corpus: {m} has dtype {arr.dtype}, expected float32")
+        expected = {"label": (n,), "emotions": (n, 6), "driver": (n,), "speaker": (n,),
+                    "window": (n, 2), "conflict": (n, 3)}
+        for name, shape in expected.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"corpus: {name} has shape {getattr(self, name).shape}, expected {shape}")
+        if len(self.ids) != n:
+            raise ValueError(f"corpus: {len(self.ids)} ids for {n} utterances")
+        if n and (self.label.min() < 0 or self.label.max() >= len(EMOTIONS)):
+            raise ValueError(f"corpus: label out of range [0, {len(EMOTIONS)})")
+
+    def __len__(self) -> int:
+        return int(self.mask.shape[0])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.mask.shape[1])
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {m: int(getattr(self, m).shape[2]) for m in MODALITIES}
+
+    def subset(self, index: np.ndarray) -> MultimodalCorpus:
+        """A new corpus with the utterances at ``index`` (copies the arrays)."""
+        index = np.asarray(index)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {k: (tuple(v[i] for i in index) if k == "ids" else v[index]) for k, v in values.items()}
+        return MultimodalCorpus(**out)
+
+    def fingerprint(self) -> str:
+        """SHA-256 over every array and id: equal fingerprints mean identical data."""
+        digest = hashlib.sha256()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "ids":
+                digest.update("\n".join(value).encode())
+            else:
+                digest.update(np.ascontiguousarray(value).tobytes())
+        return digest.hexdigest()

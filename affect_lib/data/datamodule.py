@@ -1,0 +1,89 @@
+"""Torch views of a :class:`MultimodalCorpus` and the LightningDataModule of the book.
+
+Batch contract (DESIGN.md): ``text`` (B,T,Dt), ``audio`` (B,T,Da), ``video`` (B,T,Dv) float32;
+``mask`` (B,T) bool; ``label`` (B,) int64; ``emotions`` (B,6) float32; ``driver`` (B,) int64
+(-1 unknown); ``id`` list of str.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from affect_lib.config import RunConfig
+from affect_lib.data.corpus import MODALITIES, MultimodalCorpus
+from affect_lib.data.synthetic import SPLITS, generate_synth_mosei
+
+__all__ = ["CorpusDataset", "AffectDataModule", "build_datamodule"]
+
+Batch = dict[str, Any]
+
+
+class CorpusDataset(Dataset):
+    """Map-style dataset over a corpus; ``__getitems__`` gathers a whole batch in one indexing op."""
+
+    def __init__(self, corpus: MultimodalCorpus) -> None:
+        self.corpus = corpus
+        self._tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(corpus, name)))
+                         for name in (*MODALITIES, "mask", "label", "emotions", "driver")}
+
+    def __len__(self) -> int:
+        return len(self.corpus)
+
+    def __getitem__(self, index: int) -> Batch:
+        return {k: v[index] for k, v in self._tensors.items()} | {"id": self.corpus.ids[index]}
+
+    def __getitems__(self, indices: Sequence[int]) -> Batch:
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return {k: v[idx] for k, v in self._tensors.items()} | {"id": [self.corpus.ids[i] for i in indices]}
+
+
+def _identity(batch: Batch) -> Batch:
+    return batch  # __getitems__ already built the batch
+
+
+class AffectDataModule(L.LightningDataModule):
+    """Train/val/test loaders over given corpora; shuffling is seeded, so epochs are reproducible."""
+
+    def __init__(self, corpora: dict[str, MultimodalCorpus], *, batch_size: int, seed: int,
+                 num_workers: int = 0) -> None:
+        super().__init__()
+        missing = [s for s in SPLITS if s not in corpora]
+        if missing:
+            raise ValueError(f"AffectDataModule: missing split(s) {missing}; expected {list(SPLITS)}")
+        self.corpora = corpora
+        self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
+        self.datasets = {s: CorpusDataset(c) for s, c in corpora.items()}
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return self.corpora["train"].dims
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return DataLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
+                          generator=generator, collate_fn=_identity, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+def build_datamodule(cfg: RunConfig) -> AffectDataModule:
+    """The data of a run: SynthMOSEI by default (real-data sources plug in here)."""
+    if cfg.data_source != "synthetic":
+        raise ValueError(f"data_source {cfg.data_source!r} is not available; valid: synthetic")
+    corpora = generate_synth_mosei(cfg.data, cfg.seed)
+    return AffectDataModule(corpora, batch_size=cfg.data.batch_size, seed=cfg.seed,
+                            num_workers=cfg.data.num_workers)

@@ -1,0 +1,27 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")  # tests only; notebooks run without it (see affect_lib.book)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def smoke_cfg():
+    from affect_lib.config import load_profile
+
+    return load_profile("smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke_corpora(smoke_cfg):
+    from affect_lib.data.synthetic import generate_synth_mosei
+
+    return generate_synth_mosei(smoke_cfg.data, seed=0)

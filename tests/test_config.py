@@ -1,0 +1,97 @@
+import dataclasses
+
+import pytest
+
+from affect_lib.config import (
+    PROFILES,
+    ConfigError,
+    DataConfig,
+    RunConfig,
+    config_hash,
+    load_profile,
+    override_keys,
+)
+
+
+def test_profiles_exist_and_are_frozen():
+    assert set(PROFILES) == {"smoke", "book", "paper"}
+    cfg = load_profile("book")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.seed = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.data.n_train = 3  # type: ignore[misc]
+
+
+def test_paper_profile_has_cmu_mosei_folds():
+    d = load_profile("paper").data
+    assert (d.n_train, d.n_val, d.n_test) == (16326, 1871, 4659)
+    # The folds sum to 22,856: the other 598 of CMU-MOSEI's 23,454 segments are in no standard fold.
+    assert (d.text_dim, d.audio_dim, d.video_dim) == (768, 74, 35)
+
+
+def test_unknown_profile_lists_valid_names():
+    with pytest.raises(ConfigError) as exc:
+        load_profile("nope")
+    assert "nope" in str(exc.value)
+    for name in ("smoke", "book", "paper"):
+        assert name in str(exc.value)
+
+
+def test_unknown_key_lists_valid_names_and_suggests():
+    with pytest.raises(ConfigError) as exc:
+        load_profile("book", no_such_key=1)
+    msg = str(exc.value)
+    assert "no_such_key" in msg and "seed" in msg and "n_train" in msg
+    with pytest.raises(ConfigError, match="did you mean n_train"):
+        load_profile("book", n_trian=5)
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("seed", "3"), ("seed", 3.5), ("seed", True), ("n_train", "many"), ("driver_strength", "x"),
+     ("driver_mix", 0.5), ("device", 3), ("data_dir", 5)],
+)
+def test_wrong_type_names_key_and_expected_type(key, value):
+    with pytest.raises(ConfigError, match=f"'{key}"):
+        load_profile("smoke", **{key: value})
+
+
+def test_overrides_apply_and_promote():
+    cfg = load_profile("smoke", seed=3, n_train=50, driver_strength=2, driver_mix=[0.5, 0.25, 0.25])
+    assert cfg.seed == 3 and cfg.data.n_train == 50
+    assert cfg.data.driver_strength == 2.0 and isinstance(cfg.data.driver_strength, float)
+    assert cfg.data.driver_mix == (0.5, 0.25, 0.25)
+    assert load_profile("smoke", **{"data.n_val": 7}).data.n_val == 7
+    assert PROFILES["smoke"].data.n_train != 50  # the registry is untouched
+
+
+@pytest.mark.parametrize(
+    "key,value,match",
+    [("device", "tpu", "one of auto, cpu, cuda, mps"), ("data_source", "nope", "synthetic"),
+     ("driver_mix", [0.5, 0.5, 0.5], "sum to 1"), ("class_probs", [1.0], "6 entries"),
+     ("min_len", 100, "min_len"), ("n_train", 0, "n_train"), ("seed", -1, "seed"),
+     ("conflict_prob", 1.5, "conflict_prob"), ("latent_rank", 99, "latent_rank")],
+)
+def test_semantic_validation(key, value, match):
+    with pytest.raises(ConfigError, match=match):
+        load_profile("smoke", **{key: value})
+
+
+def test_override_keys_are_unique_across_sections():
+    top = [f.name for f in dataclasses.fields(RunConfig)]
+    data = [f.name for f in dataclasses.fields(DataConfig)]
+    assert not set(top) & set(data)
+    assert set(override_keys()) == (set(top) - {"profile", "data"}) | set(data)
+
+
+def test_config_hash_ignores_location_but_not_content():
+    a = load_profile("smoke")
+    assert config_hash(a) == config_hash(load_profile("smoke", run_dir="/elsewhere", device="cpu"))
+    assert config_hash(a) != config_hash(load_profile("smoke", seed=1))
+    assert config_hash(a) != config_hash(load_profile("smoke", n_train=10))
+
+
+def test_run_path_defaults_to_build_runs(root, monkeypatch):
+    monkeypatch.chdir(root / "notebooks")
+    assert load_profile("smoke").run_path == root / "_build" / "runs" / "smoke"
+    assert str(load_profile("smoke", run_dir="/tmp/x").run_path) == "/tmp/x"

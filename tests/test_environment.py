@@ -1,0 +1,50 @@
+"""environment.yml (conda route) must install what pyproject.toml and the Makefile install."""
+
+import re
+import tomllib
+
+import yaml
+from conftest import ROOT
+
+
+def _env():
+    return yaml.safe_load((ROOT / "environment.yml").read_text())
+
+
+def test_python_version_matches_requires_python():
+    deps = _env()["dependencies"]
+    python = next(d for d in deps if isinstance(d, str) and d.startswith("python"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert python == "python=3.11" and project["requires-python"] == ">=3.11"
+
+
+def test_pip_section_installs_the_project_with_every_extra():
+    pip = next(d["pip"] for d in _env()["dependencies"] if isinstance(d, dict))
+    extras = sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    project_line = next(p for p in pip if p.startswith("-e ."))
+    assert sorted(re.search(r"\[(.*)\]", project_line).group(1).split(",")) == extras
+
+
+def test_torch_pin_matches_makefile_and_pyproject_range():
+    pip = next(d["pip"] for d in _env()["dependencies"] if isinstance(d, dict))
+    env_torch = next(p for p in pip if p.startswith("torch"))
+    make_torch = re.search(r"^TORCH_SPEC \?= (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert env_torch == make_torch == "torch==2.13.0"
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    spec = next(d for d in deps if d.startswith("torch"))
+    from packaging.specifiers import SpecifierSet
+
+    assert "2.13.0" in SpecifierSet(spec.removeprefix("torch"))
+
+
+def test_no_other_packages_outside_pyproject():
+    """Anything the conda route lists beyond python/pip/torch/the project must be in pyproject."""
+    names = set()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for dep in project["dependencies"] + sum(project["optional-dependencies"].values(), []):
+        names.add(re.split(r"[<>=!\[; ]", dep)[0].lower())
+    for d in _env()["dependencies"]:
+        items = d["pip"] if isinstance(d, dict) else [d]
+        for item in items:
+            name = re.split(r"[<>=!\[; ]", item)[0].lower()
+            assert name in names | {"python", "pip", "-e"}, f"environment.yml lists {item!r}, not in pyproject"

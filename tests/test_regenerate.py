@@ -1,0 +1,28 @@
+"""`make notebooks` is deterministic: regenerating an unchanged notebook reproduces the stored file."""
+
+import json
+import shutil
+
+import pytest
+from conftest import ROOT
+
+from affect_lib.book import regenerate
+
+
+def _strip_png(nb: dict) -> dict:
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            out.get("data", {}).pop("image/png", None)  # bytes depend on the font stack; nbval skips them too
+    return nb
+
+
+@pytest.mark.slow
+def test_regenerate_reproduces_stored_notebook(tmp_path):
+    for name in ("_toc.yml", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "01_data_prep.py", tmp_path / "notebooks")
+    (out,) = regenerate(root=tmp_path, only=["01"])
+    fresh = _strip_png(json.loads(out.read_text()))
+    stored = _strip_png(json.loads((ROOT / "notebooks" / "01_data_prep.ipynb").read_text()))
+    assert fresh == stored
