@@ -108,10 +108,9 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
     run_dir = root / "_build" / "runs" / profile
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    params.setdefault("run_dir", str(run_dir))
     timings_path = run_dir / "timings.json"
     record = read_json(timings_path) if timings_path.exists() else {}
-    record.update(profile=profile, parameters={k: v for k, v in params.items() if k != "run_dir"})
+    record.update(profile=profile, parameters=params)
     record.setdefault("notebooks", {})
 
     env_before = dict(os.environ)
