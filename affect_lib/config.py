@@ -4,7 +4,7 @@ Every notebook calls :func:`load_profile` right after its ``parameters`` cell, s
 parameter fails there with one message that lists the valid choices.
 
 Overrides are flat keyword names (``seed=3``, ``n_train=500``): top-level fields of
-:class:`RunConfig` or fields of one of its sections (``data``). Field names are unique across
+:class:`RunConfig` or fields of one of its sections (``data``, ``model``). Field names are unique across
 sections (tested), so a flat name is never ambiguous; ``"data.n_train"`` also works.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 __all__ = [
     "ConfigError",
     "DataConfig",
+    "ModelConfig",
     "RunConfig",
     "PROFILES",
     "load_profile",
@@ -61,6 +62,7 @@ class DataConfig:
     driver_mix: tuple[float, ...] = (0.4, 0.3, 0.3)  # P(driver = text, audio, video)
     driver_strength: float = 5.0  # norm of the class cue inside the driver's evidence window
     window_frac: float = 0.3  # evidence window length / valid length
+    burst_strength: float = 3.0  # class-agnostic salience burst of the driver inside its window
     weak_strength: float = 0.5  # norm of the (possibly conflicting) cue in the other modalities
     conflict_prob: float = 0.35  # P(a non-driver modality shows another emotion's cue)
     co_occurrence: float = 0.25  # P(each non-dominant emotion is also present)
@@ -87,8 +89,8 @@ class DataConfig:
         low = min(self.text_dim, self.audio_dim, self.video_dim)
         if self.latent_rank > low:
             raise ConfigError(f"latent_rank ({self.latent_rank}) must be <= every feature dim (smallest is {low})")
-        if self.latent_rank < 6:
-            raise ConfigError(f"latent_rank must be >= 6 (one orthogonal prototype per emotion), got {self.latent_rank}")
+        if self.latent_rank < 7:
+            raise ConfigError(f"latent_rank must be >= 7 (6 orthogonal emotion prototypes + a burst), got {self.latent_rank}")
         _check_simplex("class_probs", self.class_probs, 6)
         _check_simplex("driver_mix", self.driver_mix, 3)
         for name in ("window_frac", "conflict_prob", "co_occurrence"):
@@ -97,7 +99,7 @@ class DataConfig:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")
         if self.window_frac <= 0:
             raise ConfigError("window_frac must be > 0")
-        for name in ("driver_strength", "weak_strength", "speaker_std", "latent_noise", "noise_std"):
+        for name in ("driver_strength", "burst_strength", "weak_strength", "speaker_std", "latent_noise", "noise_std"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if len(self.modality_scale) != 3 or min(self.modality_scale) <= 0:
@@ -106,6 +108,28 @@ class DataConfig:
     @property
     def dims(self) -> dict[str, int]:
         return {"text": self.text_dim, "audio": self.audio_dim, "video": self.video_dim}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Affect-Diff architecture: modality encoders and the causal attention graph."""
+
+    d_model: int = 64
+    n_heads: int = 4
+    dropout: float = 0.1
+    pooling: str = field(default="max", metadata=_choices("max", "mean"))  # graph nodes: pooled over time
+    tau_start: float = 1.0  # Gumbel-Softmax temperature at the start of training (soft edges)
+    tau_end: float = 0.1  # ... and at the end of the annealing (nearly hard edges)
+    gumbel_schedule: str = field(default="exp", metadata=_choices("exp", "linear"))
+    gumbel_hard: bool = False  # straight-through one-hot edges in training
+
+    def __post_init__(self) -> None:
+        if self.d_model < 1 or self.n_heads < 1 or self.d_model % self.n_heads:
+            raise ConfigError(f"d_model ({self.d_model}) must be a positive multiple of n_heads ({self.n_heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 < self.tau_end <= self.tau_start:
+            raise ConfigError(f"need 0 < tau_end <= tau_start, got tau_start={self.tau_start}, tau_end={self.tau_end}")
 
 
 def _check_simplex(name: str, values: tuple[float, ...], n: int) -> None:
@@ -126,6 +150,7 @@ class RunConfig:
     data_dir: str | None = None
     run_dir: str | None = None  # None: <project>/_build/runs/<profile>
     data: DataConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -144,6 +169,7 @@ PROFILES: dict[str, RunConfig] = {
         profile="smoke",
         data=DataConfig(n_train=240, n_val=60, n_test=90, seq_len=12, min_len=6, text_dim=24,
                         audio_dim=12, video_dim=10, n_speakers=24, batch_size=32),
+        model=ModelConfig(d_model=16, n_heads=2),
     ),
     "book": RunConfig(
         profile="book",
@@ -156,7 +182,7 @@ PROFILES: dict[str, RunConfig] = {
     ),
 }
 
-_SECTIONS = ("data",)
+_SECTIONS = ("data", "model")
 
 
 def _section_fields() -> dict[str, str | None]:

@@ -93,3 +93,50 @@ def probe_accuracy_bars(overall: dict[str, float], by_driver: dict[str, list[flo
     ax_drv.legend(frameon=False, fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def gumbel_samples(samples: dict[float, np.ndarray], labels: tuple[str, str]) -> Figure:
+    """One panel per temperature: histogram of a row's weight on its first candidate edge.
+
+    ``samples`` maps τ to (n,) weights in [0, 1]; soft samples spread, cold ones pile up at 0 and 1.
+    """
+    fig, axes = plt.subplots(1, len(samples), figsize=(2.7 * len(samples), 2.6), sharey=True)
+    for ax, (tau, w) in zip(np.atleast_1d(axes), samples.items(), strict=True):
+        ax.hist(w, bins=np.linspace(0, 1, 21), color=MODALITY_COLORS["text"])
+        ax.set_title(f"τ = {tau:g}")
+        ax.set_xlabel(f"weight on {labels[0]} (vs {labels[1]})", fontsize=8)
+    np.atleast_1d(axes)[0].set_ylabel("samples")
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(history: dict[str, list[dict[str, float]]], keys: tuple[str, ...]) -> Figure:
+    """One panel per metric ``key``, one line per run in ``history`` (name → per-epoch records)."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.7 * len(keys), 3.0))
+    for ax, key in zip(np.atleast_1d(axes), keys, strict=True):
+        for name, records in history.items():
+            ax.plot([r["epoch"] for r in records], [r[key] for r in records], marker="o", label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(key.replace("_", " "))
+    np.atleast_1d(axes)[0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def adjacency_by_driver(adjacency: np.ndarray, driver: np.ndarray) -> Figure:
+    """Mean adjacency (row = from, column = to) over the utterances of each true driver."""
+    fig, axes = plt.subplots(1, len(MODALITIES), figsize=(11, 3.2))
+    for d, ax in enumerate(axes):
+        mean = adjacency[driver == d].mean(axis=0)
+        im = ax.imshow(mean, vmin=0, vmax=1, cmap="Blues")
+        for i in range(len(MODALITIES)):
+            for j in range(len(MODALITIES)):
+                ax.text(j, i, f"{mean[i, j]:.2f}", ha="center", va="center",
+                        color="white" if mean[i, j] > 0.5 else "black", fontsize=9)
+        ax.set_xticks(range(len(MODALITIES)), MODALITIES)
+        ax.set_yticks(range(len(MODALITIES)), MODALITIES)
+        ax.set_xlabel("attends to")
+        ax.set_title(f"true driver = {MODALITIES[d]} (n={int(np.sum(driver == d))})", fontsize=9)
+    axes[0].set_ylabel("modality")
+    fig.colorbar(im, ax=axes, fraction=0.02)
+    return fig

@@ -75,9 +75,10 @@ print({k: getattr(cfg.data, k) for k in ("n_train", "n_val", "n_test", "seq_len"
 # \qquad g = \tfrac12 + \tfrac{I}{3},
 # $$
 #
-# where the driver ($m = d$) shows the true class $c_d = y$ with amplitude $a = \text{driver\_strength}\cdot g$
-# inside a short **evidence window** and nothing outside it, while every other modality shows a weak
-# cue ($a = \text{weak\_strength}\cdot g$) of the true class or, with probability
+# where the driver ($m = d$) shows the true class, $c_d = y$, with amplitude $a_d = \alpha\, g$
+# ($\alpha$ = `driver_strength`) inside a short **evidence window** and nothing outside it, while
+# every other modality shows a weak cue, $a_m = \omega\, g$ ($\omega$ = `weak_strength`), of the
+# true class or, with probability
 # `conflict_prob`, of another emotion. $b_{m,s}$ is a speaker offset (splits are
 # speaker-disjoint), $u_m$ AR(1) noise, $\varepsilon_m$ i.i.d. feature noise and $\sigma_m$ a raw
 # scale that differs between modalities (as COVAREP and FACET features do). Labels are

@@ -6,6 +6,7 @@ from affect_lib.config import (
     PROFILES,
     ConfigError,
     DataConfig,
+    ModelConfig,
     RunConfig,
     config_hash,
     load_profile,
@@ -70,7 +71,9 @@ def test_overrides_apply_and_promote():
     [("device", "tpu", "one of auto, cpu, cuda, mps"), ("data_source", "nope", "synthetic"),
      ("driver_mix", [0.5, 0.5, 0.5], "sum to 1"), ("class_probs", [1.0], "6 entries"),
      ("min_len", 100, "min_len"), ("n_train", 0, "n_train"), ("seed", -1, "seed"),
-     ("conflict_prob", 1.5, "conflict_prob"), ("latent_rank", 99, "latent_rank")],
+     ("conflict_prob", 1.5, "conflict_prob"), ("latent_rank", 99, "latent_rank"),
+     ("d_model", 15, "multiple of n_heads"), ("tau_end", 5.0, "tau_end"), ("gumbel_schedule", "cos", "exp, linear"),
+     ("gumbel_hard", 1, "bool")],
 )
 def test_semantic_validation(key, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -80,8 +83,9 @@ def test_semantic_validation(key, value, match):
 def test_override_keys_are_unique_across_sections():
     top = [f.name for f in dataclasses.fields(RunConfig)]
     data = [f.name for f in dataclasses.fields(DataConfig)]
-    assert not set(top) & set(data)
-    assert set(override_keys()) == (set(top) - {"profile", "data"}) | set(data)
+    model = [f.name for f in dataclasses.fields(ModelConfig)]
+    assert not set(top) & set(data) and not set(top) & set(model) and not set(data) & set(model)
+    assert set(override_keys()) == (set(top) - {"profile", "data", "model"}) | set(data) | set(model)
 
 
 def test_config_hash_ignores_location_but_not_content():

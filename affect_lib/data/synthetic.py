@@ -10,7 +10,9 @@ Generative process (also in ``data_cards/synth_mosei.md`` and notebook 01), per 
 3. each modality m has orthonormal class prototypes ``P_m`` (6, k) in a k-dim affect subspace that
    a fixed orthonormal map ``W_m`` (k, D_m) embeds in its feature space. Per step t:
    ``x_m[t] = s_m · ((a_m[t] · P_m[c_m] + b_m[speaker] + u_m[t]) W_m + ε_m[t])`` with
-   - the driver: ``c = y`` and ``a = driver_strength·g`` inside the window, 0 outside;
+   - the driver: ``c = y`` and ``a = driver_strength·g`` inside the window, 0 outside, plus a
+     class-agnostic salience burst (norm ``burst_strength``, its own direction) in the window: the
+     moment a face, voice or word visibly carries the emotion, whichever emotion it is;
    - the others: ``a = weak_strength·g`` at every valid step, where ``c = y`` or, with probability
      ``conflict_prob``, another emotion (sarcasm-like disagreement);
    - ``g = 0.5 + intensity/3`` (stronger emotions show more), ``b`` a speaker offset
@@ -51,7 +53,10 @@ class _Structure:
     def __init__(self, cfg: DataConfig, seed: int) -> None:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
         k = cfg.latent_rank
-        self.prototypes = [_orthonormal_rows(rng, len(EMOTIONS), k).astype(np.float32) for _ in MODALITIES]
+        # 6 class prototypes + 1 class-agnostic "salience burst" direction, all orthonormal
+        basis = [_orthonormal_rows(rng, len(EMOTIONS) + 1, k).astype(np.float32) for _ in MODALITIES]
+        self.prototypes = [b[:-1] for b in basis]
+        self.bursts = [b[-1] for b in basis]
         self.maps = [_orthonormal_rows(rng, k, cfg.dims[m]).astype(np.float32) for m in MODALITIES]
         self.speaker_offsets = (rng.standard_normal((cfg.n_speakers, len(MODALITIES), k))
                                 * cfg.speaker_std).astype(np.float32)
@@ -99,6 +104,8 @@ def _fill_chunk(cfg: DataConfig, st: _Structure, seed: int, chunk: int, speaker:
         is_driver = (driver == m)[:, None]
         amp = np.where(is_driver, cfg.driver_strength * in_window, cfg.weak_strength * valid) * gain[:, None]
         latent = amp[:, :, None].astype(np.float32) * st.prototypes[m][cue_class[:, m]][:, None, :]
+        burst = (cfg.burst_strength * (is_driver & in_window)).astype(np.float32)
+        latent += burst[:, :, None] * st.bursts[m]
         latent += st.speaker_offsets[spk, m][:, None, :]
         ar = rng.standard_normal((n, k), dtype=np.float32) * cfg.latent_noise
         innovation = np.float32(np.sqrt(1 - _AR_RHO**2) * cfg.latent_noise)

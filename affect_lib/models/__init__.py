@@ -1,0 +1,1 @@
+"""Models of the book: encoders, causal attention graph, fusion bottleneck and diffusion."""
