@@ -4,7 +4,7 @@ Every notebook calls :func:`load_profile` right after its ``parameters`` cell, s
 parameter fails there with one message that lists the valid choices.
 
 Overrides are flat keyword names (``seed=3``, ``n_train=500``): top-level fields of
-:class:`RunConfig` or fields of one of its sections (``data``, ``model``). Field names are unique across
+:class:`RunConfig` or fields of one of its sections (``data``, ``model``, ``train``). Field names are unique across
 sections (tested), so a flat name is never ambiguous; ``"data.n_train"`` also works.
 """
 
@@ -24,6 +24,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "ModelConfig",
+    "TrainConfig",
     "RunConfig",
     "PROFILES",
     "load_profile",
@@ -122,6 +123,21 @@ class ModelConfig:
     tau_end: float = 0.1  # ... and at the end of the annealing (nearly hard edges)
     gumbel_schedule: str = field(default="exp", metadata=_choices("exp", "linear"))
     gumbel_hard: bool = False  # straight-through one-hot edges in training
+    latent_dim: int = 16  # z (B, T, latent_dim); the seed uses 256 (paper profile)
+    unet_base: int = 32  # UNet1D channels at the first level
+    unet_mults: tuple[int, ...] = (1, 2)  # channel multiplier per U-Net level
+    diffusion_steps: int = 200  # T of the cosine schedule (1000 in the paper profile)
+    p_uncond: float = 0.15  # classifier-free guidance: label replaced by the null label in training
+    beta: float = 1.0  # β of the β-KL
+    free_bits: float = 0.0  # per-dimension KL floor against posterior collapse
+    lambda_diff: float = 1.0  # λ₁: weight of the diffusion (ε-prediction) loss
+    lambda_kl: float = 1e-3  # λ₂: weight of the β-KL
+    lambda_rec: float = 0.05  # weight of the per-modality reconstruction loss
+    lambda_ml: float = 0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
+    diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
+    cfg_scale: float = 2.0  # guidance scale at inference (counterfactuals)
+    denoise_t_start: int = 40  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
+    ddim_steps: int = 20  # DDIM steps used at inference
 
     def __post_init__(self) -> None:
         if self.d_model < 1 or self.n_heads < 1 or self.d_model % self.n_heads:
@@ -130,6 +146,44 @@ class ModelConfig:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 < self.tau_end <= self.tau_start:
             raise ConfigError(f"need 0 < tau_end <= tau_start, got tau_start={self.tau_start}, tau_end={self.tau_end}")
+        for name in ("latent_dim", "unet_base", "diffusion_steps", "ddim_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.unet_mults or min(self.unet_mults) < 1:
+            raise ConfigError(f"unet_mults must be positive integers, got {self.unet_mults}")
+        if self.unet_base % 8:
+            raise ConfigError(f"unet_base must be a multiple of 8 (GroupNorm groups), got {self.unet_base}")
+        if not 0.0 <= self.p_uncond < 1.0:
+            raise ConfigError(f"p_uncond must be in [0, 1), got {self.p_uncond}")
+        for name in ("beta", "free_bits", "lambda_diff", "lambda_kl", "lambda_rec", "lambda_ml"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.denoise_t_start < self.diffusion_steps:
+            raise ConfigError(f"denoise_t_start must be in [0, diffusion_steps={self.diffusion_steps}), "
+                              f"got {self.denoise_t_start}")
+        if self.ddim_steps > self.denoise_t_start + 1:
+            raise ConfigError(f"ddim_steps ({self.ddim_steps}) must be <= denoise_t_start + 1 ({self.denoise_t_start + 1})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Optimisation of the Affect-Diff LightningModule (AdamW, warmup, clipping, early stopping)."""
+
+    max_epochs: int = 8
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    warmup_steps: int = 30  # linear LR warmup, then constant
+    grad_clip: float = 1.0  # gradient-norm clipping (the seed's "DeepMind standard")
+    patience: int = 5  # EarlyStopping on val_loss (50 in the paper profile)
+    precision: str = field(default="auto", metadata=_choices("auto", "32", "bf16-mixed", "16-mixed"))
+    logger: str = field(default="csv", metadata=_choices("csv", "tensorboard", "wandb"))
+
+    def __post_init__(self) -> None:
+        for name in ("max_epochs", "patience"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.weight_decay < 0 or self.grad_clip <= 0 or self.warmup_steps < 0:
+            raise ConfigError("lr and grad_clip must be > 0, weight_decay and warmup_steps >= 0")
 
 
 def _check_simplex(name: str, values: tuple[float, ...], n: int) -> None:
@@ -151,6 +205,7 @@ class RunConfig:
     run_dir: str | None = None  # None: <project>/_build/runs/<profile>
     data: DataConfig
     model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -169,7 +224,9 @@ PROFILES: dict[str, RunConfig] = {
         profile="smoke",
         data=DataConfig(n_train=240, n_val=60, n_test=90, seq_len=12, min_len=6, text_dim=24,
                         audio_dim=12, video_dim=10, n_speakers=24, batch_size=32),
-        model=ModelConfig(d_model=16, n_heads=2),
+        model=ModelConfig(d_model=16, n_heads=2, latent_dim=8, unet_base=16, diffusion_steps=50,
+                          denoise_t_start=20, ddim_steps=5),
+        train=TrainConfig(max_epochs=2, warmup_steps=5, patience=2),
     ),
     "book": RunConfig(
         profile="book",
@@ -179,10 +236,13 @@ PROFILES: dict[str, RunConfig] = {
         profile="paper",
         data=DataConfig(n_train=16326, n_val=1871, n_test=4659, seq_len=50, min_len=12,
                         n_speakers=1000, batch_size=128, num_workers=4),
+        model=ModelConfig(d_model=256, n_heads=8, latent_dim=256, unet_base=128, unet_mults=(1, 2, 4),
+                          diffusion_steps=1000, denoise_t_start=200, ddim_steps=50),
+        train=TrainConfig(max_epochs=300, lr=3e-4, warmup_steps=1000, patience=50),
     ),
 }
 
-_SECTIONS = ("data", "model")
+_SECTIONS = ("data", "model", "train")
 
 
 def _section_fields() -> dict[str, str | None]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from affect_lib.data.corpus import EMOTIONS, MODALITIES, MultimodalCorpus
 
-__all__ = ["class_driver_balance", "modality_heatmaps", "probe_accuracy_bars"]
+__all__ = ["class_driver_balance", "modality_heatmaps", "probe_accuracy_bars", "gumbel_samples", "training_curves",
+           "adjacency_by_driver", "loss_curves", "confusion"]
 
 MODALITY_COLORS = {"text": "#4C72B0", "audio": "#DD8452", "video": "#55A868", "concat": "#8172B3"}
 
@@ -139,4 +141,39 @@ def adjacency_by_driver(adjacency: np.ndarray, driver: np.ndarray) -> Figure:
         ax.set_title(f"true driver = {MODALITIES[d]} (n={int(np.sum(driver == d))})", fontsize=9)
     axes[0].set_ylabel("modality")
     fig.colorbar(im, ax=axes, fraction=0.02)
+    return fig
+
+
+def loss_curves(metrics: pd.DataFrame, terms: tuple[str, ...] = ("loss", "ce", "diff")) -> Figure:
+    """Per-epoch train/val curves from the CSV logger (``read_metrics``), one panel per loss term."""
+    fig, axes = plt.subplots(1, len(terms), figsize=(3.7 * len(terms), 3.0))
+    for ax, term in zip(np.atleast_1d(axes), terms, strict=True):
+        for split, style in (("train", "-o"), ("val", "--s")):
+            col = f"{split}_{term}"
+            if col in metrics:
+                ax.plot(metrics.index, metrics[col], style, label=split, markersize=4)
+        ax.set_xlabel("epoch")
+        ax.set_title({"loss": "total loss", "ce": "cross-entropy", "diff": "diffusion ε-MSE"}.get(term, term))
+    np.atleast_1d(axes)[0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(label: np.ndarray, pred: np.ndarray, names: tuple[str, ...] = EMOTIONS) -> Figure:
+    """Row-normalised confusion matrix (rows: truth), with counts in the cells."""
+    n = len(names)
+    counts = np.zeros((n, n), dtype=int)
+    np.add.at(counts, (label, pred), 1)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n), names, rotation=45, ha="right")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.tight_layout()
     return fig

@@ -8,6 +8,7 @@ from affect_lib.config import (
     DataConfig,
     ModelConfig,
     RunConfig,
+    TrainConfig,
     config_hash,
     load_profile,
     override_keys,
@@ -73,7 +74,8 @@ def test_overrides_apply_and_promote():
      ("min_len", 100, "min_len"), ("n_train", 0, "n_train"), ("seed", -1, "seed"),
      ("conflict_prob", 1.5, "conflict_prob"), ("latent_rank", 99, "latent_rank"),
      ("d_model", 15, "multiple of n_heads"), ("tau_end", 5.0, "tau_end"), ("gumbel_schedule", "cos", "exp, linear"),
-     ("gumbel_hard", 1, "bool")],
+     ("gumbel_hard", 1, "bool"), ("denoise_t_start", 500, "denoise_t_start"), ("unet_base", 12, "multiple of 8"),
+     ("precision", "64", "one of auto"), ("max_epochs", 0, "max_epochs"), ("ddim_steps", 999, "ddim_steps")],
 )
 def test_semantic_validation(key, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -82,10 +84,10 @@ def test_semantic_validation(key, value, match):
 
 def test_override_keys_are_unique_across_sections():
     top = [f.name for f in dataclasses.fields(RunConfig)]
-    data = [f.name for f in dataclasses.fields(DataConfig)]
-    model = [f.name for f in dataclasses.fields(ModelConfig)]
-    assert not set(top) & set(data) and not set(top) & set(model) and not set(data) & set(model)
-    assert set(override_keys()) == (set(top) - {"profile", "data", "model"}) | set(data) | set(model)
+    sections = [set(f.name for f in dataclasses.fields(c)) for c in (DataConfig, ModelConfig, TrainConfig)]
+    sections.append(set(top) - {"profile", "data", "model", "train"})
+    assert sum(len(s) for s in sections) == len(set().union(*sections))  # no name appears twice
+    assert set(override_keys()) == set().union(*sections)
 
 
 def test_config_hash_ignores_location_but_not_content():

@@ -23,6 +23,7 @@ from affect_lib.data.corpus import EMOTIONS
 from affect_lib.devices import to_device
 from affect_lib.models.causal_graph import CausalAttentionGraph, GraphOutput
 from affect_lib.models.encoders import ModalityEncoders
+from affect_lib.modules.fit import fit_classifier
 
 __all__ = ["GraphFusionClassifier", "GraphEval", "fit_graph_classifier", "evaluate_graph_classifier"]
 
@@ -97,32 +98,9 @@ def evaluate_graph_classifier(model: GraphFusionClassifier, loader: DataLoader) 
 
 def fit_graph_classifier(model: GraphFusionClassifier, train: DataLoader, val: DataLoader, *, epochs: int,
                          lr: float, weight_decay: float = 1e-2) -> list[dict[str, float]]:
-    """AdamW + cross-entropy, gradient clipping at norm 1, one temperature step per batch.
+    """Train with :func:`~affect_lib.modules.fit.fit_classifier`, one temperature step per batch.
 
     Returns one record per epoch: train loss, validation accuracy and driver recovery, and τ.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    device = next(model.parameters()).device
-    history = []
-    for epoch in range(1, epochs + 1):
-        model.train()
-        total, count = 0.0, 0
-        for step, batch in enumerate(train):
-            batch = to_device(batch, device)
-            logits, _ = model(batch)
-            loss = nn.functional.cross_entropy(logits, batch["label"])
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite cross-entropy at epoch {epoch}, batch {step}: {loss.item()}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            model.graph.step()
-            total += loss.item() * len(batch["label"])
-            count += len(batch["label"])
-        ev = evaluate_graph_classifier(model, val)
-        history.append({"epoch": epoch, "train_loss": total / count, "val_accuracy": ev.accuracy,
-                        "val_driver_acc": ev.driver_acc, "tau": model.graph.tau})
-    return history
+    return fit_classifier(model, train, val, epochs=epochs, lr=lr, weight_decay=weight_decay,
+                          evaluate=evaluate_graph_classifier, after_step=model.graph.step)

@@ -1,0 +1,108 @@
+"""The full model: loss terms, training through Lightning, checkpoints, inference path."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from affect_lib.config import load_profile
+from affect_lib.data.datamodule import build_datamodule
+from affect_lib.eval.evaluate import evaluate_affect_diff
+from affect_lib.models.affect_diff import AffectDiff
+from affect_lib.modules.affect_diff_module import AffectDiffModule, CheckpointMismatchError, load_affect_diff
+from affect_lib.modules.train import read_metrics, train_affect_diff
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, smoke_cfg):
+    cfg = dataclasses.replace(smoke_cfg, run_dir=str(tmp_path_factory.mktemp("run")))
+    dm = build_datamodule(cfg)
+    return cfg, dm, train_affect_diff(cfg, dm)
+
+
+def test_loss_terms_are_finite_and_reach_every_part(smoke_cfg):
+    dm = build_datamodule(smoke_cfg)
+    model = AffectDiff.from_config(smoke_cfg, dm.dims, anneal_steps=10).train()
+    terms = model.losses(next(iter(dm.train_dataloader())))
+    assert set(terms) >= {"ce", "ml", "diff", "kl", "rec", "logits", "influence"}
+    total = sum(terms[k] for k in ("ce", "ml", "diff", "kl", "rec"))
+    assert torch.isfinite(total)
+    total.backward()
+    for name in ("encoders", "graph", "bottleneck", "unet", "classifier", "multilabel"):
+        grads = [p.grad for p in getattr(model, name).parameters() if p.requires_grad]
+        assert any(g is not None and g.abs().sum() > 0 for g in grads), name
+
+
+def test_diffusion_detach_stops_the_prior_gradient_at_z(smoke_cfg):
+    dm = build_datamodule(smoke_cfg)
+    batch = next(iter(dm.train_dataloader()))
+    for detach, expect_grad in ((True, False), (False, True)):
+        cfg = load_profile("smoke", diffusion_detach=detach)
+        torch.manual_seed(0)
+        model = AffectDiff.from_config(cfg, dm.dims, anneal_steps=10).train()
+        torch.nn.init.normal_(model.unet.final_conv.weight)  # zero-init would hide the gradient
+        model.losses(batch)["diff"].backward()
+        got = model.bottleneck.fc_mu.weight.grad
+        assert (got is not None and got.abs().sum() > 0) == expect_grad
+
+
+def test_training_logs_checkpoints_and_learns(trained):
+    cfg, dm, result = trained
+    assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
+    metrics = read_metrics(result.metrics_csv)
+    assert len(metrics) == cfg.train.max_epochs
+    assert {"train_loss", "val_loss", "val_acc", "val_driver_acc", "train_diff"} <= set(metrics.columns)
+    assert metrics["train_loss"].iloc[-1] < metrics["train_loss"].iloc[0]
+
+
+def test_checkpoint_roundtrip_and_mismatch(trained):
+    cfg, dm, result = trained
+    model = load_affect_diff(result.best_checkpoint, cfg)
+    batch = next(iter(dm.val_dataloader()))
+    ref = result.module.model.eval()  # the best epoch is the last one here (val_loss keeps falling)
+    torch.testing.assert_close(model.encode(batch).latent.mu, ref.encode(batch).latent.mu)
+    with pytest.raises(CheckpointMismatchError, match="latent_dim"):
+        load_affect_diff(result.best_checkpoint, load_profile("smoke", latent_dim=4))
+    ckpt = torch.load(result.best_checkpoint, weights_only=True)
+    ckpt["affect_lib"]["version"] = "0.0.0"
+    old = result.best_checkpoint.with_name("old.ckpt")
+    torch.save(ckpt, old)
+    with pytest.raises(CheckpointMismatchError, match="0.0.0"):
+        load_affect_diff(old, cfg)
+    with pytest.raises(FileNotFoundError, match="notebook 03"):
+        load_affect_diff(old.with_name("missing.ckpt"), cfg)
+
+
+def test_training_is_deterministic(trained, tmp_path):
+    cfg, dm, result = trained
+    again = train_affect_diff(dataclasses.replace(cfg, run_dir=str(tmp_path)), dm)
+    a = read_metrics(result.metrics_csv)
+    b = read_metrics(again.metrics_csv)
+    assert a.equals(b)
+
+
+def test_evaluate_and_denoise(trained):
+    cfg, dm, result = trained
+    model = load_affect_diff(result.best_checkpoint, cfg)
+    ev = evaluate_affect_diff(model, dm.test_dataloader(), t_start=cfg.model.denoise_t_start,
+                              steps=cfg.model.ddim_steps, seed=0)
+    assert set(ev.metrics) >= {"accuracy", "macro_f1", "weighted_f1", "driver_recovery_acc", "accuracy_denoised"}
+    assert ev.influence.shape == (cfg.data.n_test, 3)
+    ev2 = evaluate_affect_diff(model, dm.test_dataloader(), t_start=cfg.model.denoise_t_start,
+                               steps=cfg.model.ddim_steps, seed=0)
+    assert (ev.pred_denoised == ev2.pred_denoised).all()  # seeded
+    batch = next(iter(dm.test_dataloader()))
+    enc = model.encode(batch)
+    with pytest.raises(ValueError, match="sampler"):
+        model.denoise(enc.latent.mu, batch["mask"], enc.graph.influence, t_start=5, steps=2, sampler="euler")
+    z0 = model.denoise(enc.latent.mu, batch["mask"], enc.graph.influence, t_start=0, steps=1)
+    assert z0.shape == enc.latent.mu.shape and torch.all(z0[~batch["mask"]] == 0)
+
+
+def test_non_finite_loss_names_step_and_term(smoke_cfg):
+    dm = build_datamodule(smoke_cfg)
+    module = AffectDiffModule(smoke_cfg, dm.dims, steps_per_epoch=4)
+    terms = {"ce": torch.tensor(1.0), "ml": torch.tensor(1.0), "diff": torch.tensor(float("nan")),
+             "kl": torch.tensor(0.0), "rec": torch.tensor(0.0)}
+    with pytest.raises(FloatingPointError, match="'diff'.*global step 0"):
+        module._total(terms, "training")
