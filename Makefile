@@ -20,12 +20,13 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
 unexport MPLBACKEND
 
-.PHONY: help setup book test lint unit nbval book-check notebooks clean distclean
+.PHONY: help setup book test lint unit nbval book-check notebooks clean distclean bench
 
 help:
 	@echo "make book       set up, run every notebook (PROFILE=$(PROFILE)) and build _build/html"
 	@echo "make test       set up, lint, unit tests, notebook pairs, nbval, strict book build"
 	@echo "make notebooks  re-execute notebooks/*.py into their stored .ipynb (book profile)"
+	@echo "make bench      run benchmarks/bench_*.py (JSON in _build/bench, non-zero exit on a missed budget)"
 	@echo "make setup      create $(VENV) (TORCH_SPEC=$(TORCH_SPEC) first, then .[book,test])"
 	@echo "make clean      remove _build (keep $(VENV)); make distclean also removes $(VENV)"
 
@@ -66,3 +67,7 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+
+# Benchmarks: each prints its ratios with their budgets and exits non-zero when one is missed.
+bench: setup
+	@status=0; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || status=1; done; exit $$status

@@ -126,8 +126,8 @@ class ModelConfig:
     latent_dim: int = 16  # z (B, T, latent_dim); the seed uses 256 (paper profile)
     unet_base: int = 32  # UNet1D channels at the first level
     unet_mults: tuple[int, ...] = (1, 2)  # channel multiplier per U-Net level
-    diffusion_steps: int = 200  # T of the cosine schedule (1000 in the paper profile)
-    p_uncond: float = 0.15  # classifier-free guidance: label replaced by the null label in training
+    diffusion_steps: int = 1000  # T of the cosine schedule (as in the seed)
+    p_uncond: float = 0.25  # classifier-free guidance: label replaced by the null label in training
     beta: float = 1.0  # β of the β-KL
     free_bits: float = 0.0  # per-dimension KL floor against posterior collapse
     lambda_diff: float = 1.0  # λ₁: weight of the diffusion (ε-prediction) loss
@@ -136,7 +136,7 @@ class ModelConfig:
     lambda_ml: float = 0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
     diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
     cfg_scale: float = 2.0  # guidance scale at inference (counterfactuals)
-    denoise_t_start: int = 40  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
+    denoise_t_start: int = 200  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
     ddim_steps: int = 20  # DDIM steps used at inference
 
     def __post_init__(self) -> None:
@@ -169,7 +169,7 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation of the Affect-Diff LightningModule (AdamW, warmup, clipping, early stopping)."""
 
-    max_epochs: int = 8
+    max_epochs: int = 12
     lr: float = 2e-3
     weight_decay: float = 1e-2
     warmup_steps: int = 30  # linear LR warmup, then constant
@@ -237,7 +237,7 @@ PROFILES: dict[str, RunConfig] = {
         data=DataConfig(n_train=16326, n_val=1871, n_test=4659, seq_len=50, min_len=12,
                         n_speakers=1000, batch_size=128, num_workers=4),
         model=ModelConfig(d_model=256, n_heads=8, latent_dim=256, unet_base=128, unet_mults=(1, 2, 4),
-                          diffusion_steps=1000, denoise_t_start=200, ddim_steps=50),
+                          ddim_steps=50),
         train=TrainConfig(max_epochs=300, lr=3e-4, warmup_steps=1000, patience=50),
     ),
 }

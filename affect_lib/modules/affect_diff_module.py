@@ -58,6 +58,13 @@ class AffectDiffModule(L.LightningModule):
         self.log("tau", self.model.graph.tau, on_step=False, on_epoch=True, batch_size=n)
         return loss
 
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Dropout, Gumbel and diffusion noise restart from (seed, epoch) at each epoch's first batch
+        # (after the DataLoader iterator has drawn its own seed from the global RNG): a run resumed
+        # from last.ckpt continues exactly like an uninterrupted one (Lightning saves no RNG state).
+        if batch_idx == 0:
+            L.seed_everything(self.cfg.seed * 1_000 + self.current_epoch, workers=True, verbose=False)
+
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.model.graph.step()  # anneal the Gumbel temperature once per optimisation step
 

@@ -36,6 +36,8 @@ def fit_classifier(model: nn.Module, train: DataLoader, val: DataLoader, *, epoc
     history, best = [], (-1.0, None)
     for epoch in range(1, epochs + 1):
         model.train()
+        if callable(getattr(train.sampler, "set_epoch", None)):
+            train.sampler.set_epoch(epoch - 1)  # a new, reproducible order every epoch
         total, count = 0.0, 0
         for step, batch in enumerate(train):
             batch = to_device(batch, device)

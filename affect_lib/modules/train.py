@@ -39,6 +39,7 @@ def quiet_lightning():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*(does not have many workers|smaller than the logging interval).*")
         warnings.filterwarnings("ignore", message=r".*(LeafSpec|TBPTT|sync_dist|litlogger|tensorboardX).*")
+        warnings.filterwarnings("ignore", message=r".*exists and is not empty.*")
         try:
             yield
         finally:

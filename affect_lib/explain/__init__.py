@@ -1,0 +1,1 @@
+"""Counterfactual explanations for Affect-Diff: guided latent edits and their metrics."""

@@ -1,0 +1,101 @@
+"""Counterfactual API and metrics (issue: counterfactual explanations)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from affect_lib.data.datamodule import build_datamodule
+from affect_lib.explain.counterfactual import counterfactual, modality_scales
+from affect_lib.explain.metrics import (
+    attribution_accuracy,
+    frechet_distance,
+    perceptual_scores,
+    pool_latent,
+    proximity,
+    sparsity,
+    validity,
+)
+from affect_lib.models.diffusion import classifier_free_guidance
+from affect_lib.modules.train import train_affect_diff
+
+
+@pytest.fixture(scope="module")
+def model_and_data(tmp_path_factory, smoke_cfg):
+    cfg = dataclasses.replace(smoke_cfg, run_dir=str(tmp_path_factory.mktemp("cf")))
+    dm = build_datamodule(cfg)
+    return cfg, dm, train_affect_diff(cfg, dm).module.model.eval()
+
+
+def test_cfg_formula_and_scale_zero():
+    cond, uncond = torch.randn(4, 5, 3), torch.randn(4, 5, 3)
+    for s in (0.0, 1.0, 2.5):
+        torch.testing.assert_close(classifier_free_guidance(cond, uncond, s), uncond + s * (cond - uncond))
+
+
+def test_scale_zero_ignores_the_target(model_and_data):
+    cfg, dm, model = model_and_data
+    batch = next(iter(dm.test_dataloader()))
+    kw = dict(cfg_scale=0.0, t_start=20, steps=5)
+    a = counterfactual(model, batch, 0, generator=torch.Generator().manual_seed(0), **kw)
+    b = counterfactual(model, batch, 3, generator=torch.Generator().manual_seed(0), **kw)
+    torch.testing.assert_close(a.z_cf, b.z_cf)
+
+
+def test_toward_own_label_at_t0_barely_moves(model_and_data):
+    cfg, dm, model = model_and_data
+    batch = next(iter(dm.test_dataloader()))
+    own = counterfactual(model, batch, batch["label"], cfg_scale=2.0, t_start=0, steps=1,
+                         generator=torch.Generator().manual_seed(0))
+    assert float(proximity(own.z, own.z_cf, own.mask).mean()) < 0.15  # one denoising step from t=0
+    far = counterfactual(model, batch, (batch["label"] + 1) % 6, cfg_scale=2.0, t_start=40, steps=5,
+                         generator=torch.Generator().manual_seed(0))
+    assert float(proximity(far.z, far.z_cf, far.mask).mean()) > float(proximity(own.z, own.z_cf, own.mask).mean())
+
+
+def test_outputs_shapes_and_sampler_choice(model_and_data):
+    cfg, dm, model = model_and_data
+    batch = next(iter(dm.test_dataloader()))
+    scales = modality_scales(model, dm.val_dataloader())
+    assert scales.shape == (3,) and torch.all(scales > 0)
+    for sampler in ("ddim", "ddpm"):
+        cf = counterfactual(model, batch, 2, cfg_scale=3.0, t_start=10, steps=4, sampler=sampler, scales=scales,
+                            generator=torch.Generator().manual_seed(1))
+        b = len(batch["label"])
+        assert cf.z_cf.shape == cf.z.shape and cf.change.shape == (b, 3) and cf.attribution.shape == (b,)
+        assert torch.all(cf.target == 2) and torch.all(cf.z_cf[~cf.mask] == 0)
+        assert set(cf.recon_cf) == {"text", "audio", "video"}
+    with pytest.raises(ValueError, match="target_label"):
+        counterfactual(model, batch, 6, cfg_scale=1.0, t_start=5, steps=2)
+
+
+def test_metrics_golden_values():
+    assert validity(np.array([1, 2, 3, 3]), np.array([1, 2, 0, 3])) == 0.75
+    z = torch.ones(1, 2, 4)
+    mask = torch.tensor([[True, True]])
+    z_cf = z.clone()
+    z_cf[..., 0] += 2.0  # one of four dims moves, by 2 at both steps
+    np.testing.assert_allclose(proximity(z, z_cf, mask), [np.sqrt(8) / np.sqrt(8)])
+    np.testing.assert_allclose(sparsity(z, z_cf, mask), [0.25])
+    np.testing.assert_allclose(pool_latent(z_cf, mask), [[3.0, 1.0, 1.0, 1.0]])
+    assert attribution_accuracy(np.array([0, 1, 2, 0]), np.array([0, 1, 0, -1])) == pytest.approx(2 / 3)
+
+
+def test_frechet_distance():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    # N(0, I) vs N(m, I): FD = |m|^2 (covariances equal)
+    assert frechet_distance(a, a + np.array([2.0, 0, 0])) == pytest.approx(4.0, rel=1e-6)
+    # N(0, I) vs N(0, 4I) in 3-d: 3 * (1 + 4 - 2*2) = 3
+    assert frechet_distance(a, 2 * a) == pytest.approx(3.0, rel=0.05)
+    with pytest.raises(ValueError, match="need"):
+        frechet_distance(a[:, :2], a)
+
+
+def test_perceptual_scores_run_and_are_bounded(model_and_data):
+    cfg, dm, model = model_and_data
+    scores = perceptual_scores(model, dm.test_dataloader(), seed=0)
+    assert set(scores) == {"text", "audio", "video"}
+    assert all(-1.0 <= v <= 1.0 for v in scores.values())
