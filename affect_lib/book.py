@@ -207,15 +207,14 @@ def build(profile: str = "book", notebooks: str = "auto", strict: bool = False,
     """Build ``_build/html`` from ``profile``'s executed notebooks.
 
     ``notebooks``: ``run`` (``_build/runs/<profile>/notebooks``), ``committed`` (``notebooks/*.ipynb``,
-    the stored book-profile outputs) or ``auto`` (the run if there is one, else committed for
-    ``book``). ``strict`` turns Sphinx warnings (missing glue, broken references) into errors.
+    the stored book-profile outputs) or ``auto`` (committed for ``book``, the run otherwise). ``strict`` turns Sphinx warnings (missing glue, broken references) into errors.
     """
     load_profile(profile)  # names the valid profiles on a typo
     root = root or project_root()
     committed = notebook_paths(root)
     run_nb = root / "_build" / "runs" / profile / "notebooks"
     if notebooks == "auto":
-        notebooks = "run" if any(run_nb.glob("*.ipynb")) or profile != "book" else "committed"
+        notebooks = "committed" if profile == "book" else "run"
     if notebooks == "run":
         chosen = [run_nb / p.name for p in committed]
         missing = [p.name for p in chosen if not p.exists()]
@@ -240,6 +239,10 @@ def build(profile: str = "book", notebooks: str = "auto", strict: bool = False,
     for p in chosen:
         shutil.copy2(p, stage / "notebooks" / p.name)
     shutil.copytree(_mathjax_es5(), stage / "_mathjax" / "mathjax")
+    from affect_lib.report import performance_page, reproducibility_page
+
+    (stage / "book" / "reproducibility.md").write_text(reproducibility_page(root, profile, notebooks))
+    (stage / "book" / "performance.md").write_text(performance_page(root))
     write_json(stage / "_build_info.json", {"profile": profile, "notebooks": notebooks})
 
     html = root / "_build" / "html"

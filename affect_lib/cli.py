@@ -46,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the HTML book into _build/html")
     build.add_argument("--profile", default="book", help=f"one of {', '.join(PROFILES)} (default book)")
     build.add_argument("--notebooks", default="auto", choices=("auto", "run", "committed"),
-                       help="which executed notebooks to publish (default: the profile's run if any, "
-                            "else the committed ones for book)")
+                       help="which executed notebooks to publish (default: the committed ones for book, "
+                            "the profile's run otherwise)")
     build.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
     regen = sub.add_parser("notebooks", help="re-execute notebooks/NN_*.py into their stored .ipynb")
     regen.add_argument("--only", action="append", metavar="NN")

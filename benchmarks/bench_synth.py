@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_synth.py [--repeats 2] [--out _build/bench/synth.json]
 
-Also times 1 worker vs all cores on the same corpus (a ratio, robust to a noisy machine).
+Also times 1 worker vs all cores on the same corpus.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import time
+import sys
+from pathlib import Path
 
-from affect_lib.config import load_profile
-from affect_lib.data.synthetic import generate_synth_mosei
-from affect_lib.io import write_json
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import best_time, report  # noqa: E402
+
+from affect_lib.config import load_profile  # noqa: E402
+from affect_lib.data.synthetic import generate_synth_mosei  # noqa: E402
 
 BUDGET_S = 30.0
 
@@ -25,26 +28,15 @@ def main() -> int:
     parser.add_argument("--out", default="_build/bench/synth.json")
     args = parser.parse_args()
     cfg = load_profile("paper").data
-    times = {"all_cores": [], "one_worker": []}
-    for _ in range(args.repeats):
-        for name, workers in (("all_cores", None), ("one_worker", 1)):
-            start = time.perf_counter()
-            corpora = generate_synth_mosei(cfg, seed=0, workers=workers)
-            times[name].append(time.perf_counter() - start)
-            del corpora
-    best = {k: min(v) for k, v in times.items()}
-    result = {"benchmark": "synth_mosei_paper_generation", "cores": os.cpu_count(),
-              "utterances": cfg.n_train + cfg.n_val + cfg.n_test, "seconds": best,
-              "speedup_all_cores_vs_one": best["one_worker"] / best["all_cores"],
-              "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
-              "budget_s": BUDGET_S, "within_budget": best["all_cores"] <= BUDGET_S}
-    write_json(args.out, result)
-    print(f"{'contender':<12} {'best s':>8}")
-    for k, v in best.items():
-        print(f"{k:<12} {v:8.2f}")
-    print(f"ratio one/all = {result['speedup_all_cores_vs_one']:.2f}x; budget {BUDGET_S:.0f} s: "
-          f"{'OK' if result['within_budget'] else 'MISSED'}; peak RSS {result['peak_rss_gb']:.1f} GB")
-    return 0 if result["within_budget"] else 1
+    n = cfg.n_train + cfg.n_val + cfg.n_test
+    t_all, _ = best_time(lambda: len(generate_synth_mosei(cfg, seed=0)), args.repeats)
+    t_one, _ = best_time(lambda: len(generate_synth_mosei(cfg, seed=0, workers=1)), 1)
+    rows = [{"contender": f"all {os.cpu_count()} cores", "seconds": t_all, "utterances_per_s": n / t_all},
+            {"contender": "1 worker", "seconds": t_one, "utterances_per_s": n / t_one}]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    return report("synth_mosei_paper_generation", args.out, rows,
+                  {"paper-scale generation seconds": (t_all, "<=", BUDGET_S)},
+                  extra={"utterances": n, "peak_rss_gb": peak, "speedup_all_vs_one": t_one / t_all})
 
 
 if __name__ == "__main__":

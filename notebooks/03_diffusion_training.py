@@ -86,8 +86,12 @@ print({k: getattr(cfg.train, k) for k in ("max_epochs", "lr", "warmup_steps", "g
 # 5. light decoders read $z$ back into each modality's feature space.
 #
 # $$
-# \mathcal{L} = \text{CE} + \lambda_{ml}\,\text{BCE} + \lambda_1\, \mathbb{E}\,\lVert\epsilon - \epsilon_\theta(z_t, t, y, \text{infl})\rVert^2
-#   + \lambda_2\, \beta\, \text{KL}\big(q(z\mid x)\,\Vert\,\mathcal{N}(0, I)\big) + \lambda_{rec} \sum_m \lVert \hat x_m - x_m \rVert^2 .
+# \begin{aligned}
+# \mathcal{L} = {} & \text{CE} + \lambda_{ml}\,\text{BCE}
+#   + \lambda_1\, \mathbb{E}\,\lVert\epsilon - \epsilon_\theta(z_t, t, y, \text{infl})\rVert^2 \\
+#   & + \lambda_2\, \beta\, \text{KL}\big(q(z\mid x)\,\Vert\,\mathcal{N}(0, I)\big)
+#   + \lambda_{rec} \textstyle\sum_m \lVert \hat x_m - x_m \rVert^2 .
+# \end{aligned}
 # $$
 #
 # With `diffusion_detach=True` the diffusion loss does not reach the encoder: the prior learns the
