@@ -200,7 +200,7 @@ class RunConfig:
     profile: str
     seed: int = 0
     device: str = field(default="auto", metadata=_choices("auto", "cpu", "cuda", "mps"))
-    data_source: str = field(default="synthetic", metadata=_choices("synthetic"))
+    data_source: str = field(default="synthetic", metadata=_choices("synthetic", "cmu_mosei"))
     data_dir: str | None = None
     run_dir: str | None = None  # None: <project>/_build/runs/<profile>
     data: DataConfig
@@ -210,6 +210,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if self.data_source != "synthetic" and not self.data_dir:
+            raise ConfigError(f"data_source {self.data_source!r} needs data_dir (the folder holding the dataset's "
+                              "released files; see its data card)")
 
     @property
     def run_path(self) -> Path:

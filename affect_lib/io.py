@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 __all__ = ["atomic_path", "write_json", "read_json", "sha256_file"]
 
@@ -33,15 +34,25 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_json(target: str | os.PathLike[str], payload: Any) -> None:
-    """Write ``payload`` as indented, key-sorted JSON, atomically."""
+    """Write ``payload`` as indented, key-sorted JSON, atomically.
+
+    NaN (an undefined metric, e.g. driver recovery on real data, which has no planted driver) is
+    written as ``null``; infinities are refused (ValueError), since they always mean a bug.
+    """
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
-            _dump(payload, fh)
+            json.dump(_nan_to_none(payload), fh, indent=2, sort_keys=True, allow_nan=False)
+            fh.write("\n")
 
 
-def _dump(payload: Any, fh: IO[str]) -> None:
-    json.dump(payload, fh, indent=2, sort_keys=True, allow_nan=False)
-    fh.write("\n")
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_to_none(v) for v in value]
+    return value
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -130,7 +130,9 @@ pd.Series(present).value_counts().sort_index().rename_axis("emotions present").t
 
 # %%
 test = corpora["test"]
-examples = [int(np.flatnonzero(test.driver == d)[0]) for d in range(len(MODALITIES))]
+# one utterance per planted driver; real data have no driver (-1): then the first three utterances
+examples = [int(np.flatnonzero(test.driver == d)[0]) for d in range(len(MODALITIES)) if np.any(test.driver == d)]
+examples = examples if len(examples) == len(MODALITIES) else [0, 1, 2][: len(test)]
 modality_heatmaps(test, examples)
 plt.show()
 

@@ -70,6 +70,7 @@ def test_overrides_apply_and_promote():
 @pytest.mark.parametrize(
     "key,value,match",
     [("device", "tpu", "one of auto, cpu, cuda, mps"), ("data_source", "nope", "synthetic"),
+     ("data_source", "cmu_mosei", "needs data_dir"),
      ("driver_mix", [0.5, 0.5, 0.5], "sum to 1"), ("class_probs", [1.0], "6 entries"),
      ("min_len", 100, "min_len"), ("n_train", 0, "n_train"), ("seed", -1, "seed"),
      ("conflict_prob", 1.5, "conflict_prob"), ("latent_rank", 99, "latent_rank"),

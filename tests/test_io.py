@@ -21,10 +21,12 @@ def test_crash_while_writing_keeps_previous_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp file left behind
 
 
-def test_nan_is_refused_and_leaves_no_file(tmp_path):
+def test_nan_becomes_null_and_inf_is_refused_without_a_file(tmp_path):
+    write_json(tmp_path / "m.json", {"x": float("nan"), "y": [1.0, float("nan")]})
+    assert read_json(tmp_path / "m.json") == {"x": None, "y": [1.0, None]}
     with pytest.raises(ValueError):
-        write_json(tmp_path / "m.json", {"x": float("nan")})
-    assert not list(tmp_path.iterdir())
+        write_json(tmp_path / "inf.json", {"x": float("inf")})
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
 
 
 def test_corrupt_json_names_the_file(tmp_path):

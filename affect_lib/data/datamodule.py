@@ -8,6 +8,7 @@ Batch contract (DESIGN.md): ``text`` (B,T,Dt), ``audio`` (B,T,Da), ``video`` (B,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -99,9 +100,16 @@ class AffectDataModule(L.LightningDataModule):
 
 
 def build_datamodule(cfg: RunConfig) -> AffectDataModule:
-    """The data of a run: SynthMOSEI by default (real-data sources plug in here)."""
-    if cfg.data_source != "synthetic":
-        raise ValueError(f"data_source {cfg.data_source!r} is not available; valid: synthetic")
-    corpora = generate_synth_mosei(cfg.data, cfg.seed)
+    """The data of a run: SynthMOSEI by default, or CMU-MOSEI's released ``.csd`` files from ``data_dir``
+    (aligned to the labelled segments, standard folds; see ``data_cards/cmu_mosei.md``)."""
+    if cfg.data_source == "cmu_mosei":
+        from affect_lib.data.mosei import load_mosei
+
+        folds = Path(cfg.data_dir) / "folds.json"  # optional: overrides CMU-MOSEI's standard folds
+        corpora = load_mosei(cfg.data_dir, seq_len=cfg.data.seq_len, folds=folds if folds.is_file() else None)
+    elif cfg.data_source == "synthetic":
+        corpora = generate_synth_mosei(cfg.data, cfg.seed)
+    else:  # load_profile only admits the sources above
+        raise ValueError(f"data_source {cfg.data_source!r} is not available; valid: synthetic, cmu_mosei")
     return AffectDataModule(corpora, batch_size=cfg.data.batch_size, seed=cfg.seed,
                             num_workers=cfg.data.num_workers)

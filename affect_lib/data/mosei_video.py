@@ -1,0 +1,182 @@
+"""One CMU-MOSEI video aligned to its labelled segments (the per-video half of :mod:`affect_lib.data.mosei`).
+
+:func:`align_video` reads a video's rows from the ``.csd`` files and computes where each word step
+lands in the output; :func:`place` writes that into the split's arrays. Videos are independent, so
+:func:`aligned_in_order` runs them on threads (numpy releases the GIL while one thread reads) and yields them
+in order: the result does not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from affect_lib.data.corpus import MODALITIES
+from affect_lib.data.mosei_align import EPSILON, collapse_mean, overlap_pairs, segment_key
+from affect_lib.data.mosei_csd import CsdFile, DataFormatError
+from affect_lib.data.mosei_labels import MoseiLabels, dominant_emotion
+
+__all__ = ["VideoAlignment", "align_video", "place", "aligned_in_order"]
+
+
+def _clean(f: CsdFile, vid: str, feats: np.ndarray, ivals: np.ndarray, offset: int, policy: str,
+           stats: dict[str, int], modality: str) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the non-finite policy to one video's rows (row numbers in messages count from ``offset``)."""
+    if np.isfinite(feats.sum()):  # fast path: a NaN or inf anywhere makes the sum non-finite
+        return feats, ivals
+    bad = ~np.isfinite(feats)
+    if not bad.any():  # the sum overflowed, the values are fine
+        return feats, ivals
+    if policy == "raise":
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise DataFormatError(f"{f.path}: /{f.root}/data/{vid}/features: row {row + offset}, column {col} is "
+                              f"{feats[row, col]!r}, expected a finite value (or pass nonfinite='zero'/'drop')")
+    stats[f"nonfinite_values_{modality}"] += int(bad.sum())
+    if policy == "zero":
+        feats[bad] = 0  # our own freshly read array
+        return feats, ivals
+    rows = bad.any(axis=1)
+    stats[f"nonfinite_rows_dropped_{modality}"] += int(rows.sum())
+    return feats[~rows], ivals[~rows]
+
+
+def _check_dim(f: CsdFile, vid: str, dim: int) -> None:
+    if f.feature_dim(vid) != dim:
+        raise DataFormatError(f"{f.path}: /{f.root}/data/{vid}/features: {f.feature_dim(vid)} columns, "
+                              f"expected {dim} like the file's other videos")
+
+
+def _modality_steps(f: CsdFile, vid: str, steps: np.ndarray, dim: int, policy: str,
+                    stats: dict[str, int], modality: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of ``modality``'s rows over each word step: ((S, d) float32, has rows (S,) bool)."""
+    if vid not in f:
+        stats[f"videos_missing_{modality}"] += 1
+        return np.zeros((len(steps), dim), np.float32), np.zeros(len(steps), bool)
+    _check_dim(f, vid, dim)
+    ivals = f.read_intervals(vid)
+    # read only the rows that can touch a step: one contiguous slice, not the whole video
+    near = np.flatnonzero((ivals[:, 1] > steps[:, 0].min() - 2 * EPSILON)
+                          & (ivals[:, 0] < steps[:, 1].max() + 2 * EPSILON)) if len(steps) else []
+    if len(near) == 0:
+        return np.zeros((len(steps), dim), np.float32), np.zeros(len(steps), bool)
+    lo, hi = int(near[0]), int(near[-1]) + 1
+    feats, ivals = _clean(f, vid, f.read_features(vid, lo, hi), ivals[lo:hi], lo, policy, stats, modality)
+    return collapse_mean(overlap_pairs(steps, ivals), feats, len(steps))
+
+
+@dataclass(frozen=True, eq=False)
+class VideoAlignment:
+    """One video aligned: kept segment rows ``ok`` (n_seg,), and per placed step its segment ``seg``,
+    word step ``step`` and output time ``t`` (k,); per modality the step features (S, d) and validity (S,)."""
+
+    ok: np.ndarray
+    seg: np.ndarray
+    step: np.ndarray
+    t: np.ndarray
+    feats: dict[str, np.ndarray]
+    has: dict[str, np.ndarray]
+    present: np.ndarray
+    label: np.ndarray
+    stats: dict[str, int]
+
+
+def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dict[str, int],
+                 opts: dict) -> VideoAlignment | None:
+    """Read and align one video (thread-safe: touches nothing shared but the read-only files)."""
+    n_seg, T = len(lab.intervals), opts["seq_len"]
+    stats: dict[str, int] = defaultdict(int, segments=n_seg)
+    text = files["text"]
+    if vid not in text:
+        stats["videos_missing_text"] += 1
+        stats["dropped_no_words"] += n_seg
+        return VideoAlignment(np.zeros(n_seg, bool), *(np.zeros(0, np.int64),) * 3, {}, {}, *(np.zeros(n_seg),) * 2,
+                      stats)
+    _check_dim(text, vid, dims["text"])
+    t_feats, t_ivals = text.read(vid)
+    t_feats, t_ivals = _clean(text, vid, t_feats, t_ivals, 0, opts["nonfinite"], stats, "text")
+    keep = np.abs(t_ivals[:, 1] - t_ivals[:, 0]) >= EPSILON  # the SDK skips zero-length references
+    order = np.flatnonzero(keep)[np.argsort(t_ivals[keep, 0], kind="stable")]
+    pairs = overlap_pairs(lab.intervals, t_ivals[order])
+    used, sub = np.unique(pairs.sub, return_inverse=True)  # only words inside a segment become steps
+    steps = t_ivals[order][used]
+    feats = {"text": t_feats[order][used]}
+    has = {"text": np.ones(len(steps), bool)}
+    for m in ("audio", "video"):
+        feats[m], has[m] = _modality_steps(files[m], vid, steps, dims[m], opts["nonfinite"], stats, m)
+
+    counts = pairs.counts(n_seg)
+    label, present, tied = dominant_emotion(lab.emotions)
+    ok = counts > 0
+    stats["dropped_no_words"] += int((~ok).sum())
+    if opts["missing"] == "drop":
+        complete = np.ones(n_seg, bool)
+        for m in ("audio", "video"):
+            complete &= np.bincount(pairs.ref, weights=has[m][sub], minlength=n_seg) > 0
+        stats["dropped_missing_modality"] += int((ok & ~complete).sum())
+        ok &= complete
+    if opts["no_emotion"] == "drop":
+        stats["dropped_no_emotion"] += int((ok & ~present).sum())
+        ok &= present
+    if opts["ties"] == "drop":
+        stats["dropped_tie"] += int((ok & tied).sum())
+        ok &= ~tied
+    sel = ok[pairs.ref]
+    seg, step = pairs.ref[sel], sub[sel]
+    if opts["collapse_segments"]:
+        t = np.full(len(seg), T - 1)
+    else:
+        pos = np.flatnonzero(sel) - (np.cumsum(counts) - counts)[seg]
+        t = T - counts[seg] + pos  # the last T steps end at T-1; earlier ones fall below 0
+        seg, step, t = seg[t >= 0], step[t >= 0], t[t >= 0]
+    return VideoAlignment(ok, seg, step, t, feats, has, present, label, stats)
+
+
+def place(v: VideoAlignment, vid: str, lab: MoseiLabels, out: dict, base: int, opts: dict) -> int:
+    """Write a video's kept segments at rows ``base...`` of ``out``; returns how many."""
+    k, T, n_seg = int(v.ok.sum()), opts["seq_len"], len(v.ok)
+    if k == 0:
+        return 0
+    rows = base + np.cumsum(v.ok) - 1  # output row of each kept segment
+    r = rows[v.seg]
+    for m in MODALITIES:
+        valid = v.has[m][v.step]
+        if opts["collapse_segments"]:  # one step: the mean of the segment's valid word steps
+            sums = np.zeros((n_seg, v.feats[m].shape[1]))
+            np.add.at(sums, v.seg[valid], v.feats[m][v.step[valid]])
+            n = np.bincount(v.seg[valid], minlength=n_seg)
+            idx = np.flatnonzero(v.ok & (n > 0))
+            out[m][rows[idx], T - 1] = (sums[idx] / n[idx, None]).astype(np.float32)
+            out["mmask"][m][rows[idx], T - 1] = True
+        else:
+            out[m][r[valid], v.t[valid]] = v.feats[m][v.step[valid]]
+            out["mmask"][m][r[valid], v.t[valid]] = True
+    out["mask"][r, v.t] = True
+    kept = np.flatnonzero(v.ok)
+    out["label"][rows[kept]] = np.where(v.present[kept], v.label[kept], 0)
+    out["emotions"][rows[kept]] = lab.emotions[kept]
+    out["sentiment"][rows[kept]] = lab.sentiment[kept]
+    out["has_emotion"][rows[kept]] = v.present[kept]
+    out["intervals"][rows[kept]] = lab.intervals[kept]
+    out["ids"].extend(segment_key(vid, int(i)) for i in kept)
+    return k
+
+
+def aligned_in_order(vids: list[str], labels: dict[str, MoseiLabels], files: dict[str, CsdFile],
+                      dims: dict[str, int], opts: dict, workers: int) -> Iterator[VideoAlignment]:
+    """Align videos on ``workers`` threads (numpy releases the GIL), yielding them in order, few ahead."""
+    if workers <= 1:
+        for vid in vids:
+            yield align_video(vid, labels[vid], files, dims, opts)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        ahead: deque = deque()
+        for vid in vids:
+            ahead.append(pool.submit(align_video, vid, labels[vid], files, dims, opts))
+            if len(ahead) > 2 * workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
