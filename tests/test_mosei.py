@@ -26,7 +26,8 @@ from affect_lib.data.corpus import EMOTIONS
 from affect_lib.data.mmsa import UntrustedPickleError, load_mmsa
 from affect_lib.data.mosei import align_mosei, load_mosei
 from affect_lib.data.mosei_align import align_to_reference, collapse_mean, overlap_pairs, pad_last
-from affect_lib.data.mosei_csd import CsdWriter, DataFormatError, _decode_metadata, read_csd, write_csd
+from affect_lib.data.mosei_csd import DataFormatError, _decode_metadata, read_csd
+from affect_lib.data.mosei_csd_writer import CsdWriter, write_csd
 from affect_lib.data.mosei_labels import read_folds, read_mosei_labels, standard_folds
 from affect_lib.io import sha256_file
 
@@ -343,6 +344,31 @@ def test_nonfinite_policies_never_leak_nan(mosei, policy):
         assert not amask[0, 2] and train.audio[0, 2, 0] == 0 and train.mask[0, 2]
         np.testing.assert_allclose(train.audio[0, 3, 0], (5 + 7 + 8 + 9) / 4)
         assert r.stats["nonfinite_rows_dropped_audio"] == 6
+
+
+def test_nonfinite_text_rows_are_dropped_as_words(mosei):
+    with h5py.File(mosei.path / TEXT, "a") as fh:
+        fh["CMU_MOSEI_TimestampedWordVectors/data/vidA/features"][1, 2] = np.nan  # word 1 of vidA
+    r = align_mosei(mosei.path, seq_len=4, folds=mosei.folds, nonfinite="drop")
+    train = r.corpora["train"]
+    np.testing.assert_array_equal(train.text[0, :, 0], [0, 0, 0, 1])  # vidA[0] keeps word 0 only
+    np.testing.assert_array_equal(train.mask[0], [0, 0, 0, 1])
+    assert r.stats["nonfinite_rows_dropped_text"] == 1
+    with pytest.raises(DataFormatError, match=r"WordVectors\.csd: /CMU_MOSEI_TimestampedWordVectors/data/vidA/"
+                                              r"features: row 1, column 2 is nan"):
+        align_mosei(mosei.path, seq_len=4, folds=mosei.folds, nonfinite="raise")
+
+
+def test_read_rows_returns_exact_rows(tmp_path):
+    feats = np.arange(400 * 3, dtype=np.float32).reshape(400, 3)
+    path = write_sdk_csd(tmp_path / "r.csd", "R", {"v": (feats, np.zeros((400, 2)))})
+    rows = np.array([0, 1, 5, 100, 101, 102, 300, 399])
+    from affect_lib.data.mosei_csd import CsdFile
+    with CsdFile(path) as f:
+        np.testing.assert_array_equal(f.read_rows("v", rows), feats[rows])
+        assert f.read_rows("v", np.zeros(0, int)).shape == (0, 3)
+        with pytest.raises(ValueError, match="sorted, unique"):
+            f.read_rows("v", np.array([3, 2]))
 
 
 def test_bad_options_are_named(mosei):

@@ -173,7 +173,7 @@ def load_mmsa(path: str | os.PathLike[str], *, trust_pickle: bool = False, sha25
         bad = ~np.isfinite(y) | (np.abs(y) > 3 + 1e-4)
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataFormatError(f"{where}['regression_labels']: row {row} ({ids[row]}) is {y[row]!r}, "
+            raise DataFormatError(f"{where}['regression_labels']: row {row} ({ids[row]}) is {float(y[row])}, "
                                   "expected a sentiment in [-3, 3]")
         if "text_bert" in part:
             tmask = _array(part, "text_bert", where, 3)[:, 1, :] > 0

@@ -41,7 +41,9 @@ from typing import Literal
 import numpy as np
 
 from affect_lib.data.corpus import EMOTIONS, MODALITIES, MultimodalCorpus
-from affect_lib.data.mosei_csd import CsdFile, DataFormatError
+from affect_lib.data.mosei_align import segment_key
+from affect_lib.data.mosei_csd import ComputationalSequence, CsdFile, DataFormatError, read_csd
+from affect_lib.data.mosei_csd_writer import CsdWriter, write_csd
 from affect_lib.data.mosei_labels import (
     SPLITS,
     read_mosei_labels,
@@ -51,7 +53,7 @@ from affect_lib.data.mosei_labels import (
 from affect_lib.data.mosei_video import aligned_in_order, place
 
 __all__ = ["DataFormatError", "DEFAULT_FEATURES", "DEFAULT_LABELS", "MoseiSplits", "align_mosei", "load_mosei",
-           "standard_folds"]
+           "standard_folds", "ComputationalSequence", "CsdFile", "CsdWriter", "read_csd", "write_csd"]
 
 DEFAULT_FEATURES: tuple[str, str, str] = ("CMU_MOSEI_TimestampedWordVectors.csd", "CMU_MOSEI_COVAREP.csd",
                                           "CMU_MOSEI_VisualFacet42.csd")
@@ -79,6 +81,20 @@ class MoseiSplits:
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"{name}={value!r}: expected one of {list(allowed)}")
+
+
+def _file_position(f: CsdFile, vid: str) -> tuple[bool, int]:
+    """Sort key: where the video's rows lie in the file (reading in file order is sequential I/O)."""
+    offset = f.data_offset(vid) if vid in f else None
+    return (offset is None, offset or 0)
+
+
+def _compact(arr: np.ndarray, rows: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """``arr[rows]`` for increasing rows (rows[i] >= i), moved in place chunk by chunk: no full copy."""
+    for i in range(0, len(rows), chunk):
+        src = rows[i:i + chunk]
+        arr[i:i + len(src)] = arr[src]  # sources of later chunks lie past this chunk's destinations
+    return arr[:len(rows)]
 
 
 def align_mosei(data_dir: str | os.PathLike[str], *, seq_len: int,
@@ -135,18 +151,24 @@ def align_mosei(data_dir: str | os.PathLike[str], *, seq_len: int,
             out |= {"mask": np.zeros((n_max, seq_len), bool), "label": np.zeros(n_max, np.int64),
                     "emotions": np.zeros((n_max, len(EMOTIONS)), np.float32),
                     "sentiment": np.zeros(n_max, np.float32), "has_emotion": np.zeros(n_max, bool),
-                    "intervals": np.zeros((n_max, 2)), "speaker": np.zeros(n_max, np.int64), "ids": [],
+                    "intervals": np.zeros((n_max, 2)), "speaker": np.zeros(n_max, np.int64),
                     "mmask": {m: np.zeros((n_max, seq_len), bool) for m in MODALITIES}}
-            n = 0
-            for vid, v in zip(vids, aligned_in_order(vids, label_data, files, dims, opts, workers), strict=True):
-                k = place(v, vid, label_data[vid], out, n, opts)
-                out["speaker"][n:n + k] = speaker_of[vid]
-                n += k
+            # each video writes into a block of its label rows (ids order); blocks are compacted at the end
+            sizes = [len(label_data[v].intervals) for v in vids]
+            base = dict(zip(vids, (np.cumsum(sizes) - sizes).tolist(), strict=True))
+            order = sorted(vids, key=lambda v: _file_position(files["audio"], v))  # sequential reads
+            kept: dict[str, np.ndarray] = {}
+            for vid, v in zip(order, aligned_in_order(order, label_data, files, dims, opts, workers), strict=True):
+                k = place(v, label_data[vid], out, base[vid], opts)
+                out["speaker"][base[vid]:base[vid] + k] = speaker_of[vid]
+                kept[vid] = np.flatnonzero(v.ok)
                 stats["videos"] += 1
                 for key, value in v.stats.items():
                     stats[key] += value
-            result[split] = {k: (v[:n] if isinstance(v, np.ndarray) else v) for k, v in out.items()}
-            result[split]["mmask"] = {m: v[:n] for m, v in out["mmask"].items()}
+            rows = np.concatenate([base[v] + np.arange(len(kept[v])) for v in vids] + [np.zeros(0, np.int64)])
+            result[split] = {k: _compact(v, rows) for k, v in out.items() if isinstance(v, np.ndarray)}
+            result[split]["mmask"] = {m: _compact(v, rows) for m, v in out["mmask"].items()}
+            result[split]["ids"] = [segment_key(v, int(i)) for v in vids for i in kept[v]]
     finally:
         for f in files.values():
             f.close()

@@ -1,4 +1,4 @@
-"""CMU-MultimodalSDK computational sequences (``.csd``, HDF5): read, stream and write.
+"""CMU-MultimodalSDK computational sequences (``.csd``, HDF5): read and stream (writing: ``mosei_csd_writer``).
 
 The layout is the SDK's (``mmsdk/mmdatasdk/computational_sequence/file_ops.py``)::
 
@@ -19,16 +19,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from affect_lib.data.mosei_vlen import read_vlen_string
-from affect_lib.io import atomic_path
 
-__all__ = ["DataFormatError", "ComputationalSequence", "CsdFile", "CsdWriter", "read_csd", "write_csd"]
+__all__ = ["DataFormatError", "ComputationalSequence", "CsdFile", "read_csd"]
 
 
 class DataFormatError(ValueError):
@@ -235,6 +234,25 @@ class CsdFile:
         with _guard(self.path, f"{where}/features"):
             return _read_rows(feats, start, max(start, stop), shape[1], np.float32)
 
+    def read_rows(self, video_id: str, rows: np.ndarray) -> np.ndarray:
+        """Feature rows ``rows`` (sorted, unique) as (len(rows), d) float32.
+
+        Reads the one contiguous span from the first to the last row: skipping the gaps between
+        labelled segments saves nothing (the kernel's readahead fetches them anyway) and a multi-part
+        HDF5 selection costs more CPU than it saves.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        n = self._datasets(video_id)[3][0]
+        if rows.size and (rows[0] < 0 or rows[-1] >= n or np.any(np.diff(rows) <= 0)):
+            raise ValueError(f"rows must be sorted, unique and in [0, {n})")
+        if rows.size == 0:
+            return self.read_features(video_id, 0, 0)
+        return self.read_features(video_id, int(rows[0]), int(rows[-1]) + 1)[rows - rows[0]]
+
+    def data_offset(self, video_id: str) -> int | None:
+        """Byte offset of the video's features in the file (None unless stored contiguously)."""
+        return self._datasets(video_id)[1].get_offset()
+
     def feature_dim(self, video_id: str) -> int:
         return int(self._datasets(video_id)[3][1])
 
@@ -249,70 +267,3 @@ def read_csd(path: str | os.PathLike[str]) -> ComputationalSequence:
     with CsdFile(path) as f:
         data = {vid: f.read(vid) for vid in f.video_ids}
         return ComputationalSequence(root=f.root, data=data, metadata=dict(f.metadata))
-
-
-def _check_name(name: str, what: str) -> None:
-    if not name or "/" in name or name in (".", ".."):
-        raise ValueError(f"{what} {name!r} is not a valid HDF5 group name (non-empty, no '/')")
-
-
-class CsdWriter:
-    """Write a ``.csd`` video by video, atomically: the target appears only when the writer closes cleanly.
-
-    >>> with CsdWriter(path, root="COVAREP", metadata={"root name": "COVAREP"}) as w:  # doctest: +SKIP
-    ...     w.add("video1", features, intervals)
-    """
-
-    def __init__(self, path: str | os.PathLike[str], *, root: str, metadata: Mapping[str, str]) -> None:
-        _check_name(root, "root")
-        for key in metadata:
-            _check_name(key, "metadata key")
-        self._atomic = atomic_path(path)
-        tmp = self._atomic.__enter__()
-        try:
-            self._fh = _h5py().File(tmp, "w")
-            group = self._fh.create_group(root)
-            self._data = group.create_group("data")
-            meta = group.create_group("metadata")
-            vlen = _h5py().special_dtype(vlen=str)
-            for key, value in metadata.items():
-                ds = meta.create_dataset(key, (1,), dtype=vlen)
-                ds[0] = json.dumps(str(value))  # the SDK's encoding (json.dumps of the value)
-        except BaseException:
-            self._abort()
-            raise
-
-    def add(self, video_id: str, features: np.ndarray, intervals: np.ndarray) -> None:
-        """Add one video: features (n, d), intervals (n, 2)."""
-        _check_name(video_id, "video id")
-        features = np.asarray(features, dtype=np.float32)
-        intervals = np.asarray(intervals, dtype=np.float64)
-        if features.ndim != 2 or intervals.shape != (features.shape[0], 2):
-            raise ValueError(f"video {video_id!r}: features {features.shape} and intervals {intervals.shape} "
-                             "must be (n, d) and (n, 2)")
-        group = self._data.create_group(video_id)
-        group.create_dataset("features", data=features)
-        group.create_dataset("intervals", data=intervals)
-
-    def _abort(self) -> None:
-        with contextlib.suppress(Exception):
-            self._fh.close()
-        self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
-
-    def __enter__(self) -> CsdWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self._abort()
-            return
-        self._fh.close()
-        self._atomic.__exit__(None, None, None)
-
-
-def write_csd(path: str | os.PathLike[str], *, root: str,
-              data: Mapping[str, tuple[np.ndarray, np.ndarray]], metadata: Mapping[str, str]) -> None:
-    """Write ``data`` (video id -> (features (n, d), intervals (n, 2))) in the SDK layout, atomically."""
-    with CsdWriter(path, root=root, metadata=metadata) as writer:
-        for vid, (features, intervals) in data.items():
-            writer.add(vid, features, intervals)

@@ -61,7 +61,7 @@ def read_mosei_labels(path: str | os.PathLike[str]) -> dict[str, MoseiLabels]:
             if bad.any():
                 row, col = (int(i) for i in np.argwhere(bad)[0])
                 name = ("sentiment",) + EMOTIONS
-                raise DataFormatError(f"{where}: row {row}, column {col} ({name[col]}) is {feats[row, col]!r}, "
+                raise DataFormatError(f"{where}: row {row}, column {col} ({name[col]}) is {float(feats[row, col])}, "
                                       f"expected a value in [{lo[col]:g}, {hi[col]:g}]")
             feats = np.clip(feats, lo, hi).astype(np.float32)
             out[vid] = MoseiLabels(intervals=ivals, sentiment=feats[:, 0].copy(), emotions=feats[:, 1:].copy())

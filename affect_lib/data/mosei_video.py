@@ -16,32 +16,36 @@ from dataclasses import dataclass
 import numpy as np
 
 from affect_lib.data.corpus import MODALITIES
-from affect_lib.data.mosei_align import EPSILON, collapse_mean, overlap_pairs, segment_key
+from affect_lib.data.mosei_align import EPSILON, Overlaps, collapse_mean, overlap_pairs
 from affect_lib.data.mosei_csd import CsdFile, DataFormatError
 from affect_lib.data.mosei_labels import MoseiLabels, dominant_emotion
 
 __all__ = ["VideoAlignment", "align_video", "place", "aligned_in_order"]
 
 
-def _clean(f: CsdFile, vid: str, feats: np.ndarray, ivals: np.ndarray, offset: int, policy: str,
-           stats: dict[str, int], modality: str) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the non-finite policy to one video's rows (row numbers in messages count from ``offset``)."""
+def _clean(f: CsdFile, vid: str, feats: np.ndarray, rows: np.ndarray, policy: str, stats: dict[str, int],
+           modality: str) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the non-finite policy to the file rows ``rows`` read as ``feats`` (k, d).
+
+    Returns (features, dropped (k,) bool): values zeroed in place for "zero", rows flagged for "drop".
+    """
+    dropped = np.zeros(len(feats), bool)
     if np.isfinite(feats.sum()):  # fast path: a NaN or inf anywhere makes the sum non-finite
-        return feats, ivals
+        return feats, dropped
     bad = ~np.isfinite(feats)
     if not bad.any():  # the sum overflowed, the values are fine
-        return feats, ivals
+        return feats, dropped
     if policy == "raise":
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise DataFormatError(f"{f.path}: /{f.root}/data/{vid}/features: row {row + offset}, column {col} is "
-                              f"{feats[row, col]!r}, expected a finite value (or pass nonfinite='zero'/'drop')")
+        i, col = (int(j) for j in np.argwhere(bad)[0])
+        raise DataFormatError(f"{f.path}: /{f.root}/data/{vid}/features: row {rows[i]}, column {col} is "
+                              f"{float(feats[i, col])}, expected a finite value (or pass nonfinite='zero'/'drop')")
     stats[f"nonfinite_values_{modality}"] += int(bad.sum())
     if policy == "zero":
         feats[bad] = 0  # our own freshly read array
-        return feats, ivals
-    rows = bad.any(axis=1)
-    stats[f"nonfinite_rows_dropped_{modality}"] += int(rows.sum())
-    return feats[~rows], ivals[~rows]
+        return feats, dropped
+    dropped = bad.any(axis=1)
+    stats[f"nonfinite_rows_dropped_{modality}"] += int(dropped.sum())
+    return feats, dropped
 
 
 def _check_dim(f: CsdFile, vid: str, dim: int) -> None:
@@ -52,20 +56,31 @@ def _check_dim(f: CsdFile, vid: str, dim: int) -> None:
 
 def _modality_steps(f: CsdFile, vid: str, steps: np.ndarray, dim: int, policy: str,
                     stats: dict[str, int], modality: str) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of ``modality``'s rows over each word step: ((S, d) float32, has rows (S,) bool)."""
+    """Mean of ``modality``'s rows over each word step: ((S, d) float32, has rows (S,) bool).
+
+    Only the span of rows that overlap a step is read from the file.
+    """
     if vid not in f:
         stats[f"videos_missing_{modality}"] += 1
         return np.zeros((len(steps), dim), np.float32), np.zeros(len(steps), bool)
     _check_dim(f, vid, dim)
-    ivals = f.read_intervals(vid)
-    # read only the rows that can touch a step: one contiguous slice, not the whole video
-    near = np.flatnonzero((ivals[:, 1] > steps[:, 0].min() - 2 * EPSILON)
-                          & (ivals[:, 0] < steps[:, 1].max() + 2 * EPSILON)) if len(steps) else []
-    if len(near) == 0:
+    pairs = overlap_pairs(steps, f.read_intervals(vid))
+    if len(pairs.sub) == 0:
         return np.zeros((len(steps), dim), np.float32), np.zeros(len(steps), bool)
-    lo, hi = int(near[0]), int(near[-1]) + 1
-    feats, ivals = _clean(f, vid, f.read_features(vid, lo, hi), ivals[lo:hi], lo, policy, stats, modality)
-    return collapse_mean(overlap_pairs(steps, ivals), feats, len(steps))
+    lo, hi = int(pairs.sub.min()), int(pairs.sub.max()) + 1  # one contiguous read, used in place
+    feats, dropped = _clean(f, vid, f.read_features(vid, lo, hi), np.arange(lo, hi), policy, stats, modality)
+    pos = pairs.sub - lo
+    keep = ~dropped[pos]  # "drop": as if those rows were never in the file
+    return collapse_mean(Overlaps(pairs.ref[keep], pos[keep], pairs.clipped[keep]), feats, len(steps))
+
+
+def _word_steps(ivals: np.ndarray, usable: np.ndarray, segments: np.ndarray):
+    """Word steps inside labelled segments: (file rows of the steps (S,) in time order, segment pairs, step of
+    each pair). Zero-length words are skipped, as the SDK skips zero-length references."""
+    order = np.flatnonzero(usable)[np.argsort(ivals[usable, 0], kind="stable")]
+    pairs = overlap_pairs(segments, ivals[order])
+    used, sub = np.unique(pairs.sub, return_inverse=True)  # only words inside a segment become steps
+    return order[used], pairs, sub
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +100,7 @@ class VideoAlignment:
 
 
 def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dict[str, int],
-                 opts: dict) -> VideoAlignment | None:
+                 opts: dict) -> VideoAlignment:
     """Read and align one video (thread-safe: touches nothing shared but the read-only files)."""
     n_seg, T = len(lab.intervals), opts["seq_len"]
     stats: dict[str, int] = defaultdict(int, segments=n_seg)
@@ -93,17 +108,20 @@ def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dic
     if vid not in text:
         stats["videos_missing_text"] += 1
         stats["dropped_no_words"] += n_seg
-        return VideoAlignment(np.zeros(n_seg, bool), *(np.zeros(0, np.int64),) * 3, {}, {}, *(np.zeros(n_seg),) * 2,
-                      stats)
+        none = np.zeros(0, np.int64)
+        return VideoAlignment(np.zeros(n_seg, bool), none, none, none, {}, {}, np.zeros(n_seg, bool),
+                              np.zeros(n_seg, np.int64), stats)
     _check_dim(text, vid, dims["text"])
-    t_feats, t_ivals = text.read(vid)
-    t_feats, t_ivals = _clean(text, vid, t_feats, t_ivals, 0, opts["nonfinite"], stats, "text")
-    keep = np.abs(t_ivals[:, 1] - t_ivals[:, 0]) >= EPSILON  # the SDK skips zero-length references
-    order = np.flatnonzero(keep)[np.argsort(t_ivals[keep, 0], kind="stable")]
-    pairs = overlap_pairs(lab.intervals, t_ivals[order])
-    used, sub = np.unique(pairs.sub, return_inverse=True)  # only words inside a segment become steps
-    steps = t_ivals[order][used]
-    feats = {"text": t_feats[order][used]}
+    t_ivals = text.read_intervals(vid)
+    usable = np.abs(t_ivals[:, 1] - t_ivals[:, 0]) >= EPSILON
+    rows, pairs, sub = _word_steps(t_ivals, usable, lab.intervals)
+    read = np.unique(rows)
+    t_feats, dropped = _clean(text, vid, text.read_rows(vid, read), read, opts["nonfinite"], stats, "text")
+    if dropped.any():  # "drop": recompute the steps without those words
+        usable[read[dropped]] = False
+        rows, pairs, sub = _word_steps(t_ivals, usable, lab.intervals)
+    steps = t_ivals[rows]
+    feats = {"text": t_feats[np.searchsorted(read, rows)]}
     has = {"text": np.ones(len(steps), bool)}
     for m in ("audio", "video"):
         feats[m], has[m] = _modality_steps(files[m], vid, steps, dims[m], opts["nonfinite"], stats, m)
@@ -135,7 +153,7 @@ def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dic
     return VideoAlignment(ok, seg, step, t, feats, has, present, label, stats)
 
 
-def place(v: VideoAlignment, vid: str, lab: MoseiLabels, out: dict, base: int, opts: dict) -> int:
+def place(v: VideoAlignment, lab: MoseiLabels, out: dict, base: int, opts: dict) -> int:
     """Write a video's kept segments at rows ``base...`` of ``out``; returns how many."""
     k, T, n_seg = int(v.ok.sum()), opts["seq_len"], len(v.ok)
     if k == 0:
@@ -161,7 +179,6 @@ def place(v: VideoAlignment, vid: str, lab: MoseiLabels, out: dict, base: int, o
     out["sentiment"][rows[kept]] = lab.sentiment[kept]
     out["has_emotion"][rows[kept]] = v.present[kept]
     out["intervals"][rows[kept]] = lab.intervals[kept]
-    out["ids"].extend(segment_key(vid, int(i)) for i in kept)
     return k
 
 
