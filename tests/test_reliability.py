@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 import torch
@@ -86,31 +85,35 @@ def _calls(tree: ast.AST):
             yield node, ast.unparse(node.func)
 
 
+def _unsafe_calls(source: str, where: str) -> list[str]:
+    """torch.load without weights_only=True, np.load(allow_pickle=True), and pickle loads in a module
+    that has no trust_pickle + SHA-256 opt-in."""
+    offenders = []
+    for call, name in _calls(ast.parse(source)):
+        kw = {k.arg: k.value for k in call.keywords}
+        line = f"{where}:{call.lineno}"
+        if name == "torch.load" and not (isinstance(kw.get("weights_only"), ast.Constant)
+                                         and kw["weights_only"].value is True):
+            offenders.append(f"{line} torch.load without weights_only=True")
+        elif name in ("np.load", "numpy.load") and isinstance(kw.get("allow_pickle"), ast.Constant) \
+                and kw["allow_pickle"].value is True:
+            offenders.append(f"{line} np.load(allow_pickle=True)")
+        elif name in ("pickle.load", "pickle.loads", "pd.read_pickle", "pandas.read_pickle") \
+                and not ("trust_pickle" in source and "sha256" in source):
+            offenders.append(f"{line} {name} without a trust_pickle + SHA-256 opt-in in its module")
+    return offenders
+
+
 def test_no_unsafe_deserialisation_in_the_library():
     """pickle only behind an explicit, checksummed opt-in; torch.load only with weights_only=True."""
-    offenders = []
-    for path in sorted((ROOT / "affect_lib").rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for call, name in _calls(tree):
-            where = f"{path.relative_to(ROOT)}:{call.lineno}"
-            if name in ("torch.load",):
-                kw = {k.arg: k.value for k in call.keywords}
-                if not (isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True):
-                    offenders.append(f"{where} torch.load without weights_only=True")
-            if name in ("pickle.load", "pickle.loads", "pd.read_pickle", "pandas.read_pickle", "np.load", "numpy.load"):
-                if name.startswith(("np.", "numpy.")):
-                    kw = {k.arg: k.value for k in call.keywords}
-                    if isinstance(kw.get("allow_pickle"), ast.Constant) and kw["allow_pickle"].value is True:
-                        offenders.append(f"{where} np.load(allow_pickle=True)")
-                    continue
-                source = path.read_text()
-                if "trust_pickle" not in source or "sha256" not in source:
-                    offenders.append(f"{where} {name} without a trust_pickle + SHA-256 opt-in in its module")
+    offenders = [o for path in sorted((ROOT / "affect_lib").rglob("*.py"))
+                 for o in _unsafe_calls(path.read_text(), str(path.relative_to(ROOT)))]
     assert not offenders, "\n".join(offenders)
 
 
-def test_the_scan_catches_an_unsafe_load(tmp_path):
-    bad = "import torch\nstate = torch.load('x.pt')\n"
-    calls = [name for _, name in _calls(ast.parse(bad))]
-    assert "torch.load" in calls  # the scanner sees the call it must flag
-    assert Path(__file__).read_text().count("weights_only") >= 2
+def test_the_scan_catches_unsafe_loads():
+    bad = "import torch, pickle\na = torch.load('x.pt')\nb = torch.load('y.pt', weights_only=False)\n" \
+          "c = pickle.load(open('z', 'rb'))\n"
+    assert len(_unsafe_calls(bad, "bad.py")) == 3
+    good = "import torch\na = torch.load('x.pt', map_location='cpu', weights_only=True)\n"
+    assert _unsafe_calls(good, "good.py") == []
