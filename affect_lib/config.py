@@ -4,7 +4,7 @@ Every notebook calls :func:`load_profile` right after its ``parameters`` cell, s
 parameter fails there with one message that lists the valid choices.
 
 Overrides are flat keyword names (``seed=3``, ``n_train=500``): top-level fields of
-:class:`RunConfig` or fields of one of its sections (``data``, ``model``, ``train``). Field names are unique across
+:class:`RunConfig` or fields of one of its sections (``data``, ``model``, ``train``, ``lasca``). Field names are unique across
 sections (tested), so a flat name is never ambiguous; ``"data.n_train"`` also works.
 """
 
@@ -26,6 +26,7 @@ __all__ = [
     "DataConfig",
     "ModelConfig",
     "TrainConfig",
+    "LascaConfig",
     "RunConfig",
     "PROFILES",
     "load_profile",
@@ -187,6 +188,40 @@ class TrainConfig:
             raise ConfigError("lr and grad_clip must be > 0, weight_decay and warmup_steps >= 0")
 
 
+@dataclass(frozen=True, kw_only=True)
+class LascaConfig:
+    """LaScA (notebook 05): SynthAffWild size, windows, pair thresholds, encoders and the preference MLP."""
+
+    n_subjects: int = 16
+    videos_per_subject: int = 2
+    video_seconds: float = 60.0
+    fps: float = 30.0  # video frame rate of SynthAffWild (real Aff-Wild2 varies per video)
+    audio_sr: int = 16000
+    windows_s: tuple[float, ...] = (3.0, 5.0)  # window lengths of the protocol
+    taus: tuple[float, ...] = (0.1, 0.2)  # relative-change thresholds of the preference pairs
+    encoders: tuple[str, ...] = ("minilm", "mpnet")  # frozen sentence encoders compared
+    encoder: str = field(default="minilm", metadata=_choices("minilm", "mpnet"))  # the default one
+    n_seeds: int = 5  # repetitions of every protocol cell (15 in the paper)
+    test_subjects: float = 0.25  # share of subjects held out (subject-independent split)
+    hidden: int = 256  # preference MLP hidden units
+    alpha: float = 1.0  # L2 penalty of the preference MLP
+    max_iter: int = 25
+    n_iter_no_change: int = 3
+
+    def __post_init__(self) -> None:
+        if self.n_subjects < 4 or self.videos_per_subject < 1 or self.video_seconds <= 0 or self.fps <= 0:
+            raise ConfigError("n_subjects >= 4, videos_per_subject >= 1, video_seconds > 0 and fps > 0 required")
+        if not self.windows_s or min(self.windows_s) <= 0 or max(self.windows_s) > self.video_seconds:
+            raise ConfigError(f"windows_s must be in (0, video_seconds], got {self.windows_s}")
+        if not self.taus or min(self.taus) < 0:
+            raise ConfigError(f"taus must be >= 0, got {self.taus}")
+        unknown = set(self.encoders) - {"minilm", "mpnet"}
+        if unknown or not self.encoders:
+            raise ConfigError(f"encoders must be a non-empty subset of ('minilm', 'mpnet'), got {self.encoders}")
+        if not 0 < self.test_subjects < 1 or self.n_seeds < 1 or self.hidden < 1 or self.max_iter < 1:
+            raise ConfigError("test_subjects in (0, 1), n_seeds, hidden and max_iter >= 1 required")
+
+
 def _check_simplex(name: str, values: tuple[float, ...], n: int) -> None:
     if len(values) != n:
         raise ConfigError(f"{name} must have {n} entries, got {len(values)}")
@@ -201,12 +236,14 @@ class RunConfig:
     profile: str
     seed: int = 0
     device: str = field(default="auto", metadata=_choices("auto", "cpu", "cuda", "mps"))
-    data_source: str = field(default="synthetic", metadata=_choices("synthetic", "cmu_mosei"))
+    data_source: str = field(default="synthetic",
+                             metadata=_choices("synthetic", "cmu_mosei", "aff_wild2", "sewa"))
     data_dir: str | None = None
     run_dir: str | None = None  # None: <project>/_build/runs/<profile>
     data: DataConfig
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    lasca: LascaConfig = field(default_factory=LascaConfig)
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -231,6 +268,8 @@ PROFILES: dict[str, RunConfig] = {
         model=ModelConfig(d_model=16, n_heads=2, latent_dim=8, unet_base=16, diffusion_steps=50,
                           denoise_t_start=20, ddim_steps=5),
         train=TrainConfig(max_epochs=2, warmup_steps=5, patience=2),
+        lasca=LascaConfig(n_subjects=4, videos_per_subject=1, video_seconds=20.0, fps=10.0, audio_sr=8000,
+                          encoders=("minilm",), n_seeds=1, hidden=16, max_iter=5),
     ),
     "book": RunConfig(
         profile="book",
@@ -243,10 +282,11 @@ PROFILES: dict[str, RunConfig] = {
         model=ModelConfig(d_model=256, n_heads=8, latent_dim=256, unet_base=128, unet_mults=(1, 2, 4),
                           ddim_steps=50),
         train=TrainConfig(max_epochs=300, lr=3e-4, warmup_steps=1000, patience=50),
+        lasca=LascaConfig(n_subjects=60, videos_per_subject=3, video_seconds=180.0, n_seeds=15),
     ),
 }
 
-_SECTIONS = ("data", "model", "train")
+_SECTIONS = ("data", "model", "train", "lasca")
 
 
 def _section_fields() -> dict[str, str | None]:

@@ -23,11 +23,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from affect_lib.config import PROFILES, ConfigError, RunConfig, load_profile
+from affect_lib.config import _SECTIONS, PROFILES, ConfigError, RunConfig, load_profile
 
 __all__ = ["main", "schema_for", "TrainerOptions"]
-
-_SECTIONS = ("data", "model", "train")
 
 
 @dataclass

@@ -6,6 +6,7 @@ from affect_lib.config import (
     PROFILES,
     ConfigError,
     DataConfig,
+    LascaConfig,
     ModelConfig,
     RunConfig,
     TrainConfig,
@@ -85,8 +86,8 @@ def test_semantic_validation(key, value, match):
 
 def test_override_keys_are_unique_across_sections():
     top = [f.name for f in dataclasses.fields(RunConfig)]
-    sections = [set(f.name for f in dataclasses.fields(c)) for c in (DataConfig, ModelConfig, TrainConfig)]
-    sections.append(set(top) - {"profile", "data", "model", "train"})
+    sections = [set(f.name for f in dataclasses.fields(c)) for c in (DataConfig, ModelConfig, TrainConfig, LascaConfig)]
+    sections.append(set(top) - {"profile", "data", "model", "train", "lasca"})
     assert sum(len(s) for s in sections) == len(set().union(*sections))  # no name appears twice
     assert set(override_keys()) == set().union(*sections)
 
