@@ -19,14 +19,18 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
+# nbval's kernels inherit this: tqdm.auto's "IProgress not found" stderr line (no ipywidgets) is noise.
+export PYTHONWARNINGS := ignore:IProgress not found
 unexport MPLBACKEND
 
-.PHONY: help setup book test lint unit nbval book-check notebooks clean distclean bench
+.PHONY: help setup book test lint unit nbval book-check notebooks clean distclean bench student browser-test
 
 help:
 	@echo "make book       set up, run every notebook (PROFILE=$(PROFILE)) and build _build/html"
-	@echo "make test       set up, lint, unit tests, notebook pairs, nbval, strict book build"
+	@echo "make test       set up, lint, unit tests, notebook pairs, nbval, strict book build, browser test"
 	@echo "make notebooks  re-execute notebooks/*.py into their stored .ipynb (book profile)"
+	@echo "make student    student copies of the notebooks (solutions -> # TODO) in _build/student"
+	@echo "make browser-test  open every page of the built book in headless Chromium (screenshots in _build/screenshots)"
 	@echo "make bench      run benchmarks/bench_*.py (JSON in _build/bench, non-zero exit on a missed budget)"
 	@echo "make setup      create $(VENV) (TORCH_SPEC=$(TORCH_SPEC) first, then .[book,test])"
 	@echo "make clean      remove _build (keep $(VENV)); make distclean also removes $(VENV)"
@@ -47,7 +51,7 @@ book: setup
 	$(BIN)/affect-book run --profile $(PROFILE)
 	$(BIN)/affect-book build --profile $(PROFILE) --notebooks run
 
-test: lint unit nbval book-check
+test: lint unit nbval book-check browser-test
 
 lint: setup
 	$(BIN)/ruff check affect_lib tests benchmarks notebooks
@@ -64,6 +68,20 @@ book-check: setup
 
 notebooks: setup
 	$(BIN)/affect-book notebooks
+
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+
+# Workshop copies: every solution cell (tag `solution`) becomes a `# TODO` stub; fails on a leaked line.
+student: setup
+	$(BIN)/affect-book student
+
+# The strictly built book in headless Chromium: images, local-only requests, no JS errors, glue, math.
+# Installs Debian's chromium (apt-get, as root or with sudo) when no Chromium is on PATH and $CHROMIUM is unset.
+browser-test: book-check
+	@test -n "$$CHROMIUM" || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+	  || { echo "installing Debian's chromium"; $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	AFFECT_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_browser.py
+	$(BIN)/affect-book browser-check
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -57,6 +57,9 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     return {name: spec["default"] for name, spec in papermill.inspect_notebook(str(path)).items()}
 
 
+KERNEL_WARNING_FILTER = "ignore:IProgress not found"
+
+
 def kernel_env(root: Path) -> dict[str, str]:
     """Environment for notebook kernels: offline, seeded hashing, numba cache, inline figures."""
     env = dict(os.environ)
@@ -64,6 +67,9 @@ def kernel_env(root: Path) -> dict[str, str]:
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0",
                AFFECT_BOOK_ROOT=str(root), PYDEVD_DISABLE_FILE_VALIDATION="1")
     env.setdefault("NUMBA_CACHE_DIR", str(root / "_build" / "numba-cache"))
+    # tqdm.auto (imported by lightning once transformers is installed) warns on stderr when ipywidgets
+    # is missing; the notebooks show no progress widgets, and stderr in a stored output fails nbval.
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), KERNEL_WARNING_FILTER]))
     return env
 
 
@@ -113,9 +119,9 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
     record.update(profile=profile, parameters=params)
     record.setdefault("notebooks", {})
 
-    env_before = dict(os.environ)
+    env_before, env = dict(os.environ), kernel_env(root)  # kernel_env reads os.environ: before clearing it
     os.environ.clear()
-    os.environ.update(kernel_env(root))
+    os.environ.update(env)
     timings: dict[str, float] = {}
     try:
         for path in paths:
@@ -162,9 +168,9 @@ def regenerate(root: Path | None = None, only: list[str] | None = None, timeout:
     if only:
         sources = [s for s in sources if s.name[:2] in only or s.stem in only]
     written = []
-    env_before = dict(os.environ)
+    env_before, env = dict(os.environ), kernel_env(root)
     os.environ.clear()
-    os.environ.update(kernel_env(root))
+    os.environ.update(env)
     try:
         for src in sources:
             print(f"[affect-book] regenerating {src.with_suffix('.ipynb').name} ...", flush=True)

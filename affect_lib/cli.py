@@ -3,12 +3,15 @@
     affect-book run --profile book [-p KEY VALUE]... [--only NN]...
     affect-book build [--profile book] [--notebooks auto|run|committed] [--strict]
     affect-book notebooks [--only NN]...      # re-execute sources into the stored .ipynb (book profile)
+    affect-book student [--only NN]... [--out DIR]   # student copies: solutions -> # TODO (_build/student)
+    affect-book browser-check [--install]     # every page of _build/html in headless Chromium
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -51,11 +54,19 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
     regen = sub.add_parser("notebooks", help="re-execute notebooks/NN_*.py into their stored .ipynb")
     regen.add_argument("--only", action="append", metavar="NN")
+    student = sub.add_parser("student", help="write student copies (solutions replaced by # TODO) to _build/student")
+    student.add_argument("--only", action="append", metavar="NN")
+    student.add_argument("--out", type=Path, help="output folder (default _build/student)")
+    check = sub.add_parser("browser-check", help="open every page of the built book in headless Chromium")
+    check.add_argument("--html", type=Path, help="built book (default _build/html)")
+    check.add_argument("--screenshots", type=Path, help="screenshots and report.json (default _build/screenshots)")
+    check.add_argument("--install", action="store_true", help="apt-get install chromium if none is found")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from affect_lib import book
+    from affect_lib.student import StudentError
 
     args = _parser().parse_args(argv)
     try:
@@ -66,10 +77,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> {result.out_dir}")
         elif args.command == "build":
             book.build(args.profile, notebooks=args.notebooks, strict=args.strict)
+        elif args.command == "student":
+            from affect_lib.student import write_student_copies
+
+            for path in write_student_copies(out=args.out, only=args.only):
+                print(f"[affect-book] wrote {path}")
+        elif args.command == "browser-check":
+            from affect_lib.browser_check import run_cli
+            from affect_lib.paths import project_root
+
+            build_dir = project_root() / "_build"
+            return run_cli(args.html or build_dir / "html", args.screenshots or build_dir / "screenshots",
+                           install=args.install)
         else:
             for path in book.regenerate(only=args.only):
                 print(f"[affect-book] wrote {path}")
-    except (ConfigError, book.BookError) as exc:
+    except (ConfigError, book.BookError, StudentError) as exc:
         print(f"affect-book: error: {exc}", file=sys.stderr)
         return 2
     return 0

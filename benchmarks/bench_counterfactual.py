@@ -1,6 +1,6 @@
 """DDIM vs full DDPM counterfactual generation (claim: >= 15x faster at validity within 2 points).
 
-    .venv/bin/python benchmarks/bench_counterfactual.py [--n 200] [--t-start 850] [--ddim-steps 25]
+    .venv/bin/python benchmarks/bench_counterfactual.py [--n 200] [--t-start 850] [--ddim-steps 20] [--eta 1]
 
 Uses notebook 03's checkpoint (``_build/runs/book/affect_diff/checkpoints/best.ckpt``), training
 it first when it is missing. Both samplers edit the same utterances toward the same random other
@@ -31,7 +31,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=200, help="test utterances edited")
     parser.add_argument("--t-start", type=int, default=850)
-    parser.add_argument("--ddim-steps", type=int, default=25)
+    parser.add_argument("--ddim-steps", type=int, default=20)
+    parser.add_argument("--eta", type=float, default=1.0, help="DDIM noise level (1: DDPM's posterior variance)")
     parser.add_argument("--cfg-scale", type=float, default=8.0)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", default="_build/bench/counterfactual.json")
@@ -49,7 +50,7 @@ def main() -> int:
 
     def run(sampler: str):
         return counterfactual(model, batch, target, cfg_scale=args.cfg_scale, t_start=args.t_start,
-                              steps=args.ddim_steps, sampler=sampler, generator=torch.Generator().manual_seed(0))
+                              steps=args.ddim_steps, eta=args.eta, sampler=sampler, generator=torch.Generator().manual_seed(0))
 
     t_ddim, cf_ddim = best_time(lambda: run("ddim"), args.repeats)
     t_ddpm, cf_ddpm = best_time(lambda: run("ddpm"), 1)
@@ -59,7 +60,7 @@ def main() -> int:
     return report("counterfactual_ddim_vs_ddpm", args.out, rows,
                   {"DDIM speedup over DDPM": (t_ddpm / t_ddim, ">=", 15.0),
                    "validity gap |DDPM - DDIM|": (abs(v_ddpm - v_ddim), "<=", 0.02)},
-                  extra={"t_start": args.t_start, "cfg_scale": args.cfg_scale, "n": args.n})
+                  extra={"t_start": args.t_start, "cfg_scale": args.cfg_scale, "eta": args.eta, "n": args.n})
 
 
 if __name__ == "__main__":

@@ -188,3 +188,101 @@ print("wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of 
 #   notebook 2 has to exploit, and what the counterfactual explanations are scored against.
 # - Rerun with other parameters, e.g. a text-dominated corpus:
 #   `affect-book run --profile book --only 01 -p driver_mix "[0.7, 0.15, 0.15]"`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise works on this notebook's objects (`cfg`, `corpora`, `train`, `test`, `by_driver`) and
+# runs in a few seconds. Write your answer in a new cell; the solution is folded away below each
+# exercise (`make student` writes copies of the notebooks with `# TODO` cells in their place).
+#
+# ```{exercise} Change the driver mix
+# :label: ex-01-driver-mix
+#
+# A text-dominated corpus draws the driver with probabilities `driver_mix = (0.7, 0.15, 0.15)`
+# instead of `(0.4, 0.3, 0.3)`. **Predict** the text probe's test accuracy on it from the
+# `acc | driver=...` columns of the probe table, assuming the probe itself does not change. Then
+# **measure** it: generate the corpus with
+# `generate_synth_mosei(dataclasses.replace(cfg.data, driver_mix=...), seed=cfg.seed)` (from
+# `affect_lib.data.synthetic`) and fit `linear_probe` on `pool_features(corpus, "text")` (from
+# `affect_lib.eval.probes`). Is the prediction too low or too high, and why?
+# ```
+#
+# ```{solution-start} ex-01-driver-mix
+# :class: dropdown
+# ```
+#
+# A fixed probe's accuracy is the driver-weighted mean of its per-driver accuracies,
+# $\sum_d \pi_d\, \text{acc}(\text{text} \mid \text{driver}=d)$, with the new mix $\pi$:
+
+# %% tags=["solution"]
+import dataclasses
+
+from affect_lib.data.synthetic import generate_synth_mosei
+from affect_lib.eval.probes import linear_probe, pool_features
+
+text_mix = (0.7, 0.15, 0.15)
+predicted = float(np.dot(text_mix, by_driver["text"]))
+text_corpora = generate_synth_mosei(dataclasses.replace(cfg.data, driver_mix=text_mix), seed=cfg.seed)
+tr, te = text_corpora["train"], text_corpora["test"]
+text_probe = linear_probe(pool_features(tr, "text"), tr.label, pool_features(te, "text"), te.label, modality="text")
+text_driven = te.driver == 0
+pd.Series({"predicted (probe unchanged)": predicted,
+           "measured": text_probe.accuracy,
+           "measured | driver=text": float(np.mean(text_probe.predictions[text_driven] == te.label[text_driven])),
+           "this notebook's probe | driver=text": by_driver["text"][0]}).round(3).to_frame("text probe accuracy")
+
+# %% [markdown]
+# The measurement beats the prediction because the probe does change: trained on a corpus where
+# most utterances carry the strong text cue, it learns that cue better and is more accurate on the
+# text-driven utterances than the probe of this notebook. The mixture formula holds for a fixed
+# model; shifting the training distribution also moves the per-driver accuracies.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} Pool over the evidence window
+# :label: ex-01-evidence-window
+#
+# The probes average each feature over the whole utterance, but the driver shows its cue only inside
+# the evidence window `corpus.window[i] = [start, end)`. Pool the text features over that window only
+# (train and test), refit the text probe, and compare its accuracy on text-driven test utterances
+# with the probe table's `acc | driver=text`. What does the gap say a model must learn besides
+# *which* modality to trust?
+# ```
+#
+# ```{solution-start} ex-01-evidence-window
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+from affect_lib.data.synthetic import generate_synth_mosei
+from affect_lib.eval.probes import linear_probe
+
+
+def window_pool(corpus, modality):
+    """(N, D) mean of one modality over each utterance's evidence window."""
+    steps = np.arange(corpus.seq_len)
+    inside = (steps >= corpus.window[:, :1]) & (steps < corpus.window[:, 1:]) & corpus.mask
+    return (getattr(corpus, modality) * inside[..., None]).sum(axis=1) / inside.sum(axis=1, keepdims=True)
+
+
+# Evidence windows are known only in SynthMOSEI (real data have window = -1): generate it if needed.
+synth = corpora if cfg.data_source == "synthetic" else generate_synth_mosei(cfg.data, seed=cfg.seed)
+w_train, w_test = synth["train"], synth["test"]
+window_probe = linear_probe(window_pool(w_train, "text"), w_train.label, window_pool(w_test, "text"), w_test.label,
+                            modality="text")
+text_driven = w_test.driver == 0
+pd.Series({"whole utterance (probe table)": by_driver["text"][0],
+           "evidence window only": float(np.mean(window_probe.predictions[text_driven] == w_test.label[text_driven]))},
+          ).round(3).to_frame("text probe accuracy | driver=text")
+
+# %% [markdown]
+# Averaging over the whole utterance dilutes the driver's cue with the steps around the window
+# (about a third of an utterance), and most of the text probe's errors on text-driven utterances
+# disappear once it looks at the right steps. A model therefore has to find *when* the evidence
+# appears as well as *which* modality carries it: the encoders' masked max pooling (chapter 2) and
+# attention over time are there for this.
+#
+# ```{solution-end}
+# ```

@@ -204,3 +204,81 @@ print("wrote graph/metrics.json in the run folder")
 #   modality; uniform weights cannot, and lose accuracy on conflicting cues.
 # - Notebook 3 puts this graph in front of the VAE bottleneck and the diffusion prior of the full
 #   Affect-Diff model. Try `-p gumbel_hard True` or `-p pooling mean` to see what each choice does.
+
+# %% [markdown]
+# ## Exercises
+#
+# The exercises use this notebook's objects (`scores`, `samples`, `models`, `results`, `test`,
+# `conflict`) and run in a few seconds. Write your answer in a new cell; the solution is folded away
+# below each exercise (`make student` writes copies of the notebooks with `# TODO` cells in their place).
+#
+# ```{exercise} Gumbel-Softmax by hand
+# :label: ex-02-gumbel
+#
+# Sample the row "text looks at audio and video" with scores $s = (1, 0)$ yourself, with NumPy only:
+# draw $U \sim \mathcal{U}(0, 1)$, set $g = -\log(-\log U)$, and compute 2,000 times the soft weight on
+# audio, $\operatorname{softmax}\big((s + g)/\tau\big)_\text{audio}$ at $\tau = 0.5$, and the hard
+# choice $\arg\max(s + g)$. Compare your mean soft weight with the table above, and the share of hard
+# choices that pick audio with $\sigma(1) \approx 0.731$.
+# ```
+#
+# ```{solution-start} ex-02-gumbel
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+rng = np.random.default_rng(cfg.seed)
+s = np.array([1.0, 0.0])  # scores of audio and video; the self-loop is masked out
+g = -np.log(-np.log(rng.uniform(size=(2000, 2))))
+tau = 0.5
+soft = np.exp((s + g) / tau)
+soft_audio = soft[:, 0] / soft.sum(axis=1)
+pd.Series({"mean soft weight on audio (NumPy)": soft_audio.mean(),
+           "mean soft weight on audio (sample_adjacency)": samples[tau].mean(),
+           "share of hard choices of audio": np.mean(np.argmax(s + g, axis=1) == 0),
+           "sigma(1)": 1 / (1 + np.exp(-1))}).round(3).to_frame(f"tau = {tau}")
+
+# %% [markdown]
+# The two soft means agree up to sampling noise (2,000 draws: a standard error of about 0.01), and the
+# hard choices pick audio about 73 % of the time: the arg max of Gumbel-perturbed scores is an exact
+# sample from $\operatorname{softmax}(s)$ (the *Gumbel-max trick*), and Gumbel-Softmax is its
+# differentiable relaxation, which approaches it as $\tau \to 0$.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} Switch the graph off after training
+# :label: ex-02-uniform-at-test
+#
+# The graph model learned to route each utterance through its influence weights. What happens to its
+# test accuracy if you replace them by uniform weights at test time (`models["graph"].use_graph = False`)?
+# Predict first: about the uniform model's accuracy, lower, or higher? Then measure it with
+# `evaluate_graph_classifier` on all test utterances and on those with a conflicting cue, and switch the
+# graph back on afterwards.
+# ```
+#
+# ```{solution-start} ex-02-uniform-at-test
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+graph_model = models["graph"]
+graph_model.use_graph = False
+try:
+    ablated = evaluate_graph_classifier(graph_model, dm.test_dataloader())
+finally:
+    graph_model.use_graph = True
+compared = {"graph model": graph_eval, "graph model, uniform weights at test time": ablated,
+            "uniform model": results["uniform"]}
+pd.DataFrame({name: {"test accuracy": r.accuracy,
+                     "accuracy, some modality conflicts": float(np.mean(r.predictions[conflict] == test.label[conflict]))}
+              for name, r in compared.items()}).round(3)
+
+# %% [markdown]
+# Accuracy drops, most on the utterances with a conflicting cue, but stays far above the uniform model:
+# training through the graph also shaped the encoders, whose driver embedding is now strong enough to
+# dominate even an equal-weight sum. The influence weights add the last points, and they matter most
+# exactly where a non-driver modality contradicts the driver.
+#
+# ```{solution-end}
+# ```

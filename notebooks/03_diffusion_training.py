@@ -216,3 +216,101 @@ print("wrote affect_diff/metrics.json; chapter 4 loads affect_diff/checkpoints/b
 # - The checkpoint (`affect_diff/checkpoints/best.ckpt` in the run folder) carries the library
 #   version and the config; `affect_lib.modules.affect_diff_module.load_affect_diff` refuses a
 #   mismatched one. Chapter 4 uses it for counterfactual explanations.
+
+# %% [markdown]
+# ## Exercises
+#
+# The exercises use this notebook's trained `model`, `dm`, `cfg` and `t_grid`, and run in seconds.
+# Write your answer in a new cell; the solution is folded away below each exercise (`make student`
+# writes copies of the notebooks with `# TODO` cells in their place).
+#
+# ```{exercise} Implement the DDIM step
+# :label: ex-03-ddim-step
+#
+# One deterministic DDIM step ($\eta = 0$) from step $t$ to an earlier step $t'$ predicts the clean
+# latent and noises it again to the lower level with the *same* predicted noise:
+#
+# $$
+# \hat z_0 = \frac{z_t - \sqrt{1-\bar\alpha_t}\,\hat\epsilon}{\sqrt{\bar\alpha_t}}, \qquad
+# z_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat z_0 + \sqrt{1-\bar\alpha_{t'}}\,\hat\epsilon,
+# $$
+#
+# with $\bar\alpha$ = `model.schedule.alphas_cumprod` and $\bar\alpha = 1$ after the last step. Write
+# `ddim_step(z_t, eps, t, t_prev)` and run it over the steps $t_0 \to t_0/2 \to 0 \to$ clean on one test
+# batch, starting from $\mu$ noised to $t_0$ (`model.schedule.noise_to`), with the unconditional
+# `eps_fn = guided_eps_fn(model.unet, label=model.unet.null_label, scale=0.0, influence=..., mask=...)`
+# from `affect_lib.models.diffusion.diffusion_utils`. Check that you get what
+# `model.schedule.ddim_sample(eps_fn, shape, steps=3, x_T=z_t, t_start=t0, mask=mask)` returns.
+# ```
+#
+# ```{solution-start} ex-03-ddim-step
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+from affect_lib.models.diffusion.diffusion_utils import guided_eps_fn
+
+abar = model.schedule.alphas_cumprod.double()
+
+
+def ddim_step(z_t, eps, t, t_prev):
+    """One eta = 0 DDIM step from t to t_prev (None: to the clean latent, alpha-bar = 1)."""
+    a_t = abar[t].item()
+    a_prev = 1.0 if t_prev is None else abar[t_prev].item()
+    z0_hat = (z_t - (1 - a_t) ** 0.5 * eps) / a_t**0.5
+    return a_prev**0.5 * z0_hat + (1 - a_prev) ** 0.5 * eps
+
+
+batch = {k: v.to(dev) if torch.is_tensor(v) else v for k, v in next(iter(dm.test_dataloader())).items()}
+mask = batch["mask"]
+t0 = cfg.model.denoise_t_start
+steps = [t0, round(t0 / 2), 0]
+with torch.no_grad():
+    enc = model.encode(batch, sample=False)
+    eps_fn = guided_eps_fn(model.unet, label=model.unet.null_label, scale=0.0, influence=enc.graph.influence,
+                           mask=mask)
+    z_t = model.schedule.noise_to(enc.latent.mu, t0, generator=torch.Generator().manual_seed(cfg.seed))
+    z_t = z_t * mask[..., None]  # padded steps stay zero, as in the samplers
+    z = z_t
+    for k, t in enumerate(steps):
+        eps = eps_fn(z, torch.full((z.shape[0],), t, dtype=torch.long, device=z.device))
+        z = ddim_step(z, eps, t, steps[k + 1] if k + 1 < len(steps) else None) * mask[..., None]
+    reference = model.schedule.ddim_sample(eps_fn, tuple(z_t.shape), steps=3, x_T=z_t, t_start=t0, mask=mask)
+print(f"batch {tuple(z.shape)}, steps {steps}: equal to ddim_sample: {torch.allclose(z, reference, atol=1e-5)}")
+
+# %% [markdown]
+# The sampler's only extra work is choosing the evenly spaced steps
+# (`torch.linspace(t_start, 0, steps).round()`) and, for $\eta > 0$, adding fresh noise of standard
+# deviation $\sigma_t$ while shrinking the $\hat\epsilon$ term so the variance stays right.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} How much of μ survives the noising?
+# :label: ex-03-snr
+#
+# Denoising starts from $z_{t_0} = \sqrt{\bar\alpha_{t_0}}\,\mu + \sqrt{1-\bar\alpha_{t_0}}\,\epsilon$.
+# For each $t_0$ of the table above (`t_grid`), compute the weight $\sqrt{\bar\alpha_{t_0}}$ of $\mu$
+# and the signal-to-noise ratio $\bar\alpha_{t_0} / (1 - \bar\alpha_{t_0})$, and find the first step at
+# which the SNR falls below 1. Does this explain why denoising barely changes the decisions?
+# ```
+#
+# ```{solution-start} ex-03-snr
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+abar = model.schedule.alphas_cumprod.double()
+snr = abar / (1 - abar)
+print(f"the SNR falls below 1 at t = {int(torch.nonzero(snr < 1)[0])} of T = {model.schedule.timesteps}")
+pd.DataFrame({"weight of μ, sqrt(ᾱ)": {t: abar[t].sqrt().item() for t in t_grid},
+              "SNR ᾱ/(1-ᾱ)": {t: snr[t].item() for t in t_grid}}).rename_axis("t_0").round(3)
+
+# %% [markdown]
+# Only in part. At the default $t_0$ the noised latent is still mostly $\mu$ (SNR well above 1), so
+# denoising can only nudge it. At the largest $t_0$ noise dominates (SNR below 1), and the decisions
+# still hold: there it is the prior that returns a latent of the input's emotion, from the coarse
+# structure that survives the noise. With the cosine schedule the SNR crosses 1 near $T/2$.
+#
+# ```{solution-end}
+# ```

@@ -17,6 +17,7 @@ from affect_lib.explain.metrics import (
     sparsity,
     validity,
 )
+from affect_lib.explain.study import other_emotion, sampler_race, scale_sweep, validity_matrix
 from affect_lib.models.diffusion import classifier_free_guidance
 from affect_lib.modules.train import train_affect_diff
 
@@ -99,3 +100,45 @@ def test_perceptual_scores_run_and_are_bounded(model_and_data):
     scores = perceptual_scores(model, dm.test_dataloader(), seed=0)
     assert set(scores) == {"text", "audio", "video"}
     assert all(-1.0 <= v <= 1.0 for v in scores.values())
+
+
+def test_modality_scales_ignore_offsets(model_and_data):
+    """The yardstick is the spread of reconstructions: adding a constant to a decoder changes nothing."""
+    cfg, dm, model = model_and_data
+    before = modality_scales(model, dm.val_dataloader())
+    dec = model.bottleneck.decoders["audio"]
+    last = [m for m in dec.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.bias += 5.0
+    try:
+        after = modality_scales(model, dm.val_dataloader())
+    finally:
+        with torch.no_grad():
+            last.bias -= 5.0
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
+def test_other_emotion_never_own_label():
+    label = torch.arange(6).repeat(50)
+    target = other_emotion(label, seed=3)
+    assert torch.all(target != label) and set(target.tolist()) == set(range(6))
+    torch.testing.assert_close(target, other_emotion(label, seed=3))
+
+
+def test_study_helpers(model_and_data):
+    cfg, dm, model = model_and_data
+    batch = next(iter(dm.test_dataloader()))
+    target = other_emotion(batch["label"], seed=0)
+    edit = dict(t_start=30, steps=5, eta=1.0)
+    sweep = scale_sweep(model, batch, target, [0.0, 4.0], seed=0, **edit)
+    assert list(sweep["cfg_scale"]) == [0.0, 4.0] and sweep[["validity", "sparsity"]].le(1).all().all()
+    race, cfs = sampler_race(model, batch, target, ddim_steps=[5], seed=0, cfg_scale=2.0, **edit)
+    assert list(race.index) == ["DDIM 5", "DDPM"] and race.loc["DDPM", "steps"] == 31
+    assert race.loc["DDPM", "speedup_vs_ddpm"] == 1.0 and set(cfs) == {"DDIM 5", "DDPM"}
+    small = {k: v[:12] for k, v in batch.items()}
+    matrix = validity_matrix(model, small, seed=0, cfg_scale=2.0, **edit)
+    assert matrix.shape == (6, 6)
+    present = np.unique(small["label"].numpy())
+    assert np.all((matrix[present] >= 0) & (matrix[present] <= 1))
+    absent = np.setdiff1d(np.arange(6), present)
+    assert np.isnan(matrix[absent]).all()

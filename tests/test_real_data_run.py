@@ -17,6 +17,7 @@ from fixtures_formats import AUDIO, LABELS, TEXT, VIDEO, write_sdk_csd
 
 from affect_lib.config import load_profile
 from affect_lib.data.datamodule import build_datamodule
+from affect_lib.data.synth_affwild import generate_synth_affwild
 from affect_lib.data.synthetic import generate_synth_mosei
 
 WORD_S = 0.5
@@ -63,10 +64,21 @@ def test_cmu_mosei_source_builds_the_batch_contract(tmp_path):
 @pytest.mark.slow
 def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     write_synth_as_mosei(tmp_path / "mosei")
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke",
+    affect_diff = [arg for nn in ("01", "02", "03", "04") for arg in ("--only", nn)]
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", *affect_diff,
                            "-p", "data_source", "cmu_mosei", "-p", "data_dir", str(tmp_path / "mosei"),
                            "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "affect_diff" / "metrics.json").read_text())
     assert metrics["test"]["driver_recovery_acc"] is None  # undefined without a planted driver, not a number
+    assert (tmp_path / "run" / "affect_diff" / "counterfactuals.json").is_file()
+
+    # LaScA's chapter reads Aff-Wild2's layout: SynthAffWild's files are written in exactly that layout.
+    affwild = generate_synth_affwild(load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "affwild")
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", "--only", "05",
+                           "-p", "data_source", "aff_wild2", "-p", "data_dir", str(affwild),
+                           "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "run" / "lasca" / "protocol.json").read_text())["summary"]

@@ -6,6 +6,10 @@ Editing (SDEdit-style, so the result stays close to the original): take the utte
 ``target_label``: ε̂ = ε(z_t, ∅) + s·(ε(z_t, target) − ε(z_t, ∅)). The edited z′ is read back into
 each modality's feature space by the bottleneck's decoders; the modality whose reconstruction moved
 most, relative to that modality's scale, is the counterfactual's attribution.
+
+A modality's *scale* is the spread of its reconstructions over a reference split (RMS deviation from
+the split's mean reconstruction, :func:`modality_scales`): raw scales differ by design (COVAREP-like
+audio is 8x larger than FACET-like video), and a constant offset must not count as "scale".
 """
 
 from __future__ import annotations
@@ -46,30 +50,41 @@ def _rms(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return ((x**2 * m).sum(dim=(1, 2)) / (m.sum(dim=(1, 2)) * x.shape[-1])).sqrt()
 
 
+def _spread(recon: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+    """(3,) RMS deviation of each modality's valid reconstruction steps from their mean."""
+    out = []
+    for m in MODALITIES:
+        steps = recon[m][mask]  # (N_valid, D_m)
+        out.append((steps - steps.mean(dim=0)).pow(2).mean().sqrt())
+    return torch.stack(out)
+
+
 @torch.no_grad()
 def modality_scales(model: AffectDiff, loader) -> torch.Tensor:
-    """(3,) RMS of each modality's reconstruction from μ over a split: the yardstick of ``change``."""
+    """(3,) spread of each modality's reconstruction from μ over a split: the yardstick of ``change``."""
     model.eval()
     device = next(model.parameters()).device
-    total, count = torch.zeros(len(MODALITIES)), 0
+    recon: dict[str, list[torch.Tensor]] = {m: [] for m in MODALITIES}
+    masks = []
     for batch in loader:
         batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-        enc = model.encode(batch, sample=False)
-        recon = model.bottleneck.decode(enc.latent.mu, batch["mask"])
-        total += torch.stack([(_rms(recon[m], batch["mask"]) ** 2).sum().cpu() for m in MODALITIES])
-        count += len(batch["label"])
-    return (total / count).sqrt()
+        decoded = model.bottleneck.decode(model.encode(batch, sample=False).latent.mu, batch["mask"])
+        for m in MODALITIES:
+            recon[m].append(decoded[m][batch["mask"]].cpu())
+        masks.append(batch["mask"][batch["mask"]].cpu())
+    flat = {m: torch.cat(v)[None] for m, v in recon.items()}  # (1, N_valid, D_m)
+    return _spread(flat, torch.cat(masks)[None])
 
 
 @torch.no_grad()
 def counterfactual(model: AffectDiff, batch: dict[str, torch.Tensor], target_label: int | torch.Tensor, *,
-                   cfg_scale: float, t_start: int, steps: int, sampler: str = "ddim",
+                   cfg_scale: float, t_start: int, steps: int, sampler: str = "ddim", eta: float = 0.0,
                    scales: torch.Tensor | None = None, generator: torch.Generator | None = None) -> Counterfactual:
     """Edit each utterance of ``batch`` toward ``target_label`` (an int or a (B,) tensor).
 
-    ``steps`` is the number of DDIM steps (ignored by ``sampler="ddpm"``, which runs every step
-    from ``t_start`` to 0). ``scales`` (3,) normalises the per-modality change (default: the batch's
-    own reconstruction RMS per modality).
+    ``steps`` is the number of DDIM steps and ``eta`` DDIM's noise level (both ignored by
+    ``sampler="ddpm"``, which runs every step from ``t_start`` to 0). ``scales`` (3,) normalises the
+    per-modality change (default: the batch's own reconstruction spread, :func:`modality_scales`).
     """
     model.eval()
     mask = batch["mask"]
@@ -82,10 +97,10 @@ def counterfactual(model: AffectDiff, batch: dict[str, torch.Tensor], target_lab
     enc = model.encode(batch, sample=False)
     z = enc.latent.mu
     z_cf = model.denoise(z, mask, enc.graph.influence, t_start=t_start, steps=steps, label=target,
-                         cfg_scale=cfg_scale, sampler=sampler, generator=generator)
+                         cfg_scale=cfg_scale, sampler=sampler, eta=eta, generator=generator)
     recon, recon_cf = model.bottleneck.decode(z, mask), model.bottleneck.decode(z_cf, mask)
     if scales is None:
-        scales = torch.stack([_rms(recon[m], mask).pow(2).mean().sqrt() for m in MODALITIES])
+        scales = _spread(recon, mask)
     scales = scales.to(z.device).clamp_min(1e-8)
     change = torch.stack([_rms(recon_cf[m] - recon[m], mask) for m in MODALITIES], dim=1) / scales
     before, _ = model.classify(z, mask)

@@ -110,9 +110,10 @@ class AffectDiff(nn.Module):
     @torch.no_grad()
     def denoise(self, z: torch.Tensor, mask: torch.Tensor, influence: torch.Tensor, *, t_start: int,
                 steps: int, label: torch.Tensor | int | None = None, cfg_scale: float = 0.0,
-                sampler: str = "ddim", generator: torch.Generator | None = None) -> torch.Tensor:
+                sampler: str = "ddim", eta: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """Noise z (B, T, L) to ``t_start`` and denoise it back, toward ``label`` with CFG scale
-        ``cfg_scale`` (``label=None``: unconditional, the null label). Returns z′ (B, T, L)."""
+        ``cfg_scale`` (``label=None``: unconditional, the null label). ``eta`` is DDIM's noise level
+        (0 deterministic, 1 DDPM's posterior variance). Returns z′ (B, T, L)."""
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
         scale = 0.0 if label is None else cfg_scale
@@ -120,8 +121,8 @@ class AffectDiff(nn.Module):
                                influence=influence, mask=mask)
         x_t = self.schedule.noise_to(z, t_start, generator=generator)
         if sampler == "ddim":
-            return self.schedule.ddim_sample(eps_fn, tuple(z.shape), steps=steps, x_T=x_t, t_start=t_start,
-                                             mask=mask, generator=generator)
+            return self.schedule.ddim_sample(eps_fn, tuple(z.shape), steps=steps, eta=eta, x_T=x_t,
+                                             t_start=t_start, mask=mask, generator=generator)
         return self.schedule.p_sample_loop(eps_fn, tuple(z.shape), x_T=x_t, t_start=t_start, mask=mask,
                                            generator=generator)
 

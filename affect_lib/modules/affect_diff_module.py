@@ -89,7 +89,11 @@ class AffectDiffModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["affect_lib"] = {"version": affect_lib.__version__, "config": _plain(dataclasses.asdict(self.cfg)),
-                                    "config_hash": config_hash(self.cfg), "dims": self.dims}
+                                    "config_hash": config_hash(self.cfg, exclude=_NOT_AFFECT_DIFF), "dims": self.dims}
+
+
+# Where things live and run, and the LaScA section, do not change what an Affect-Diff checkpoint is.
+_NOT_AFFECT_DIFF = ("run_dir", "device", "data_dir", "lasca")
 
 
 def _plain(value: Any) -> Any:
@@ -117,11 +121,11 @@ def load_affect_diff(path: str | Path, cfg: RunConfig, *, use_graph: bool = True
     if meta["version"] != affect_lib.__version__:
         raise CheckpointMismatchError(f"{path}: written by affect_lib {meta['version']}, "
                                       f"this is {affect_lib.__version__}; retrain (notebook 03)")
-    if meta["config_hash"] != config_hash(cfg):
-        ours = _plain(dataclasses.asdict(cfg))
+    if meta["config_hash"] != config_hash(cfg, exclude=_NOT_AFFECT_DIFF):
+        ours = {k: v for k, v in _plain(dataclasses.asdict(cfg)).items() if k not in _NOT_AFFECT_DIFF}
         diff = sorted(f"{section}.{k}" for section, values in ours.items() if isinstance(values, dict)
                       for k, v in values.items() if meta["config"].get(section, {}).get(k) != v)
-        diff += sorted(k for k, v in ours.items() if not isinstance(v, dict) and k not in ("run_dir", "device", "data_dir")
+        diff += sorted(k for k, v in ours.items() if not isinstance(v, dict)
                        and meta["config"].get(k) != v)
         raise CheckpointMismatchError(f"{path}: written for another config (differs in {', '.join(diff) or 'hash'}); "
                                       "load it with the config it was trained with, or retrain")
