@@ -40,7 +40,7 @@ overrides = {}  # any other config key; must match the config chapter 3 trained 
 n_edit = 300  # test utterances edited toward a random other emotion
 t_start_frac = 0.85  # edits start from step round(t_start_frac * T) of the T-step chain
 cfg_scale = 10.0  # classifier-free guidance scale of the edits
-ddim_steps = 20  # DDIM steps of the edits (<= 50)
+ddim_steps = 20  # DDIM steps of the edits, at most 50
 eta = 1.0  # DDIM noise level: 0 deterministic, 1 DDPM's posterior variance
 sweep_scales = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
 n_sweep = 150  # utterances in the scale sweep
