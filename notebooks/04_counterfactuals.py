@@ -76,7 +76,6 @@ cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, d
                    run_dir=run_dir, **overrides)
 L.seed_everything(cfg.seed, workers=True, verbose=False)
 torch.use_deterministic_algorithms(True)
-torch.set_num_threads(max(1, torch.get_num_threads()))
 pd.set_option("display.precision", 3)
 t_start = min(cfg.model.diffusion_steps - 1, round(t_start_frac * cfg.model.diffusion_steps))
 steps = min(ddim_steps, t_start + 1)

@@ -119,7 +119,8 @@ class WindowSet:
     def __post_init__(self) -> None:
         n = len(self.X)
         if self.X.ndim != 2 or self.X.shape[1] != len(self.feature_names):
-            raise ValueError(f"X must be (N, {len(self.feature_names)}), got {self.X.shape}")
+            raise ValueError(f"X must be (N, {len(self.feature_names)}) with columns in feature_names order "
+                             f"(FEATURE_NAMES of affect_lib.lasca.names by default), got {self.X.shape}")
         for name in ("valence", "arousal", "subject", "video", "index"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"{name} must be ({n},), got {getattr(self, name).shape}")

@@ -32,12 +32,13 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from affect_lib.config import LascaConfig
+from affect_lib.lasca.features import WindowSet
 from affect_lib.lasca.names import FEATURE_NAMES, N_FEATURES
 from affect_lib.lasca.preference import (
     fit_preference,
@@ -49,9 +50,8 @@ from affect_lib.lasca.preference import (
 from affect_lib.lasca.saliency import normalise, salient_mask
 from affect_lib.lasca.semantic import EmbeddingCache
 
-__all__ = ["VARIANTS", "TARGETS", "VARIANT_LEXICON", "MIN_TRAIN_PAIRS", "WindowSetLike", "Representations",
-           "represent", "subject_split", "ProtocolResult", "run_protocol", "summarise", "ToyWindowSet",
-           "toy_window_set"]
+__all__ = ["VARIANTS", "TARGETS", "VARIANT_LEXICON", "MIN_TRAIN_PAIRS", "Representations",
+           "represent", "subject_split", "ProtocolResult", "run_protocol", "summarise", "toy_window_set"]
 
 VARIANTS: tuple[str, ...] = ("features", "st", "fusion", "namelex")
 TARGETS: tuple[str, ...] = ("arousal", "valence")
@@ -59,18 +59,6 @@ VARIANT_LEXICON: dict[str, str | None] = {"features": None, "st": "affective", "
                                           "namelex": "feature_names"}
 _USES_X = {"features": True, "st": False, "fusion": True, "namelex": True}
 MIN_TRAIN_PAIRS = 10  # 20 rows once symmetrised: early stopping's 10 % split still holds both classes
-
-
-class WindowSetLike(Protocol):
-    """What the protocol reads of :class:`affect_lib.lasca.features.WindowSet`."""
-
-    X: np.ndarray
-    valence: np.ndarray
-    arousal: np.ndarray
-    subject: np.ndarray
-    video: np.ndarray
-    index: np.ndarray
-    window_s: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,7 +80,7 @@ class Representations:
         return np.hstack(parts).astype(np.float32)
 
 
-def represent(ws: WindowSetLike, encoders: Iterable[str], *, lexicons: Iterable[str] = ("affective", "feature_names"),
+def represent(ws: WindowSet, encoders: Iterable[str], *, lexicons: Iterable[str] = ("affective", "feature_names"),
               mode: str = "pooled", cache_dir: str | Path | None = None,
               caches: dict[tuple[str, str], EmbeddingCache] | None = None) -> Representations:
     """Masks (per-video z-scores, Otsu) and embeddings of every window, for every (encoder, lexicon).
@@ -157,7 +145,7 @@ def _fit_cell(base: dict[str, Any], dZ: np.ndarray, labels: np.ndarray, train: n
     return row, trainable_parameters(model)
 
 
-def run_protocol(window_sets: Sequence[WindowSetLike] | Mapping[Any, WindowSetLike], cfg: LascaConfig, *,
+def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg: LascaConfig, *,
                  seed: int = 0, mode: str = "pooled", cache_dir: str | Path | None = None,
                  variants: Sequence[str] = VARIANTS, targets: Sequence[str] = TARGETS,
                  taus: Sequence[float] | None = None, encoders: Sequence[str] | None = None,
@@ -232,23 +220,6 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------ toy window set
-@dataclass(frozen=True, eq=False)
-class ToyWindowSet:
-    """A :class:`~affect_lib.lasca.features.WindowSet`-shaped toy (same fields), for tests and benchmarks."""
-
-    X: np.ndarray
-    valence: np.ndarray
-    arousal: np.ndarray
-    subject: np.ndarray
-    video: np.ndarray
-    index: np.ndarray
-    window_s: float
-    feature_names: tuple[str, ...] = FEATURE_NAMES
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-
 _TOY_CUES = {"mouthSmileLeft": (1.0, 0.3), "mouthSmileRight": (1.0, 0.3), "cheekSquintLeft": (0.7, 0.2),
              "cheekSquintRight": (0.7, 0.2), "mouthFrownLeft": (-0.8, -0.2), "mouthFrownRight": (-0.8, -0.2),
              "browDownLeft": (-0.6, 0.3), "browDownRight": (-0.6, 0.3), "noseSneerLeft": (-0.6, 0.2),
@@ -258,7 +229,7 @@ _TOY_CUES = {"mouthSmileLeft": (1.0, 0.3), "mouthSmileRight": (1.0, 0.3), "cheek
 
 
 def toy_window_set(*, n_subjects: int = 8, videos_per_subject: int = 2, windows_per_video: int = 20,
-                   window_s: float = 3.0, seed: int = 0) -> ToyWindowSet:
+                   window_s: float = 3.0, seed: int = 0) -> WindowSet:
     """Random windows with planted affect cues (smiles up with valence, eye widening with arousal, ...).
 
     Valence and arousal are AR(1) walks over a video's windows in [-1, 1]; every feature is a
@@ -286,6 +257,6 @@ def toy_window_set(*, n_subjects: int = 8, videos_per_subject: int = 2, windows_
             subj += [f"s{s:02d}"] * windows_per_video
             vid += [f"s{s:02d}_v{k}"] * windows_per_video
             idx.append(np.arange(windows_per_video))
-    return ToyWindowSet(X=np.vstack(Xs).astype(np.float32), valence=np.concatenate(vs).astype(np.float32),
-                        arousal=np.concatenate(as_).astype(np.float32), subject=np.array(subj),
-                        video=np.array(vid), index=np.concatenate(idx).astype(np.int64), window_s=float(window_s))
+    return WindowSet(X=np.vstack(Xs).astype(np.float32), valence=np.concatenate(vs).astype(np.float32),
+                     arousal=np.concatenate(as_).astype(np.float32), subject=np.array(subj),
+                     video=np.array(vid), index=np.concatenate(idx).astype(np.int64), window_s=float(window_s))
