@@ -132,12 +132,13 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
                 papermill.execute_notebook(str(path), str(out), parameters=_route(params, nb_params[path]) | {"profile": profile},
                                            kernel_name=KERNEL, cwd=str(path.parent), progress_bar=False)
             except PapermillExecutionError as exc:
-                record["notebooks"][path.stem] = {"seconds": None, "status": "failed"}
+                record["notebooks"][path.stem] = {"seconds": None, "status": "failed", "parameters": params}
                 write_json(timings_path, record)
                 raise BookError(f"{path.name} failed in cell {exc.cell_index} (execution count {exc.exec_count}): "
                                 f"{exc.ename}: {exc.evalue}\n  executed copy with the traceback: {out}") from None
             timings[path.stem] = round(time.perf_counter() - start, 2)
-            record["notebooks"][path.stem] = {"seconds": timings[path.stem], "status": "ok"}
+            # parameters per notebook: a later `--only NN -p seed 3` must not relabel the others
+            record["notebooks"][path.stem] = {"seconds": timings[path.stem], "status": "ok", "parameters": params}
             write_json(timings_path, record)
             print(f"[affect-book] {profile}: {path.name} done in {timings[path.stem]:.1f} s", flush=True)
     finally:
@@ -248,7 +249,7 @@ def build(profile: str = "book", notebooks: str = "auto", strict: bool = False,
     from affect_lib.report import performance_page, reproducibility_page
 
     (stage / "book" / "reproducibility.md").write_text(reproducibility_page(root, profile, notebooks))
-    (stage / "book" / "performance.md").write_text(performance_page(root))
+    (stage / "book" / "performance.md").write_text(performance_page(root, figure_dir=stage / "book"))
     write_json(stage / "_build_info.json", {"profile": profile, "notebooks": notebooks})
 
     html = root / "_build" / "html"

@@ -141,6 +141,7 @@ def expected_glue(html_dir: Path, page: str) -> list[tuple[str, str]]:
     for _kind, ref in GLUE_ROLE.findall(markdown):
         doc, _, key = ref.rpartition("::")
         key, _, fmt = key.partition(":")
+        doc = doc.removesuffix(".ipynb").removesuffix(".md")  # `../notebooks/03_x.ipynb::key` names a source file
         target = source if not doc else _source_of(html_dir, (here / doc).as_posix() + ".html")
         values = _glue_values(target) if target is not None else {}
         if key not in values:

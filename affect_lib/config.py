@@ -4,7 +4,7 @@ Every notebook calls :func:`load_profile` right after its ``parameters`` cell, s
 parameter fails there with one message that lists the valid choices.
 
 Overrides are flat keyword names (``seed=3``, ``n_train=500``): top-level fields of
-:class:`RunConfig` or fields of one of its sections (``data``, ``model``, ``train``, ``lasca``). Field names are unique across
+:class:`RunConfig` or fields of one of its sections (``data``, ``model``, ``train``, ``lasca``, ``ablation``). Field names are unique across
 sections (tested), so a flat name is never ambiguous; ``"data.n_train"`` also works.
 """
 
@@ -27,6 +27,7 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "LascaConfig",
+    "AblationConfig",
     "RunConfig",
     "PROFILES",
     "load_profile",
@@ -137,6 +138,7 @@ class ModelConfig:
     lambda_rec: float = 0.05  # weight of the per-modality reconstruction loss
     lambda_ml: float = 0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
     diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
+    decoder_influence: bool = True  # decoders read the influence weights too (where each modality expresses affect)
     cfg_scale: float = 2.0  # guidance scale at inference (counterfactuals)
     denoise_t_start: int = 200  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
     ddim_steps: int = 20  # DDIM steps used at inference
@@ -222,6 +224,25 @@ class LascaConfig:
             raise ConfigError("test_subjects in (0, 1), n_seeds, hidden and max_iter >= 1 required")
 
 
+@dataclass(frozen=True, kw_only=True)
+class AblationConfig:
+    """Chapter 6: every Affect-Diff variant trains with the same fixed budget, over several seeds."""
+
+    ablation_seeds: int = 3  # training seeds per variant: seed, seed + 1, ...
+    ablation_epochs: int = 4  # fixed epochs (no early stopping: the same budget for every variant)
+    ablation_n_cf: int = 120  # test utterances edited to score counterfactual validity
+    # variants trained (affect_lib.eval.ablation.VARIANTS); `book` leaves out lambda2_0 for time
+    ablation_variants: tuple[str, ...] = ("full", "no_graph", "no_diffusion", "no_cfg", "gumbel_hard", "lambda1_0p1",
+                                          "lambda1_1", "lambda1_10", "lambda2_0p01", "lambda2_0p1")
+
+    def __post_init__(self) -> None:
+        for name in ("ablation_seeds", "ablation_epochs", "ablation_n_cf"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if "full" not in self.ablation_variants or len(set(self.ablation_variants)) != len(self.ablation_variants):
+            raise ConfigError(f"ablation_variants must include 'full' and no name twice, got {self.ablation_variants}")
+
+
 def _check_simplex(name: str, values: tuple[float, ...], n: int) -> None:
     if len(values) != n:
         raise ConfigError(f"{name} must have {n} entries, got {len(values)}")
@@ -244,6 +265,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     lasca: LascaConfig = field(default_factory=LascaConfig)
+    ablation: AblationConfig = field(default_factory=AblationConfig)
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -260,6 +282,9 @@ class RunConfig:
         return Path(self.run_dir) if self.run_dir else default_run_dir(self.profile)
 
 
+_ALL_VARIANTS = ("full", "no_graph", "no_diffusion", "no_cfg", "gumbel_hard", "lambda1_0p1", "lambda1_1", "lambda1_10",
+                 "lambda2_0", "lambda2_0p01", "lambda2_0p1")
+
 PROFILES: dict[str, RunConfig] = {
     "smoke": RunConfig(
         profile="smoke",
@@ -270,6 +295,7 @@ PROFILES: dict[str, RunConfig] = {
         train=TrainConfig(max_epochs=2, warmup_steps=5, patience=2),
         lasca=LascaConfig(n_subjects=4, videos_per_subject=1, video_seconds=20.0, fps=10.0, audio_sr=8000,
                           encoders=("minilm",), n_seeds=1, hidden=16, max_iter=5),
+        ablation=AblationConfig(ablation_seeds=2, ablation_epochs=1, ablation_n_cf=16, ablation_variants=_ALL_VARIANTS),
     ),
     "book": RunConfig(
         profile="book",
@@ -283,10 +309,11 @@ PROFILES: dict[str, RunConfig] = {
                           ddim_steps=50),
         train=TrainConfig(max_epochs=300, lr=3e-4, warmup_steps=1000, patience=50),
         lasca=LascaConfig(n_subjects=60, videos_per_subject=3, video_seconds=180.0, n_seeds=15),
+        ablation=AblationConfig(ablation_seeds=5, ablation_epochs=60, ablation_n_cf=1000, ablation_variants=_ALL_VARIANTS),
     ),
 }
 
-_SECTIONS = ("data", "model", "train", "lasca")
+_SECTIONS = ("data", "model", "train", "lasca", "ablation")
 
 
 def _section_fields() -> dict[str, str | None]:

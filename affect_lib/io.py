@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,18 +19,30 @@ __all__ = ["atomic_path", "write_json", "read_json", "sha256_file"]
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside ``target``; on success rename it over ``target``, else delete it.
 
-    The rename is atomic on POSIX, so readers see the old file or the new one, never a mix.
+    The rename is atomic on POSIX, so readers see the old file or the new one, never a mix. The
+    temp file is created with mode 0o666 minus the umask, as ``open(target, "w")`` would create it
+    (``tempfile.mkstemp`` would leave 0o600, and the rename would keep that on the artifact).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_exclusive(target.parent, f".{target.name}.", ".tmp")
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _create_exclusive(folder: Path, prefix: str, suffix: str) -> Path:
+    """Create a new empty file with a random name in ``folder`` (never an existing one: O_EXCL)."""
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary file name in {folder}")
 
 
 def write_json(target: str | os.PathLike[str], payload: Any) -> None:

@@ -81,6 +81,8 @@ def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
         "",
         "## Seeds",
         "",
+        _seeds(profile, timings if notebooks == "run" else {}),
+        "",
         "Every notebook takes a `seed` parameter (default 0). SynthMOSEI draws from "
         "`numpy.random.SeedSequence([seed, ...])` streams; training calls `lightning.seed_everything(seed)`, "
         "reseeds at each epoch from `(seed, epoch)` and runs with deterministic algorithms, so a rerun with "
@@ -99,15 +101,18 @@ def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
     ]
     nb_times = timings.get("notebooks", {})
     if notebooks == "run" and nb_times:
-        rows = [[name, f"{v['seconds']:.1f}" if v.get("seconds") is not None else "-", v.get("status", "?")]
+        rows = [[name, f"{v['seconds']:.1f}" if v.get("seconds") is not None else "-", v.get("status", "?"),
+                 _params(v.get("parameters", timings.get("parameters", {})))]
                 for name, v in sorted(nb_times.items())]
         total = sum(v["seconds"] or 0 for v in nb_times.values())
-        parts += [_table(rows + [["**total**", f"**{total:.1f}**", ""]], ["notebook", "seconds", "status"]), ""]
+        parts += [_table(rows + [["**total**", f"**{total:.1f}**", "", ""]],
+                         ["notebook", "seconds", "status", "parameters"]), ""]
     else:
         parts += ["This build shows the committed notebooks, so no wall times were measured for it; "
                   "`make book` (or `affect-book run --profile book`) records them in "
                   "`_build/runs/book/timings.json`.", ""]
-    artifacts = sorted([*run_dir.glob("*/checkpoints/best.ckpt"), *run_dir.glob("*/*.json")]) if run_dir.exists() else []
+    artifacts = sorted([*run_dir.glob("*/checkpoints/best.ckpt"), *run_dir.glob("*/*.json"), *run_dir.glob("*/*.csv")]
+                       ) if run_dir.exists() else []
     parts += ["## Artifacts", ""]
     if artifacts:
         parts += [_table([[f"`{p.relative_to(run_dir)}`", f"`{sha256_file(p)[:16]}…`"] for p in artifacts],
@@ -119,33 +124,138 @@ def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
     parts += ["## How to rerun", "",
               "```bash",
               f"git checkout {commit if commit != 'unknown' else '<commit>'}",
-              f"make book PROFILE={profile}                              # everything",
-              f".venv/bin/affect-book run --profile {profile} --only 03  # one notebook",
-              f".venv/bin/affect-book run --profile {profile} -p seed 1  # another seed",
-              "```", ""]
+              f"make book PROFILE={profile}                              # everything, then the HTML book",
+              f".venv/bin/affect-book run --profile {profile} -p seed 1  # every notebook with another seed",
+              "```", "",
+              "One notebook at a time (each reads what the earlier ones wrote into the run folder; "
+              "`-p KEY VALUE` overrides any parameter or config key, see the rerun page):", "",
+              _table([[f"`{p.stem}`", f"`.venv/bin/affect-book run --profile {profile} --only {p.stem[:2]}`"]
+                      for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))],
+                     ["notebook", "command"]), ""]
     return "\n".join(parts)
 
 
-def performance_page(root: Path) -> str:
-    """Markdown of the benchmark results found in ``_build/bench/*.json`` (``make bench``)."""
+def _params(params: dict[str, Any]) -> str:
+    return f"`{json.dumps(params, sort_keys=True)}`" if params else "profile defaults"
+
+
+def _seeds(profile: str, timings: dict[str, Any]) -> str:
+    """The seeds this build used: the ``seed`` parameter of each notebook and what it implies."""
+    from affect_lib.config import load_profile
+
+    per_nb = {name: v.get("parameters", timings.get("parameters", {}))
+              for name, v in timings.get("notebooks", {}).items()}
+    seeds = sorted({int(p.get("seed", 0)) for p in per_nb.values()}) or [0]
+    rows = []
+    for seed in seeds:
+        cfg = load_profile(profile, seed=seed)
+        users = [n for n, p in per_nb.items() if int(p.get("seed", 0)) == seed] or ["every notebook"]
+        rows.append([f"`{seed}`", ", ".join(f"`{u}`" for u in users),
+                     ", ".join(str(seed + i) for i in range(cfg.ablation.ablation_seeds)),
+                     f"{cfg.lasca.n_seeds} subject splits from `{seed}`"])
+    return _table(rows, ["seed", "notebooks", "ablation training seeds (chapter 6)", "LaScA (chapter 5)"])
+
+
+PERFORMANCE_FIGURE = "performance_budgets.png"
+_ROW_NAMES = ("notebook", "contender", "sampler", "encoder", "name")  # the column naming a benchmark row
+
+
+def _fmt(value: Any) -> str:
+    """A table cell: floats to 4 significant digits, "-" when not measured (null/NaN), "|" escaped."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value).replace("|", "\\|")
+
+
+def _budget_share(check: dict[str, Any]) -> float | None:
+    """How much of its budget a claim uses: value/budget for ``<=``, budget/value for ``>=`` (<= 1 is met)."""
+    value, budget = check.get("value"), check["budget"]
+    if value is None or value != value or budget <= 0:
+        return None
+    if check["op"] == "<=":
+        return value / budget
+    return budget / value if value > 0 else float("inf")
+
+
+def _load_benchmarks(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(name, JSON) of every ``_build/bench/*.json``; an unreadable file is shown as such, not fatal."""
+    out = []
+    for path in sorted((root / "_build" / "bench").glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            data = {"error": f"unreadable ({exc})"}
+        if not isinstance(data, dict):
+            data = {"error": "not a benchmark result"}
+        out.append((str(data.get("benchmark", path.stem)), data))
+    return out
+
+
+def _budget_figure(claims: list[tuple[str, str, dict[str, Any]]], target: Path) -> None:
+    """One bar per claim from the budget (1) to its share of the budget, log scale: green met, red missed."""
+    from matplotlib.figure import Figure  # no pyplot: no global backend state at build time
+
+    labels = [f"{bench}: {claim}" if len(claim) <= 60 else f"{bench}: {claim[:57]}..." for bench, claim, _ in claims]
+    fig = Figure(figsize=(10, 0.4 * len(claims) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    y = list(range(len(claims)))[::-1]
+    for yi, (_, _, check) in zip(y, claims, strict=True):
+        share = _budget_share(check)
+        if share is None:
+            ax.text(1.1, yi, "not measured", va="center", fontsize=8)
+            continue
+        share = min(max(share, 1e-3), 1e3)
+        ax.barh(yi, share - 1, left=1, color="tab:green" if check["ok"] else "tab:red")
+        ax.text(share * (0.9 if share < 1 else 1.1), yi, f"{check['value']:.3g} ({check['op']} {check['budget']:g})",
+                va="center", ha="right" if share < 1 else "left", fontsize=7)
+    ax.axvline(1.0, color="black", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-3, 1e3)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("value / budget (budget / value for a >= claim): met left of 1")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=100)
+
+
+def performance_page(root: Path, figure_dir: Path | None = None) -> str:
+    """Markdown of the benchmark results found in ``_build/bench/*.json`` (``make bench``).
+
+    One summary table of every claim (value, budget, OK/MISS), a bar chart of each claim against its
+    budget written to ``figure_dir / PERFORMANCE_FIGURE`` (the page links it by that name, so pass the
+    folder the page is written to; ``None``: no chart), then each benchmark's measurements.
+    """
     parts = ["# Performance", "",
              "Budgets are claims about ratios measured side by side in one process (machines are noisy; "
              "ratios travel better than absolute times). `make bench` runs `benchmarks/bench_*.py`, writes "
              "`_build/bench/*.json` and exits non-zero when a budget is missed; this page shows the results "
              "present when the book was built.", ""]
-    results = sorted((root / "_build" / "bench").glob("*.json"))
-    if not results:
+    benchmarks = _load_benchmarks(root)
+    if not benchmarks:
         return "\n".join(parts + ["No benchmark results were present at build time: run `make bench`, then "
                                   "rebuild the book.", ""])
-    for path in results:
-        data = json.loads(path.read_text())
-        parts += [f"## {data.get('benchmark', path.stem).replace('_', ' ')}", ""]
+    claims = [(name, claim, check) for name, data in benchmarks
+              for claim, check in (data.get("checks") or {}).items()]
+    if claims:
+        rows = [[name.replace("_", " "), _fmt(claim), _fmt(c.get("value")), f"{c['op']} {c['budget']:g}",
+                 "OK" if c["ok"] else "**MISS**"] for name, claim, c in claims]
+        parts += ["## Claims and budgets", "", _table(rows, ["benchmark", "claim", "measured", "budget", "result"]), ""]
+        if figure_dir is not None:
+            _budget_figure(claims, figure_dir / PERFORMANCE_FIGURE)
+            parts += [f"![Each claim's share of its budget, log scale: a bar left of 1 meets it]({PERFORMANCE_FIGURE})",
+                      ""]
+    for name, data in benchmarks:
+        parts += [f"## {name.replace('_', ' ')}", ""]
+        if "error" in data:
+            parts += [f"Result file {data['error']}.", ""]
+            continue
+        machine = data.get("machine") or {}
+        if machine:
+            parts += [f"Measured on {machine.get('cores', '?')} cores ({machine.get('platform', '?')}).", ""]
         rows = data.get("rows") or []
-        if rows:
-            keys = list(rows[0])
-            parts += [_table([[f"{r[k]:.4g}" if isinstance(r[k], float) else r[k] for k in keys] for r in rows], keys), ""]
-        checks = data.get("checks") or {}
-        if checks:
-            parts += [_table([[c, f"{v['value']:.4g}", f"{v['op']} {v['budget']:g}", "yes" if v["ok"] else "**no**"]
-                              for c, v in checks.items()], ["claim", "measured", "budget", "met"]), ""]
+        if isinstance(rows, list) and rows:
+            keys = sorted(rows[0], key=lambda k: k not in _ROW_NAMES)  # JSON keys come sorted: name column first
+            parts += [_table([[_fmt(r.get(k)) for k in keys] for r in rows], keys), ""]
+        if not data.get("checks"):
+            parts += ["This result file has no budget checks (written by an older benchmark): rerun `make bench`.",
+                      ""]
     return "\n".join(parts)

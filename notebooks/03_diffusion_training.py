@@ -83,7 +83,9 @@ print({k: getattr(cfg.train, k) for k in ("max_epochs", "lr", "warmup_steps", "g
 #    `p_uncond`, which is what makes classifier-free guidance possible) and the influence weights,
 #    learns to denoise $z_t = \sqrt{\bar\alpha_t} z + \sqrt{1-\bar\alpha_t}\,\epsilon$ under the
 #    cosine schedule {cite}`nichol2021improved`;
-# 5. light decoders read $z$ back into each modality's feature space.
+# 5. light decoders read $z$ back into each modality's feature space; they also read the
+#    influence weights, because how strongly an utterance shows its affect in modality $m$
+#    depends on whether $m$ drives it (chapter 4 uses this to say which modality an edit changes).
 #
 # $$
 # \begin{aligned}

@@ -75,6 +75,14 @@ def test_expected_glue_reads_the_stored_value(site):
     assert expected_glue(site, "good.html") == [("acc", "0.8533")]
 
 
+def test_expected_glue_follows_references_to_other_documents(site):
+    (site / "_sources" / "book").mkdir()
+    (site / "_sources" / "book" / "results.md").write_text(
+        "Accuracy {glue:text}`../good.ipynb::acc:.2f`, missing {glue:text}`../good.ipynb::nope`.")
+    assert expected_glue(site, "book/results.html") == [
+        ("../good.ipynb::acc:.2f", "0.85"), ("../good.ipynb::nope", "<no stored value for glue key 'nope'>")]
+
+
 def test_good_page_passes(site, chromium, tmp_path):
     [report] = check_pages(site, ["good.html"], screenshots=tmp_path / "shots", chromium=chromium)
     assert report.ok, report.errors

@@ -86,4 +86,4 @@ def test_failing_cell_names_notebook_cell_and_error(tmp_path):
     msg = str(exc.value)
     assert "01_fail.ipynb" in msg and "KeyError" in msg and "boom" in msg and "cell" in msg
     timings = json.loads((tmp_path / "_build" / "runs" / "smoke" / "timings.json").read_text())
-    assert timings["notebooks"] == {"01_fail": {"seconds": None, "status": "failed"}}  # the run stopped
+    assert timings["notebooks"] == {"01_fail": {"seconds": None, "status": "failed", "parameters": {}}}  # it stopped

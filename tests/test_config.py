@@ -4,6 +4,7 @@ import pytest
 
 from affect_lib.config import (
     PROFILES,
+    AblationConfig,
     ConfigError,
     DataConfig,
     LascaConfig,
@@ -86,8 +87,8 @@ def test_semantic_validation(key, value, match):
 
 def test_override_keys_are_unique_across_sections():
     top = [f.name for f in dataclasses.fields(RunConfig)]
-    sections = [set(f.name for f in dataclasses.fields(c)) for c in (DataConfig, ModelConfig, TrainConfig, LascaConfig)]
-    sections.append(set(top) - {"profile", "data", "model", "train", "lasca"})
+    sections = [set(f.name for f in dataclasses.fields(c)) for c in (DataConfig, ModelConfig, TrainConfig, LascaConfig, AblationConfig)]
+    sections.append(set(top) - {"profile", "data", "model", "train", "lasca", "ablation"})
     assert sum(len(s) for s in sections) == len(set().union(*sections))  # no name appears twice
     assert set(override_keys()) == set().union(*sections)
 

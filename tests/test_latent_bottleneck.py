@@ -196,3 +196,20 @@ def test_end_to_end_on_a_smoke_batch(smoke_corpora):
     loss.backward()
     for module in (encoders, graph, bottleneck):
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in module.parameters())
+
+
+def test_decoders_that_read_the_influence_weights():
+    enc, infl, mask = inputs()
+    model = make(decoder_influence=True).eval()
+    z = model(enc, infl, mask).z
+    recon = model.decode(z, mask, infl)
+    assert {m: tuple(r.shape) for m, r in recon.items()} == {m: (B, T, d) for m, d in DIMS.items()}
+    assert all(torch.all(r[~mask] == 0) for r in recon.values())
+    other = model.decode(z, mask, infl.flip(-1))  # same z, another driver: another reconstruction
+    assert not torch.allclose(recon["text"][mask], other["text"][mask])
+    with pytest.raises(ValueError, match="read the influence weights.*expected \\(3, 3\\)"):
+        model.decode(z, mask)
+    with pytest.raises(ValueError, match="influence is \\(3, 2\\)"):
+        model.decode(z, mask, infl[:, :2])
+    plain = make().eval()
+    torch.testing.assert_close(plain.decode(z, mask), plain.decode(z, mask, infl))  # ignored when not read

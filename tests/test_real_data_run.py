@@ -64,7 +64,7 @@ def test_cmu_mosei_source_builds_the_batch_contract(tmp_path):
 @pytest.mark.slow
 def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     write_synth_as_mosei(tmp_path / "mosei")
-    affect_diff = [arg for nn in ("01", "02", "03", "04") for arg in ("--only", nn)]
+    affect_diff = [arg for nn in ("01", "02", "03", "04", "06") for arg in ("--only", nn)]
     proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", *affect_diff,
                            "-p", "data_source", "cmu_mosei", "-p", "data_dir", str(tmp_path / "mosei"),
                            "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
@@ -73,6 +73,9 @@ def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     metrics = json.loads((tmp_path / "run" / "affect_diff" / "metrics.json").read_text())
     assert metrics["test"]["driver_recovery_acc"] is None  # undefined without a planted driver, not a number
     assert (tmp_path / "run" / "affect_diff" / "counterfactuals.json").is_file()
+    ablations = json.loads((tmp_path / "run" / "ablations" / "summary.json").read_text())
+    assert ablations["variants"]["full"]["driver_acc"] is None  # no planted driver on real data
+    assert 0 <= ablations["variants"]["no_graph"]["accuracy"] <= 1
 
     # LaScA's chapter reads Aff-Wild2's layout: SynthAffWild's files are written in exactly that layout.
     affwild = generate_synth_affwild(load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "affwild")

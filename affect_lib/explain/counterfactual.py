@@ -68,7 +68,8 @@ def modality_scales(model: AffectDiff, loader) -> torch.Tensor:
     masks = []
     for batch in loader:
         batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-        decoded = model.bottleneck.decode(model.encode(batch, sample=False).latent.mu, batch["mask"])
+        enc = model.encode(batch, sample=False)
+        decoded = model.bottleneck.decode(enc.latent.mu, batch["mask"], enc.graph.influence)
         for m in MODALITIES:
             recon[m].append(decoded[m][batch["mask"]].cpu())
         masks.append(batch["mask"][batch["mask"]].cpu())
@@ -98,7 +99,9 @@ def counterfactual(model: AffectDiff, batch: dict[str, torch.Tensor], target_lab
     z = enc.latent.mu
     z_cf = model.denoise(z, mask, enc.graph.influence, t_start=t_start, steps=steps, label=target,
                          cfg_scale=cfg_scale, sampler=sampler, eta=eta, generator=generator)
-    recon, recon_cf = model.bottleneck.decode(z, mask), model.bottleneck.decode(z_cf, mask)
+    # the edit changes z only; the utterance keeps its influence weights
+    infl = enc.graph.influence
+    recon, recon_cf = model.bottleneck.decode(z, mask, infl), model.bottleneck.decode(z_cf, mask, infl)
     if scales is None:
         scales = _spread(recon, mask)
     scales = scales.to(z.device).clamp_min(1e-8)

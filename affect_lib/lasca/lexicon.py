@@ -10,7 +10,8 @@ Two lexicons live in ``lexicons/`` next to this module:
 
 :func:`load_lexicon` returns a read-only mapping in :data:`FEATURE_NAMES` order. A missing, extra,
 duplicated or empty entry, a non-string value or a file that is not a mapping is a
-:class:`LexiconError` naming the file and the key.
+:class:`LexiconError` naming the file and the key; so is a file that cannot be read, is not UTF-8,
+is larger than :data:`MAX_LEXICON_BYTES` or is not valid YAML.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+import reprlib
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -27,7 +29,7 @@ import yaml
 
 from affect_lib.lasca.names import FEATURE_NAMES
 
-__all__ = ["LEXICON_DIR", "LEXICONS", "LexiconError", "feature_name_phrase", "derive_feature_name_lexicon",
+__all__ = ["LEXICON_DIR", "LEXICONS", "MAX_LEXICON_BYTES", "LexiconError", "feature_name_phrase", "derive_feature_name_lexicon",
            "load_lexicon", "validate_lexicon", "lexicon_hash", "render_feature_name_yaml"]
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
@@ -37,6 +39,18 @@ _HEAD_POSE_PHRASES = {"pitch": "head pitch", "yaw": "head yaw", "roll": "head ro
                       "tx": "head translation x", "ty": "head translation y", "tz": "head translation z"}
 _MFCC = re.compile(r"^mfcc_(\d+)$")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# A lexicon is ~13 KB; refusing large files keeps a wrong path from being parsed for minutes.
+MAX_LEXICON_BYTES = 1 << 20
+# Previews of bad values in messages: YAML aliases can make a 2 KB file a 10^9-element value.
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel, _PREVIEW.maxlist, _PREVIEW.maxdict, _PREVIEW.maxstring = 2, 4, 4, 60
+
+
+def _preview(value: object) -> str:
+    try:
+        return _PREVIEW.repr(value)
+    except ValueError:  # an integer beyond Python's 4300-digit str() limit (YAML hex allows them)
+        return f"a {type(value).__name__} too long to show"
 
 
 class LexiconError(ValueError):
@@ -84,6 +98,9 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     seen: dict[object, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):  # e.g. `? [a, b]`: PyYAML would raise a bare TypeError
+            raise LexiconError(f"line {key_node.start_mark.line + 1}: a key must be a feature name, "
+                               f"got a {type(key).__name__}")
         if key in seen:
             raise LexiconError(f"duplicate key {key!r} (lines {seen[key]} and {key_node.start_mark.line + 1})")
         seen[key] = key_node.start_mark.line + 1
@@ -113,7 +130,8 @@ def validate_lexicon(raw: object, source: str, names: tuple[str, ...] = FEATURE_
     for name in names:
         text = raw[name]
         if not isinstance(text, str):
-            raise LexiconError(f"{source}: entry {name!r} must be a string, got {type(text).__name__} ({text!r})")
+            raise LexiconError(f"{source}: entry {name!r} must be a string, got {type(text).__name__} "
+                               f"({_preview(text)})")
         if not text.strip():
             raise LexiconError(f"{source}: entry {name!r} is empty")
         out[name] = " ".join(text.split())
@@ -133,15 +151,26 @@ def load_lexicon(name: str = "affective", *, path: str | os.PathLike[str] | None
     """
     file = Path(path) if path is not None else _lexicon_path(name)
     try:
+        size = file.stat().st_size
+        if size > MAX_LEXICON_BYTES:
+            raise LexiconError(f"{file}: {size} bytes, more than a lexicon's limit of {MAX_LEXICON_BYTES}")
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise LexiconError(f"{file}: lexicon file not found") from exc
+    except OSError as exc:  # a folder, no permission, ...
+        raise LexiconError(f"{file}: cannot read the lexicon file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise LexiconError(f"{file}: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except LexiconError as exc:
         raise LexiconError(f"{file}: {exc}") from None
     except yaml.YAMLError as exc:
         raise LexiconError(f"{file}: not valid YAML ({exc})") from exc
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise LexiconError(f"{file}: YAML nested too deeply to be a lexicon") from None
+    except ValueError as exc:  # PyYAML lets these through: a date like 2001-13-45, a 5000-digit integer
+        raise LexiconError(f"{file}: a YAML value cannot be read ({exc}); quote the descriptions") from None
     return validate_lexicon(raw, str(file))
 
 

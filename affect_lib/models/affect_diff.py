@@ -44,7 +44,8 @@ class AffectDiff(nn.Module):
     def __init__(self, *, dims: dict[str, int], d_model: int, latent_dim: int, dropout: float, pooling: str,
                  tau_start: float, tau_end: float, anneal_steps: int, gumbel_schedule: str, gumbel_hard: bool,
                  unet_base: int, unet_mults: tuple[int, ...], diffusion_steps: int, p_uncond: float,
-                 beta: float, free_bits: float, diffusion_detach: bool, use_graph: bool = True) -> None:
+                 beta: float, free_bits: float, diffusion_detach: bool, use_graph: bool = True,
+                 decoder_influence: bool = False) -> None:
         super().__init__()
         if pooling not in POOLING:
             raise ValueError(f"pooling must be one of {sorted(POOLING)}, got {pooling!r}")
@@ -54,7 +55,7 @@ class AffectDiff(nn.Module):
         self.graph = CausalAttentionGraph(d_model=d_model, tau_start=tau_start, tau_end=tau_end,
                                           anneal_steps=anneal_steps, schedule=gumbel_schedule, hard=gumbel_hard)
         self.bottleneck = LatentBottleneck(d_model=d_model, latent_dim=latent_dim, modality_dims=dims,
-                                           beta=beta, free_bits=free_bits)
+                                           beta=beta, free_bits=free_bits, decoder_influence=decoder_influence)
         self.unet = UNet1D(channels=latent_dim, base_channels=unet_base, channel_mults=unet_mults,
                            num_classes=len(EMOTIONS), n_modalities=len(MODALITIES))
         self.schedule = DiffusionSchedule(timesteps=diffusion_steps)
@@ -69,7 +70,8 @@ class AffectDiff(nn.Module):
                    tau_start=m.tau_start, tau_end=m.tau_end, anneal_steps=anneal_steps,
                    gumbel_schedule=m.gumbel_schedule, gumbel_hard=m.gumbel_hard, unet_base=m.unet_base,
                    unet_mults=m.unet_mults, diffusion_steps=m.diffusion_steps, p_uncond=m.p_uncond,
-                   beta=m.beta, free_bits=m.free_bits, diffusion_detach=m.diffusion_detach, use_graph=use_graph)
+                   beta=m.beta, free_bits=m.free_bits, diffusion_detach=m.diffusion_detach, use_graph=use_graph,
+                   decoder_influence=m.decoder_influence)
 
     # -- encoder side -----------------------------------------------------------------------------------
     def encode(self, batch: dict[str, torch.Tensor], *, sample: bool | None = None) -> Encoded:
@@ -102,7 +104,9 @@ class AffectDiff(nn.Module):
         influence = enc.graph.influence.detach() if self.diffusion_detach else enc.graph.influence
         cond_label = drop_labels(label, p=self.p_uncond, null_label=self.unet.null_label) if self.training else label
         diff = self.schedule.loss(self.unet, z0, mask=mask, label=cond_label, influence=influence)
-        rec, _ = reconstruction_loss(self.bottleneck.decode(z, mask), {m: batch[m] for m in MODALITIES}, mask)
+        # Decoders that read the influence weights take them as given: reconstruction must not train the graph.
+        recon = self.bottleneck.decode(z, mask, enc.graph.influence.detach())
+        rec, _ = reconstruction_loss(recon, {m: batch[m] for m in MODALITIES}, mask)
         return {"ce": ce, "ml": ml, "diff": diff, "kl": enc.latent.kl, "rec": rec,
                 "logits": logits, "ml_logits": ml_logits, "influence": enc.graph.influence}
 

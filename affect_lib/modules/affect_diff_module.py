@@ -37,6 +37,8 @@ class AffectDiffModule(L.LightningModule):
         self.cfg, self.dims = cfg, dict(dims)
         anneal = max(1, steps_per_epoch * cfg.train.max_epochs)
         self.model = AffectDiff.from_config(cfg, self.dims, anneal_steps=anneal, use_graph=use_graph)
+        self._epoch_sums: dict[str, torch.Tensor] = {}  # training_step's running sums (logged per epoch)
+        self._epoch_count = 0
 
     def _total(self, terms: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         total = terms["ce"]
@@ -48,22 +50,40 @@ class AffectDiffModule(L.LightningModule):
                                          f"global step {self.global_step} (epoch {self.current_epoch})")
         return total
 
+    def step_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The weighted training loss of one batch, without logging (used by ``loop.fit_plain``)."""
+        return self._total(self.model.losses(batch), "training")
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         terms = self.model.losses(batch)
         loss = self._total(terms, "training")
+        # Epoch means weighted by batch size, summed here and logged once per epoch: seven self.log
+        # calls per step cost a few percent of a CPU step (measured by bench_lightning_overhead).
         n = len(batch["label"])
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=n)
-        for term in ("ce", *LOSS_WEIGHTS):
-            self.log(f"train_{term}", terms[term], on_step=False, on_epoch=True, batch_size=n)
-        self.log("tau", self.model.graph.tau, on_step=False, on_epoch=True, batch_size=n)
+        values = {"train_loss": loss, **{f"train_{t}": terms[t] for t in ("ce", *LOSS_WEIGHTS)},
+                  "tau": torch.as_tensor(self.model.graph.tau)}
+        if batch_idx == 0:
+            self._epoch_sums, self._epoch_count = {}, 0
+        for key, value in values.items():
+            self._epoch_sums[key] = self._epoch_sums.get(key, 0.0) + value.detach().double() * n
+        self._epoch_count += n
         return loss
 
+    def on_train_epoch_end(self) -> None:
+        if self._epoch_count:
+            self.log_dict({k: (v / self._epoch_count).float() for k, v in self._epoch_sums.items()},
+                          on_step=False, on_epoch=True)
+        self._epoch_sums, self._epoch_count = {}, 0
+
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        # Dropout, Gumbel and diffusion noise restart from (seed, epoch) at each epoch's first batch
-        # (after the DataLoader iterator has drawn its own seed from the global RNG): a run resumed
-        # from last.ckpt continues exactly like an uninterrupted one (Lightning saves no RNG state).
+        self.reseed(self.current_epoch, batch_idx)
+
+    def reseed(self, epoch: int, batch_idx: int) -> None:
+        """Dropout, Gumbel and diffusion noise restart from (seed, epoch) at each epoch's first batch
+        (after the DataLoader iterator has drawn its own seed from the global RNG): a run resumed
+        from last.ckpt continues exactly like an uninterrupted one (Lightning saves no RNG state)."""
         if batch_idx == 0:
-            L.seed_everything(self.cfg.seed * 1_000 + self.current_epoch, workers=True, verbose=False)
+            L.seed_everything(self.cfg.seed * 1_000 + epoch, workers=True, verbose=False)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.model.graph.step()  # anneal the Gumbel temperature once per optimisation step
@@ -82,7 +102,9 @@ class AffectDiffModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         t = self.cfg.train
-        opt = torch.optim.AdamW(self.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        # foreach: one fused kernel per step over all tensors instead of one per tensor (about 25 % of a
+        # CPU training step at the book's size); the update is the same AdamW.
+        opt = torch.optim.AdamW(self.parameters(), lr=t.lr, weight_decay=t.weight_decay, foreach=True)
         warmup = max(1, t.warmup_steps)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
@@ -92,8 +114,8 @@ class AffectDiffModule(L.LightningModule):
                                     "config_hash": config_hash(self.cfg, exclude=_NOT_AFFECT_DIFF), "dims": self.dims}
 
 
-# Where things live and run, and the LaScA section, do not change what an Affect-Diff checkpoint is.
-_NOT_AFFECT_DIFF = ("run_dir", "device", "data_dir", "lasca")
+# Where things live and run, and the LaScA and ablation sections, do not change what an Affect-Diff checkpoint is.
+_NOT_AFFECT_DIFF = ("run_dir", "device", "data_dir", "lasca", "ablation")
 
 
 def _plain(value: Any) -> Any:

@@ -21,12 +21,28 @@ import torch
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from affect_lib.config import RunConfig
 from affect_lib.data.datamodule import AffectDataModule
+from affect_lib.io import atomic_path
 from affect_lib.modules.affect_diff_module import AffectDiffModule
 
-__all__ = ["TrainResult", "make_trainer", "train_affect_diff", "read_metrics", "quiet_lightning"]
+__all__ = ["TrainResult", "make_trainer", "train_affect_diff", "read_metrics", "quiet_lightning", "AtomicCheckpointIO"]
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written beside their target and renamed over it (:func:`affect_lib.io.atomic_path`).
+
+    Lightning stages a checkpoint in the system temp folder and moves it; across filesystems the
+    move copies into the target in place, so a crash mid-copy would truncate ``last.ckpt``.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        if storage_options is not None:
+            raise TypeError(f"AtomicCheckpointIO takes no storage_options, got {storage_options!r}")
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
 
 
 @contextmanager
@@ -79,6 +95,7 @@ def make_trainer(cfg: RunConfig, out: Path, *, devices: int | str = 1, num_nodes
         num_nodes=num_nodes, strategy=strategy, precision=_precision(cfg.train.precision),
         gradient_clip_val=cfg.train.grad_clip, deterministic=True, logger=_logger(cfg, out),
         callbacks=[checkpoint, early, *(extra_callbacks or [])], enable_progress_bar=progress_bar,
+        plugins=[AtomicCheckpointIO()],
         enable_model_summary=False, log_every_n_steps=10, num_sanity_val_steps=0)
 
 

@@ -3,6 +3,12 @@
 fused = Σ_m influence[:, m] · h_m, then a Gaussian posterior q(z | fused) per step, a β-KL to N(0, I)
 and light per-modality decoders that read z back into each modality's raw feature space, so a
 counterfactual edit of z can be inspected modality by modality.
+
+With ``decoder_influence=True`` the decoders also read the influence weights (B, 3), broadcast over
+time: how strongly an utterance expresses its affect in modality m depends on whether m drives it,
+and a decoder that reads z alone can only predict every modality's *average* expression of the
+affect in z. Chapter 4's counterfactuals keep the utterance's influence weights and change z, so
+the change then lands in the modalities that carry the affect.
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ class LatentBottleneck(nn.Module):
 
     def __init__(self, *, d_model: int, latent_dim: int, modality_dims: dict[str, int], beta: float = 1.0,
                  logvar_min: float = -10.0, logvar_max: float = 2.0, free_bits: float = 0.0,
-                 decoder_hidden: int | None = None) -> None:
+                 decoder_hidden: int | None = None, decoder_influence: bool = False) -> None:
         super().__init__()
         if sorted(modality_dims) != sorted(MODALITIES):
             raise ValueError(f"LatentBottleneck: modality_dims keys {sorted(modality_dims)}, expected {list(MODALITIES)}")
@@ -91,8 +97,10 @@ class LatentBottleneck(nn.Module):
         self.fc_mu = nn.Linear(d_model, latent_dim)
         self.fc_logvar = nn.Linear(d_model, latent_dim)
         hidden = decoder_hidden or 2 * latent_dim
+        self.decoder_influence = decoder_influence
+        n_in = latent_dim + (len(MODALITIES) if decoder_influence else 0)
         self.decoders = nn.ModuleDict({
-            m: nn.Sequential(nn.Linear(latent_dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+            m: nn.Sequential(nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, dim))
             for m, dim in self.modality_dims.items()})
 
     def fuse(self, encoded: dict[str, torch.Tensor], influence: torch.Tensor) -> torch.Tensor:
@@ -116,12 +124,24 @@ class LatentBottleneck(nn.Module):
         kl = self.beta * gaussian_kl(mu, logvar, mask, free_bits=self.free_bits)
         return BottleneckOutput(z, mu, logvar, kl, fused)
 
-    def decode(self, z: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """(B, T, latent_dim) -> {m: (B, T, D_m)} in each modality's raw feature space, zero at padding."""
+    def decode(self, z: torch.Tensor, mask: torch.Tensor, influence: torch.Tensor | None = None
+               ) -> dict[str, torch.Tensor]:
+        """(B, T, latent_dim) -> {m: (B, T, D_m)} in each modality's raw feature space, zero at padding.
+
+        ``influence`` (B, 3) is required when the decoders read it (``decoder_influence``), ignored otherwise.
+        """
         check_sequence(z, name="LatentBottleneck.decode: z", dim=self.latent_dim)
         check_mask(mask, where="LatentBottleneck.decode", shape=tuple(z.shape[:2]))
         keep = mask.unsqueeze(-1).to(z.dtype)
-        return {m: dec(z) * keep for m, dec in self.decoders.items()}
+        x = z
+        if self.decoder_influence:
+            n = len(MODALITIES)
+            if not isinstance(influence, torch.Tensor) or tuple(influence.shape) != (z.shape[0], n):
+                got = tuple(influence.shape) if isinstance(influence, torch.Tensor) else influence
+                raise ValueError(f"LatentBottleneck.decode: the decoders read the influence weights; "
+                                 f"influence is {got}, expected ({z.shape[0]}, {n})")
+            x = torch.cat([z, influence[:, None, :].to(z.dtype).expand(-1, z.shape[1], -1)], dim=-1)
+        return {m: dec(x) * keep for m, dec in self.decoders.items()}
 
     def _check_inputs(self, encoded: dict[str, torch.Tensor], influence: torch.Tensor, mask: torch.Tensor) -> None:
         missing = [m for m in MODALITIES if m not in encoded]
