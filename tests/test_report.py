@@ -112,7 +112,7 @@ def test_bench_book_budgets_per_notebook_and_total(tmp_path):
     assert result["checks"]["all notebooks seconds"] == {"value": 220.0, "op": "<=", "budget": 600.0, "ok": True}
     assert [r["notebook"] for r in result["rows"]] == list(fast)
     page = performance_page(tmp_path)
-    assert "| book execution | 04_counterfactuals seconds | 60 | <= 180 | OK |" in page
+    assert "| book execution | 04_counterfactuals seconds | 60 | <= 90 | OK |" in page
 
     slow = {**fast, "04_counterfactuals": 200.0}  # over its own budget, total still fine
     assert bench.main([*args, str(_fake_book(tmp_path, slow))]) == 1
