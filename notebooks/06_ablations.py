@@ -170,8 +170,8 @@ plt.show()
 #
 # - **The causal graph** is what makes a weighted fusion work: with uniform weights the driver's
 #   cue is diluted by two modalities that carry weak or conflicting cues, and accuracy falls from
-#   {glue:text}`ablation_full_accuracy:.3f` to {glue:text}`ablation_no_graph_accuracy:.3f`, roughly
-#   where chapter 2's uniform-weight classifier ended; driver accuracy is chance by construction.
+#   {glue:text}`ablation_full_accuracy:.3f` to {glue:text}`ablation_no_graph_accuracy:.3f`; driver
+#   accuracy is chance by construction.
 #   Edits get *easier* without the graph (validity {glue:text}`ablation_no_graph_cf_validity:.3f`):
 #   a latent that separates the emotions less is easier to push across a class boundary, so
 #   validity on its own is not a measure of a good model.
