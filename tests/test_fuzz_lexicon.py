@@ -31,7 +31,8 @@ from affect_lib.lasca.names import FEATURE_NAMES
 
 pytestmark = pytest.mark.reliability
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI runs the same examples every time (a new random failure is found by a developer, not CI)
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 VALID = derive_feature_name_lexicon()  # a real lexicon, ASCII only (byte offsets = character offsets)
 VALID_TEXT = yaml.safe_dump(VALID, sort_keys=False)
 TIME_LIMIT_S = 10.0  # a lexicon loads in milliseconds; anything near this is a hang
@@ -142,7 +143,11 @@ NON_STRINGS = st.one_of(st.integers(), st.floats(allow_nan=True), st.booleans(),
                         st.lists(st.text(max_size=5), max_size=3),
                         st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2))
 BLANK = st.text(alphabet=" \t\n", max_size=6)
-EXTRA_KEYS = st.one_of(st.text(min_size=1, max_size=12), st.integers()).filter(lambda k: k not in FEATURE_NAMES)
+# Keys that survive a YAML round trip unchanged: YAML folds line breaks (NEL, LS, PS) and drops a BOM,
+# so such a key comes back as another string and the message rightly names that one.
+_KEY_CHARS = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85\ufeff")
+EXTRA_KEYS = st.one_of(st.text(_KEY_CHARS, min_size=1, max_size=12), st.integers()).filter(
+    lambda k: k not in FEATURE_NAMES)
 
 
 @st.composite
