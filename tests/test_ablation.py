@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy import stats
 
 from affect_lib.eval.ablation import (
@@ -14,6 +15,7 @@ from affect_lib.eval.ablation import (
     AblationRun,
     _driver_hit,
     run_ablations,
+    run_variant,
     variant_config,
 )
 from affect_lib.eval.ablation_report import compare, findings, summary
@@ -103,6 +105,18 @@ def test_ablation_runs_are_deterministic_and_independent_of_n_jobs(smoke_cfg, sm
     again = run_ablations(smoke_cfg, ["full", "no_graph", "no_diffusion"], n_jobs=2)
     cols = ["variant", "seed", "accuracy", "driver_acc", "cf_validity", "train_loss"]
     pd.testing.assert_frame_equal(smoke_result.table()[cols], again.table()[cols])
+
+
+def test_a_run_restores_the_callers_torch_settings(smoke_cfg):
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        torch.set_num_threads(2)
+        torch.use_deterministic_algorithms(False)
+        run_variant(smoke_cfg, VARIANTS["no_diffusion"], smoke_cfg.seed)
+        assert torch.get_num_threads() == 2 and not torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
 
 
 def test_ablation_scores_follow_the_variant(smoke_cfg, smoke_result):

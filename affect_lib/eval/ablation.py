@@ -170,7 +170,8 @@ def _data(cfg: RunConfig) -> AffectDataModule:
 
 def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
     """Train and score one variant with training seed ``seed`` on ``cfg``'s data (CPU, one thread)."""
-    threads = torch.get_num_threads()
+    # one thread and deterministic kernels for the run only: the caller's settings come back afterwards
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
     try:
         start = time.perf_counter()
@@ -188,6 +189,7 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
         return AblationRun(variant.name, seed, scores, correct, hit, cf_hit)
     finally:
         torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
 
 
 def run_ablations(cfg: RunConfig, variants: list[str] | None = None, *, n_jobs: int = 1) -> AblationResult:
