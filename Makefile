@@ -54,7 +54,7 @@ book: setup
 test: lint unit nbval book-check browser-test
 
 lint: setup
-	$(BIN)/ruff check affect_lib tests benchmarks notebooks
+	$(BIN)/ruff check affect_lib tests benchmarks notebooks scripts
 
 unit: setup
 	$(PY) -m pytest
