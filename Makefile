@@ -60,7 +60,8 @@ unit: setup
 	$(PY) -m pytest
 
 nbval: setup
-	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  || { $(BIN)/affect-book provenance; exit 1; }
 
 # The committed notebooks hold the book-profile outputs; warnings (missing glue, bad refs) fail.
 book-check: setup

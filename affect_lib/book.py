@@ -25,6 +25,7 @@ import nbformat
 from affect_lib.config import load_profile, override_keys
 from affect_lib.io import atomic_path, read_json, write_json
 from affect_lib.paths import project_root
+from affect_lib.provenance import stamp
 
 __all__ = ["BookError", "notebook_paths", "notebook_parameters", "run", "regenerate", "build", "kernel_env"]
 
@@ -184,7 +185,7 @@ def regenerate(root: Path | None = None, only: list[str] | None = None, timeout:
             except CellExecutionError as exc:
                 raise BookError(f"{src.name}: {exc}") from None
             target = src.with_suffix(".ipynb")
-            text = jupytext.writes(_deterministic(nb), fmt="ipynb")
+            text = jupytext.writes(stamp(_deterministic(nb)), fmt="ipynb")  # + the machine that computed it
             with atomic_path(target) as tmp:
                 tmp.write_text(text, encoding="utf-8")
             written.append(target)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from affect_lib.io import sha256_file
+from affect_lib.provenance import stored_fingerprint
 
 __all__ = ["reproducibility_page", "performance_page"]
 
@@ -96,6 +97,7 @@ def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
         "",
         _table([[k, v] for k, v in _hardware().items()], ["", "value"]),
         "",
+        *(_computed_on(root) if notebooks == "committed" else []),
         "## Wall time per notebook",
         "",
     ]
@@ -133,6 +135,22 @@ def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
                       for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))],
                      ["notebook", "command"]), ""]
     return "\n".join(parts)
+
+
+def _computed_on(root: Path) -> list[str]:
+    """The machines that computed the committed notebooks' outputs (their `make notebooks` stamps)."""
+    machines: dict[str, list[str]] = {}
+    for nb in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        fp = stored_fingerprint(nb)
+        name = ("not recorded" if fp is None else f"{fp.get('cpu')}, {fp.get('cores')} cores, torch {fp.get('torch')} "
+                f"({fp.get('torch_cpu_capability')} kernels), numpy {fp.get('numpy')}")
+        machines.setdefault(name, []).append(f"`{nb.stem}`")
+    if not machines:
+        return []
+    return ["The table above is the machine that built these pages. The stored outputs they show were computed "
+            "by `make notebooks` on (other kinds of CPU round differently, and training turns that into other "
+            "numbers there):", "",
+            _table([[k, ", ".join(v)] for k, v in machines.items()], ["machine", "notebooks"]), ""]
 
 
 def _params(params: dict[str, Any]) -> str:

@@ -7,9 +7,11 @@ import pytest
 from conftest import ROOT
 
 from affect_lib.book import regenerate
+from affect_lib.provenance import fingerprint, stored_fingerprint
 
 
 def _strip_png(nb: dict) -> dict:
+    nb["metadata"].pop("affect_book", None)  # the stamp of the machine (affect_lib.provenance), not an output
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):
             out.get("data", {}).pop("image/png", None)  # bytes depend on the font stack; nbval skips them too
@@ -23,6 +25,7 @@ def test_regenerate_reproduces_stored_notebook(tmp_path):
     (tmp_path / "notebooks").mkdir()
     shutil.copy(ROOT / "notebooks" / "01_data_prep.py", tmp_path / "notebooks")
     (out,) = regenerate(root=tmp_path, only=["01"])
+    assert stored_fingerprint(out) == fingerprint()  # stamped with the machine that computed it
     fresh = _strip_png(json.loads(out.read_text()))
     stored = _strip_png(json.loads((ROOT / "notebooks" / "01_data_prep.ipynb").read_text()))
     assert fresh == stored

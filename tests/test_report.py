@@ -20,6 +20,22 @@ def test_reproducibility_page_reports_the_run(tmp_path):
         assert needle in page, needle
     committed = reproducibility_page(tmp_path, "book", "committed")
     assert "committed notebooks" in committed and "no wall times were measured" in committed
+    assert "computed by `make notebooks`" not in committed  # no notebooks in this folder
+
+
+def test_reproducibility_page_names_the_machine_that_computed_the_stored_outputs(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    machine = {"cpu": "GenuineIntel 6/85 Xeon", "cores": 2, "torch": "2.13.0+cpu", "torch_cpu_capability": "AVX2",
+               "numpy": "2.4.6", "openblas_coretype": None}
+    stamped = {"cells": [], "metadata": {"affect_book": {"generated_on": machine}}, "nbformat": 4, "nbformat_minor": 5}
+    for name in ("01_data_prep", "02_causal_graph"):
+        write_json(tmp_path / "notebooks" / f"{name}.ipynb", stamped)
+    (tmp_path / "notebooks" / "03_diffusion_training.ipynb").write_text("{}")
+    page = reproducibility_page(tmp_path, "book", "committed")
+    assert ("| GenuineIntel 6/85 Xeon, 2 cores, torch 2.13.0+cpu (AVX2 kernels), numpy 2.4.6 | "
+            "`01_data_prep`, `02_causal_graph` |") in page
+    assert "| not recorded | `03_diffusion_training` |" in page
+    assert "GenuineIntel" not in reproducibility_page(tmp_path, "book", "run")  # a run's machine is the build's
 
 
 def test_reproducibility_page_keeps_each_notebooks_parameters_and_seeds(tmp_path):

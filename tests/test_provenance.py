@@ -1,0 +1,62 @@
+"""The stamp of the machine that produced the stored notebook outputs, and the comparison with this one."""
+
+import json
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+from affect_lib import provenance
+from affect_lib.book import notebook_paths
+from affect_lib.cli import main
+
+
+def _write(path, machine=None):
+    nb = nbformat.v4.new_notebook()
+    if machine is not None:
+        provenance.stamp(nb, machine)
+    path.write_text(nbformat.writes(nb))
+    return path
+
+
+def test_fingerprint_names_what_decides_the_rounding():
+    fp = provenance.fingerprint()
+    assert {"cpu", "cores", "torch", "torch_cpu_capability", "numpy", "openblas_coretype"} <= set(fp)
+    assert isinstance(fp["torch_cpu_capability"], str) and fp["torch_cpu_capability"]  # e.g. AVX2, AVX512
+    assert fp["cpu"] and fp["cores"] >= 1
+    json.dumps(fp)  # stored in notebook metadata: must be plain JSON
+
+
+def test_same_machine_other_machine_and_no_stamp(tmp_path):
+    here = provenance.fingerprint()
+    other = dict(here, cpu="GenuineIntel 6/85 Intel(R) Xeon(R)", torch_cpu_capability="AVX2")
+    same, moved, bare = (_write(tmp_path / "01_a.ipynb", here), _write(tmp_path / "02_b.ipynb", other),
+                         _write(tmp_path / "03_c.ipynb"))
+    assert provenance.stored_fingerprint(same) == here and provenance.stored_fingerprint(bare) is None
+    assert provenance.differences(here, here) == {}
+    assert provenance.differences(other, here) == {"cpu": (other["cpu"], here["cpu"]),
+                                                   "torch_cpu_capability": ("AVX2", here["torch_cpu_capability"])}
+    lines = provenance.report([same, moved, bare])
+    assert "this kind of machine" in lines[0]
+    assert "another kind of machine" in lines[1] and "Xeon" in lines[1] and "torch_cpu_capability" in lines[1]
+    assert "no record" in lines[2] and "make notebooks" in lines[-1]
+    assert provenance.report([same]) == lines[:1]  # nothing to advise when every notebook matches
+
+
+def test_unreadable_notebook_has_no_stamp(tmp_path):
+    (tmp_path / "broken.ipynb").write_text("{ not json")
+    assert provenance.stored_fingerprint(tmp_path / "broken.ipynb") is None
+    assert provenance.stored_fingerprint(tmp_path / "missing.ipynb") is None
+
+
+@pytest.mark.parametrize("nb", notebook_paths(ROOT), ids=lambda p: p.stem)
+def test_stored_notebooks_are_stamped(nb):
+    """`make notebooks` stamps every notebook it writes (affect_lib.book.regenerate)."""
+    stored = provenance.stored_fingerprint(nb)
+    assert stored is not None and set(stored) == set(provenance.fingerprint()), f"{nb.name}: run make notebooks"
+
+
+def test_cli_prints_one_line_per_notebook(capsys):
+    assert main(["provenance"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len([line for line in out if ".ipynb:" in line]) == len(notebook_paths(ROOT))
