@@ -209,6 +209,8 @@ class LascaConfig:
     alpha: float = 1.0  # L2 penalty of the preference MLP
     max_iter: int = 25
     n_iter_no_change: int = 3
+    mlp_batch_size: int = 8  # preference MLP mini-batch rows (why not 200: affect_lib/lasca/preference.py)
+    gap_draws: int = 8  # SynthAffWild draws of chapter 5's check of the fusion gain (data seeds seed, seed + 1, ...)
 
     def __post_init__(self) -> None:
         if self.n_subjects < 4 or self.videos_per_subject < 1 or self.video_seconds <= 0 or self.fps <= 0:
@@ -220,8 +222,10 @@ class LascaConfig:
         unknown = set(self.encoders) - {"minilm", "mpnet"}
         if unknown or not self.encoders:
             raise ConfigError(f"encoders must be a non-empty subset of ('minilm', 'mpnet'), got {self.encoders}")
-        if not 0 < self.test_subjects < 1 or self.n_seeds < 1 or self.hidden < 1 or self.max_iter < 1:
-            raise ConfigError("test_subjects in (0, 1), n_seeds, hidden and max_iter >= 1 required")
+        if not 0 < self.test_subjects < 1 or min(self.n_seeds, self.hidden, self.max_iter, self.mlp_batch_size) < 1:
+            raise ConfigError("test_subjects in (0, 1), n_seeds, hidden, max_iter and mlp_batch_size >= 1 required")
+        if self.gap_draws < 2:
+            raise ConfigError(f"gap_draws must be >= 2 (a spread needs two draws), got {self.gap_draws}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -294,7 +298,7 @@ PROFILES: dict[str, RunConfig] = {
                           denoise_t_start=20, ddim_steps=5),
         train=TrainConfig(max_epochs=2, warmup_steps=5, patience=2),
         lasca=LascaConfig(n_subjects=4, videos_per_subject=1, video_seconds=20.0, fps=10.0, audio_sr=8000,
-                          encoders=("minilm",), n_seeds=1, hidden=16, max_iter=5),
+                          encoders=("minilm",), n_seeds=1, hidden=16, max_iter=5, gap_draws=2),
         ablation=AblationConfig(ablation_seeds=2, ablation_epochs=1, ablation_n_cf=16, ablation_variants=_ALL_VARIANTS),
     ),
     "book": RunConfig(
@@ -308,7 +312,7 @@ PROFILES: dict[str, RunConfig] = {
         model=ModelConfig(d_model=256, n_heads=8, latent_dim=256, unet_base=128, unet_mults=(1, 2, 4),
                           ddim_steps=50),
         train=TrainConfig(max_epochs=300, lr=3e-4, warmup_steps=1000, patience=50),
-        lasca=LascaConfig(n_subjects=60, videos_per_subject=3, video_seconds=180.0, n_seeds=15),
+        lasca=LascaConfig(n_subjects=60, videos_per_subject=3, video_seconds=180.0, n_seeds=15, gap_draws=15),
         ablation=AblationConfig(ablation_seeds=5, ablation_epochs=60, ablation_n_cf=1000, ablation_variants=_ALL_VARIANTS),
     ),
 }

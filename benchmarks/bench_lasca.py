@@ -115,7 +115,8 @@ def main() -> int:
     cfg = load_profile("book").lasca
     pairs = preference_pairs(ws.arousal, ws.video, ws.index, 0.1)
     model = fit_preference(pair_deltas(Z, pairs), pairs.label, hidden=cfg.hidden, alpha=cfg.alpha,
-                           max_iter=cfg.max_iter, n_iter_no_change=cfg.n_iter_no_change, seed=0)
+                           max_iter=cfg.max_iter, n_iter_no_change=cfg.n_iter_no_change, batch_size=cfg.mlp_batch_size,
+                           seed=0)
     scorer = PairScorer(model)
     extra["mlp_parameters_fusion"] = trainable_parameters(model)
     stats = video_stats(ws.X, ws.video)

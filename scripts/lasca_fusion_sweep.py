@@ -1,18 +1,19 @@
 """How much does LaScA's fusion add over features and over the sentence embedding, across data draws?
 
-Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter). With ~40 test pairs per split a
-difference of two points on one draw is mostly noise, so this script repeats one protocol cell
-(default: arousal, 5 s windows, tau 20 %, the default encoder) over several *data* seeds, data sizes
-and generator settings, and prints the gaps ``fusion - features`` and ``fusion - st`` per draw and
-on average. Examples::
+Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its headline cell over
+``gap_draws`` draws. This script runs that check (:mod:`affect_lib.lasca.draws`) for any cell
+(default: arousal, 5 s windows, tau 20 %, the default encoder), data size, learner setting and
+generator setting, and prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their
+mean with a 95 % interval. Examples::
 
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5 -p n_subjects 24 -p video_seconds 80
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-3 -g base_std 2.2 -g gain_std 1.0
+    .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-7 -p mlp_batch_size 200
 
 ``-p`` sets a config key of the ``book`` profile (as the notebooks' parameters do), ``-g`` a field of
-:class:`affect_lib.data.synth_affwild.SynthAffWildParams`. Data and windows are cached under
-``--cache`` (one folder per setting and seed); results go to ``--out`` as JSON.
+:class:`affect_lib.data.synth_affwild.SynthAffWildParams`. Windows are cached under ``--cache`` (one
+folder per setting); results go to ``--out`` as JSON.
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from affect_lib.config import load_profile
 from affect_lib.data.synth_affwild import SynthAffWildParams
 from affect_lib.io import write_json
-from affect_lib.lasca.features import synth_affwild_windows
-from affect_lib.lasca.protocol import VARIANTS, run_protocol
+from affect_lib.lasca.draws import cell_over_draws, gap_summary
+from affect_lib.lasca.protocol import VARIANTS
 from affect_lib.lasca.semantic import embedding_cache_dir
 
 
@@ -68,28 +67,25 @@ def main(argv: list[str] | None = None) -> int:
     params = SynthAffWildParams(**gen)  # unknown fields and bad values fail here, with the field's name
     tag = hashlib.sha256(json.dumps([overrides, dataclasses.asdict(params)], sort_keys=True, default=str)
                          .encode()).hexdigest()[:10]
-    rows = []
-    for seed in args.data_seeds:
-        cfg = load_profile("book", seed=seed, **overrides)
-        if args.window not in cfg.lasca.windows_s:
-            ap.error(f"--window {args.window:g} is not one of windows_s {cfg.lasca.windows_s}")
-        start = time.perf_counter()
-        ws = synth_affwild_windows(cfg.lasca, seed, args.window, args.cache / f"{tag}_{seed}", params=params)
-        result = run_protocol({args.window: ws}, cfg.lasca, seed=seed, targets=(args.target,), taus=(args.tau,),
-                              encoders=(cfg.lasca.encoder,), cache_dir=embedding_cache_dir(), n_jobs=args.n_jobs)
-        acc = result.summary.set_index("variant")["mean"].to_dict()
-        row = {"data_seed": seed, **{v: acc[v] for v in VARIANTS},
-               "fusion_minus_features": acc["fusion"] - acc["features"], "fusion_minus_st": acc["fusion"] - acc["st"],
-               "test_pairs": float(result.summary["test_pairs"].mean()), "seconds": time.perf_counter() - start}
-        rows.append(row)
-        print(f"data seed {seed}: " + "  ".join(f"{v} {acc[v]:.3f}" for v in VARIANTS)
-              + f"  | fusion-features {row['fusion_minus_features']:+.3f}  fusion-st {row['fusion_minus_st']:+.3f}"
-              f"  ({row['test_pairs']:.0f} test pairs per split)", flush=True)
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("fusion_minus_features", "fusion_minus_st", *VARIANTS)}
-    print(f"mean over {len(rows)} draws: fusion-features {mean['fusion_minus_features']:+.3f}, "
-          f"fusion-st {mean['fusion_minus_st']:+.3f}")
+    cfg = load_profile("book", **overrides)
+    if args.window not in cfg.lasca.windows_s:
+        ap.error(f"--window {args.window:g} is not one of windows_s {cfg.lasca.windows_s}")
+    start = time.perf_counter()
+    draws = cell_over_draws(cfg.lasca, args.data_seeds, args.cache / tag, target=args.target, window_s=args.window,
+                            tau=args.tau, variants=VARIANTS, params=params, embedding_dir=embedding_cache_dir(),
+                            n_jobs=args.n_jobs)
+    for row in draws.itertuples(index=False):
+        print(f"data seed {row.data_seed}: " + "  ".join(f"{v} {getattr(row, v):.3f}" for v in VARIANTS)
+              + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
+              f"  ({row.test_pairs:.0f} test pairs per split)")
+    gaps = gap_summary(draws)
+    for name, g in gaps.iterrows():
+        print(f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to {g['ci_high']:+.3f} "
+              f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)")
+    print(f"{time.perf_counter() - start:.0f} s")
     write_json(args.out, {"cell": {"target": args.target, "window_s": args.window, "tau": args.tau},
-                          "overrides": overrides, "generator": gen, "draws": rows, "mean": mean})
+                          "overrides": overrides, "generator": gen, "draws": draws.to_dict(orient="records"),
+                          "gaps": gaps.reset_index(names="gap").to_dict(orient="records")})
     return 0
 
 

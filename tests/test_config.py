@@ -78,7 +78,8 @@ def test_overrides_apply_and_promote():
      ("conflict_prob", 1.5, "conflict_prob"), ("latent_rank", 99, "latent_rank"),
      ("d_model", 15, "multiple of n_heads"), ("tau_end", 5.0, "tau_end"), ("gumbel_schedule", "cos", "exp, linear"),
      ("gumbel_hard", 1, "bool"), ("denoise_t_start", 500, "denoise_t_start"), ("unet_base", 12, "multiple of 8"),
-     ("precision", "64", "one of auto"), ("driver_strength", float("nan"), "finite"), ("lr", float("inf"), "finite"), ("max_epochs", 0, "max_epochs"), ("ddim_steps", 999, "ddim_steps")],
+     ("precision", "64", "one of auto"), ("driver_strength", float("nan"), "finite"), ("lr", float("inf"), "finite"), ("max_epochs", 0, "max_epochs"), ("ddim_steps", 999, "ddim_steps"),
+     ("mlp_batch_size", 0, "mlp_batch_size >= 1"), ("gap_draws", 1, "gap_draws must be >= 2")],
 )
 def test_semantic_validation(key, value, match):
     with pytest.raises(ConfigError, match=match):

@@ -319,8 +319,10 @@ def _load_cached(path: Path, key: str) -> WindowSet | None:
 
 
 def synth_affwild_windows(cfg: LascaConfig, seed: int, window_s: float, cache_dir: str | os.PathLike[str], *,
-                          params: SynthAffWildParams | None = None) -> WindowSet:
-    """SynthAffWild windows: generate the files (cached in ``cache_dir/synth_affwild``) and load them.
+                          params: SynthAffWildParams | None = None,
+                          files_dir: str | os.PathLike[str] | None = None) -> WindowSet:
+    """SynthAffWild windows: generate the files (in ``files_dir``, default ``cache_dir/synth_affwild``)
+    and load them.
 
     The windows are cached too, in ``cache_dir/synth_affwild_windows_<hash>_<window>s.npz`` (keyed by
     the data spec's hash, the window and the feature version); a hit skips generation and reading.
@@ -336,7 +338,8 @@ def synth_affwild_windows(cfg: LascaConfig, seed: int, window_s: float, cache_di
     path, key = npz(window_s)
     if path.is_file() and (hit := _load_cached(path, key)) is not None:
         return hit
-    data = generate_synth_affwild(cfg, seed=seed, out_dir=cache / "synth_affwild", params=params)
+    files = cache / "synth_affwild" if files_dir is None else Path(files_dir)
+    data = generate_synth_affwild(cfg, seed=seed, out_dir=files, params=params)
     windows = sorted({float(window_s), *map(float, cfg.windows_s)})
     for w, ws in _load_many(data, windows, None).items():
         target, k = npz(w)

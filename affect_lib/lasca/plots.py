@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy import stats
 
-__all__ = ["otsu_histogram", "ablation_bars"]
+__all__ = ["otsu_histogram", "ablation_bars", "draws_figure"]
 
 VARIANT_COLORS = {"features": "#8C8C8C", "st": "#4C72B0", "fusion": "#C44E52", "namelex": "#DD8452"}
 
@@ -49,5 +52,49 @@ def ablation_bars(summary: pd.DataFrame, encoder: str) -> Figure:
         ax.set_title(target)
     axes[0, 0].set_ylabel("pairwise accuracy")
     axes[0, -1].legend(frameon=False, fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def _mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and Student-t half-width of ``values`` (NaNs dropped; NaN half-width below two values)."""
+    v = values[~np.isnan(values)]
+    if len(v) < 2:
+        return (float(v.mean()) if len(v) else float("nan")), float("nan")
+    return float(v.mean()), float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+
+
+def draws_figure(by_batch: Mapping[int, pd.DataFrame], batch_size: int, *, floor: float = 0.02,
+                 of: str = "fusion", over: tuple[str, ...] = ("features", "st")) -> Figure:
+    """Left: the gaps ``of - b`` on every draw at ``batch_size`` (dots), their mean and 95 % interval,
+    and the ``floor``. Right: each variant's mean accuracy (95 % interval) over the draws per batch
+    size, larger batches (fewer Adam steps within the epoch cap) on the left.
+
+    ``by_batch``: batch size -> :func:`~affect_lib.lasca.draws.cell_over_draws` table (same draws).
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.4), gridspec_kw={"width_ratios": [1, 1.4]})
+    table = by_batch[batch_size]
+    for k, b in enumerate(over):
+        gap = (table[of] - table[b]).to_numpy(dtype=np.float64)
+        mean, half = _mean_ci(gap)
+        left.scatter(np.full(len(gap), k) + np.linspace(-0.12, 0.12, len(gap)), gap, s=14,
+                     color=VARIANT_COLORS.get(b), alpha=0.7)
+        left.errorbar(k + 0.3, mean, yerr=half, fmt="o", color="black", capsize=3)
+    left.axhline(0, color="black", lw=0.8, ls=":")
+    left.axhline(floor, color="#C44E52", lw=0.8, ls="--", label=f"+{floor * 100:g} points")
+    left.set_xticks(range(len(over)), [f"{of} − {b}" for b in over])
+    left.set_xlim(-0.5, len(over) - 0.3)
+    left.set_ylabel("accuracy gap (one dot per draw)")
+    left.set_title(f"{len(table)} draws, {batch_size}-row batches", fontsize=9)
+    left.legend(frameon=False, fontsize=8)
+    sizes = sorted(by_batch, reverse=True)
+    for k, v in enumerate((*over, of)):
+        stats_ = [_mean_ci(by_batch[bs][v].to_numpy(dtype=np.float64)) for bs in sizes]
+        right.errorbar(np.arange(len(sizes)) + 0.04 * (k - 1), [m for m, _ in stats_], yerr=[h for _, h in stats_],
+                       marker="o", capsize=3, color=VARIANT_COLORS.get(v), label=v)  # offset: bars side by side
+    right.set_xticks(range(len(sizes)), [str(bs) for bs in sizes])
+    right.set_xlabel("mini-batch rows (fewer rows: more Adam steps in 25 epochs)")
+    right.set_ylabel("pairwise accuracy, mean over draws")
+    right.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

@@ -168,7 +168,7 @@ def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg
     lexicons = sorted({VARIANT_LEXICON[v] for v in variants} - {None})
     seeds = [seed + k for k in range(cfg.n_seeds)]
     hyper = {"hidden": cfg.hidden, "alpha": cfg.alpha, "max_iter": cfg.max_iter,
-             "n_iter_no_change": cfg.n_iter_no_change}
+             "n_iter_no_change": cfg.n_iter_no_change, "batch_size": cfg.mlp_batch_size}
     caches = {} if caches is None else caches
     tasks: list[tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, dict[str, Any], int]] = []
     timings = {"represent_s": 0.0, "fit_s": 0.0}

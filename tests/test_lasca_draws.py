@@ -1,0 +1,136 @@
+"""One LaScA cell over SynthAffWild draws (tiny data, fake sentence encoder) and the gap's t-interval."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_lasca_protocol import fake_caches
+
+from affect_lib.config import LascaConfig
+from affect_lib.lasca.draws import cell_over_draws, gap_summary
+from affect_lib.lasca.features import synth_affwild_windows
+from affect_lib.lasca.protocol import run_protocol
+
+# big enough to fit the 5 s / tau 5 % cell (about 30 pairs), small enough to generate in a second
+SMALL = LascaConfig(n_subjects=6, videos_per_subject=1, video_seconds=50.0, fps=10.0, audio_sr=8000,
+                    taus=(0.05,), encoders=("minilm",), n_seeds=2, hidden=8, max_iter=4)
+
+
+def test_the_draw_of_the_chapters_seed_is_the_chapters_cell(tmp_path):
+    caches = fake_caches(("minilm",))
+    draws = cell_over_draws(SMALL, [3, 4], tmp_path, tau=0.05, caches=caches,
+                            variants=("features", "st", "fusion", "namelex"))
+    assert list(draws["data_seed"]) == [3, 4] and draws[["features", "st", "fusion", "namelex"]].notna().all().all()
+    assert not list(tmp_path.glob("**/*.wav")) and not list(tmp_path.glob("**/*.csv"))  # only window caches kept
+    # the whole grid on the chapter's own data (seed 3) has the same accuracies in that cell
+    ws = synth_affwild_windows(SMALL, 3, 5.0, tmp_path)
+    grid = run_protocol([synth_affwild_windows(SMALL, 3, 3.0, tmp_path), ws], SMALL, seed=3, caches=caches).summary
+    cell = grid[(grid["window_s"] == 5.0) & (grid["target"] == "arousal")].set_index("variant")["mean"]
+    for variant in ("features", "st", "fusion", "namelex"):
+        assert draws.loc[0, variant] == cell[variant], variant
+    assert draws.loc[1, "features"] != draws.loc[0, "features"]  # another draw: other data
+
+
+def test_draws_follow_the_protocol_config(tmp_path):
+    caches = fake_caches(("minilm",))
+    a = cell_over_draws(SMALL, [3], tmp_path, tau=0.05, caches=caches, variants=("features",))
+    b = cell_over_draws(dataclasses.replace(SMALL, test_subjects=0.5), [3], tmp_path, tau=0.05, caches=caches,
+                        variants=("features",))
+    assert b.loc[0, "test_pairs"] > a.loc[0, "test_pairs"]  # three test subjects instead of two
+
+
+def test_bad_requests_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown variants"):
+        cell_over_draws(SMALL, [0], tmp_path, variants=("fusion", "late"))
+    with pytest.raises(ValueError, match="window_s 4 is not one of"):
+        cell_over_draws(SMALL, [0], tmp_path, window_s=4.0)
+    with pytest.raises(ValueError, match="no column"):
+        gap_summary(pd.DataFrame({"fusion": [0.7]}))
+    with pytest.raises(ValueError, match="level"):
+        gap_summary(pd.DataFrame({"fusion": [0.7], "features": [0.6], "st": [0.6]}), level=95)
+
+
+def test_gap_summary_is_a_student_t_interval():
+    draws = pd.DataFrame({"fusion": [0.70, 0.74, 0.78, 0.72], "features": [0.68, 0.70, 0.71, 0.73],
+                          "st": [0.71, 0.70, np.nan, 0.72]})
+    out = gap_summary(draws)
+    gaps = np.array([0.02, 0.04, 0.07, -0.01])
+    half = 3.182446305284263 * gaps.std(ddof=1) / 2  # t(0.975, 3 df) x sd / sqrt(4)
+    row = out.loc["fusion - features"]
+    assert row["mean"] == pytest.approx(0.03) and row["std"] == pytest.approx(gaps.std(ddof=1))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.03 - half, 0.03 + half))
+    assert row["draws"] == 4 and row["positive"] == 0.75
+    st = out.loc["fusion - st"]  # the NaN draw is left out
+    assert st["draws"] == 3 and st["mean"] == pytest.approx((-0.01 + 0.04 + 0.0) / 3)
+    one = gap_summary(draws.iloc[:1])
+    assert one.loc["fusion - features", "draws"] == 1 and np.isnan(one.loc["fusion - features", "ci_low"])
+
+
+def test_draws_figure_draws_both_panels_and_survives_unfitted_cells():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from affect_lib.lasca.plots import draws_figure
+
+    table = pd.DataFrame({"data_seed": [0, 1, 2], "features": [0.70, 0.72, 0.74], "st": [0.71, 0.70, 0.69],
+                          "fusion": [0.73, 0.75, 0.72]})
+    fig = draws_figure({200: table - 0.01, 8: table}, 8)
+    left, right = fig.axes
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in left.collections if isinstance(c, PathCollection)]
+    assert [len(c.get_offsets()) for c in dots] == [3, 3]  # one dot per draw and gap
+    assert [text.get_text() for text in right.get_legend().get_texts()] == ["features", "st", "fusion"]
+    nan = table.assign(features=np.nan, st=np.nan, fusion=np.nan)  # smoke data: no cell fitted
+    assert len(draws_figure({8: nan}, 8).axes) == 2
+
+
+def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
+    import functools
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "lasca_fusion_sweep.py"
+    spec = importlib.util.spec_from_file_location("lasca_fusion_sweep", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    monkeypatch.setattr(sweep, "cell_over_draws", functools.partial(cell_over_draws, caches=fake_caches(("minilm",))))
+    small = ["n_subjects", 6, "videos_per_subject", 1, "video_seconds", 50, "fps", 10, "audio_sr", 8000,
+             "n_seeds", 2, "hidden", 8, "max_iter", 4, "taus", "[0.05]"]
+    argv = [a for k, v in zip(small[::2], small[1::2], strict=True) for a in ("-p", k, str(v))]
+    out = tmp_path / "sweep.json"
+    assert sweep.main([*argv, "--data-seeds", "3,4", "--tau", "0.05", "--n-jobs", "1", "--cache", str(tmp_path),
+                       "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [d["data_seed"] for d in result["draws"]] == [3, 4]
+    assert [g["gap"] for g in result["gaps"]] == ["fusion - features", "fusion - st"]
+    assert "fusion - features: mean" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        sweep.main([*argv, "--window", "4"])  # not a window of the config
+
+
+def test_calibration_script_prints_the_data_cards_table(tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "synth_affwild_calibration.py"
+    spec = importlib.util.spec_from_file_location("synth_affwild_calibration", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    small = ["n_subjects", 6, "videos_per_subject", 1, "video_seconds", 50, "fps", 10, "audio_sr", 8000, "hidden", 8,
+             "max_iter", 4]
+    argv = [a for k, v in zip(small[::2], small[1::2], strict=True) for a in ("-p", k, str(v))]
+    out = tmp_path / "calibration.json"
+    assert script.main([*argv, "--data-seeds", "1", "--splits", "2", "--tau", "0.05", "--n-jobs", "1",
+                        "--cache", str(tmp_path), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| learner")]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == list(script.LEARNERS)
+    fits = json.loads(out.read_text())["fits"]
+    # 2 targets x 2 splits x (raw and per-video z with 3 learners + face and voice with one)
+    assert len(fits) == 2 * 2 * (2 * 3 + 2) and all(0 <= f["accuracy"] <= 1 for f in fits)
