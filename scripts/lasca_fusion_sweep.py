@@ -25,6 +25,7 @@ import json
 import time
 from pathlib import Path
 
+from affect_lib.cli import parse_value
 from affect_lib.config import load_profile
 from affect_lib.data.synth_affwild import SynthAffWildParams
 from affect_lib.io import write_json
@@ -41,13 +42,6 @@ def _seeds(text: str) -> list[int]:
     return [int(x) for x in text.split(",")]
 
 
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-seeds", type=_seeds, default=_seeds("0-3"))
@@ -62,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("_build/lasca_sweep/results.json"))
     args = ap.parse_args(argv)
 
-    overrides = {k: _value(v) for k, v in args.p}
-    gen = {k: tuple(v) if isinstance(v := _value(raw), list) else v for k, raw in args.g}
+    overrides = {k: parse_value(v) for k, v in args.p}
+    gen = {k: tuple(v) if isinstance(v := parse_value(raw), list) else v for k, raw in args.g}
     params = SynthAffWildParams(**gen)  # unknown fields and bad values fail here, with the field's name
     tag = hashlib.sha256(json.dumps([overrides, dataclasses.asdict(params)], sort_keys=True, default=str)
                          .encode()).hexdigest()[:10]

