@@ -71,7 +71,8 @@ if cfg.data_source not in ("synthetic", "aff_wild2"):
 pd.set_option("display.precision", 3)
 out = cfg.run_path / "lasca"
 print(f"profile={cfg.profile} seed={cfg.seed} windows={cfg.lasca.windows_s} taus={cfg.lasca.taus} "
-      f"encoders={cfg.lasca.encoders} seeds={cfg.lasca.n_seeds} mode={mode}")
+      f"encoders={cfg.lasca.encoders} seeds={cfg.lasca.n_seeds} mode={mode} "
+      f"mlp_batch_size={cfg.lasca.mlp_batch_size} gap_draws={cfg.lasca.gap_draws}")
 
 # %% [markdown]
 # ## Windows of behaviour
