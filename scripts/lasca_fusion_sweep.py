@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.window not in cfg.lasca.windows_s:
         ap.error(f"--window {args.window:g} is not one of windows_s {cfg.lasca.windows_s}")
     start = time.perf_counter()
-    draws = cell_over_draws(cfg.lasca, args.data_seeds, args.cache / tag, target=args.target, window_s=args.window,
+    draws = cell_over_draws(cfg.lasca, args.data_seeds, args.cache / tag, targets=(args.target,), window_s=args.window,
                             tau=args.tau, variants=VARIANTS, params=params, embedding_dir=embedding_cache_dir(),
                             n_jobs=args.n_jobs)
     for row in draws.itertuples(index=False):
@@ -73,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
               + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
               f"  ({row.test_pairs:.0f} test pairs per split)")
     gaps = gap_summary(draws)
-    for name, g in gaps.iterrows():
+    for (_, name), g in gaps.iterrows():
         print(f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to {g['ci_high']:+.3f} "
               f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)")
     print(f"{time.perf_counter() - start:.0f} s")
     write_json(args.out, {"cell": {"target": args.target, "window_s": args.window, "tau": args.tau},
                           "overrides": overrides, "generator": gen, "draws": draws.to_dict(orient="records"),
-                          "gaps": gaps.reset_index(names="gap").to_dict(orient="records")})
+                          "gaps": gaps.reset_index().to_dict(orient="records")})
     return 0
 
 

@@ -21,17 +21,21 @@ SMALL = LascaConfig(n_subjects=6, videos_per_subject=1, video_seconds=50.0, fps=
 
 def test_the_draw_of_the_chapters_seed_is_the_chapters_cell(tmp_path):
     caches = fake_caches(("minilm",))
-    draws = cell_over_draws(SMALL, [3, 4], tmp_path, tau=0.05, caches=caches,
-                            variants=("features", "st", "fusion", "namelex"))
-    assert list(draws["data_seed"]) == [3, 4] and draws[["features", "st", "fusion", "namelex"]].notna().all().all()
+    variants = ("features", "st", "fusion", "namelex")
+    draws = cell_over_draws(SMALL, [3, 4], tmp_path, targets=("arousal", "valence"), tau=0.05, caches=caches,
+                            variants=variants)
+    assert list(zip(draws["data_seed"], draws["target"], strict=True)) == [
+        (3, "arousal"), (3, "valence"), (4, "arousal"), (4, "valence")]
+    assert draws[list(variants)].notna().all().all()
     assert not list(tmp_path.glob("**/*.wav")) and not list(tmp_path.glob("**/*.csv"))  # only window caches kept
-    # the whole grid on the chapter's own data (seed 3) has the same accuracies in that cell
+    # the whole grid on the chapter's own data (seed 3) has the same accuracies in those cells
     ws = synth_affwild_windows(SMALL, 3, 5.0, tmp_path)
     grid = run_protocol([synth_affwild_windows(SMALL, 3, 3.0, tmp_path), ws], SMALL, seed=3, caches=caches).summary
-    cell = grid[(grid["window_s"] == 5.0) & (grid["target"] == "arousal")].set_index("variant")["mean"]
-    for variant in ("features", "st", "fusion", "namelex"):
-        assert draws.loc[0, variant] == cell[variant], variant
-    assert draws.loc[1, "features"] != draws.loc[0, "features"]  # another draw: other data
+    for i, target in enumerate(("arousal", "valence")):
+        cell = grid[(grid["window_s"] == 5.0) & (grid["target"] == target)].set_index("variant")["mean"]
+        for variant in variants:
+            assert draws.loc[i, variant] == cell[variant], (target, variant)
+    assert draws.loc[2, "features"] != draws.loc[0, "features"]  # another draw: other data
 
 
 def test_draws_follow_the_protocol_config(tmp_path):
@@ -45,47 +49,57 @@ def test_draws_follow_the_protocol_config(tmp_path):
 def test_bad_requests_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown variants"):
         cell_over_draws(SMALL, [0], tmp_path, variants=("fusion", "late"))
+    with pytest.raises(ValueError, match=r"\['dominance'\]"):
+        cell_over_draws(SMALL, [0], tmp_path, targets=("dominance",))
     with pytest.raises(ValueError, match="window_s 4 is not one of"):
         cell_over_draws(SMALL, [0], tmp_path, window_s=4.0)
     with pytest.raises(ValueError, match="no column"):
         gap_summary(pd.DataFrame({"fusion": [0.7]}))
     with pytest.raises(ValueError, match="level"):
-        gap_summary(pd.DataFrame({"fusion": [0.7], "features": [0.6], "st": [0.6]}), level=95)
+        gap_summary(pd.DataFrame({"target": ["arousal"], "fusion": [0.7], "features": [0.6], "st": [0.6]}), level=95)
 
 
 def test_gap_summary_is_a_student_t_interval():
-    draws = pd.DataFrame({"fusion": [0.70, 0.74, 0.78, 0.72], "features": [0.68, 0.70, 0.71, 0.73],
-                          "st": [0.71, 0.70, np.nan, 0.72]})
-    out = gap_summary(draws)
+    draws = pd.DataFrame({"target": "arousal", "fusion": [0.70, 0.74, 0.78, 0.72],
+                          "features": [0.68, 0.70, 0.71, 0.73], "st": [0.71, 0.70, np.nan, 0.72]})
+    valence = draws.assign(target="valence", fusion=draws["fusion"] + 0.1)
+    out = gap_summary(pd.concat([draws, valence], ignore_index=True))
+    assert list(out.index) == [("arousal", "fusion - features"), ("arousal", "fusion - st"),
+                               ("valence", "fusion - features"), ("valence", "fusion - st")]
     gaps = np.array([0.02, 0.04, 0.07, -0.01])
     half = 3.182446305284263 * gaps.std(ddof=1) / 2  # t(0.975, 3 df) x sd / sqrt(4)
-    row = out.loc["fusion - features"]
+    row = out.loc[("arousal", "fusion - features")]
     assert row["mean"] == pytest.approx(0.03) and row["std"] == pytest.approx(gaps.std(ddof=1))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.03 - half, 0.03 + half))
     assert row["draws"] == 4 and row["positive"] == 0.75
-    st = out.loc["fusion - st"]  # the NaN draw is left out
+    assert out.loc[("valence", "fusion - features"), "mean"] == pytest.approx(0.13)  # targets kept apart
+    st = out.loc[("arousal", "fusion - st")]  # the NaN draw is left out
     assert st["draws"] == 3 and st["mean"] == pytest.approx((-0.01 + 0.04 + 0.0) / 3)
     one = gap_summary(draws.iloc[:1])
-    assert one.loc["fusion - features", "draws"] == 1 and np.isnan(one.loc["fusion - features", "ci_low"])
+    assert one.loc[("arousal", "fusion - features"), "draws"] == 1
+    assert np.isnan(one.loc[("arousal", "fusion - features"), "ci_low"])
 
 
-def test_draws_figure_draws_both_panels_and_survives_unfitted_cells():
+def test_draws_figure_draws_every_panel_and_survives_unfitted_cells():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    from affect_lib.lasca.plots import draws_figure
-
-    table = pd.DataFrame({"data_seed": [0, 1, 2], "features": [0.70, 0.72, 0.74], "st": [0.71, 0.70, 0.69],
-                          "fusion": [0.73, 0.75, 0.72]})
-    fig = draws_figure({200: table - 0.01, 8: table}, 8)
-    left, right = fig.axes
     from matplotlib.collections import PathCollection
 
-    dots = [c for c in left.collections if isinstance(c, PathCollection)]
-    assert [len(c.get_offsets()) for c in dots] == [3, 3]  # one dot per draw and gap
-    assert [text.get_text() for text in right.get_legend().get_texts()] == ["features", "st", "fusion"]
+    from affect_lib.lasca.plots import draws_figure
+
+    one = pd.DataFrame({"data_seed": [0, 1, 2], "features": [0.70, 0.72, 0.74], "st": [0.71, 0.70, 0.69],
+                        "fusion": [0.73, 0.75, 0.72]})
+    table = pd.concat([one.assign(target="arousal"), one.assign(target="valence")], ignore_index=True)
+    worse = table.assign(**{v: table[v] - 0.01 for v in ("features", "st", "fusion")})
+    fig = draws_figure({200: worse, 8: table}, 8)
+    gaps, arousal, valence = fig.axes
+    dots = [c for c in gaps.collections if isinstance(c, PathCollection)]
+    assert [len(c.get_offsets()) for c in dots] == [3, 3, 3, 3]  # one dot per draw, gap and target
+    assert arousal.get_title() == "arousal" and valence.get_title() == "valence"
+    assert [text.get_text() for text in valence.get_legend().get_texts()] == ["features", "st", "fusion"]
     nan = table.assign(features=np.nan, st=np.nan, fusion=np.nan)  # smoke data: no cell fitted
-    assert len(draws_figure({8: nan}, 8).axes) == 2
+    assert len(draws_figure({8: nan}, 8).axes) == 3
 
 
 def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):

@@ -67,34 +67,45 @@ def _mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
 def draws_figure(by_batch: Mapping[int, pd.DataFrame], batch_size: int, *, floor: float = 0.02,
                  of: str = "fusion", over: tuple[str, ...] = ("features", "st")) -> Figure:
     """Left: the gaps ``of - b`` on every draw at ``batch_size`` (dots), their mean and 95 % interval,
-    and the ``floor``. Right: each variant's mean accuracy (95 % interval) over the draws per batch
-    size, larger batches (fewer Adam steps within the epoch cap) on the left.
+    and the ``floor``, per target. Then one panel per target: each variant's mean accuracy (95 %
+    interval) over the draws per batch size, larger batches (fewer Adam steps within the epoch cap)
+    on the left.
 
     ``by_batch``: batch size -> :func:`~affect_lib.lasca.draws.cell_over_draws` table (same draws).
     """
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.4), gridspec_kw={"width_ratios": [1, 1.4]})
     table = by_batch[batch_size]
-    for k, b in enumerate(over):
-        gap = (table[of] - table[b]).to_numpy(dtype=np.float64)
-        mean, half = _mean_ci(gap)
-        left.scatter(np.full(len(gap), k) + np.linspace(-0.12, 0.12, len(gap)), gap, s=14,
-                     color=VARIANT_COLORS.get(b), alpha=0.7)
-        left.errorbar(k + 0.3, mean, yerr=half, fmt="o", color="black", capsize=3)
+    targets = list(dict.fromkeys(table["target"]))
+    fig, axes = plt.subplots(1, 1 + len(targets), figsize=(4.2 + 3.6 * len(targets), 3.4), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.3] + [1] * len(targets)})
+    left, panels = axes[0, 0], axes[0, 1:]
+    ticks, labels = [], []
+    for i, target in enumerate(targets):
+        part = table[table["target"] == target]
+        for k, b in enumerate(over):
+            x = i * (len(over) + 0.6) + k
+            gap = (part[of] - part[b]).to_numpy(dtype=np.float64)
+            mean, half = _mean_ci(gap)
+            left.scatter(x - 0.15 + np.linspace(-0.1, 0.1, len(gap)), gap, s=12, color=VARIANT_COLORS.get(b), alpha=0.7)
+            left.errorbar(x + 0.2, mean, yerr=half, fmt="o", color="black", capsize=3, ms=4)
+            ticks.append(x)
+            labels.append(f"{target}\n{of} − {b}")
     left.axhline(0, color="black", lw=0.8, ls=":")
     left.axhline(floor, color="#C44E52", lw=0.8, ls="--", label=f"+{floor * 100:g} points")
-    left.set_xticks(range(len(over)), [f"{of} − {b}" for b in over])
-    left.set_xlim(-0.5, len(over) - 0.3)
+    left.set_xticks(ticks, labels, fontsize=7)
     left.set_ylabel("accuracy gap (one dot per draw)")
-    left.set_title(f"{len(table)} draws, {batch_size}-row batches", fontsize=9)
-    left.legend(frameon=False, fontsize=8)
+    left.set_title(f"{table['data_seed'].nunique()} draws, {batch_size}-row batches", fontsize=9)
+    left.legend(frameon=False, fontsize=7)
     sizes = sorted(by_batch, reverse=True)
-    for k, v in enumerate((*over, of)):
-        stats_ = [_mean_ci(by_batch[bs][v].to_numpy(dtype=np.float64)) for bs in sizes]
-        right.errorbar(np.arange(len(sizes)) + 0.04 * (k - 1), [m for m, _ in stats_], yerr=[h for _, h in stats_],
-                       marker="o", capsize=3, color=VARIANT_COLORS.get(v), label=v)  # offset: bars side by side
-    right.set_xticks(range(len(sizes)), [str(bs) for bs in sizes])
-    right.set_xlabel("mini-batch rows (fewer rows: more Adam steps in 25 epochs)")
-    right.set_ylabel("pairwise accuracy, mean over draws")
-    right.legend(frameon=False, fontsize=8)
+    for ax, target in zip(panels, targets, strict=True):
+        for k, v in enumerate((*over, of)):
+            cells = [by_batch[bs][by_batch[bs]["target"] == target][v].to_numpy(dtype=np.float64) for bs in sizes]
+            stats_ = [_mean_ci(c) for c in cells]
+            ax.errorbar(np.arange(len(sizes)) + 0.04 * (k - 1), [m for m, _ in stats_], yerr=[h for _, h in stats_],
+                        marker="o", ms=4, capsize=3, color=VARIANT_COLORS.get(v), label=v)  # offset: bars side by side
+        ax.set_xticks(range(len(sizes)), [str(bs) for bs in sizes])
+        ax.set_xlabel("mini-batch rows (fewer: more Adam steps)")
+        ax.set_title(target, fontsize=9)
+    panels[0].set_ylabel("pairwise accuracy, mean over draws")
+    panels[-1].legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return fig
