@@ -1,6 +1,6 @@
 """How much does LaScA's fusion add over features and over the sentence embedding, across data draws?
 
-Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its headline cell over
+Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its headline cells over
 ``gap_draws`` draws. This script runs that check (:mod:`affect_lib.lasca.draws`) for any cell
 (default: arousal, 5 s windows, tau 20 %, the default encoder), data size, learner setting and
 generator setting, and prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their

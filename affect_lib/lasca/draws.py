@@ -4,11 +4,11 @@ Chapter 5's ablation reports one draw of SynthAffWild (the ``seed`` parameter): 
 per split and five splits. On one draw a difference of two points between variants is within the
 noise; measured on the book's size, the fusion - features gap moves by several points from one draw
 to the next. This module reruns protocol cells (one window and tau, one or both targets) on several
-draws. Data seed ``d`` generates the
-corpus, and the split and learner seeds are ``d, ..., d + n_seeds - 1``, as the chapter does for its
-own seed. So the draw ``d = seed`` reproduces the chapter's cell exactly (tested). It returns each
-draw's accuracies and, over the draws, the mean gap with a Student-t interval: the draws are
-independent corpora, so their gaps are independent samples of the gap on SynthAffWild.
+draws. Data seed ``d`` generates the corpus, and the split and learner seeds are ``d, ...,
+d + n_seeds - 1``, as the chapter does for its own seed. So the draw ``d = seed`` reproduces the
+chapter's cells exactly (tested). It returns each draw's accuracies and, over the draws, the mean gap
+with a Student-t interval: the draws are independent corpora, so their gaps are independent samples
+of the gap on SynthAffWild.
 
 Only the small window caches are kept (``cache_dir``); each draw's generated files (video features
 and audio, ~80 MB at the book's size) go to a temporary folder and are removed once windowed.
@@ -31,7 +31,17 @@ from affect_lib.lasca.features import synth_affwild_windows
 from affect_lib.lasca.protocol import TARGETS, VARIANTS, run_protocol
 from affect_lib.lasca.semantic import EmbeddingCache
 
-__all__ = ["cell_over_draws", "gap_summary"]
+__all__ = ["cell_over_draws", "gap_summary", "mean_interval"]
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and Student-t half-width at ``level`` of ``values`` (NaNs dropped): (mean, half-width);
+    the mean is NaN without values, the half-width NaN below two."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if len(v) < 2:
+        return (float(v.mean()) if len(v) else float("nan")), float("nan")
+    return float(v.mean()), float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
 
 
 def cell_over_draws(cfg: LascaConfig, data_seeds: Sequence[int], cache_dir: str | os.PathLike[str], *,
@@ -89,9 +99,8 @@ def gap_summary(draws: pd.DataFrame, *, of: str = "fusion", over: Sequence[str] 
         for b in over:
             gap = (part[of] - part[b]).dropna().to_numpy(dtype=np.float64)
             n = len(gap)
-            mean = float(gap.mean()) if n else float("nan")
+            mean, half = mean_interval(gap, level)
             std = float(gap.std(ddof=1)) if n > 1 else float("nan")
-            half = float(stats.t.ppf(0.5 + level / 2, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
             rows[(target, f"{of} - {b}")] = {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half,
                                              "draws": n, "positive": float(np.mean(gap > 0)) if n else float("nan")}
     out = pd.DataFrame.from_dict(rows, orient="index")

@@ -8,7 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import stats
+
+from affect_lib.lasca.draws import mean_interval
 
 __all__ = ["otsu_histogram", "ablation_bars", "draws_figure"]
 
@@ -56,14 +57,6 @@ def ablation_bars(summary: pd.DataFrame, encoder: str) -> Figure:
     return fig
 
 
-def _mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Mean and Student-t half-width of ``values`` (NaNs dropped; NaN half-width below two values)."""
-    v = values[~np.isnan(values)]
-    if len(v) < 2:
-        return (float(v.mean()) if len(v) else float("nan")), float("nan")
-    return float(v.mean()), float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-
-
 def draws_figure(by_batch: Mapping[int, pd.DataFrame], batch_size: int, *, floor: float = 0.02,
                  of: str = "fusion", over: tuple[str, ...] = ("features", "st")) -> Figure:
     """Left: the gaps ``of - b`` on every draw at ``batch_size`` (dots), their mean and 95 % interval,
@@ -84,7 +77,7 @@ def draws_figure(by_batch: Mapping[int, pd.DataFrame], batch_size: int, *, floor
         for k, b in enumerate(over):
             x = i * (len(over) + 0.6) + k
             gap = (part[of] - part[b]).to_numpy(dtype=np.float64)
-            mean, half = _mean_ci(gap)
+            mean, half = mean_interval(gap)
             left.scatter(x - 0.15 + np.linspace(-0.1, 0.1, len(gap)), gap, s=12, color=VARIANT_COLORS.get(b), alpha=0.7)
             left.errorbar(x + 0.2, mean, yerr=half, fmt="o", color="black", capsize=3, ms=4)
             ticks.append(x)
@@ -99,7 +92,7 @@ def draws_figure(by_batch: Mapping[int, pd.DataFrame], batch_size: int, *, floor
     for ax, target in zip(panels, targets, strict=True):
         for k, v in enumerate((*over, of)):
             cells = [by_batch[bs][by_batch[bs]["target"] == target][v].to_numpy(dtype=np.float64) for bs in sizes]
-            stats_ = [_mean_ci(c) for c in cells]
+            stats_ = [mean_interval(c) for c in cells]
             ax.errorbar(np.arange(len(sizes)) + 0.04 * (k - 1), [m for m, _ in stats_], yerr=[h for _, h in stats_],
                         marker="o", ms=4, capsize=3, color=VARIANT_COLORS.get(v), label=v)  # offset: bars side by side
         ax.set_xticks(range(len(sizes)), [str(bs) for bs in sizes])
