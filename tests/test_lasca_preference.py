@@ -95,7 +95,7 @@ def test_learner_separates_a_separable_problem():
 
 def test_small_batches_train_where_large_ones_stay_at_the_start():
     # 200 pairs: 200-row batches are 2 Adam steps per epoch, 50 in 25 epochs, and the MLP barely moves
-    # from its initialisation; 8-row batches (the default) learn the problem (measured 0.43-0.53 vs 0.86+)
+    # from its initialisation; 8-row batches (the default) learn the problem (measured 0.43-0.53 vs 0.86-0.87)
     dZ, y = _problem(600, 20, 0)
     acc = {bs: np.mean([pairwise_accuracy(fit_preference(dZ[:200], y[:200], hidden=32, seed=s, batch_size=bs),
                                           dZ[200:], y[200:]) for s in range(3)]) for bs in (200, 8)}
