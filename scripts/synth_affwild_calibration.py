@@ -46,7 +46,8 @@ from affect_lib.lasca.protocol import subject_split
 from affect_lib.lasca.saliency import normalise
 
 N_FACE = 58  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
-LEARNERS = ("logistic regression", "MLP, 8-row batches", "MLP, 200-row batches")
+MLP_BATCH_ROWS = {"MLP, 8-row batches": 8, "MLP, 200-row batches": 200}
+LEARNERS = ("logistic regression", *MLP_BATCH_ROWS)
 FEATURES = {"raw": slice(0, N_FEATURES), "per-video z": slice(0, N_FEATURES), "face only (raw)": slice(0, N_FACE),
             "voice only (raw)": slice(N_FACE, N_FEATURES)}
 
@@ -57,7 +58,7 @@ def _fit(learner: str, dZ: np.ndarray, labels: np.ndarray, train: np.ndarray, se
         X, y = symmetrise(dZ[train], labels[train])
         model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000)).fit(X, y)
         return float(np.mean(model.predict(dZ[~train]) == labels[~train]))
-    model = fit_preference(dZ[train], labels[train], seed=seed, batch_size=8 if "8-row" in learner else 200)
+    model = fit_preference(dZ[train], labels[train], seed=seed, batch_size=MLP_BATCH_ROWS[learner])
     return pairwise_accuracy(model, dZ[~train], labels[~train])
 
 

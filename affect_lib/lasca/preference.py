@@ -148,7 +148,7 @@ def fit_preference(dZ: np.ndarray, labels: np.ndarray, *, hidden: int = 256, alp
     if not np.isfinite(dZ).all():
         bad = np.argwhere(~np.isfinite(dZ))[0]
         raise ValueError(f"fit_preference: non-finite pair delta at pair {bad[0]}, dimension {bad[1]}")
-    both = symmetrise(dZ, labels)[1] if symmetric else labels
+    both = np.concatenate([labels, 1 - labels]) if symmetric else labels  # the labels symmetrise() makes
     if len(labels) < 10 or len(np.unique(both)) < 2:
         raise ValueError(f"fit_preference needs >= 10 training pairs of both directions, got {len(labels)} "
                          f"with labels {sorted(set(labels.tolist()))} (lower tau or use more data)")
