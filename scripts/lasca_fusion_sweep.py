@@ -3,8 +3,9 @@
 Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its headline cells over
 ``gap_draws`` draws. This script runs that check (:mod:`affect_lib.lasca.draws`) for any cell
 (default: arousal, 5 s windows, tau 20 %, the default encoder), data size, learner setting and
-generator setting, and prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their
-mean with a 95 % interval. Examples::
+generator setting. It prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their
+mean with a 95 % interval, and the same for the chapter's control (``zfeatures - features``,
+``zfeatures - fusion``). Examples::
 
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5 -p n_subjects 24 -p video_seconds 80
@@ -25,12 +26,14 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from affect_lib.cli import parse_value
 from affect_lib.config import load_profile
 from affect_lib.data.synth_affwild import SynthAffWildParams
 from affect_lib.io import write_json
 from affect_lib.lasca.draws import cell_over_draws, gap_summary
-from affect_lib.lasca.protocol import VARIANTS
+from affect_lib.lasca.protocol import CONTROLS, VARIANTS
 from affect_lib.lasca.semantic import embedding_cache_dir
 
 
@@ -66,20 +69,22 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--window {args.window:g} is not one of windows_s {cfg.lasca.windows_s}")
     start = time.perf_counter()
     draws = cell_over_draws(cfg.lasca, args.data_seeds, args.cache / tag, targets=(args.target,), window_s=args.window,
-                            tau=args.tau, variants=VARIANTS, params=params, embedding_dir=embedding_cache_dir(),
+                            tau=args.tau, variants=VARIANTS + CONTROLS, params=params, embedding_dir=embedding_cache_dir(),
                             n_jobs=args.n_jobs)
     for row in draws.itertuples(index=False):
-        print(f"data seed {row.data_seed}: " + "  ".join(f"{v} {getattr(row, v):.3f}" for v in VARIANTS)
+        print(f"data seed {row.data_seed}: " + "  ".join(f"{v} {getattr(row, v):.3f}" for v in VARIANTS + CONTROLS)
               + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
               f"  ({row.test_pairs:.0f} test pairs per split)")
     gaps = gap_summary(draws)
-    for (_, name), g in gaps.iterrows():
+    control = gap_summary(draws, of="zfeatures", over=("features", "fusion"))  # chapter 5's control
+    for (_, name), g in pd.concat([gaps, control]).iterrows():
         print(f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to {g['ci_high']:+.3f} "
               f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)")
     print(f"{time.perf_counter() - start:.0f} s")
     write_json(args.out, {"cell": {"target": args.target, "window_s": args.window, "tau": args.tau},
                           "overrides": overrides, "generator": gen, "draws": draws.to_dict(orient="records"),
-                          "gaps": gaps.reset_index().to_dict(orient="records")})
+                          "gaps": gaps.reset_index().to_dict(orient="records"),
+                          "control": control.reset_index().to_dict(orient="records")})
     return 0
 
 

@@ -23,7 +23,7 @@ def test_the_draw_of_the_chapters_seed_is_the_chapters_cell(tmp_path):
     caches = fake_caches(("minilm",))
     variants = ("features", "st", "fusion", "namelex")
     draws = cell_over_draws(SMALL, [3, 4], tmp_path, targets=("arousal", "valence"), tau=0.05, caches=caches,
-                            variants=variants)
+                            variants=(*variants, "zfeatures"))
     assert list(zip(draws["data_seed"], draws["target"], strict=True)) == [
         (3, "arousal"), (3, "valence"), (4, "arousal"), (4, "valence")]
     assert draws[list(variants)].notna().all().all()
@@ -35,6 +35,7 @@ def test_the_draw_of_the_chapters_seed_is_the_chapters_cell(tmp_path):
         cell = grid[(grid["window_s"] == 5.0) & (grid["target"] == target)].set_index("variant")["mean"]
         for variant in variants:
             assert draws.loc[i, variant] == cell[variant], (target, variant)
+    assert draws["zfeatures"].notna().all() and not draws["zfeatures"].equals(draws["features"])  # the control
     assert draws.loc[2, "features"] != draws.loc[0, "features"]  # another draw: other data
 
 
@@ -100,6 +101,9 @@ def test_draws_figure_draws_every_panel_and_survives_unfitted_cells():
     assert [text.get_text() for text in valence.get_legend().get_texts()] == ["features", "st", "fusion"]
     nan = table.assign(features=np.nan, st=np.nan, fusion=np.nan)  # smoke data: no cell fitted
     assert len(draws_figure({8: nan}, 8).axes) == 3
+    with_control = {bs: t.assign(zfeatures=t["features"] + 0.05) for bs, t in ((200, worse), (8, table))}
+    legend = draws_figure(with_control, 8, extra=("zfeatures",)).axes[-1].get_legend().get_texts()
+    assert [text.get_text() for text in legend] == ["features", "st", "fusion", "zfeatures"]
 
 
 def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
@@ -122,6 +126,7 @@ def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
     result = json.loads(out.read_text())
     assert [d["data_seed"] for d in result["draws"]] == [3, 4]
     assert [g["gap"] for g in result["gaps"]] == ["fusion - features", "fusion - st"]
+    assert [g["gap"] for g in result["control"]] == ["zfeatures - features", "zfeatures - fusion"]
     assert "fusion - features: mean" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         sweep.main([*argv, "--window", "4"])  # not a window of the config

@@ -10,12 +10,14 @@ import pytest
 from affect_lib.config import load_profile
 from affect_lib.lasca.names import N_FEATURES
 from affect_lib.lasca.protocol import (
+    CONTROLS,
     VARIANTS,
     represent,
     run_protocol,
     subject_split,
     toy_window_set,
 )
+from affect_lib.lasca.saliency import normalise
 from affect_lib.lasca.semantic import EmbeddingCache
 
 DIM = 8
@@ -121,6 +123,9 @@ def test_represent_shapes_and_variant_inputs(sets):
     assert rep.inputs("st", "minilm").shape == (n, DIM)
     assert rep.inputs("fusion", "minilm").shape == (n, N_FEATURES + DIM)
     np.testing.assert_array_equal(rep.inputs("fusion", "minilm")[:, :N_FEATURES], sets[0].X)
+    # the control: the per-video z-scores the mask is computed from, no text
+    np.testing.assert_array_equal(rep.inputs("zfeatures", None), normalise(sets[0].X, sets[0].video))
+    assert not np.allclose(rep.inputs("zfeatures", None), sets[0].X)
     with pytest.raises(ValueError, match="FEATURE_NAMES"):
         represent(toy_window_set(n_subjects=2, windows_per_video=3).__class__(
             X=np.zeros((3, 5), np.float32), valence=np.zeros(3), arousal=np.zeros(3), subject=np.array(["a"] * 3),
@@ -143,3 +148,18 @@ def test_real_window_set_class_fits_the_protocol(cfg):
                             video=toy.video, index=toy.index, window_s=toy.window_s)
     res = run_protocol([ws], cfg, caches=fake_caches(), variants=("features", "fusion"), targets=("valence",))
     assert len(res.table) == 2 * (1 + 2) * cfg.n_seeds
+
+
+def test_the_person_relative_control_runs_only_when_named(cfg, sets):
+    assert CONTROLS == ("zfeatures",) and not set(CONTROLS) & set(VARIANTS)
+    default = run_protocol(sets, cfg, caches=fake_caches(("minilm",)), encoders=("minilm",), targets=("arousal",))
+    assert "zfeatures" not in set(default.table.variant)  # the paper's ablation grid is unchanged
+    res = run_protocol(sets, cfg, caches=fake_caches(("minilm",)), encoders=("minilm",), targets=("arousal",),
+                       variants=("features", "zfeatures"))
+    t = res.table
+    z, f = t[t.variant == "zfeatures"], t[t.variant == "features"]
+    assert set(z.encoder) == set(z.lexicon) == set(z["mode"]) == {"none"} and len(z) == len(f)
+    assert z.accuracy.notna().all() and not np.array_equal(z.accuracy.to_numpy(), f.accuracy.to_numpy())
+    assert res.parameters["zfeatures/none"] == res.parameters["features/none"]
+    with pytest.raises(ValueError, match="zfeatures"):  # the error lists the controls among the choices
+        run_protocol(sets, cfg, caches=fake_caches(), variants=("zfusion",))

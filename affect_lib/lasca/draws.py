@@ -28,7 +28,7 @@ from scipy import stats
 from affect_lib.config import LascaConfig
 from affect_lib.data.synth_affwild import SynthAffWildParams
 from affect_lib.lasca.features import synth_affwild_windows
-from affect_lib.lasca.protocol import TARGETS, VARIANTS, run_protocol
+from affect_lib.lasca.protocol import CONTROLS, TARGETS, VARIANTS, run_protocol
 from affect_lib.lasca.semantic import EmbeddingCache
 
 __all__ = ["cell_over_draws", "gap_summary", "mean_interval"]
@@ -57,10 +57,10 @@ def cell_over_draws(cfg: LascaConfig, data_seeds: Sequence[int], cache_dir: str 
     split). ``params``: the generator's knobs; ``embedding_dir`` / ``caches``: the embedding store
     and caches, as in :func:`~affect_lib.lasca.protocol.run_protocol`.
     """
-    unknown = (set(variants) - set(VARIANTS)) | (set(targets) - set(TARGETS))
+    unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
     if unknown or not variants or not targets or not data_seeds:
         raise ValueError(f"cell_over_draws: unknown variants/targets {sorted(unknown)} or nothing to run; "
-                         f"variants: {', '.join(VARIANTS)}; targets: {', '.join(TARGETS)}")
+                         f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}")
     if float(window_s) not in map(float, cfg.windows_s):
         raise ValueError(f"cell_over_draws: window_s {window_s:g} is not one of windows_s {cfg.windows_s}")
     encoder = cfg.encoder if encoder is None else encoder

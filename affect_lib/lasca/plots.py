@@ -13,7 +13,8 @@ from affect_lib.lasca.draws import mean_interval
 
 __all__ = ["otsu_histogram", "ablation_bars", "draws_figure"]
 
-VARIANT_COLORS = {"features": "#8C8C8C", "st": "#4C72B0", "fusion": "#C44E52", "namelex": "#DD8452"}
+VARIANT_COLORS = {"features": "#8C8C8C", "st": "#4C72B0", "fusion": "#C44E52", "namelex": "#DD8452",
+                  "zfeatures": "#55A868"}
 
 
 def otsu_histogram(z: np.ndarray, threshold: float, names: tuple[str, ...], mask: np.ndarray, *,
@@ -58,11 +59,12 @@ def ablation_bars(summary: pd.DataFrame, encoder: str) -> Figure:
 
 
 def draws_figure(by_batch: Mapping[int, pd.DataFrame], batch_size: int, *, floor: float = 0.02,
-                 of: str = "fusion", over: tuple[str, ...] = ("features", "st")) -> Figure:
+                 of: str = "fusion", over: tuple[str, ...] = ("features", "st"),
+                 extra: tuple[str, ...] = ()) -> Figure:
     """Left: the gaps ``of - b`` on every draw at ``batch_size`` (dots), their mean and 95 % interval,
-    and the ``floor``, per target. Then one panel per target: each variant's mean accuracy (95 %
-    interval) over the draws per batch size, larger batches (fewer Adam steps within the epoch cap)
-    on the left.
+    and the ``floor``, per target. Then one panel per target: the mean accuracy (95 % interval) over
+    the draws per batch size of ``over``, ``of`` and the ``extra`` variants (dashed: controls),
+    larger batches (fewer Adam steps within the epoch cap) on the left.
 
     ``by_batch``: batch size -> :func:`~affect_lib.lasca.draws.cell_over_draws` table (same draws).
     """
@@ -90,11 +92,12 @@ def draws_figure(by_batch: Mapping[int, pd.DataFrame], batch_size: int, *, floor
     left.legend(frameon=False, fontsize=7)
     sizes = sorted(by_batch, reverse=True)
     for ax, target in zip(panels, targets, strict=True):
-        for k, v in enumerate((*over, of)):
+        for k, v in enumerate((*over, of, *extra)):
             cells = [by_batch[bs][by_batch[bs]["target"] == target][v].to_numpy(dtype=np.float64) for bs in sizes]
             stats_ = [mean_interval(c) for c in cells]
             ax.errorbar(np.arange(len(sizes)) + 0.04 * (k - 1), [m for m, _ in stats_], yerr=[h for _, h in stats_],
-                        marker="o", ms=4, capsize=3, color=VARIANT_COLORS.get(v), label=v)  # offset: bars side by side
+                        marker="o", ms=4, capsize=3, color=VARIANT_COLORS.get(v), label=v,  # offset: bars side by side
+                        ls="--" if v in extra else "-")
         ax.set_xticks(range(len(sizes)), [str(bs) for bs in sizes])
         ax.set_xlabel("mini-batch rows (fewer: more Adam steps)")
         ax.set_title(target, fontsize=9)

@@ -9,6 +9,10 @@ Cells (LaScA's ablation grid, sizes from :class:`~affect_lib.config.LascaConfig`
   with the feature-name lexicon: the ablation's "feature-based lexicon");
 - encoders ``cfg.encoders`` for the three variants that embed text (``features`` has none: its
   rows say encoder "none");
+- one control that is not in the paper, asked for by name (:data:`CONTROLS`): ``zfeatures``, the
+  features z-scored within each video (:func:`~affect_lib.lasca.saliency.normalise`), i.e. the
+  person-relative values the saliency mask is computed from, without the mask and the text. It
+  tells how much of what the sentence embedding adds is the person-relative view itself;
 - seeds ``seed, seed + 1, ...`` (``cfg.n_seeds``): each seed draws its own subject-independent split,
   a share ``cfg.test_subjects`` of the subjects held out for testing; within a seed all cells share
   the split, so variants are compared on the same test pairs.
@@ -50,31 +54,35 @@ from affect_lib.lasca.preference import (
 from affect_lib.lasca.saliency import normalise, salient_mask
 from affect_lib.lasca.semantic import EmbeddingCache
 
-__all__ = ["VARIANTS", "TARGETS", "VARIANT_LEXICON", "MIN_TRAIN_PAIRS", "Representations",
+__all__ = ["VARIANTS", "CONTROLS", "TARGETS", "VARIANT_LEXICON", "MIN_TRAIN_PAIRS", "Representations",
            "represent", "subject_split", "ProtocolResult", "run_protocol", "summarise", "toy_window_set"]
 
-VARIANTS: tuple[str, ...] = ("features", "st", "fusion", "namelex")
+VARIANTS: tuple[str, ...] = ("features", "st", "fusion", "namelex")  # the paper's ablation
+CONTROLS: tuple[str, ...] = ("zfeatures",)  # ours (module docstring); run only when named
 TARGETS: tuple[str, ...] = ("arousal", "valence")
 VARIANT_LEXICON: dict[str, str | None] = {"features": None, "st": "affective", "fusion": "affective",
-                                          "namelex": "feature_names"}
-_USES_X = {"features": True, "st": False, "fusion": True, "namelex": True}
+                                          "namelex": "feature_names", "zfeatures": None}
+_FEATURES = {"features": "x", "st": None, "fusion": "x", "namelex": "x", "zfeatures": "zx"}  # which feature block
 MIN_TRAIN_PAIRS = 10  # 20 rows once symmetrised: early stopping's 10 % split still holds both classes
 
 
 @dataclass(frozen=True, eq=False)
 class Representations:
-    """One window set's inputs: ``x`` (N, 73) features, ``masks`` (N, 73) salient features and
-    ``semantic[(encoder, lexicon)]`` (N, D) sentence embeddings."""
+    """One window set's inputs: ``x`` (N, 73) features, ``zx`` (N, 73) the same z-scored within each
+    video, ``masks`` (N, 73) salient features and ``semantic[(encoder, lexicon)]`` (N, D) sentence
+    embeddings."""
 
     window_s: float
     x: np.ndarray
+    zx: np.ndarray
     masks: np.ndarray
     semantic: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     def inputs(self, variant: str, encoder: str | None) -> np.ndarray:
-        """The representation z (N, D) of ``variant``: x, s or [x || s]."""
+        """The representation z (N, D) of ``variant``: x, s, [x || s] or (``zfeatures``) zx."""
         lexicon = VARIANT_LEXICON[variant]
-        parts = [self.x] if _USES_X[variant] else []
+        block = _FEATURES[variant]
+        parts = [getattr(self, block)] if block else []
         if lexicon is not None:
             parts.append(self.semantic[(str(encoder), lexicon)])
         return np.hstack(parts).astype(np.float32)
@@ -94,7 +102,8 @@ def represent(ws: WindowSet, encoders: Iterable[str], *, lexicons: Iterable[str]
     names = tuple(getattr(ws, "feature_names", FEATURE_NAMES))
     if names != FEATURE_NAMES:
         raise ValueError("window set features are not in FEATURE_NAMES order (affect_lib.lasca.names)")
-    masks = salient_mask(normalise(X, ws.video))
+    zx = normalise(X, ws.video)
+    masks = salient_mask(zx)
     caches = {} if caches is None else caches
     semantic = {}
     for encoder in encoders:
@@ -105,7 +114,7 @@ def represent(ws: WindowSet, encoders: Iterable[str], *, lexicons: Iterable[str]
             elif caches[key].mode != mode:
                 raise ValueError(f"cache for {key} is in mode {caches[key].mode!r}, asked for {mode!r}")
             semantic[key] = caches[key].embed(masks)
-    return Representations(window_s=float(ws.window_s), x=X, masks=masks, semantic=semantic)
+    return Representations(window_s=float(ws.window_s), x=X, zx=zx, masks=masks, semantic=semantic)
 
 
 def subject_split(subjects: np.ndarray, share: float, seed: int) -> np.ndarray:
@@ -161,10 +170,10 @@ def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg
     sets = list(window_sets.values()) if isinstance(window_sets, Mapping) else list(window_sets)
     taus = tuple(cfg.taus if taus is None else taus)
     encoders = tuple(cfg.encoders if encoders is None else encoders)
-    unknown = (set(variants) - set(VARIANTS)) | (set(targets) - set(TARGETS))
+    unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
     if unknown or not sets:
         raise ValueError(f"run_protocol: unknown variants/targets {sorted(unknown)} or no window set; "
-                         f"variants: {', '.join(VARIANTS)}; targets: {', '.join(TARGETS)}")
+                         f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}")
     lexicons = sorted({VARIANT_LEXICON[v] for v in variants} - {None})
     seeds = [seed + k for k in range(cfg.n_seeds)]
     hyper = {"hidden": cfg.hidden, "alpha": cfg.alpha, "max_iter": cfg.max_iter,
