@@ -1,7 +1,9 @@
 """Book orchestration: run the notebooks with papermill, regenerate stored outputs, build the HTML.
 
 - :func:`run` executes ``notebooks/NN_*.ipynb`` in order into ``_build/runs/<profile>/notebooks/``
-  (sources untouched) and records wall times in ``_build/runs/<profile>/timings.json``.
+  (sources untouched) and records wall times in ``_build/runs/<profile>/timings.json``. Where the
+  paired ``NN_*.py`` has other cells and is the newer file (an edit not regenerated yet), it runs the
+  ``.py`` instead and says so (:func:`run_source`).
 - :func:`regenerate` re-executes the ``.py`` sources in place into their paired ``.ipynb`` in the
   ``book`` profile, with deterministic cell ids and no timestamps (``make notebooks``).
 - :func:`build` stages the book (pages + one profile's executed notebooks + local MathJax) under
@@ -27,7 +29,8 @@ from affect_lib.io import atomic_path, read_json, write_json
 from affect_lib.paths import project_root
 from affect_lib.provenance import stamp
 
-__all__ = ["BookError", "notebook_paths", "notebook_parameters", "run", "regenerate", "build", "kernel_env"]
+__all__ = ["BookError", "notebook_paths", "notebook_parameters", "run_source", "run", "regenerate", "build",
+           "kernel_env"]
 
 KERNEL = "python3"
 STAGED = ("_config.yml", "_toc.yml", "book", "data_cards")
@@ -49,6 +52,37 @@ def notebook_paths(root: Path, only: list[str] | None = None) -> list[Path]:
     if unknown:
         raise BookError(f"--only {', '.join(unknown)}: no such notebook; valid: {', '.join(sorted(known))}")
     return chosen
+
+
+def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+def run_source(path: Path, staging: Path) -> tuple[Path, str | None]:
+    """The notebook :func:`run` executes for ``path`` (``NN_*.ipynb``) and a note, or None when there
+    is nothing to say.
+
+    The stored ``.ipynb``, unless its jupytext pair ``NN_*.py`` has other cells: then the newer of the
+    two files wins (as jupytext's own pairing does), so an edited ``.py`` runs before ``make
+    notebooks`` has regenerated its pair. The ``.py`` is written as a notebook into ``staging``.
+    """
+    import jupytext
+
+    src = path.with_suffix(".py")
+    if not src.is_file():
+        return path, None
+    text_nb = jupytext.read(src)
+    if _cells(text_nb) == _cells(nbformat.read(path, as_version=4)):
+        return path, None
+    if src.stat().st_mtime < path.stat().st_mtime:
+        return path, (f"{path.name} has other cells than {src.name}, which is older: running the .ipynb "
+                      f"(jupytext --sync notebooks/{path.name} updates the .py)")
+    text_nb.metadata.setdefault("kernelspec", {"name": KERNEL, "display_name": "Python 3", "language": "python"})
+    staged = staging / path.name
+    staging.mkdir(parents=True, exist_ok=True)
+    nbformat.write(text_nb, staged)
+    return staged, (f"{src.name} has other cells than {path.name}: running the .py "
+                    f"(make notebooks stores its outputs in the .ipynb)")
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
@@ -101,7 +135,12 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
     paths = notebook_paths(root, only)
     if not paths:
         raise BookError(f"no notebooks found under {root / 'notebooks'}")
-    nb_params = {p: notebook_parameters(p) for p in paths}
+    run_dir = root / "_build" / "runs" / profile
+    sources = {p: run_source(p, run_dir / "sources") for p in paths}
+    for _, note in sources.values():
+        if note:
+            print(f"[affect-book] {note}", flush=True)
+    nb_params = {p: notebook_parameters(sources[p][0]) for p in paths}
     knobs = set().union(*nb_params.values()) - {"profile", "overrides"}
     valid = sorted(knobs | set(override_keys()))
     for key in ("profile", "overrides"):
@@ -112,7 +151,6 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
         raise BookError(f"unknown parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(valid)}")
     load_profile(profile, **{k: v for k, v in params.items() if k in override_keys()})  # fail fast
 
-    run_dir = root / "_build" / "runs" / profile
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     timings_path = run_dir / "timings.json"
@@ -129,8 +167,9 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
             out = out_dir / path.name
             start = time.perf_counter()
             print(f"[affect-book] {profile}: {path.name} ...", flush=True)
+            source = sources[path][0]
             try:
-                papermill.execute_notebook(str(path), str(out), parameters=_route(params, nb_params[path]) | {"profile": profile},
+                papermill.execute_notebook(str(source), str(out), parameters=_route(params, nb_params[path]) | {"profile": profile},
                                            kernel_name=KERNEL, cwd=str(path.parent), progress_bar=False)
             except PapermillExecutionError as exc:
                 record["notebooks"][path.stem] = {"seconds": None, "status": "failed", "parameters": params}
@@ -139,7 +178,8 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
                                 f"{exc.ename}: {exc.evalue}\n  executed copy with the traceback: {out}") from None
             timings[path.stem] = round(time.perf_counter() - start, 2)
             # parameters per notebook: a later `--only NN -p seed 3` must not relabel the others
-            record["notebooks"][path.stem] = {"seconds": timings[path.stem], "status": "ok", "parameters": params}
+            record["notebooks"][path.stem] = {"seconds": timings[path.stem], "status": "ok", "parameters": params,
+                                              "source": path.name if source == path else path.with_suffix(".py").name}
             write_json(timings_path, record)
             print(f"[affect-book] {profile}: {path.name} done in {timings[path.stem]:.1f} s", flush=True)
     finally:

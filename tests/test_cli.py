@@ -87,3 +87,58 @@ def test_failing_cell_names_notebook_cell_and_error(tmp_path):
     assert "01_fail.ipynb" in msg and "KeyError" in msg and "boom" in msg and "cell" in msg
     timings = json.loads((tmp_path / "_build" / "runs" / "smoke" / "timings.json").read_text())
     assert timings["notebooks"] == {"01_fail": {"seconds": None, "status": "failed", "parameters": {}}}  # it stopped
+
+
+def _paired_notebook(root: Path, stored: str, edited: str) -> tuple[Path, Path]:
+    """notebooks/01_pair.ipynb whose last cell prints ``stored`` and its .py pair printing ``edited``."""
+    import jupytext
+
+    (root / "notebooks").mkdir(parents=True, exist_ok=True)
+    for name, text in (("_toc.yml", "root: x\n"), ("pyproject.toml", "")):
+        (root / name).write_text(text)
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    params = nbformat.v4.new_code_cell('profile = "smoke"\noverrides = {}')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(f"print({edited!r})")]
+    py = root / "notebooks" / "01_pair.py"
+    jupytext.write(nb, py, fmt="py:percent")
+    nb.cells[-1] = nbformat.v4.new_code_cell(f"print({stored!r})")
+    ipynb = py.with_suffix(".ipynb")
+    nbformat.write(nb, ipynb)
+    return py, ipynb
+
+
+def test_run_source_picks_the_newer_of_two_pairs_that_differ(tmp_path):
+    import os
+
+    from affect_lib.book import run_source
+
+    py, ipynb = _paired_notebook(tmp_path, "stored", "edited")
+    os.utime(ipynb, (1_000_000, 1_000_000))  # the .py was edited after the .ipynb was stored
+    staged, note = run_source(ipynb, tmp_path / "staging")
+    assert staged == tmp_path / "staging" / "01_pair.ipynb" and "running the .py" in note
+    cells = nbformat.read(staged, as_version=4).cells
+    assert cells[-1].source == "print('edited')" and cells[0].metadata["tags"] == ["parameters"]
+    os.utime(py, (500_000, 500_000))  # now the .ipynb is the newer file (edited in Jupyter without jupytext)
+    chosen, note = run_source(ipynb, tmp_path / "staging")
+    assert chosen == ipynb and "running the .ipynb" in note
+    in_sync = _paired_notebook(tmp_path / "sync", "same", "same")[1]
+    assert run_source(in_sync, tmp_path / "staging") == (in_sync, None)
+    py.unlink()
+    assert run_source(ipynb, tmp_path / "staging") == (ipynb, None)  # no pair: the stored notebook
+
+
+@pytest.mark.slow
+def test_run_executes_an_edited_py_and_records_it(tmp_path, capsys):
+    import os
+
+    _, ipynb = _paired_notebook(tmp_path, "stored", "edited")
+    os.utime(ipynb, (1_000_000, 1_000_000))
+    run("smoke", {}, root=tmp_path)
+    assert "01_pair.py has other cells than 01_pair.ipynb: running the .py" in capsys.readouterr().out
+    run_dir = tmp_path / "_build" / "runs" / "smoke"
+    executed = nbformat.read(run_dir / "notebooks" / "01_pair.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "edited\n"
+    assert json.loads((run_dir / "timings.json").read_text())["notebooks"]["01_pair"]["source"] == "01_pair.py"
+    assert nbformat.read(ipynb, as_version=4).cells[-1].source == "print('stored')"  # the stored pair untouched
