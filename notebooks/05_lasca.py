@@ -30,6 +30,7 @@
 #   paper's numbers, and what differs between the two;
 # - how sure those differences are across draws of the data, and how much they depend on the
 #   number of steps the learner takes.
+# - where the semantic side's gain comes from here, measured with a person-relative control.
 
 # %% tags=["parameters"]
 profile = "book"  # smoke | book | paper
