@@ -28,6 +28,8 @@ def _plain(cfg, dm, epochs):
     return module, losses
 
 
+# train-only on purpose: the plain loop has no validation pass to compare with
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 def test_plain_loop_gives_lightnings_weights(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
     a = _lightning(smoke_cfg, dm, 2).state_dict()
