@@ -228,8 +228,9 @@ paper
 # The tables use the pooled embedding (the `mode` parameter; with `mode="template"` the two swap
 # roles). The cell below reruns the 5 s / 20 % cells of the sentence-only and fusion variants with
 # the paper's template encoding (the default encoder, this chapter's data and splits), so the two
-# encodings can be compared on the same pairs. The template texts go to the encoder in one batch, without the disk cache, so the run gives
-# the same bits every time; on the book's data that costs a few seconds with MiniLM.
+# encodings can be compared on the same pairs. The template texts go to the encoder in one batch,
+# without the disk cache, so the run gives the same bits every time; on the book's data that costs a
+# few seconds with MiniLM.
 
 # %%
 other_mode = "template" if mode == "pooled" else "pooled"
@@ -378,10 +379,12 @@ control.assign(verdict=control.apply(verdict, axis=1)).round(3)
 # embedding passes on only part of the person-relative view. The embedding cannot hold information
 # that the features and their video's statistics lack, since it is computed from them; what the
 # lexicon can bring is a *prior*, which cues mean similar things, and a prior helps most where data
-# are scarce or features noisy (the paper's features-only baseline, near chance at 0.55, suggests
-# far noisier features than SynthAffWild's). Here the prior is even right, since the lexicon and the
-# generator's mapping follow the same FACS reading, and at the book's data size it does not make up
-# for what the binary mask and the text drop.
+# are scarce or features noisy (the paper's features-only baseline, near chance at 0.55, says its
+# features were far noisier than SynthAffWild's; `scripts/lasca_fusion_sweep.py -g cue_gain 0.2`
+# weakens ours, to see whether the prior helps then). Here the prior is even right, since the
+# lexicon and the generator's mapping follow the same FACS reading, and at the book's data size it
+# does not make up for what the binary mask and the text drop.
+#
 # On your copy of Aff-Wild2, `run_protocol(windows, cfg.lasca, variants=("features", "zfeatures",
 # "fusion"))` runs the control on the real windows, where the lexicon's prior meets real features.
 #
