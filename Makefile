@@ -19,6 +19,9 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
+# matplotlib's font cache per checkout: one in the home folder, built by another environment
+# (or half-built while that one was deleted), makes figures log 'findfont' to stderr, which fails nbval.
+export MPLCONFIGDIR ?= $(CURDIR)/_build/mplconfig
 # nbval's kernels inherit this: tqdm.auto's "IProgress not found" stderr line (no ipywidgets) is noise.
 export PYTHONWARNINGS := ignore:IProgress not found
 unexport MPLBACKEND
@@ -60,6 +63,7 @@ unit: setup
 	$(PY) -m pytest
 
 nbval: setup
+	$(PY) -c "import matplotlib.font_manager"  # the font cache is built here, not logged in a kernel's stderr
 	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  || { $(BIN)/affect-book provenance; exit 1; }
 

@@ -30,7 +30,7 @@ from affect_lib.paths import project_root
 from affect_lib.provenance import stamp
 
 __all__ = ["BookError", "notebook_paths", "notebook_parameters", "run_source", "run", "regenerate", "build",
-           "kernel_env"]
+           "kernel_env", "warm_font_cache"]
 
 KERNEL = "python3"
 STAGED = ("_config.yml", "_toc.yml", "book", "data_cards")
@@ -96,16 +96,27 @@ KERNEL_WARNING_FILTER = "ignore:IProgress not found"
 
 
 def kernel_env(root: Path) -> dict[str, str]:
-    """Environment for notebook kernels: offline, seeded hashing, numba cache, inline figures."""
+    """Environment for notebook kernels: offline, seeded hashing, numba and matplotlib caches, inline figures."""
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # a non-inline backend silently drops every figure
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONHASHSEED="0",
                AFFECT_BOOK_ROOT=str(root), PYDEVD_DISABLE_FILE_VALIDATION="1")
     env.setdefault("NUMBA_CACHE_DIR", str(root / "_build" / "numba-cache"))
+    env.setdefault("MPLCONFIGDIR", str(root / "_build" / "mplconfig"))  # font cache per checkout (Makefile)
     # tqdm.auto (imported by lightning once transformers is installed) warns on stderr when ipywidgets
     # is missing; the notebooks show no progress widgets, and stderr in a stored output fails nbval.
     env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), KERNEL_WARNING_FILTER]))
     return env
+
+
+def warm_font_cache(env: dict[str, str]) -> None:
+    """Build matplotlib's font cache in ``env["MPLCONFIGDIR"]`` before any kernel starts, if missing:
+    where building it takes more than a few seconds (a slow disk, many system fonts), matplotlib logs
+    "Matplotlib is building the font cache" to stderr, which would land in a notebook's outputs."""
+    folder = Path(env["MPLCONFIGDIR"])
+    if not list(folder.glob("fontlist-*.json")):
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True,
+                       capture_output=True)
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,7 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
     record.setdefault("notebooks", {})
 
     env_before, env = dict(os.environ), kernel_env(root)  # kernel_env reads os.environ: before clearing it
+    warm_font_cache(env)
     os.environ.clear()
     os.environ.update(env)
     timings: dict[str, float] = {}
@@ -211,6 +223,7 @@ def regenerate(root: Path | None = None, only: list[str] | None = None, timeout:
         sources = [s for s in sources if s.name[:2] in only or s.stem in only]
     written = []
     env_before, env = dict(os.environ), kernel_env(root)
+    warm_font_cache(env)
     os.environ.clear()
     os.environ.update(env)
     try:

@@ -142,3 +142,29 @@ def test_run_executes_an_edited_py_and_records_it(tmp_path, capsys):
     assert executed.cells[-1].outputs[0]["text"] == "edited\n"
     assert json.loads((run_dir / "timings.json").read_text())["notebooks"]["01_pair"]["source"] == "01_pair.py"
     assert nbformat.read(ipynb, as_version=4).cells[-1].source == "print('stored')"  # the stored pair untouched
+
+
+def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(tmp_path, monkeypatch):
+    from affect_lib.book import kernel_env
+
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # would make every figure vanish
+    env = kernel_env(tmp_path)
+    assert env["MPLCONFIGDIR"] == str(tmp_path / "_build" / "mplconfig")  # not a font cache of another environment
+    assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "_build" / "numba-cache")
+    assert "MPLBACKEND" not in env and env["HF_HUB_OFFLINE"] == "1" and env["PYTHONHASHSEED"] == "0"
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mine"))
+    assert kernel_env(tmp_path)["MPLCONFIGDIR"] == str(tmp_path / "mine")  # a chosen folder is kept
+
+
+def test_font_cache_is_built_before_any_kernel(tmp_path):
+    from affect_lib.book import kernel_env, warm_font_cache
+
+    env = kernel_env(tmp_path)
+    warm_font_cache(env)
+    built = list((tmp_path / "_build" / "mplconfig").glob("fontlist-*.json"))
+    assert len(built) == 1 and "DejaVu Sans" in built[0].read_text()  # matplotlib's own fonts are in it
+    stamp = built[0].stat().st_mtime_ns
+    warm_font_cache(env)  # present: not rebuilt
+    assert built[0].stat().st_mtime_ns == stamp
