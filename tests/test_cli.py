@@ -158,9 +158,10 @@ def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(tmp_path, mo
     assert kernel_env(tmp_path)["MPLCONFIGDIR"] == str(tmp_path / "mine")  # a chosen folder is kept
 
 
-def test_font_cache_is_built_before_any_kernel(tmp_path):
+def test_font_cache_is_built_before_any_kernel(tmp_path, monkeypatch):
     from affect_lib.book import kernel_env, warm_font_cache
 
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)  # `make` exports the checkout's own
     env = kernel_env(tmp_path)
     warm_font_cache(env)
     built = list((tmp_path / "_build" / "mplconfig").glob("fontlist-*.json"))
