@@ -34,7 +34,7 @@ from affect_lib.cli import parse_value
 from affect_lib.config import load_profile
 from affect_lib.io import write_json
 from affect_lib.lasca.features import synth_affwild_windows
-from affect_lib.lasca.names import N_FEATURES
+from affect_lib.lasca.names import FACE_FEATURES, N_FEATURES
 from affect_lib.lasca.preference import (
     fit_preference,
     pair_deltas,
@@ -45,7 +45,7 @@ from affect_lib.lasca.preference import (
 from affect_lib.lasca.protocol import subject_split
 from affect_lib.lasca.saliency import normalise
 
-N_FACE = 58  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
+N_FACE = len(FACE_FEATURES)  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
 MLP_BATCH_ROWS = {"MLP, 8-row batches": 8, "MLP, 200-row batches": 200}
 LEARNERS = ("logistic regression", *MLP_BATCH_ROWS)
 FEATURES = {"raw": slice(0, N_FEATURES), "per-video z": slice(0, N_FEATURES), "face only (raw)": slice(0, N_FACE),
@@ -87,14 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         for target in ("arousal", "valence"):
             pairs = preference_pairs(getattr(ws, target), ws.video, ws.index, args.tau)
             pair_counts.setdefault(target, []).append(len(pairs))
+            deltas = {name: pair_deltas(X, pairs) for name, X in views.items()}  # shared by splits and learners
             for split in range(args.splits):
                 train = ~np.isin(subjects, subject_split(subjects, cfg.test_subjects, split))[pairs.first]
-                for name, X in views.items():
+                for name, dZ in deltas.items():
                     learners = LEARNERS if name in ("raw", "per-video z") else LEARNERS[:1]
                     for learner in learners:
                         key = {"data_seed": seed, "target": target, "split": split, "features": name,
                                "learner": learner}
-                        tasks.append((key, learner, pair_deltas(X, pairs), pairs.label, train, split))
+                        tasks.append((key, learner, dZ, pairs.label, train, split))
     accs = Parallel(n_jobs=args.n_jobs)(delayed(_fit)(*task[1:]) for task in tasks)
     table = pd.DataFrame([{**task[0], "accuracy": acc} for task, acc in zip(tasks, accs, strict=True)])
     mean = table.groupby(["learner", "target", "features"], sort=False)["accuracy"].mean().unstack(["target", "features"])

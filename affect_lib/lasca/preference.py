@@ -20,8 +20,9 @@ non-improving iterations and at most 25 iterations. We read that as scikit-learn
 rows. Early stopping watches the accuracy on a validation share (10 %) of the training *pairs*,
 drawn before symmetrisation (below), stops after 3 epochs in a row without an improvement of more
 than ``tol`` (1e-4) and keeps the weights of the best epoch. Inputs are standardised with
-statistics of the training rows. Training pairs are *symmetrised*: each pair also enters reversed (``-dz``, flipped label), so both
-classes are equally frequent and the learner cannot score by predicting the more common direction.
+statistics of the training rows. Training pairs are *symmetrised*: each pair also enters reversed
+(``-dz``, flipped label), so both classes are equally frequent and the learner cannot score by
+predicting the more common direction.
 
 Why mini-batches of 8 rows, not scikit-learn's default of 200: the epoch cap makes the number of
 Adam steps depend on the batch size. A training split of the book's data holds about 210 rows at
