@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
+import shutil
 import wave
 from pathlib import Path
 
@@ -128,16 +130,36 @@ def test_cache_reuse_rebuild_and_half_written(tmp_path):
     generate_synth_affwild(other, seed=1, out_dir=out)  # another seed: rebuilt
     assert not marker.exists()
 
-    (out / "manifest.json").unlink()  # a half-written folder (the manifest is written last)
-    marker.write_text("x")
-    assert not dataset_is_valid(out, SynthAffWildSpec.from_config(other, 1))
-    generate_synth_affwild(other, seed=1, out_dir=out)
-    assert not marker.exists() and (out / "manifest.json").is_file()
-
-    (out / "manifest.json").write_text("{ not json")
-    generate_synth_affwild(other, seed=1, out_dir=out)
-    assert dataset_is_valid(out, SynthAffWildSpec.from_config(other, 1))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    generate_synth_affwild(other, seed=1, out_dir=empty)  # an empty folder is filled
+    assert dataset_is_valid(empty, SynthAffWildSpec.from_config(other, 1))
+    shutil.rmtree(empty)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["synth"]  # no temp or old folders left
+
+
+@pytest.mark.parametrize("damage", ["real copy", "no manifest", "corrupt manifest", "foreign manifest", "a file"])
+def test_a_folder_that_is_not_a_synth_set_is_never_replaced(tmp_path, damage):
+    out = tmp_path / "data"
+    if damage == "a file":
+        out.write_text("not a folder")
+    elif damage == "real copy":  # the Aff-Wild2 layout without our manifest: a user's real data
+        (out / "annotations").mkdir(parents=True)
+        (out / "annotations" / "video1.txt").write_text("valence,arousal\n0.1,0.2\n")
+    else:
+        generate_synth_affwild(SMALL, seed=0, out_dir=out)
+        manifest = out / "manifest.json"
+        if damage == "no manifest":
+            manifest.unlink()
+        elif damage == "corrupt manifest":
+            manifest.write_text("{ not json")
+        else:
+            manifest.write_text('{"generator": "someone else", "config_hash": "x"}')
+    before = _digest(out) if out.is_dir() else out.read_text()
+    with pytest.raises(FileExistsError, match=re.escape(f"SynthAffWild: {out}")):
+        generate_synth_affwild(SMALL, seed=1, out_dir=out)
+    assert (_digest(out) if out.is_dir() else out.read_text()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no temp folder left
 
 
 def test_a_failed_generation_leaves_nothing_behind(tmp_path, monkeypatch):

@@ -39,6 +39,9 @@ Generative model (also in ``data_cards/synth_affwild.md``; every number is a fie
    (3-25 dB) whose level drifts. MFCCs are *not* stored: they are computed from the WAV like real
    audio.
 
+The mapping tables live in :mod:`~affect_lib.data.synth_affwild_mapping`, the voice synthesiser in
+:mod:`~affect_lib.data.synth_voice` and the OU / run processes in :mod:`~affect_lib.data.random_processes`.
+
 The defaults are tuned so that, with raw window features, the direction of change is clearly but
 imperfectly predictable, and predictable noticeably better from features standardised within each
 video (what a person-relative saliency can exploit); ``data_cards/synth_affwild.md`` gives numbers.
@@ -62,87 +65,19 @@ from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import lfilter, sosfilt
 from scipy.special import expit
 
 from affect_lib.config import LascaConfig, config_hash
 from affect_lib.data.affwild import BLENDSHAPE_NAMES, HEAD_POSE_NAMES
+from affect_lib.data.random_processes import ou, runs
+from affect_lib.data.synth_affwild_mapping import FACE_MAPPING, HEAD_POSE_MAPPING, Cue
+from affect_lib.data.synth_voice import synthesise_voice
 from affect_lib.io import write_json
 
 __all__ = ["GENERATOR_VERSION", "Cue", "FACE_MAPPING", "HEAD_POSE_MAPPING", "SynthAffWildParams",
            "SynthAffWildSpec", "generate_synth_affwild", "dataset_is_valid", "video_ids"]
 
 GENERATOR_VERSION = 1  # bump when the generated data change for the same spec and seed
-
-
-@dataclass(frozen=True)
-class Cue:
-    """One row of the face mapping: logit baseline and logit gain per unit valence / arousal / speech."""
-
-    base: float
-    valence: float
-    arousal: float
-    speech: float
-    note: str
-
-
-def _table(rows: tuple[tuple[str, float, float, float, float, str], ...]) -> dict[str, Cue]:
-    out: dict[str, Cue] = {}
-    for name, *values, note in rows:
-        for side in (("Left", "Right") if "{LR}" in name else ("",)):
-            out[name.replace("{LR}", side)] = Cue(*values, note)
-    return out
-
-
-# name               base  valence arousal speech  meaning (FACS action unit where there is one)
-FACE_MAPPING: dict[str, Cue] = _table((
-    ("_neutral",        -5.0,  0.0,  0.0,  0.0, "MediaPipe's near-zero neutral score: nuisance"),
-    ("browDown{LR}",    -2.5, -1.5,  0.3,  0.0, "brow lowerer (AU4): anger, sadness, concentration"),
-    ("browInnerUp",     -2.5, -0.8,  1.5,  0.0, "inner brow raiser (AU1): surprise, fear, sadness"),
-    ("browOuterUp{LR}", -3.0,  0.0,  1.5,  0.0, "outer brow raiser (AU2): surprise, interest"),
-    ("cheekPuff",       -4.0,  0.0,  0.0,  0.0, "cheek puff: nuisance"),
-    ("cheekSquint{LR}", -3.0,  2.0,  0.3,  0.0, "cheek raiser (AU6): Duchenne smile"),
-    ("eyeBlink{LR}",    -2.5,  0.0,  0.0,  0.0, "blinks: nuisance events"),
-    ("eyeLookDown{LR}", -2.5,  0.0,  0.0,  0.0, "gaze: nuisance"),
-    ("eyeLookIn{LR}",   -2.5,  0.0,  0.0,  0.0, "gaze: nuisance"),
-    ("eyeLookOut{LR}",  -2.5,  0.0,  0.0,  0.0, "gaze: nuisance"),
-    ("eyeLookUp{LR}",   -2.5,  0.0,  0.0,  0.0, "gaze: nuisance"),
-    ("eyeSquint{LR}",   -2.5,  0.8,  0.0,  0.0, "lid tightener (AU7): smiling eyes"),
-    ("eyeWide{LR}",     -3.5,  0.0,  2.0,  0.0, "upper lid raiser (AU5): surprise, fear, excitement"),
-    ("jawForward",      -4.0,  0.0,  0.0,  0.0, "nuisance"),
-    ("jawLeft",         -4.0,  0.0,  0.0,  0.0, "nuisance"),
-    ("jawOpen",         -2.5,  0.0,  1.2,  2.5, "jaw drop (AU26/27): speech, surprise, excitement"),
-    ("jawRight",        -4.0,  0.0,  0.0,  0.0, "nuisance"),
-    ("mouthClose",      -3.0,  0.0,  0.0, -1.0, "lips closed while the jaw is open: speech"),
-    ("mouthDimple{LR}", -3.0,  1.0,  0.0,  0.0, "dimpler (AU14): smile, contempt"),
-    ("mouthFrown{LR}",  -3.0, -2.0,  0.0,  0.0, "lip corner depressor (AU15): sadness"),
-    ("mouthFunnel",     -3.0,  0.0,  0.0,  1.0, "lip funneler (AU22): speech"),
-    ("mouthLeft",       -4.0,  0.0,  0.0,  0.0, "nuisance"),
-    ("mouthLowerDown{LR}", -3.0, 0.0, 0.8, 1.5, "lower lip depressor (AU16): speech, arousal"),
-    ("mouthPress{LR}",  -2.5, -1.0,  0.3,  0.0, "lip presser (AU24): anger, tension"),
-    ("mouthPucker",     -3.0,  0.0,  0.0,  1.0, "lip pucker (AU18): speech"),
-    ("mouthRight",      -4.0,  0.0,  0.0,  0.0, "nuisance"),
-    ("mouthRollLower",  -3.5,  0.0,  0.0,  0.0, "nuisance"),
-    ("mouthRollUpper",  -3.5,  0.0,  0.0,  0.0, "nuisance"),
-    ("mouthShrugLower", -3.0, -0.8,  0.0,  0.0, "chin raiser (AU17): sadness, doubt"),
-    ("mouthShrugUpper", -3.5, -0.3,  0.0,  0.0, "upper lip shrug: doubt"),
-    ("mouthSmile{LR}",  -2.5,  2.5,  0.3,  0.0, "lip corner puller (AU12): smile"),
-    ("mouthStretch{LR}", -3.5, -0.6, 1.0,  0.0, "lip stretcher (AU20): fear"),
-    ("mouthUpperUp{LR}", -3.0, -1.0, 0.4,  0.0, "upper lip raiser (AU10): disgust"),
-    ("noseSneer{LR}",   -3.5, -1.5,  0.3,  0.0, "nose wrinkler (AU9): disgust"),
-))
-assert tuple(FACE_MAPPING) == tuple(sorted(FACE_MAPPING, key=BLENDSHAPE_NAMES.index)) == BLENDSHAPE_NAMES
-
-# name: (population mean, subject sd, per unit valence, per unit arousal, wobble sd); degrees / cm
-HEAD_POSE_MAPPING: dict[str, tuple[float, float, float, float, float]] = {
-    "pitch": (0.0, 6.0, 1.0, 3.0, 3.0),  # head raised with arousal (and a little with valence)
-    "yaw": (0.0, 10.0, 0.0, 0.0, 5.0),
-    "roll": (0.0, 4.0, 0.0, 0.0, 2.5),
-    "tx": (0.0, 4.0, 0.0, 0.0, 1.0),
-    "ty": (0.0, 3.0, 0.0, 0.0, 0.8),
-    "tz": (-55.0, 8.0, 0.0, 2.0, 1.5),  # leaning in (closer to the camera) with arousal
-}
-assert tuple(HEAD_POSE_MAPPING) == HEAD_POSE_NAMES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,23 +160,7 @@ def video_ids(spec: SynthAffWildSpec) -> list[tuple[str, str]]:
             for v in range(spec.videos_per_subject)]
 
 
-# ---- random processes ---------------------------------------------------------------------------------
-
-def _ou(rng: np.random.Generator, n: int, tau: float, size: tuple[int, ...] = ()) -> np.ndarray:
-    """Stationary unit-variance OU / AR(1) process, (n, *size), time constant ``tau`` in samples."""
-    rho = math.exp(-1.0 / max(tau, 1e-6))
-    e = rng.standard_normal((n, *size))
-    zi = rho * rng.standard_normal((1, *size))
-    return lfilter([math.sqrt(1 - rho**2)], [1.0, -rho], e, axis=0, zi=zi)[0]
-
-
-def _runs(rng: np.random.Generator, n: int, per_frame: float, length: tuple[int, int]) -> np.ndarray:
-    """(n,) bool: Poisson-placed runs of ``length`` (min, max) frames, ``per_frame`` starts per frame."""
-    mask = np.zeros(n, bool)
-    for start in np.flatnonzero(rng.random(n) < per_frame):
-        mask[start:start + rng.integers(length[0], length[1] + 1)] = True
-    return mask
-
+# ---- subjects -----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Subject:
@@ -304,7 +223,7 @@ def _traces(p: SynthAffWildParams, rng: np.random.Generator, n: int, fps: float,
     """Expressed (n, 2) and annotated (n, 2) valence/arousal, and the annotation lag in frames."""
     lag = int(round(rng.uniform(*p.lag_s) * fps))
     m = n + lag
-    u = p.slow_std * _ou(rng, m, p.slow_tau_s * fps, (2,)) + p.fast_std * _ou(rng, m, p.fast_tau_s * fps, (2,))
+    u = p.slow_std * ou(rng, m, p.slow_tau_s * fps, (2,)) + p.fast_std * ou(rng, m, p.fast_tau_s * fps, (2,))
     u = gaussian_filter1d(u, p.smooth_s * fps, axis=0, mode="nearest")
     y = np.tanh(u + subj.mood)
     expressed = y[lag:]
@@ -329,84 +248,24 @@ def _face(p: SynthAffWildParams, rng: np.random.Generator, n: int, fps: float, s
     """(n, 58) blendshape scores and head pose; NaN rows where the face is lost."""
     d = len(BLENDSHAPE_NAMES)
     v, a = expressed[:, :1], expressed[:, 1:]
-    noise = _ou(rng, n, p.noise_tau_s * fps, (d,))
+    noise = ou(rng, n, p.noise_tau_s * fps, (d,))
     noise[:, _RIGHT] = 0.85 * noise[:, _LEFT] + math.sqrt(1 - 0.85**2) * noise[:, _RIGHT]
     logit = (subj.base + subj.gain_v * _CUES["valence"] * v + subj.gain_a * _CUES["arousal"] * a
              + _CUES["speech"] * mouth[:, None] + subj.noise * noise + p.jitter_std * rng.standard_normal((n, d)))
     burst_len = (max(1, int(1.0 * fps)), max(1, int(4.0 * fps)))
     for j in np.flatnonzero(subj.bursty):
-        on = _runs(rng, n, p.burst_per_min / 60 / fps, burst_len)
+        on = runs(rng, n, p.burst_per_min / 60 / fps, burst_len)
         logit[on, j] += p.burst_logit * rng.uniform(0.6, 1.4)
-    blink = _runs(rng, n, subj.blink_rate / 60 / fps, (max(1, int(0.1 * fps)), max(1, int(0.2 * fps))))
+    blink = runs(rng, n, subj.blink_rate / 60 / fps, (max(1, int(0.1 * fps)), max(1, int(0.2 * fps))))
     logit[np.ix_(blink, _BLINK)] += 6.0
     scores = expit(logit)
 
     spec = np.array(list(HEAD_POSE_MAPPING.values()))
-    wobble = _ou(rng, n, 1.0 * fps, (6,)) * spec[:, 4] * (1 + 0.4 * a)
+    wobble = ou(rng, n, 1.0 * fps, (6,)) * spec[:, 4] * (1 + 0.4 * a)
     pose = subj.pose + subj.pose_gain * (spec[:, 2] * v + spec[:, 3] * a) + wobble
     out = np.hstack([scores, pose])
-    out[_runs(rng, n, p.face_lost_per_min / 60 / fps, (max(1, int(0.3 * fps)), max(1, int(2.0 * fps))))] = np.nan
+    out[runs(rng, n, p.face_lost_per_min / 60 / fps, (max(1, int(0.3 * fps)), max(1, int(2.0 * fps))))] = np.nan
     return out
-
-
-def _resonator(freq: float, bw: float, sr: int) -> np.ndarray:
-    r = math.exp(-math.pi * bw / sr)
-    return np.array([1 - r, 0.0, 0.0, 1.0, -2 * r * math.cos(2 * math.pi * freq / sr), r * r])
-
-
-def _voice(p: SynthAffWildParams, rng: np.random.Generator, n: int, fps: float, sr: int, subj: _Subject,
-           expressed: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int16 waveform (round(n / fps * sr),) and the (n,) mouth-opening envelope at the video frames.
-
-    Control signals live at the frame rate and are linearly upsampled; phases (f0, syllables) are
-    integrated per frame first, so f0 and the syllable rate are piecewise constant per frame.
-    """
-    sv = subj.voice
-    m = int(round(n / fps * sr))
-    pos = np.arange(m, dtype=np.float64) * (fps / sr)  # sample position in frames
-    idx = np.minimum(pos.astype(np.int32), n - 1)
-    w = (pos - idx).astype(np.float32)
-    del pos
-
-    def up(c: np.ndarray) -> np.ndarray:  # (n + 1,) frame-rate control -> (m,) samples, linear
-        c = np.asarray(c, np.float32)
-        return c[:-1][idx] + w * np.diff(c)[idx]
-
-    def integral(rate: np.ndarray) -> np.ndarray:  # cycles completed at each frame boundary, (n + 1,)
-        return np.concatenate([[0.0], np.cumsum(rate) / fps])
-
-    def ext(c: np.ndarray) -> np.ndarray:
-        return np.append(c, c[-1])
-
-    v, a = expressed[:, 0], expressed[:, 1]
-    syll = integral(sv["rate"] * 2 ** (0.35 * a))  # syllables spoken so far
-    mouth = (np.sin(np.pi * syll[:n]) ** 2 * active).astype(np.float64)
-    f0 = sv["f0"] * 2 ** ((p.f0_semitones * a + 1.0 * _ou(rng, n, 2.0 * fps)) / 12)
-    cycles = integral(f0)
-    frac, step = (cycles[:-1] % 1.0).astype(np.float32), (f0 / fps).astype(np.float32)
-    phase = frac[idx] + w * step[idx]  # cycles since the frame's start: small, so float32 is exact enough
-    source = 2 * (phase - np.floor(phase)) - 1  # sawtooth: all harmonics, -6 dB/octave
-    dark = lfilter(np.float32([0.15]), np.float32([1.0, -0.85]), source)
-    bright = up(ext(1 / (1 + np.exp(-(p.tilt_arousal * a + p.tilt_valence * v + sv["bright"])))))
-    source = dark + bright * (source - dark)
-    nyq = 0.45 * sr
-    vowel_a = sosfilt(np.stack([_resonator(min(700 * sv["tract"], nyq), 120, sr),
-                                _resonator(min(1200 * sv["tract"], nyq), 150, sr)]), source)
-    vowel_i = sosfilt(np.stack([_resonator(min(300 * sv["tract"], nyq), 80, sr),
-                                _resonator(min(2300 * sv["tract"], nyq), 200, sr)]), source)
-    s = up(syll)
-    mix = rng.random(int(syll[-1]) + 2).astype(np.float32)[s.astype(np.int64)]
-    voiced = (vowel_i + mix * (vowel_a - vowel_i)).astype(np.float32)
-    voiced /= np.float32(np.sqrt(np.mean(voiced.astype(np.float64) ** 2)) + 1e-12)
-    loud = p.loudness_db * sv["loud_gain"] * a + p.loudness_drift_db * _ou(rng, n, 3.0 * fps)
-    voiced *= np.sin(np.float32(np.pi) * s) ** 2
-    voiced *= up(ext(active * 10 ** (loud / 20)))
-    snr = rng.uniform(*p.snr_db)
-    background = lfilter(np.float32([1.0]), np.float32([1.0, -0.6]), rng.standard_normal(m, dtype=np.float32))
-    level = up(ext(10 ** ((p.background_drift_db * _ou(rng, n, 5.0 * fps) - snr) / 20)))
-    x = voiced + np.float32(0.8) * level * background
-    x *= np.float32(0.8 / (np.abs(x).max() + 1e-12))
-    return np.round(x * 32767).astype("<i2"), mouth
 
 
 # ---- writing ---------------------------------------------------------------------------------------------
@@ -448,9 +307,9 @@ def _generate_video(spec: SynthAffWildSpec, subj: _Subject, s: int, v: int, root
     n = int(round(spec.video_seconds * fps))
     expressed, rated, lag = _traces(p, rng, n, fps, subj)
     active = _speech(p, rng, n, fps, expressed[:, 1])
-    samples, mouth = _voice(p, rng, n, fps, spec.audio_sr, subj, expressed, active)
+    samples, mouth = synthesise_voice(p, rng, n, fps, spec.audio_sr, subj.voice, expressed, active)
     feats = _face(p, rng, n, fps, subj, expressed, mouth)
-    invalid = _runs(rng, n, p.dropouts_per_min / 60 / fps, (max(1, int(0.2 * fps)), max(1, int(1.5 * fps))))
+    invalid = runs(rng, n, p.dropouts_per_min / 60 / fps, (max(1, int(0.2 * fps)), max(1, int(1.5 * fps))))
     if rng.random() < p.long_dropout_prob:
         length = int(rng.uniform(3.0, 8.0) * fps)
         start = int(rng.integers(0, max(1, n - length)))
@@ -475,19 +334,39 @@ def dataset_is_valid(folder: str | os.PathLike[str], spec: SynthAffWildSpec) -> 
     return bool(manifest) and manifest.get("config_hash") == config_hash(spec)
 
 
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace ``out`` unless it is absent, empty or a SynthAffWild set (our manifest).
+
+    The layout is Aff-Wild2's, so a real copy pointed at by mistake looks alike: without this check a
+    stale-cache rebuild would delete it.
+    """
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise FileExistsError(f"SynthAffWild: {out} exists and is not a folder; choose another out_dir")
+    manifest = _read_manifest(out)
+    ours = isinstance(manifest, dict) and manifest.get("generator") == __name__
+    if not ours and any(out.iterdir()):
+        raise FileExistsError(
+            f"SynthAffWild: {out} is not empty and holds no SynthAffWild manifest.json (real data, or a "
+            "damaged set?); refusing to replace it. Delete it to regenerate, or choose another out_dir")
+
+
 def generate_synth_affwild(cfg: LascaConfig, *, seed: int, out_dir: str | os.PathLike[str],
                            params: SynthAffWildParams | None = None) -> Path:
     """Write SynthAffWild for ``cfg`` (n_subjects, videos_per_subject, video_seconds, fps, audio_sr) into ``out_dir``.
 
     Cached: when ``out_dir/manifest.json`` carries this spec's hash the folder is reused as is;
-    otherwise (another config, seed or generator version, or a half-written folder without a
-    manifest) it is rebuilt. The set is written to a temporary sibling folder, the manifest last,
-    and then renamed into place, so ``out_dir`` is never seen half-written. Returns ``out_dir``.
+    otherwise (another config, seed or generator version) it is rebuilt. The set is written to a
+    temporary sibling folder, the manifest last, and then renamed into place, so ``out_dir`` is never
+    seen half-written. Only an absent or empty folder, or one with a SynthAffWild manifest, is ever
+    replaced: any other folder (e.g. a real Aff-Wild2 copy) raises ``FileExistsError``. Returns ``out_dir``.
     """
     spec = SynthAffWildSpec.from_config(cfg, seed, params)
     out = Path(out_dir)
     if dataset_is_valid(out, spec):
         return out
+    _check_replaceable(out)
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         for sub in ("annotations", "features/blendshapes", "audio"):
