@@ -240,3 +240,62 @@ def test_corrupt_wav_raises_only_data_format_error(tmp_path_factory, edits, cut)
         assert str(d) in str(exc)
     else:
         assert np.isfinite(w.samples).all() and np.abs(w.samples).max(initial=0) <= 1
+
+
+# ---- bad parameters and half-invalid rows --------------------------------------------------------------------
+
+@pytest.mark.parametrize("fps", [float("inf"), float("nan"), "30", -1, 0, True, None])
+def test_fps_must_be_a_finite_positive_number(tmp_path, fps):
+    va = write_affwild2_va(tmp_path / "v.txt", [(0.1, 0.2)])
+    with pytest.raises(ValueError, match=rf"v\.txt: fps={fps!r}: expected a finite number > 0"):
+        read_affwild2_va(va, fps=fps)
+    mfcc = write_mfcc_csv(tmp_path / "m.csv", [0, 1], np.zeros((2, 2)))
+    mfcc.write_text(mfcc.read_text().replace("time,", "frame,", 1))
+    with pytest.raises(ValueError, match=rf"m\.csv: fps={fps!r}: expected a finite number > 0 \(a 'frame' column"):
+        read_mfcc_csv(mfcc, fps=fps)
+    shapes = write_blendshapes_csv(tmp_path / "b.csv", np.full((2, 52), 0.5))
+    with pytest.raises(ValueError, match=rf"b\.csv: fps={fps!r}"):
+        read_blendshapes_csv(shapes, fps=fps)
+
+
+@pytest.mark.parametrize(("row", "match"), [
+    ("-5,7", r"line 3: column 'arousal' is 7\.0, expected a value in \[-1, 1\] or -5"),
+    ("7,-5", r"line 3: column 'valence' is 7\.0"),
+    ("-5,", r"line 3: column 'arousal' is empty, expected a value in \[-1, 1\] or -5"),
+    (",-5", r"line 3: column 'valence' is empty"),
+    ("-5,abc", r"line 3: column 'arousal' is 'abc', expected a finite number"),
+])
+def test_affwild2_half_invalid_rows_are_checked(tmp_path, row, match):
+    path = tmp_path / "v.txt"
+    path.write_text(f"valence,arousal\n0.1,0.2\n{row}\n")
+    with pytest.raises(DataFormatError, match=rf"v\.txt: {match}"):
+        read_affwild2_va(path, fps=30)
+
+
+def test_affwild2_documented_invalid_markers_still_read(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("valence,arousal\n-5,-5\n-5,0.3\n0.4,-5\n0.1,0.2\n")  # -5 in either column: no annotation
+    tr = read_affwild2_va(path, fps=30)
+    np.testing.assert_array_equal(tr.valid, [0, 0, 0, 1])
+    np.testing.assert_allclose(tr.valence, [0, 0, 0, 0.1], rtol=1e-6)
+
+
+def test_mfcc_duplicated_columns_are_rejected(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("time,time,mfcc_0\n0,0,1\n0.1,5,1\n")
+    with pytest.raises(DataFormatError, match=r"m\.csv: line 1: duplicated columns \['time'\]"):
+        read_mfcc_csv(path)
+
+
+@pytest.mark.parametrize(("kwargs", "times", "match"), [
+    ({"tolerance_s": float("nan")}, np.arange(3) / 30, r"tolerance_s=nan, expected a finite number >= 0"),
+    ({"tolerance_s": float("inf")}, np.arange(3) / 30, r"tolerance_s=inf"),
+    ({"tolerance_s": -0.01}, np.arange(3) / 30, r"tolerance_s=-0\.01"),
+    ({"tolerance_s": "0.1"}, np.arange(3) / 30, r"tolerance_s='0\.1'"),
+    ({}, np.array([0.0, np.nan, 0.1]), r"feature times\[1\] is nan, expected finite seconds"),
+    ({}, np.zeros((3, 1)), r"feature times have shape \(3, 1\), expected \(n,\)"),
+])
+def test_alignment_rejects_bad_tolerance_and_times(tmp_path, kwargs, times, match):
+    tr = read_affwild2_va(write_affwild2_va(tmp_path / "v.txt", [(0.1, 0.2), (0.3, 0.4)]), fps=30)
+    with pytest.raises(ValueError, match=rf"align_annotations_to_features: {match}"):
+        align_annotations_to_features(tr, times, **kwargs)

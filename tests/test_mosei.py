@@ -28,7 +28,7 @@ from affect_lib.data.mosei import align_mosei, load_mosei
 from affect_lib.data.mosei_align import align_to_reference, collapse_mean, overlap_pairs, pad_last
 from affect_lib.data.mosei_csd import DataFormatError, _decode_metadata, read_csd
 from affect_lib.data.mosei_csd_writer import CsdWriter, write_csd
-from affect_lib.data.mosei_labels import read_folds, read_mosei_labels, standard_folds
+from affect_lib.data.mosei_labels import read_folds, read_mosei_labels, resolve_folds, standard_folds
 from affect_lib.io import sha256_file
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -86,6 +86,31 @@ def test_write_csd_round_trips_and_is_atomic(tmp_path):
         w.add("v1", *data["v1"])
         raise RuntimeError("interrupted")
     assert not (tmp_path / "half.csd").exists() and not list(tmp_path.glob(".half.csd*"))
+
+
+@pytest.mark.parametrize(("intervals", "match"), [
+    ([[0, 1], [1, np.nan]], r"intervals row 1 is \[1\.0, nan\], expected finite \[start, end\] with end >= start"),
+    ([[0, np.inf], [1, 2]], r"intervals row 0 is \[0\.0, inf\]"),
+    ([[0, 1], [2, 1.5]], r"intervals row 1 is \[2\.0, 1\.5\]"),
+])
+def test_csd_writer_rejects_intervals_the_reader_rejects(tmp_path, intervals, match):
+    path = tmp_path / "w.csd"
+    with pytest.raises(ValueError, match=rf"w\.csd: video 'v2': {match}"), \
+            CsdWriter(path, root="r", metadata={}) as w:
+        w.add("v1", np.zeros((2, 3), np.float32), [[0, 1], [1, 2]])
+        w.add("v2", np.zeros((2, 3), np.float32), intervals)
+    assert not path.exists() and not list(tmp_path.glob(".w.csd*"))  # aborted: no partial file
+
+
+def test_csd_writer_rejects_duplicate_ids_and_keeps_nonfinite_features(tmp_path):
+    feats = np.array([[np.nan, 1], [-np.inf, 2]], np.float32)  # the reader keeps them (nonfinite policy)
+    with pytest.raises(ValueError, match=r"d\.csd: video 'v': already added \(video ids must be unique\)"), \
+            CsdWriter(tmp_path / "d.csd", root="r", metadata={}) as w:
+        w.add("v", feats, [[0, 1], [1, 2]])
+        w.add("v", feats, [[0, 1], [1, 2]])
+    assert not list(tmp_path.iterdir())
+    write_csd(tmp_path / "ok.csd", root="r", data={"v": (feats, np.array([[0, 1], [1, 1.0]]))}, metadata={})
+    np.testing.assert_array_equal(read_csd(tmp_path / "ok.csd").data["v"][0], feats)
 
 
 @given(data=st.dictionaries(
@@ -387,6 +412,31 @@ def test_inconsistent_feature_dims_are_reported(mosei):
         load_mosei(mosei.path, seq_len=4, folds=mosei.folds)
 
 
+@pytest.mark.parametrize("seq_len", [2.5, 4.0, True, "4", None])
+def test_seq_len_must_be_an_integer(mosei, seq_len):
+    with pytest.raises(ValueError, match=rf"seq_len={seq_len!r}: expected an integer >= 1"):
+        align_mosei(mosei.path, seq_len=seq_len, folds=mosei.folds)
+
+
+def test_folds_matching_no_labelled_video_fail(mosei):
+    folds = {"train": ["nope1"], "valid": ["nope2"], "test": []}
+    with pytest.raises(DataFormatError, match=r"Labels\.csd: none of the 2 video ids in the folds argument has labels "
+                                              r"\(folds e\.g\. \['nope1', 'nope2'\], labelled e\.g\. \['vidA'"):
+        align_mosei(mosei.path, seq_len=4, folds=folds)
+    (mosei.path / "bad_folds.json").write_text(json.dumps(folds))
+    with pytest.raises(DataFormatError, match=r"Labels\.csd: none of the 2 video ids in .*bad_folds\.json has labels"):
+        load_mosei(mosei.path, seq_len=4, folds=mosei.path / "bad_folds.json")
+
+
+def test_all_segments_dropped_fails_but_one_empty_split_does_not(mosei):
+    folds = {"train": ["vidC"], "valid": [], "test": []}  # vidC's one segment has no emotion
+    with pytest.raises(DataFormatError, match=r"Labels\.csd: all 1 labelled segments of the 1 videos in the folds "
+                                              r"argument were dropped \(\{'dropped_no_emotion': 1\}\)"):
+        align_mosei(mosei.path, seq_len=4, folds=folds)
+    kept = load_mosei(mosei.path, seq_len=4, folds=folds, no_emotion="keep")
+    assert len(kept["train"]) == 1 and len(kept["val"]) == len(kept["test"]) == 0
+
+
 # ---- folds -------------------------------------------------------------------------------------------------
 
 def test_standard_folds_are_the_sdk_lists():
@@ -405,6 +455,19 @@ def test_folds_file_errors(tmp_path):
     (tmp_path / "g.json").write_text(json.dumps({"train": ["a"]}))
     with pytest.raises(DataFormatError, match=r"g\.json: missing fold"):
         read_folds(tmp_path / "g.json")
+
+
+def test_folds_unknown_keys_are_named(tmp_path):
+    (tmp_path / "f.json").write_text(json.dumps({"train": ["a"], "valid": ["b"], "test": [], "tset": ["c"]}))
+    with pytest.raises(DataFormatError, match=r"f\.json: unknown key\(s\) \['tset'\]; valid keys: train, valid "
+                                              r"or val, test"):
+        read_folds(tmp_path / "f.json")
+    with pytest.raises(DataFormatError, match=r"folds argument: unknown key\(s\) \['Train'\]"):
+        resolve_folds({"Train": [], "train": [], "valid": [], "test": []})
+    # the shipped file's descriptive keys are allowed
+    (tmp_path / "g.json").write_text(json.dumps({"source": "x", "licence": "y", "counts": {}, "train": ["a"],
+                                                 "val": [], "test": []}))
+    assert read_folds(tmp_path / "g.json") == {"train": ("a",), "val": (), "test": ()}
 
 
 # ---- MMSA pickles ------------------------------------------------------------------------------------------
@@ -534,3 +597,45 @@ def test_pipeline_matches_the_loop_reference(tmp_path, seed):
         np.testing.assert_allclose(r.sentiment["train"][row], values[int(i), 0], atol=1e-6)
     single = align_mosei(tmp_path, seq_len=T, folds=folds, missing="zero", no_emotion="keep", workers=1)
     assert single.corpora["train"].fingerprint() == c.fingerprint()
+
+
+def _mmsa(tmp_path, payload, **kwargs):
+    path = write_mmsa_pickle(tmp_path / "p.pkl", payload)
+    return load_mmsa(path, trust_pickle=True, sha256=sha256_file(path), **kwargs)
+
+
+def test_mmsa_split_that_is_not_a_dict(tmp_path):
+    payload = mmsa_payload()
+    payload["valid"] = [1, 2, 3]
+    with pytest.raises(DataFormatError, match=r"p\.pkl: \['valid'\]: expected a dict of arrays, found list"):
+        _mmsa(tmp_path, payload)
+
+
+@pytest.mark.parametrize("seq_len", [-1, 2.5, True, "6"])
+def test_mmsa_seq_len_must_be_an_integer(tmp_path, seq_len):
+    with pytest.raises(ValueError, match=rf"seq_len={seq_len!r}: expected an integer >= 1, or None \(or 0\)"):
+        _mmsa(tmp_path, mmsa_payload(), seq_len=seq_len)
+
+
+def test_mmsa_seq_len_zero_or_none_is_the_files(tmp_path):
+    payload = mmsa_payload()
+    a, b = _mmsa(tmp_path, payload, seq_len=0), _mmsa(tmp_path, payload)
+    assert a.corpora["train"].seq_len == 6 and a.corpora["train"].fingerprint() == b.corpora["train"].fingerprint()
+
+
+def test_mmsa_text_bert_longer_than_text(tmp_path):
+    payload = mmsa_payload()
+    tb = payload["train"]["text_bert"]
+    payload["train"]["text_bert"] = np.concatenate([np.ones((4, 3, 6), tb.dtype), tb[:, :, :2]], axis=2)
+    with pytest.raises(DataFormatError, match=r"p\.pkl: \['train'\]\['text_bert'\]: row 0 \(trainvid0\$_\$0\) has 8 "
+                                              r"valid steps but 'text' has 6"):
+        _mmsa(tmp_path, payload)
+
+
+@pytest.mark.parametrize("key", ["audio_lengths", "vision_lengths"])
+def test_mmsa_negative_lengths_are_named(tmp_path, key):
+    payload = mmsa_payload(aligned=False)
+    payload["test"][key] = payload["test"][key].copy()
+    payload["test"][key][1] = -3
+    with pytest.raises(DataFormatError, match=rf"p\.pkl: \['test'\]\['{key}'\]: row 1 is -3, expected a frame count"):
+        _mmsa(tmp_path, payload)

@@ -108,3 +108,40 @@ def _fields(c):
     from dataclasses import fields
 
     return {f.name: getattr(c, f.name) for f in fields(c)}
+
+
+def _with(c, name, fn):
+    """The corpus fields with ``name`` replaced by ``fn(copy of it)``."""
+    value = getattr(c, name).copy()
+    return {**_fields(c), name: fn(value)}
+
+
+def _poke(index, value):
+    def fn(arr):
+        arr[index] = value
+        return arr
+    return fn
+
+
+@pytest.mark.parametrize(("name", "fn", "match"), [
+    ("audio", _poke((3, 2, 1), np.nan), r"corpus: audio\[3, 2, 1\] is nan, expected finite"),
+    ("text", _poke((0, 0, 0), np.inf), r"corpus: text\[0, 0, 0\] is inf, expected finite"),
+    ("label", lambda a: a.astype(np.float32), r"corpus: label has dtype float32, expected int64"),
+    ("driver", _poke(4, 3), r"corpus: driver\[4\] is 3, expected 0=text 1=audio 2=video or -1"),
+    ("driver", _poke(1, -2), r"corpus: driver\[1\] is -2"),
+    ("emotions", _poke((2, 5), np.nan), r"corpus: emotions\[2, 5\] is nan, expected finite"),
+    ("emotions", _poke((2, 3), 3.5), r"corpus: emotions\[2, 3\] \(surprise\) is 3\.5, expected .* \[0, 3\]"),
+    ("emotions", _poke((0, 0), -0.1), r"corpus: emotions\[0, 0\] \(happy\) is -0\.1"),
+    ("mask", lambda a: a.astype(np.int64), r"corpus: mask has shape \(\d+, \d+\) dtype int64, expected an \(N, T\) bool"),
+    ("mask", lambda a: a[:, :, None], r"corpus: mask has shape \(\d+, \d+, 1\) .* expected an \(N, T\) bool"),
+])
+def test_corpus_rejects_bad_values_with_their_index(smoke_corpora, name, fn, match):
+    with pytest.raises(ValueError, match=match):
+        MultimodalCorpus(**_with(smoke_corpora["val"], name, fn))
+
+
+def test_corpus_accepts_the_documented_ranges(smoke_corpora):
+    c = smoke_corpora["val"]
+    edge = _with(c, "emotions", _poke((0, slice(None)), np.array([0, 3, 0, 0, 0, 0], np.float32)))
+    edge["driver"] = np.full(len(c), -1, np.int64)  # real data: driver unknown
+    assert MultimodalCorpus(**edge).fingerprint() != c.fingerprint()

@@ -4,7 +4,8 @@ Accepted layouts (anything else raises :class:`DataFormatError` naming the file 
 
 - **Aff-Wild2 VA annotation** (one ``.txt`` per video): first line exactly ``valence,arousal``, then
   one ``v,a`` line per video frame (frame k at ``k / fps`` s), values in [-1, 1]. ``-5`` (in either
-  column) marks a frame without annotation: ``valid`` False, values 0. Trailing blank lines are ignored.
+  column; the other is then -5 or in [-1, 1]) marks a frame without annotation: ``valid`` False,
+  values 0. Trailing blank lines are ignored.
 - **SEWA trace** (one CSV per recording, the layout we accept): header ``time,valence,arousal`` or
   ``time,valence,arousal,liking``; ``time`` in seconds, strictly increasing (commonly every 0.1 s);
   values in [-1, 1].
@@ -23,6 +24,7 @@ from __future__ import annotations
 import os
 import wave
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +141,12 @@ def _table(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return header, values, numbers
 
 
+def _check_fps(path: Path, fps: object, why: str) -> None:
+    # inf would put every frame at t=0; a string would fail later with a bare TypeError
+    if isinstance(fps, bool) or not isinstance(fps, Real) or not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"{path}: fps={fps!r}: expected a finite number > 0 ({why})")
+
+
 def _fail_rows(path: Path, bad: np.ndarray, numbers: np.ndarray, what: str) -> None:
     if bad.any():
         raise DataFormatError(f"{path}: line {numbers[int(np.argmax(bad))]}: {what}")
@@ -155,8 +163,7 @@ def _times(path: Path, header: list[str], values: np.ndarray, numbers: np.ndarra
     t = values[:, header.index(col)]
     _fail_rows(path, np.isnan(t), numbers, f"column {col!r} is empty")
     if col == "frame":
-        if fps is None or not fps > 0:
-            raise ValueError(f"{path}: a 'frame' column needs fps > 0 (got fps={fps})")
+        _check_fps(path, fps, "a 'frame' column needs fps")
         _fail_rows(path, (t < 0) | (t != np.round(t)), numbers, "column 'frame' must be a non-negative integer")
         t = t / fps
     elif col == "timestamp_ms":
@@ -167,22 +174,23 @@ def _times(path: Path, header: list[str], values: np.ndarray, numbers: np.ndarra
 
 def _check_range(path: Path, header: list[str], values: np.ndarray, numbers: np.ndarray, cols: list[str],
                  lo: float, hi: float, skip: np.ndarray | None = None) -> None:
+    """skip: (n,) rows, or (n, c) cells of ``values``, exempt from the range check."""
     for col in cols:
         v = values[:, header.index(col)]
         bad = np.isnan(v) | (v < lo - 1e-6) | (v > hi + 1e-6)
         if skip is not None:
-            bad &= ~skip
+            bad &= ~(skip[:, header.index(col)] if skip.ndim == 2 else skip)
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataFormatError(f"{path}: line {numbers[i]}: column {col!r} is {v[i]}, expected a value in "
+            shown = "empty" if np.isnan(v[i]) else v[i]
+            raise DataFormatError(f"{path}: line {numbers[i]}: column {col!r} is {shown}, expected a value in "
                                   f"[{lo:g}, {hi:g}]" + (" or -5 (invalid frame)" if skip is not None else ""))
 
 
 def read_affwild2_va(path: str | os.PathLike[str], *, fps: float) -> VATrace:
     """An Aff-Wild2 VA annotation file; frame k is at ``k / fps`` seconds."""
     path = Path(path)
-    if not fps > 0:
-        raise ValueError(f"fps={fps}: expected > 0 (Aff-Wild2's frame rate varies per video)")
+    _check_fps(path, fps, "Aff-Wild2's frame rate varies per video")
     lines = _lines(path)
     if lines[0].strip() != "valence,arousal":
         raise DataFormatError(f"{path}: line 1: header is {lines[0].strip()!r}, expected 'valence,arousal'")
@@ -191,8 +199,10 @@ def read_affwild2_va(path: str | os.PathLike[str], *, fps: float) -> VATrace:
         raise DataFormatError(f"{path}: line {blank[0] + 1}: empty line inside the annotations")
     header, values, numbers = _table(path)
     cols = ["valence", "arousal"]
-    invalid = np.isclose(values, INVALID_VA).any(axis=1)
-    _check_range(path, header, values, numbers, cols, -1.0, 1.0, skip=invalid)
+    marker = np.isclose(values, INVALID_VA)
+    invalid = marker.any(axis=1)
+    # only the -5 cell is exempt: its partner must still be a value or -5 (`-5,7`, `-5,` are errors)
+    _check_range(path, header, values, numbers, cols, -1.0, 1.0, skip=marker)
     values = np.where(invalid[:, None], 0.0, values).astype(np.float32)
     return VATrace(times=np.arange(len(values)) / fps, valence=values[:, 0], arousal=values[:, 1],
                    valid=~invalid, source=str(path))
@@ -248,6 +258,10 @@ def read_mfcc_csv(path: str | os.PathLike[str], *, fps: float | None = None) -> 
     """An MFCC table: a time column (``time`` s or ``frame``) and ``mfcc_0 ... mfcc_{k-1}``."""
     path = Path(path)
     table = _table(path)
+    duplicated = sorted({c for c in table[0] if table[0].count(c) > 1})
+    if duplicated:  # a repeated time column would otherwise be read from its first copy silently
+        raise DataFormatError(f"{path}: line 1: duplicated columns {duplicated[:5]} (expected one time column "
+                              "and mfcc_0, mfcc_1, ...)")
     coeffs = [c for c in table[0] if c not in ("time", "frame")]
     if not coeffs or coeffs != [f"mfcc_{i}" for i in range(len(coeffs))]:
         raise DataFormatError(f"{path}: line 1: feature columns are {coeffs[:5]}, expected mfcc_0, mfcc_1, ...")
@@ -287,7 +301,17 @@ def align_annotations_to_features(annotations: VATrace, features: FrameFeatures 
     +-50 ms for SEWA's 10 Hz traces).
     """
     times = np.asarray(features.times if isinstance(features, FrameFeatures) else features, dtype=np.float64)
-    a = annotations.times
+    a = np.asarray(annotations.times, dtype=np.float64)
+    for name, t in (("feature times", times), ("annotation times", a)):
+        if t.ndim != 1:
+            raise ValueError(f"align_annotations_to_features: {name} have shape {t.shape}, expected (n,) seconds")
+        if not np.isfinite(t).all():
+            i = int(np.argmax(~np.isfinite(t)))
+            raise ValueError(f"align_annotations_to_features: {name}[{i}] is {t[i]}, expected finite seconds")
+    if tolerance_s is not None and (isinstance(tolerance_s, bool) or not isinstance(tolerance_s, Real)
+                                    or not (np.isfinite(tolerance_s) and tolerance_s >= 0)):
+        raise ValueError(f"align_annotations_to_features: tolerance_s={tolerance_s!r}, expected a finite "
+                         "number >= 0 (seconds) or None")
     m = len(times)
     if len(a) == 0 or m == 0:
         zeros = np.zeros(m, np.float32)

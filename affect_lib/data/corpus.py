@@ -17,6 +17,17 @@ EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust", "fe
 MODALITIES: tuple[str, ...] = ("text", "audio", "video")
 
 
+def _check_finite(name: str, arr: np.ndarray, chunk: int = 1024) -> None:
+    """Raise naming the first non-finite index; row chunks keep the temporary mask small."""
+    for lo in range(0, len(arr), chunk):
+        ok = np.isfinite(arr[lo:lo + chunk])
+        if not ok.all():
+            index = np.argwhere(~ok)[0]
+            index[0] += lo
+            raise ValueError(f"corpus: {name}[{', '.join(map(str, index.tolist()))}] is "
+                             f"{float(arr[tuple(index)])}, expected finite values")
+
+
 @dataclass(frozen=True, eq=False)
 class MultimodalCorpus:
     """N utterances of T steps. Arrays are numpy; padding rows are exactly zero.
@@ -26,6 +37,8 @@ class MultimodalCorpus:
     driver (N,) int64 causal modality 0=text 1=audio 2=video, -1 unknown; speaker (N,) int64;
     window (N,2) int64 [start, end) of the driver's evidence window, -1 unknown;
     conflict (N,3) bool: the modality shows another emotion's cue; ids: N strings.
+    Construction checks these shapes, dtypes and ranges and that features are finite (ValueError
+    naming the field and the first bad index).
     """
 
     text: np.ndarray
@@ -41,13 +54,18 @@ class MultimodalCorpus:
     ids: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        n, t = self.mask.shape
+        mask = self.mask
+        if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.dtype != np.bool_:
+            raise ValueError(f"corpus: mask has shape {np.shape(mask)} dtype {getattr(mask, 'dtype', type(mask))}, "
+                             "expected an (N, T) bool array")
+        n, t = mask.shape
         for m in MODALITIES:
             arr = getattr(self, m)
             if arr.ndim != 3 or arr.shape[:2] != (n, t):
                 raise ValueError(f"corpus: {m} has shape {arr.shape}, expected ({n}, {t}, D)")
             if arr.dtype != np.float32:
                 raise ValueError(f"corpus: {m} has dtype {arr.dtype}, expected float32")
+            _check_finite(m, arr)
         expected = {"label": (n,), "emotions": (n, 6), "driver": (n,), "speaker": (n,),
                     "window": (n, 2), "conflict": (n, 3)}
         for name, shape in expected.items():
@@ -55,8 +73,22 @@ class MultimodalCorpus:
                 raise ValueError(f"corpus: {name} has shape {getattr(self, name).shape}, expected {shape}")
         if len(self.ids) != n:
             raise ValueError(f"corpus: {len(self.ids)} ids for {n} utterances")
+        for name in ("label", "driver"):
+            if not np.issubdtype(getattr(self, name).dtype, np.integer):
+                raise ValueError(f"corpus: {name} has dtype {getattr(self, name).dtype}, expected int64")
         if n and (self.label.min() < 0 or self.label.max() >= len(EMOTIONS)):
             raise ValueError(f"corpus: label out of range [0, {len(EMOTIONS)})")
+        bad = (self.driver < -1) | (self.driver >= len(MODALITIES))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"corpus: driver[{i}] is {int(self.driver[i])}, expected 0=text 1=audio 2=video "
+                             "or -1 (unknown)")
+        _check_finite("emotions", self.emotions)
+        bad = (self.emotions < 0) | (self.emotions > 3)
+        if bad.any():
+            i, j = (int(k) for k in np.argwhere(bad)[0])
+            raise ValueError(f"corpus: emotions[{i}, {j}] ({EMOTIONS[j]}) is {float(self.emotions[i, j])}, "
+                             "expected an intensity in [0, 3]")
 
     def __len__(self) -> int:
         return int(self.mask.shape[0])

@@ -110,6 +110,18 @@ def _array(part: dict, key: str, where: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def _lengths(part: dict, key: str, where: str, n: int) -> np.ndarray:
+    """(n,) int64 frame counts >= 0 (a negative count would silently pool no frames)."""
+    raw = _array(part, key, where, 1)
+    if len(raw) != n or raw.dtype.kind not in "iuf":
+        raise DataFormatError(f"{where}[{key!r}]: shape {raw.shape} dtype {raw.dtype}, expected ({n},) numbers")
+    bad = (~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw))) if raw.dtype.kind == "f" else raw < 0
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataFormatError(f"{where}[{key!r}]: row {row} is {raw[row]}, expected a frame count >= 0")
+    return raw.astype(np.int64)
+
+
 def _left_pad(x: np.ndarray, lengths: np.ndarray, T: int) -> np.ndarray:
     """Right-padded (N, Tx, d) with lengths (N,) -> left-padded (N, T, d) of the last min(L, T) steps."""
     n, tx = x.shape[:2]
@@ -146,21 +158,28 @@ def _pool(x: np.ndarray, lengths: np.ndarray, bins: np.ndarray, chunk: int = 256
 
 def load_mmsa(path: str | os.PathLike[str], *, trust_pickle: bool = False, sha256: str | None = None,
               seq_len: int | None = None, labels: Literal["sentiment", "emotion"] = "sentiment") -> MmsaSplits:
-    """Load an MMSA pickle (opt-in, checksummed) into left-padded corpora; T = ``seq_len`` or the file's."""
+    """Load an MMSA pickle (opt-in, checksummed) into left-padded corpora; T = ``seq_len`` or the file's.
+
+    ``seq_len``: an integer >= 1, or None/0 for the file's own T.
+    """
     path = Path(path)
+    if seq_len is not None and (isinstance(seq_len, bool) or not isinstance(seq_len, int | np.integer)
+                                or seq_len < 0):
+        raise ValueError(f"seq_len={seq_len!r}: expected an integer >= 1, or None (or 0) for the file's length")
     if labels != "sentiment":
         raise ValueError(f"labels={labels!r}: MMSA pickles carry sentiment only (no emotion labels); "
                          "use the CMU-MultimodalSDK .csd files (affect_lib.data.mosei) for emotions")
     payload, digest = _verified_load(path, trust_pickle, sha256)
     if not isinstance(payload, dict) or set(_SPLITS) - set(payload):
         raise DataFormatError(f"{path}: expected a dict with keys {sorted(_SPLITS)}")
+    for key in _SPLITS:  # before anything reads a split
+        if not isinstance(payload[key], dict):
+            raise DataFormatError(f"{path}: [{key!r}]: expected a dict of arrays, found {type(payload[key]).__name__}")
     videos = sorted({str(i).split("$_$")[0] for s in _SPLITS for i in np.asarray(payload[s].get("id", []))})
     speaker_of = {v: k for k, v in enumerate(videos)}
     corpora, sentiment, aligned = {}, {}, True
     for key, split in _SPLITS.items():
         part, where = payload[key], f"{path}: [{key!r}]"
-        if not isinstance(part, dict):
-            raise DataFormatError(f"{where}: expected a dict of arrays")
         text = _array(part, "text", where, 3).astype(np.float32)
         audio = _array(part, "audio", where, 3).astype(np.float32)
         vision = _array(part, "vision", where, 3).astype(np.float32)
@@ -176,12 +195,20 @@ def load_mmsa(path: str | os.PathLike[str], *, trust_pickle: bool = False, sha25
             raise DataFormatError(f"{where}['regression_labels']: row {row} ({ids[row]}) is {float(y[row])}, "
                                   "expected a sentiment in [-3, 3]")
         if "text_bert" in part:
-            tmask = _array(part, "text_bert", where, 3)[:, 1, :] > 0
+            bert = _array(part, "text_bert", where, 3)
+            if len(bert) != n or bert.shape[1] < 2:
+                raise DataFormatError(f"{where}['text_bert']: shape {bert.shape}, expected ({n}, 3, T) "
+                                      "(ids, attention mask, segments)")
+            tmask = bert[:, 1, :] > 0
         else:
             tmask = np.abs(text).sum(axis=2) > 0
         t_len = tmask.sum(axis=1)
         if not np.array_equal(tmask, np.arange(tmask.shape[1])[None, :] < t_len[:, None]):
             raise DataFormatError(f"{where}: text mask is not right-padded (valid steps must come first)")
+        if t_len.max(initial=0) > text.shape[1]:  # the BERT mask covers more steps than text holds
+            row = int(np.argmax(t_len))
+            raise DataFormatError(f"{where}['text_bert']: row {row} ({ids[row]}) has {int(t_len[row])} valid steps "
+                                  f"but 'text' has {text.shape[1]} (shape {text.shape})")
         for x in (text, audio, vision):
             x[~np.isfinite(x)] = 0  # MMSA: audio[audio == -inf] = 0
         T = seq_len or text.shape[1]
@@ -189,8 +216,8 @@ def load_mmsa(path: str | os.PathLike[str], *, trust_pickle: bool = False, sha25
             a, v = audio, vision
         else:  # unaligned: pool each modality's frames into the text steps
             aligned = False
-            a_len = _array(part, "audio_lengths", where, 1).astype(np.int64)
-            v_len = _array(part, "vision_lengths", where, 1).astype(np.int64)
+            a_len = _lengths(part, "audio_lengths", where, n)
+            v_len = _lengths(part, "vision_lengths", where, n)
             a, v = _pool(audio, np.minimum(a_len, audio.shape[1]), t_len), _pool(vision, np.minimum(
                 v_len, vision.shape[1]), t_len)
         mods = [_left_pad(x, t_len, T) for x in (text, a, v)]

@@ -83,6 +83,12 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name}={value!r}: expected one of {list(allowed)}")
 
 
+def _folds_source(folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None) -> str:
+    if folds is None:
+        return "the standard CMU-MOSEI folds"
+    return str(folds) if isinstance(folds, str | os.PathLike) else "the folds argument"
+
+
 def _file_position(f: CsdFile, vid: str) -> tuple[bool, int]:
     """Sort key: where the video's rows lie in the file (reading in file order is sequential I/O)."""
     offset = f.data_offset(vid) if vid in f else None
@@ -111,8 +117,8 @@ def align_mosei(data_dir: str | os.PathLike[str], *, seq_len: int,
     few videos' rows. The result does not depend on ``workers``.
     """
     workers = 2 if workers is None else workers
-    if seq_len < 1:
-        raise ValueError(f"seq_len={seq_len}: expected >= 1")
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int | np.integer) or seq_len < 1:
+        raise ValueError(f"seq_len={seq_len!r}: expected an integer >= 1")
     _choice("missing", missing, ("drop", "zero"))
     _choice("nonfinite", nonfinite, ("zero", "drop", "raise"))
     _choice("no_emotion", no_emotion, ("drop", "keep"))
@@ -136,6 +142,10 @@ def align_mosei(data_dir: str | os.PathLike[str], *, seq_len: int,
     stats["fold_videos_without_labels"] = len(in_folds - label_data.keys())
     stats["labelled_videos_outside_folds"] = len(label_data.keys() - in_folds)
     speaker_of = {vid: i for i, vid in enumerate(sorted(in_folds & label_data.keys()))}
+    if not speaker_of:  # every split would come back empty: almost surely the wrong folds or labels
+        raise DataFormatError(
+            f"{data_dir / labels}: none of the {len(in_folds)} video ids in {_folds_source(folds)} has labels "
+            f"(folds e.g. {sorted(in_folds)[:3]}, labelled e.g. {sorted(label_data)[:3]}); every split would be empty")
 
     files: dict[str, CsdFile] = {}
     try:
@@ -173,6 +183,11 @@ def align_mosei(data_dir: str | os.PathLike[str], *, seq_len: int,
         for f in files.values():
             f.close()
 
+    if not any(r["ids"] for r in result.values()):
+        dropped = {k: v for k, v in stats.items() if k.startswith("dropped_") and v}
+        raise DataFormatError(f"{data_dir / labels}: all {stats['segments']} labelled segments of the "
+                              f"{stats['videos']} videos in {_folds_source(folds)} were dropped ({dropped}); "
+                              "every split would be empty")
     corpora = {s: MultimodalCorpus(
         text=r["text"], audio=r["audio"], video=r["video"], mask=r["mask"], label=r["label"],
         emotions=r["emotions"], driver=np.full(len(r["ids"]), -1, np.int64), speaker=r["speaker"],

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +37,7 @@ class CsdWriter:
         _check_name(root, "root")
         for key in metadata:
             _check_name(key, "metadata key")
+        self._path = Path(path)
         self._atomic = atomic_path(path)
         tmp = self._atomic.__enter__()
         try:
@@ -52,13 +54,28 @@ class CsdWriter:
             raise
 
     def add(self, video_id: str, features: np.ndarray, intervals: np.ndarray) -> None:
-        """Add one video: features (n, d), intervals (n, 2)."""
+        """Add one video: features (n, d), intervals (n, 2) finite with end >= start.
+
+        Checked before anything is written, as :func:`~affect_lib.data.mosei_csd.read_csd` will check
+        them: features may hold NaN/inf (the reader keeps them; alignment's ``nonfinite`` policy decides).
+        """
         _check_name(video_id, "video id")
-        features = np.asarray(features, dtype=np.float32)
-        intervals = np.asarray(intervals, dtype=np.float64)
+        where = f"{self._path}: video {video_id!r}"
+        if video_id in self._data:
+            raise ValueError(f"{where}: already added (video ids must be unique)")
+        try:
+            features = np.asarray(features, dtype=np.float32)
+            intervals = np.asarray(intervals, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: features and intervals must be numeric arrays ({exc})") from exc
         if features.ndim != 2 or intervals.shape != (features.shape[0], 2):
-            raise ValueError(f"video {video_id!r}: features {features.shape} and intervals {intervals.shape} "
+            raise ValueError(f"{where}: features {features.shape} and intervals {intervals.shape} "
                              "must be (n, d) and (n, 2)")
+        bad = ~np.isfinite(intervals).all(axis=1) | (intervals[:, 1] < intervals[:, 0])
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ValueError(f"{where}: intervals row {row} is {intervals[row].tolist()}, "
+                             "expected finite [start, end] with end >= start")
         group = self._data.create_group(video_id)
         group.create_dataset("features", data=features)
         group.create_dataset("intervals", data=intervals)

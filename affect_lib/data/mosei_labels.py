@@ -29,6 +29,7 @@ __all__ = ["SPLITS", "MoseiLabels", "read_mosei_labels", "standard_folds", "read
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 _FOLD_KEYS = {"train": "train", "valid": "val", "val": "val", "test": "test"}
+_FOLD_INFO_KEYS = ("source", "licence", "counts")  # descriptive keys of the shipped folds file, ignored
 _TOL = 1e-4  # float32 storage of annotator averages (multiples of 1/3)
 
 
@@ -83,7 +84,11 @@ def standard_folds() -> dict[str, tuple[str, ...]]:
 
 
 def read_folds(path: str | os.PathLike[str]) -> dict[str, tuple[str, ...]]:
-    """A folds JSON: ``{"train": [...], "valid" or "val": [...], "test": [...]}`` lists of video ids."""
+    """A folds JSON: ``{"train": [...], "valid" or "val": [...], "test": [...]}`` lists of video ids.
+
+    The shipped file's descriptive keys ``source``, ``licence``, ``counts`` are allowed (ignored); any
+    other key is an error (a misspelt split would otherwise be dropped silently).
+    """
     path = Path(path)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -95,6 +100,10 @@ def read_folds(path: str | os.PathLike[str]) -> dict[str, tuple[str, ...]]:
 def _parse_folds(payload: object, where: str) -> dict[str, tuple[str, ...]]:
     if not isinstance(payload, Mapping):
         raise DataFormatError(f"{where}: expected an object with keys train, valid, test")
+    unknown = [k for k in payload if k not in _FOLD_KEYS and k not in _FOLD_INFO_KEYS]
+    if unknown:
+        raise DataFormatError(f"{where}: unknown key(s) {unknown}; valid keys: train, valid or val, test "
+                              f"(and {', '.join(_FOLD_INFO_KEYS)}, ignored)")
     folds: dict[str, tuple[str, ...]] = {}
     for key, split in _FOLD_KEYS.items():
         if key in payload:
