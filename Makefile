@@ -62,8 +62,8 @@ lint: setup
 unit: setup
 	$(PY) -m pytest
 
+# conftest.py gives nbval's kernels the runner's environment (and builds the font cache first).
 nbval: setup
-	$(PY) -c "import matplotlib.font_manager"  # the font cache is built here, not logged in a kernel's stderr
 	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  || { $(BIN)/affect-book provenance; exit 1; }
 

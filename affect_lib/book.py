@@ -143,6 +143,7 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
 
     root = root or project_root()
     params = dict(params or {})
+    load_profile(profile)  # an unknown profile fails before anything is written under _build/runs/<profile>
     paths = notebook_paths(root, only)
     if not paths:
         raise BookError(f"no notebooks found under {root / 'notebooks'}")
@@ -165,7 +166,12 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     timings_path = run_dir / "timings.json"
-    record = read_json(timings_path) if timings_path.exists() else {}
+    try:
+        record = read_json(timings_path) if timings_path.exists() else {}
+    except (OSError, ValueError) as exc:
+        raise BookError(f"unreadable run record: {exc}; delete {timings_path} to start a new one") from None
+    if not isinstance(record, dict) or not isinstance(record.get("notebooks", {}), dict):
+        raise BookError(f"not a run record (a JSON object with 'notebooks'): delete {timings_path} to start a new one")
     record.update(profile=profile, parameters=params)
     record.setdefault("notebooks", {})
 

@@ -17,14 +17,17 @@ from typing import Any
 
 import yaml
 
-from affect_lib.config import PROFILES, ConfigError
+from affect_lib.config import PROFILES, ConfigError, text_keys
 
 __all__ = ["main", "parse_value"]
 
 
+_NONE = ("None", "none", "null", "~")
+
+
 def parse_value(text: str) -> Any:
     """papermill-style typing of ``-p`` values: int, float, bool, None, lists (YAML), else str."""
-    if text in ("None", "none", "null", "~"):
+    if text in _NONE:
         return None
     for cast in (int, float):
         try:
@@ -73,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            params = {key: parse_value(value) for key, value in args.parameter}
+            text = text_keys()  # `-p data_dir 2024` is a folder name, not the number 2024
+            params = {key: value if key.rpartition(".")[2] in text and value not in _NONE else parse_value(value)
+                      for key, value in args.parameter}
             result = book.run(args.profile, params, args.only)
             total = sum(result.timings.values())
             print(f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> {result.out_dir}")

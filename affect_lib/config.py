@@ -213,17 +213,26 @@ class LascaConfig:
     gap_draws: int = 8  # SynthAffWild draws of chapter 5's check of the fusion gain (data seeds seed, seed + 1, ...)
 
     def __post_init__(self) -> None:
-        if self.n_subjects < 4 or self.videos_per_subject < 1 or self.video_seconds <= 0 or self.fps <= 0:
-            raise ConfigError("n_subjects >= 4, videos_per_subject >= 1, video_seconds > 0 and fps > 0 required")
+        if (self.n_subjects < 4 or self.videos_per_subject < 1 or self.video_seconds <= 0 or self.fps <= 0
+                or self.audio_sr < 1):
+            raise ConfigError("n_subjects >= 4, videos_per_subject >= 1, video_seconds > 0, fps > 0 and audio_sr > 0 "
+                              f"required, got {self.n_subjects}, {self.videos_per_subject}, {self.video_seconds}, "
+                              f"{self.fps} and {self.audio_sr}")
         if not self.windows_s or min(self.windows_s) <= 0 or max(self.windows_s) > self.video_seconds:
             raise ConfigError(f"windows_s must be in (0, video_seconds], got {self.windows_s}")
-        if not self.taus or min(self.taus) < 0:
-            raise ConfigError(f"taus must be >= 0, got {self.taus}")
+        if not self.taus or min(self.taus) < 0 or max(self.taus) >= 1:
+            raise ConfigError(f"taus must be in [0, 1) (a share of the annotation range), got {self.taus}")
         unknown = set(self.encoders) - {"minilm", "mpnet"}
         if unknown or not self.encoders:
             raise ConfigError(f"encoders must be a non-empty subset of ('minilm', 'mpnet'), got {self.encoders}")
-        if not 0 < self.test_subjects < 1 or min(self.n_seeds, self.hidden, self.max_iter, self.mlp_batch_size) < 1:
-            raise ConfigError("test_subjects in (0, 1), n_seeds, hidden, max_iter and mlp_batch_size >= 1 required")
+        if self.encoder not in self.encoders:
+            raise ConfigError(f"encoder {self.encoder!r} (the default one) must be one of encoders {self.encoders}")
+        if not 0 < self.test_subjects < 1 or min(self.n_seeds, self.hidden, self.max_iter, self.mlp_batch_size,
+                                                 self.n_iter_no_change) < 1:
+            raise ConfigError("test_subjects in (0, 1), n_seeds, hidden, max_iter, n_iter_no_change and "
+                              "mlp_batch_size >= 1 required")
+        if self.alpha < 0:
+            raise ConfigError(f"alpha (the MLP's L2 penalty) must be >= 0, got {self.alpha}")
         if self.gap_draws < 2:
             raise ConfigError(f"gap_draws must be >= 2 (a spread needs two draws), got {self.gap_draws}")
 
@@ -245,6 +254,9 @@ class AblationConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if "full" not in self.ablation_variants or len(set(self.ablation_variants)) != len(self.ablation_variants):
             raise ConfigError(f"ablation_variants must include 'full' and no name twice, got {self.ablation_variants}")
+        unknown = [v for v in self.ablation_variants if v not in _ALL_VARIANTS]
+        if unknown:
+            raise ConfigError(f"unknown ablation variant(s) {', '.join(unknown)}; valid: {', '.join(_ALL_VARIANTS)}")
 
 
 def _check_simplex(name: str, values: tuple[float, ...], n: int) -> None:
@@ -338,6 +350,17 @@ def override_keys() -> list[str]:
     return sorted(_section_fields())
 
 
+def text_keys() -> set[str]:
+    """Override keys whose value is text (``str`` or ``str | None``): a CLI keeps their value as typed."""
+    keys = set()
+    for cls in (RunConfig, *(typing.get_type_hints(RunConfig)[s] for s in _SECTIONS)):
+        for name, tp in typing.get_type_hints(cls).items():
+            if tp is str or (typing.get_origin(tp) in (typing.Union, types.UnionType)
+                             and {a for a in typing.get_args(tp) if a is not type(None)} == {str}):
+                keys.add(name)
+    return keys - {"profile"}
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
@@ -409,12 +432,16 @@ def load_profile(name: str, **overrides: Any) -> RunConfig:
         raise ConfigError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}")
     keys = _section_fields()
     per_section: dict[str | None, dict[str, Any]] = {}
+    given: dict[str, str] = {}
     for raw_key, value in overrides.items():
-        section, _, key = raw_key.rpartition(".")
-        if key not in keys or (section and keys[key] != section):
+        section, dot, key = raw_key.rpartition(".")
+        if key not in keys or (section and keys[key] != section) or (dot and not section):
             close = difflib.get_close_matches(key, keys, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(f"unknown parameter {raw_key!r}{hint}; valid parameters: {', '.join(sorted(keys))}")
+        if key in given:  # 'n_train' and 'data.n_train': which one was meant is not ours to guess
+            raise ConfigError(f"parameter {key!r} given twice (as {given[key]!r} and {raw_key!r})")
+        given[key] = raw_key
         per_section.setdefault(keys[key], {})[key] = value
     cfg = PROFILES[name]
     sections = {s: _apply(getattr(cfg, s), per_section.get(s, {})) for s in _SECTIONS}

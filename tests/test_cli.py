@@ -39,6 +39,46 @@ def test_bad_value_fails_before_running(capsys):
     assert "'seed' expects int" in capsys.readouterr().err
 
 
+def test_text_parameters_keep_their_value_as_typed(monkeypatch):
+    from affect_lib import book
+
+    seen = {}
+
+    def fake_run(profile, params, only):
+        seen.update(params)
+        return book.RunResult(profile, Path("."), {})
+
+    monkeypatch.setattr(book, "run", fake_run)
+    assert main(["run", "--profile", "smoke", "-p", "data_dir", "2024", "-p", "run_dir", "001", "-p", "seed", "3"]) == 0
+    assert seen == {"data_dir": "2024", "run_dir": "001", "seed": 3}  # folder names stay text, numbers numbers
+    assert main(["run", "--profile", "smoke", "-p", "run_dir", "None"]) == 0
+    assert seen["run_dir"] is None
+
+
+def test_a_typo_in_the_profile_writes_nothing(tmp_path, monkeypatch):
+    import os
+
+    py, ipynb = _paired_notebook(tmp_path, "stored", "edited")
+    os.utime(ipynb, (1_000_000, 1_000_000))  # an edited .py: the runner would stage it under _build/runs/<profile>
+    monkeypatch.setenv("AFFECT_BOOK_ROOT", str(tmp_path))
+    assert main(["run", "--profile", "bok"]) == 2
+    assert main(["run", "--profile", "../../../escape"]) == 2
+    assert not (tmp_path / "_build").exists() and not (tmp_path.parent / "escape").exists()
+
+
+def test_a_corrupt_run_record_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    _paired_notebook(tmp_path, "stored", "stored")
+    record = tmp_path / "_build" / "runs" / "smoke" / "timings.json"
+    record.parent.mkdir(parents=True)
+    monkeypatch.setenv("AFFECT_BOOK_ROOT", str(tmp_path))
+    for text in ('{"profile": "smoke", "notebooks": {', '["not", "a", "record"]'):
+        record.write_text(text)
+        assert main(["run", "--profile", "smoke"]) == 2
+        err = capsys.readouterr().err
+        assert "affect-book: error:" in err and f"delete {record}" in err and "Traceback" not in err
+        assert record.read_text() == text  # left as it was
+
+
 def test_only_rejects_unknown_notebook(root):
     with pytest.raises(BookError, match="--only 99"):
         notebook_paths(root, ["99"])
@@ -142,6 +182,33 @@ def test_run_executes_an_edited_py_and_records_it(tmp_path, capsys):
     assert executed.cells[-1].outputs[0]["text"] == "edited\n"
     assert json.loads((run_dir / "timings.json").read_text())["notebooks"]["01_pair"]["source"] == "01_pair.py"
     assert nbformat.read(ipynb, as_version=4).cells[-1].source == "print('stored')"  # the stored pair untouched
+
+
+@pytest.mark.slow
+def test_a_plain_nbval_run_gives_kernels_the_runners_environment(root):
+    """``pytest --nbval`` without make's exports: the root conftest applies kernel_env first."""
+    import os
+    import shutil
+    import uuid
+
+    folder = root / "_build" / f"nbval-env-{uuid.uuid4().hex[:8]}"  # inside the checkout: the root conftest applies
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    cell = nbformat.v4.new_code_cell("import os\nimport lightning  # tqdm.auto: a widget warning on stderr\n"
+                                     "print(os.environ['PYTHONHASHSEED'], os.environ['HF_HUB_OFFLINE'])")
+    cell.outputs, cell.execution_count = [nbformat.v4.new_output("stream", name="stdout", text="0 1\n")], 1
+    nb.cells = [cell]
+    nbformat.write(nb, folder / "env.ipynb")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONHASHSEED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "PYTHONWARNINGS")}
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval",
+                               str(folder / "env.ipynb")], cwd=root, env=env, capture_output=True, text=True,
+                              timeout=300)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(tmp_path, monkeypatch):

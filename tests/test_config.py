@@ -79,11 +79,28 @@ def test_overrides_apply_and_promote():
      ("d_model", 15, "multiple of n_heads"), ("tau_end", 5.0, "tau_end"), ("gumbel_schedule", "cos", "exp, linear"),
      ("gumbel_hard", 1, "bool"), ("denoise_t_start", 500, "denoise_t_start"), ("unet_base", 12, "multiple of 8"),
      ("precision", "64", "one of auto"), ("driver_strength", float("nan"), "finite"), ("lr", float("inf"), "finite"), ("max_epochs", 0, "max_epochs"), ("ddim_steps", 999, "ddim_steps"),
-     ("mlp_batch_size", 0, "mlp_batch_size >= 1"), ("gap_draws", 1, "gap_draws must be >= 2")],
+     ("mlp_batch_size", 0, "mlp_batch_size >= 1"), ("gap_draws", 1, "gap_draws must be >= 2"),
+     ("audio_sr", 0, "audio_sr > 0"), ("alpha", -1.0, "alpha"), ("n_iter_no_change", 0, "n_iter_no_change"),
+     ("taus", [0.1, 1.5], r"taus must be in \[0, 1\)"), ("encoders", ["mpnet"], "encoder 'minilm'"),
+     ("ablation_variants", ["full", "bogus"], "unknown ablation variant.*bogus")],
 )
 def test_semantic_validation(key, value, match):
     with pytest.raises(ConfigError, match=match):
         load_profile("smoke", **{key: value})
+
+
+def test_a_key_given_twice_or_with_an_empty_section_is_refused():
+    with pytest.raises(ConfigError, match="'n_train' given twice"):
+        load_profile("smoke", **{"data.n_train": 10, "n_train": 20})
+    with pytest.raises(ConfigError, match="unknown parameter '.seed'"):
+        load_profile("smoke", **{".seed": 3})
+
+
+def test_the_ablation_variants_known_to_the_config_are_the_registry():
+    from affect_lib.config import _ALL_VARIANTS
+    from affect_lib.eval.ablation import VARIANTS
+
+    assert set(_ALL_VARIANTS) == set(VARIANTS)
 
 
 def test_override_keys_are_unique_across_sections():

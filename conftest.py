@@ -1,0 +1,23 @@
+"""Root pytest hooks: an nbval run gets the notebook kernels' environment, however pytest is started.
+
+The stored outputs were computed by kernels with :func:`affect_lib.book.kernel_env` (offline Hugging
+Face, ``PYTHONHASHSEED=0``, caches in the checkout, tqdm's widget warning silenced). ``make nbval``
+exports the same, but a plain ``pytest --nbval notebooks`` from a shell would start kernels without
+it, and a warning on stderr or another hash order fails cells that are fine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def pytest_configure(config) -> None:
+    if not (config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False)):
+        return
+    from affect_lib.book import kernel_env, warm_font_cache
+
+    env = kernel_env(Path(__file__).resolve().parent)  # nbval's kernels inherit this process's environment
+    warm_font_cache(env)
+    os.environ.clear()
+    os.environ.update(env)
