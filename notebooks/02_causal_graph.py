@@ -240,7 +240,7 @@ pd.Series({"mean soft weight on audio (NumPy)": soft_audio.mean(),
 
 # %% [markdown]
 # The two soft means agree up to sampling noise (2,000 draws: a standard error of about 0.01), and the
-# hard choices pick audio about 73 % of the time: the arg max of Gumbel-perturbed scores is an exact
+# share of hard choices of audio matches $\sigma(1)$ up to the same noise: the arg max of Gumbel-perturbed scores is an exact
 # sample from $\operatorname{softmax}(s)$ (the *Gumbel-max trick*), and Gumbel-Softmax is its
 # differentiable relaxation, which approaches it as $\tau \to 0$.
 #

@@ -56,6 +56,7 @@ from myst_nb import glue
 from affect_lib.config import load_profile
 from affect_lib.io import write_json
 from affect_lib.lasca.draws import cell_over_draws, gap_summary
+from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, load_encoder
 from affect_lib.lasca.features import load_windows, synth_affwild_windows
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES
@@ -63,7 +64,7 @@ from affect_lib.lasca.plots import ablation_bars, draws_figure, otsu_histogram
 from affect_lib.lasca.preference import PairScorer, fit_preference, pair_deltas, preference_pairs
 from affect_lib.lasca.protocol import run_protocol
 from affect_lib.lasca.saliency import normalise, otsu_threshold, salient_mask, standardise, video_stats
-from affect_lib.lasca.semantic import EmbeddingCache, describe, embedding_cache_dir
+from affect_lib.lasca.semantic import EmbeddingCache, cues_within_cap, describe, embedding_cache_dir
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -136,8 +137,33 @@ for j in (int(np.argmax(ws.arousal)), int(np.argmin(ws.arousal))):  # the most a
     print(f"[arousal {ws.arousal[j]:+.2f}] {text[:420]}{' ...' if len(text) > 420 else ''}\n")
 
 # %% [markdown]
-# A full template lists about 25 cues and runs far past the 128 tokens a MiniLM/MPNet reads at a
-# time, and encoding every window's text costs minutes on a laptop CPU for the whole grid. The book
+# How much of such a text does the encoder read? It takes at most {glue:text}`lasca_token_cap`
+# word pieces of a text (our cap, for CPU time; MiniLM allows 256 and MPNet 384) and drops the rest.
+# Counted with the default encoder's tokenizer over this window set:
+
+# %%
+tokenizer = load_encoder(cfg.lasca.encoder).tokenizer
+
+
+def n_tokens(text: str) -> int:  # word pieces as the encoder counts them, special tokens included
+    return len(tokenizer(text, verbose=False)["input_ids"])
+
+
+template_tokens = np.array([n_tokens(describe(m, affective)) for m in masks])
+cues_read = np.array([cues_within_cap(m, affective, n_tokens) for m in masks])
+reach = {"template length (word pieces), median": int(np.median(template_tokens)),
+         "salient cues per window, median": int(np.median(masks.sum(1))),
+         f"cues read whole within {MAX_SEQ_LENGTH} word pieces, median": int(np.median(cues_read))}
+for key, value in zip(("lasca_template_tokens", "lasca_salient_median", "lasca_cues_read"), reach.values(), strict=True):
+    glue(key, value, display=False)
+glue("lasca_token_cap", MAX_SEQ_LENGTH, display=False)
+pd.Series(reach).to_frame(f"{max(windows):g} s windows")
+
+# %% [markdown]
+# A full template lists about {glue:text}`lasca_salient_median` cues in
+# {glue:text}`lasca_template_tokens` word pieces, of which the encoder reads the first
+# {glue:text}`lasca_cues_read`, and encoding every window's text costs minutes on a laptop CPU for
+# the whole grid. The book
 # therefore uses the **pooled** embedding by default: every cue's description is encoded once, and a
 # window's embedding is the normalised mean of its salient cues' embeddings. It is still a function
 # of the mask alone, and nothing is truncated; what it gives up is the encoder reading the cues
@@ -253,10 +279,11 @@ both.assign(acc=both["mean"].map("{:.3f}".format) + " ± " + both["std"].map("{:
 # valence {glue:text}`lasca_pooled_valence_st:.3f` / {glue:text}`lasca_template_valence_st:.3f` and
 # {glue:text}`lasca_pooled_valence_fusion:.3f` / {glue:text}`lasca_template_valence_fusion:.3f`. One
 # draw and five splits cannot settle a difference of a few points (next section), but a large one
-# has a plain cause: the encoder reads the first 128 word pieces of a template (our cap, for CPU
-# time; MiniLM allows 256 and MPNet 384, still far short of ~800), that is the first four or so of
-# its ~25 cues, while the pooled embedding averages all of them. The paper does not say how it
-# handled templates longer than its encoders' limits.
+# has a plain cause: the encoder reads the first {glue:text}`lasca_token_cap` word pieces of a
+# template, that is the first {glue:text}`lasca_cues_read` or so of its
+# {glue:text}`lasca_salient_median` cues (a median window; MiniLM's 256 and MPNet's 384 would still
+# fall far short of {glue:text}`lasca_template_tokens`), while the pooled embedding averages all of
+# them. The paper does not say how it handled templates longer than its encoders' limits.
 #
 # ## How sure are the differences?
 #

@@ -139,8 +139,10 @@ plt.show()
 # - `p_items`: a sign-flip permutation test on the test utterances. For each utterance, its
 #   outcome (correct or not, driver found or not, edit valid or not) is averaged over the seeds,
 #   and the mean paired difference is compared with 10,000 random sign flips. The unit is the
-#   utterance, which is what we want to generalise over, and there are hundreds of them.
-# - `p_holm`: `p_items` corrected for testing ten ablations per metric (Holm–Bonferroni); a
+#   utterance, which is what we want to generalise over: the whole test split for accuracy and
+#   driver accuracy, the `ablation_n_cf` edited utterances for validity.
+# - `p_holm`: `p_items` corrected for testing every ablation of the run against the full model on
+#   that metric (Holm–Bonferroni; `no_diffusion` makes no edits, so validity has one test fewer); a
 #   difference is called significant when `p_holm` < 0.05.
 
 # %%
@@ -192,8 +194,12 @@ plt.show()
 #   input. Compare λ₂ = 0.01 with the full model in the findings list: chapter 3's 10⁻³ was set
 #   before these ablations, not tuned on them, and at this budget a larger value may well do better,
 #   which is the kind of result an ablation is for.
-# - **Hard Gumbel edges** from the start of training move accuracy and driver accuracy by a couple
-#   of points at most at this budget.
+# - **Hard Gumbel edges** from the start of training: accuracy
+#   {glue:text}`ablation_gumbel_hard_accuracy:.3f` and driver accuracy
+#   {glue:text}`ablation_gumbel_hard_driver_acc:.3f`, against the full model's
+#   {glue:text}`ablation_full_accuracy:.3f` and {glue:text}`ablation_full_driver_acc:.3f`, and validity
+#   {glue:text}`ablation_gumbel_hard_cf_validity:.3f`; the table above says which of these
+#   differences the test utterances can tell from chance.
 #
 # Look at the seeds, too (the dots in the first figure): a seed that trains slowly at this budget
 # tends to do so for every variant. That variation is shared between the variants trained with the

@@ -226,6 +226,10 @@ def test_load_windows_without_index_needs_fps(folder):
     ws = load_windows(folder, 1.0, fps=FPS)
     np.testing.assert_array_equal(ws.subject, ws.video)  # subject defaults to the video id
     assert len(ws) == 4
+    for p in (folder / "annotations").glob("*.txt"):
+        p.unlink()
+    with pytest.raises(DataFormatError, match="annotations: no <video>.txt annotation files"):
+        load_windows(folder, 1.0, fps=FPS)
 
 
 def test_timestamp_ms_and_an_mfcc_table_read_like_frames_and_wav(folder):

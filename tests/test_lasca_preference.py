@@ -159,6 +159,14 @@ def test_non_finite_deltas_are_a_clear_error():
         fit_preference(dZ, y)
 
 
+@pytest.mark.parametrize("labels,shown", [(0.9, "0.9"), (-1, "-1"), (2, "2"), ("up", "<U2")])
+def test_labels_other_than_zero_or_one_are_a_clear_error(labels, shown):
+    dZ, y = _problem(40, 4, 0)
+    bad = np.where(y == 1, labels, 0) if not isinstance(labels, str) else np.full(len(y), labels)
+    with pytest.raises(ValueError, match=f"labels must be 0 or 1.*{shown}"):
+        fit_preference(dZ, bad)
+
+
 def test_symmetrised_learner_has_no_base_rate_to_exploit():
     # every training pair goes up; an unsymmetrised learner would predict "up" for everything
     rng = np.random.default_rng(0)

@@ -17,6 +17,7 @@ from affect_lib.lasca.names import FEATURE_NAMES, N_FEATURES
 from affect_lib.lasca.semantic import (
     NO_CUE_TEXT,
     EmbeddingCache,
+    cues_within_cap,
     describe,
     describe_many,
     mask_key,
@@ -70,6 +71,20 @@ def test_same_mask_same_text_and_different_masks_different_texts():
     assert len(set(texts)) == len(distinct_masks)
     names = describe_many(masks, load_lexicon("feature_names"))
     assert len(set(names)) == len(distinct_masks)
+
+
+def test_cues_within_cap_counts_the_cues_a_capped_encoder_reads_whole():
+    def words(text: str) -> int:  # a whitespace "tokenizer"
+        return len(text.split())
+
+    mask = _mask("browDownLeft", "mouthSmileLeft", "mouthSmileRight", "jawOpen", FEATURE_NAMES[-1])
+    full = words(describe(mask, LEX))
+    assert cues_within_cap(mask, LEX, words, max_tokens=full) == 5
+    assert cues_within_cap(mask, LEX, words, max_tokens=full - 1) == 4
+    two = words(describe(_mask("browDownLeft", "jawOpen"), LEX))  # template order: brows before the jaw
+    assert cues_within_cap(mask, LEX, words, max_tokens=two) == 2
+    assert cues_within_cap(mask, LEX, words, max_tokens=1) == 0
+    assert cues_within_cap(np.zeros(N_FEATURES, bool), LEX, words) == 0
 
 
 def test_mask_key_is_exact_and_checks_shape():
@@ -139,6 +154,20 @@ def test_store_with_wrong_metadata_or_garbage_is_an_error(tmp_path):
         EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
 
 
+@pytest.mark.parametrize("damage", ["short embeddings", "nan embedding"])
+def test_a_store_with_mismatched_or_non_finite_rows_is_an_error(tmp_path, damage):
+    cache = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
+    cache.embed(_masks(3))
+    with np.load(cache.path, allow_pickle=False) as store:
+        parts = {k: store[k] for k in store.files}
+    parts["embeddings"] = parts["embeddings"][:2] if damage == "short embeddings" else parts["embeddings"]
+    if damage == "nan embedding":
+        parts["embeddings"][1, 0] = np.nan
+    np.savez(cache.path, **parts)
+    with pytest.raises(ValueError, match="unreadable embedding cache.*delete it to rebuild"):
+        EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
+
+
 def test_failed_write_keeps_the_old_store(tmp_path, monkeypatch):
     cache = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
     cache.embed(_masks(3))
@@ -200,6 +229,23 @@ def test_minilm_loads_offline_frozen_and_encodes():
     assert emb.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
     assert emb[0] @ emb[2] > emb[0] @ emb[1]  # a smile is closer to a Duchenne smile than to a frown
+
+
+@pytest.mark.slow
+def test_loading_an_encoder_in_a_notebook_kernel_writes_nothing_to_stderr(monkeypatch):
+    """Any stderr line fails nbval: the first load in a kernel must be silent without make's env."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("PYTHONWARNINGS", raising=False)  # make's filter would hide tqdm's warning
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("from affect_lib.lasca.encoders import load_encoder\n"
+                                          "print(load_encoder('minilm').max_seq_length)")]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert [o.get("name") for o in outputs] == ["stdout"], outputs
+    assert outputs[0]["text"].strip() == str(MAX_SEQ_LENGTH)
 
 
 def test_missing_mpnet_part_is_a_clear_error(monkeypatch, tmp_path):

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,11 @@ def encoder_folder(name: str, cache_dir: str | os.PathLike[str] | None = None) -
 
 @functools.lru_cache(maxsize=4)
 def _load(folder: str, max_seq_length: int) -> Any:
-    from sentence_transformers import SentenceTransformer
+    with warnings.catch_warnings():
+        # In a Jupyter kernel without ipywidgets, importing tqdm.auto warns "IProgress not found" on
+        # stderr (and fails nbval). The encoder's bars are off (show_progress_bar=False): only noise.
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     was_enabled = hf_logging.is_progress_bar_enabled()

@@ -191,6 +191,8 @@ def _read_index(root: Path, fps: float | None) -> list[dict[str, object]]:
         if fps is None:
             raise ValueError(f"{root}: no videos.csv, so every video needs the fps argument (got fps=None)")
         names = sorted(p.stem for p in (root / "annotations").glob("*.txt"))
+        if not names:
+            raise DataFormatError(f"{root / 'annotations'}: no <video>.txt annotation files (and no videos.csv)")
         return [{"video": v, "subject": v, "fps": float(fps), "audio": v} for v in names]
     with open(index, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))

@@ -14,9 +14,10 @@ folders; embeddings are L2-normalised (``normalize_embeddings=True``).
 
 **Token cap.** The encoder reads at most ``MAX_SEQ_LENGTH`` = 128 word pieces per text
 (:mod:`affect_lib.lasca.encoders`; the models allow 256 and 384). Per-video z-scores are roughly
-symmetric, so Otsu marks many features salient: about 28 of 73 in a SynthAffWild window, a template
-text of ~800 word pieces with the affective lexicon (~120 with the feature-name lexicon). The encoder
-then reads only the first ~4 cues (in the order above: brows, cheeks, eyes); the rest is cut. The cap
+symmetric, so Otsu marks many features salient: about 28-30 of 73 in a SynthAffWild window, a
+template text of hundreds of word pieces with the affective lexicon. The encoder then reads only the
+first few cues (in the order above: brows, cheeks, eyes; :func:`cues_within_cap` counts them, and
+chapter 5 shows the numbers); the rest is cut. The cap
 keeps encoding affordable on 2 CPU cores (its cost grows with the token count); pass
 ``max_seq_length`` to change it (the embedding cache keys include it). The pooled mode below has no
 such cut.
@@ -49,7 +50,7 @@ import hashlib
 import json
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -61,8 +62,8 @@ from affect_lib.lasca.encoders import ENCODERS, MAX_SEQ_LENGTH, EncoderError, lo
 from affect_lib.lasca.lexicon import LEXICONS, lexicon_hash, load_lexicon, validate_lexicon
 from affect_lib.lasca.names import FACE_FEATURES, FEATURE_NAMES, N_FEATURES
 
-__all__ = ["TEMPLATE", "NO_CUE_TEXT", "MODES", "describe", "describe_many", "mask_key", "template_hash",
-           "embedding_cache_dir", "EmbeddingCache"]
+__all__ = ["TEMPLATE", "NO_CUE_TEXT", "MODES", "describe", "describe_many", "cues_within_cap", "mask_key",
+           "template_hash", "embedding_cache_dir", "EmbeddingCache"]
 
 TEMPLATE: Mapping[str, str] = MappingProxyType({
     "face": "Salient facial cues: {cues}.", "voice": "Salient vocal cues: {cues}.", "sep": "; ", "join": " ",
@@ -96,6 +97,27 @@ def describe(mask: np.ndarray, lexicon: Mapping[str, str]) -> str:
 def describe_many(masks: np.ndarray, lexicon: Mapping[str, str]) -> list[str]:
     """Template texts of masks (N, 73) bool."""
     return [describe(m, lexicon) for m in _check_mask(masks).reshape(-1, N_FEATURES)]
+
+
+def cues_within_cap(mask: np.ndarray, lexicon: Mapping[str, str], count_tokens: Callable[[str], int],
+                    max_tokens: int = MAX_SEQ_LENGTH) -> int:
+    """How many of a window's salient cues (73,) the encoder reads whole under the token cap.
+
+    The largest k such that the template of the mask's first k salient cues (template order) has at
+    most ``max_tokens`` word pieces, ``count_tokens(text)`` counting the encoder's special tokens too.
+    A template's length grows with every cue, so a binary search over k finds it.
+    """
+    salient = np.flatnonzero(_check_mask(mask))
+    lo, hi = 0, len(salient)
+    while lo < hi:
+        k = (lo + hi + 1) // 2
+        first = np.zeros(N_FEATURES, bool)
+        first[salient[:k]] = True
+        if count_tokens(describe(first, lexicon)) <= max_tokens:
+            lo = k
+        else:
+            hi = k - 1
+    return lo
 
 
 def mask_key(mask: np.ndarray) -> bytes:
@@ -187,6 +209,10 @@ class EmbeddingCache:
         expected = self._meta()
         if any(meta.get(k) != v for k, v in expected.items()):
             raise ValueError(f"{self.path}: embedding cache made for {meta}, expected {expected}; delete it")
+        # a damaged store must not be served: fresh encodes are checked the same way (_encode)
+        if keys.ndim != 2 or emb.ndim != 2 or len(keys) != len(emb) or not np.isfinite(emb).all():
+            raise ValueError(f"{self.path}: unreadable embedding cache ({len(keys)} keys {keys.shape}, embeddings "
+                             f"{emb.shape}, finite: {bool(np.isfinite(emb).all())}); delete it to rebuild")
         for key_row, vec in zip(keys, emb, strict=True):
             self._memory[key_row.tobytes()] = vec
         self._disk_keys = set(self._memory)
