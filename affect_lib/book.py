@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -86,10 +87,39 @@ def run_source(path: Path, staging: Path) -> tuple[Path, str | None]:
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
-    """Names and defaults of the ``parameters`` cell of a notebook."""
+    """Names and defaults (their source text) of the ``parameters`` cell of a notebook."""
     import papermill
 
     return {name: spec["default"] for name, spec in papermill.inspect_notebook(str(path)).items()}
+
+
+def _fits(value: Any, default: Any) -> bool:
+    if default is None:
+        return True  # e.g. data_dir: None or a path
+    if isinstance(default, bool) or isinstance(value, bool):
+        return type(value) is type(default)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    if isinstance(default, list | tuple):
+        return isinstance(value, list | tuple)
+    return isinstance(value, type(default))
+
+
+def check_knob_types(params: dict[str, Any], nb_params: dict[Path, dict[str, Any]]) -> None:
+    """A notebook parameter's value must have its default's type (an int where a float is expected,
+    anything where the default is None): ``-p eta abc`` fails here, naming the parameter, not in a
+    cell deep inside the notebook."""
+    for path, knobs in nb_params.items():
+        for key, text in knobs.items():
+            if key not in params:
+                continue
+            try:
+                default = ast.literal_eval(str(text))
+            except (ValueError, SyntaxError):
+                continue  # a default computed by an expression: nothing to compare with
+            if not _fits(params[key], default):
+                raise BookError(f"parameter {key!r} of {path.name} expects {type(default).__name__} (its default "
+                                f"is {text}), got {params[key]!r} ({type(params[key]).__name__})")
 
 
 KERNEL_WARNING_FILTER = "ignore:IProgress not found"
@@ -162,6 +192,7 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
     if unknown:
         raise BookError(f"unknown parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(valid)}")
     load_profile(profile, **{k: v for k, v in params.items() if k in override_keys()})  # fail fast
+    check_knob_types(params, nb_params)
 
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -79,6 +79,23 @@ def test_a_corrupt_run_record_is_a_clear_error(tmp_path, monkeypatch, capsys):
         assert record.read_text() == text  # left as it was
 
 
+def test_notebook_parameters_must_have_their_defaults_type():
+    from affect_lib.book import check_knob_types
+
+    knobs = {Path("04_x.ipynb"): {"eta": "1.0", "n_edit": "300", "mode": '"pooled"', "fast": "False",
+                                  "scales": "[0.0, 2.0]", "data_dir": "None", "when": "time.time()"}}
+    good = {"eta": 0, "n_edit": 10, "mode": "template", "fast": True, "scales": [1.0], "data_dir": "/x", "when": 3}
+    check_knob_types(good, knobs)  # an int where a float is expected; anything for a None default or an expression
+    for key, value in (("eta", "abc"), ("n_edit", 2.5), ("n_edit", True), ("mode", 3), ("fast", 1), ("scales", 1.0)):
+        with pytest.raises(BookError, match=f"parameter '{key}' of 04_x.ipynb expects"):
+            check_knob_types({key: value}, knobs)
+
+
+def test_a_mistyped_notebook_parameter_fails_before_any_kernel(capsys):
+    assert main(["run", "--profile", "smoke", "--only", "04", "-p", "eta", "abc"]) == 2
+    assert "parameter 'eta' of 04_counterfactuals.ipynb expects float" in capsys.readouterr().err
+
+
 def test_only_rejects_unknown_notebook(root):
     with pytest.raises(BookError, match="--only 99"):
         notebook_paths(root, ["99"])

@@ -144,9 +144,10 @@ def fit_preference(dZ: np.ndarray, labels: np.ndarray, *, hidden: int = 256, alp
     raw = np.asarray(labels)
     if dZ.ndim != 2 or raw.shape != (dZ.shape[0],):
         raise ValueError(f"fit_preference expects dZ (P, D) and labels (P,), got {dZ.shape} and {raw.shape}")
-    if raw.dtype.kind not in "biuf" or not np.isin(raw, (0, 1)).all():  # 0.9 would truncate to 0 silently
-        bad = sorted({str(v) for v in raw[~np.isin(raw, (0, 1))][:20].tolist()}) if raw.dtype.kind in "biuf" else raw.dtype
-        raise ValueError(f"fit_preference: labels must be 0 or 1 (1 = the target increases), got {bad}")
+    numeric = raw.dtype.kind in "biuf"
+    if not numeric or not np.isin(raw, (0, 1)).all():  # 0.9 would truncate to 0 silently
+        shown = sorted(set(raw[~np.isin(raw, (0, 1))].tolist()))[:5] if numeric else f"dtype {raw.dtype}"
+        raise ValueError(f"fit_preference: labels must be 0 or 1 (1 = the target increases), got {shown}")
     labels = raw.astype(np.int64)
     if batch_size < 1 or max_iter < 1:
         raise ValueError(f"fit_preference: batch_size and max_iter must be >= 1, got {batch_size} and {max_iter}")
