@@ -57,7 +57,7 @@ book: setup
 test: lint unit nbval book-check browser-test
 
 lint: setup
-	$(BIN)/ruff check affect_lib tests benchmarks notebooks scripts
+	$(BIN)/ruff check affect_lib tests benchmarks notebooks scripts conftest.py
 
 unit: setup
 	$(PY) -m pytest

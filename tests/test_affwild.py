@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from fixtures_formats import (
@@ -256,6 +258,19 @@ def test_fps_must_be_a_finite_positive_number(tmp_path, fps):
     shapes = write_blendshapes_csv(tmp_path / "b.csv", np.full((2, 52), 0.5))
     with pytest.raises(ValueError, match=rf"b\.csv: fps={fps!r}"):
         read_blendshapes_csv(shapes, fps=fps)
+
+
+@pytest.mark.parametrize("fps", [np.float32(30), np.array(30.0), Fraction(30000, 1001), 25])
+def test_fps_may_be_any_real_number_type(tmp_path, fps):
+    va = read_affwild2_va(write_affwild2_va(tmp_path / "v.txt", [(0.1, 0.2), (0.3, 0.4)]), fps=fps)
+    np.testing.assert_allclose(va.times, [0.0, 1 / float(fps)])
+
+
+def test_a_blendshape_score_out_of_range_names_no_minus_five(tmp_path):
+    scores = np.full((2, 52), 0.5)
+    scores[1, 3] = 1.5
+    with pytest.raises(DataFormatError, match=r"expected a value in \[0, 1\]$"):
+        read_blendshapes_csv(write_blendshapes_csv(tmp_path / "b.csv", scores), fps=30)
 
 
 @pytest.mark.parametrize(("row", "match"), [

@@ -4,6 +4,7 @@ import json
 
 import jupytext
 import pytest
+
 from conftest import ROOT
 
 SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))

@@ -4,11 +4,11 @@ import json
 
 import nbformat
 import pytest
-from conftest import ROOT
 
 from affect_lib import provenance
 from affect_lib.book import notebook_paths
 from affect_lib.cli import main
+from conftest import ROOT
 
 
 def _write(path, machine=None):

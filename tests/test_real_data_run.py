@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
 from fixtures_formats import AUDIO, LABELS, TEXT, VIDEO, write_sdk_csd
 
 from affect_lib.config import load_profile
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.data.synth_affwild import generate_synth_affwild
 from affect_lib.data.synthetic import generate_synth_mosei
+from conftest import ROOT
 
 WORD_S = 0.5
 

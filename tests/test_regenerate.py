@@ -4,10 +4,10 @@ import json
 import shutil
 
 import pytest
-from conftest import ROOT
 
 from affect_lib.book import regenerate
 from affect_lib.provenance import fingerprint, stored_fingerprint
+from conftest import ROOT
 
 
 def _strip_png(nb: dict) -> dict:

@@ -9,10 +9,10 @@ import textwrap
 
 import pytest
 import torch
-from conftest import ROOT
 
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.modules.train import train_affect_diff
+from conftest import ROOT
 
 pytestmark = pytest.mark.reliability
 

@@ -3,10 +3,9 @@
 import importlib.util
 import json
 
-from conftest import ROOT
-
 from affect_lib.io import write_json
 from affect_lib.report import PERFORMANCE_FIGURE, _budget_share, performance_page, reproducibility_page
+from conftest import ROOT
 
 
 def test_reproducibility_page_reports_the_run(tmp_path):

@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 from affect_lib.book import STAGED
 from affect_lib.browser_check import expected_glue
+from conftest import ROOT
 
 RESULTS = "book/results.html"
 

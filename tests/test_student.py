@@ -4,7 +4,6 @@ import json
 
 import nbformat
 import pytest
-from conftest import ROOT
 
 from affect_lib.student import (
     SOLUTION_TAG,
@@ -14,6 +13,7 @@ from affect_lib.student import (
     make_student_copy,
     write_student_copies,
 )
+from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MIN_EXERCISES = 2  # issue #8: at least two exercises per notebook

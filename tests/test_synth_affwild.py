@@ -111,7 +111,7 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     assert all(a[k] != c[k] for k in a if k.startswith(("annotations", "features", "audio")))
 
 
-def test_cache_reuse_rebuild_and_half_written(tmp_path):
+def test_cache_reuse_rebuild_and_an_empty_folder(tmp_path):
     out = tmp_path / "synth"
     generate_synth_affwild(SMALL, seed=0, out_dir=out)
     marker = out / "marker"

@@ -21,10 +21,10 @@ Accepted layouts (anything else raises :class:`DataFormatError` naming the file 
 
 from __future__ import annotations
 
+import math
 import os
 import wave
 from dataclasses import dataclass
-from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -141,10 +141,22 @@ def _table(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return header, values, numbers
 
 
-def _check_fps(path: Path, fps: object, why: str) -> None:
-    # inf would put every frame at t=0; a string would fail later with a bare TypeError
-    if isinstance(fps, bool) or not isinstance(fps, Real) or not (np.isfinite(fps) and fps > 0):
+def _as_number(value: object) -> float:
+    """``value`` as a float (numpy scalars, 0-d arrays, fractions), NaN for text, bools and non-numbers."""
+    if isinstance(value, bool | str | bytes):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _check_fps(path: Path, fps: object, why: str) -> float:
+    """fps as a float > 0: inf would put every frame at t=0, text would fail later with a bare TypeError."""
+    rate = _as_number(fps)
+    if not (math.isfinite(rate) and rate > 0):
         raise ValueError(f"{path}: fps={fps!r}: expected a finite number > 0 ({why})")
+    return rate
 
 
 def _fail_rows(path: Path, bad: np.ndarray, numbers: np.ndarray, what: str) -> None:
@@ -163,9 +175,9 @@ def _times(path: Path, header: list[str], values: np.ndarray, numbers: np.ndarra
     t = values[:, header.index(col)]
     _fail_rows(path, np.isnan(t), numbers, f"column {col!r} is empty")
     if col == "frame":
-        _check_fps(path, fps, "a 'frame' column needs fps")
+        rate = _check_fps(path, fps, "a 'frame' column needs fps")
         _fail_rows(path, (t < 0) | (t != np.round(t)), numbers, "column 'frame' must be a non-negative integer")
-        t = t / fps
+        t = t / rate
     elif col == "timestamp_ms":
         t = t / 1000.0
     _fail_rows(path, np.r_[False, np.diff(t) <= 0], numbers, f"column {col!r} must be strictly increasing")
@@ -173,8 +185,9 @@ def _times(path: Path, header: list[str], values: np.ndarray, numbers: np.ndarra
 
 
 def _check_range(path: Path, header: list[str], values: np.ndarray, numbers: np.ndarray, cols: list[str],
-                 lo: float, hi: float, skip: np.ndarray | None = None) -> None:
-    """skip: (n,) rows, or (n, c) cells of ``values``, exempt from the range check."""
+                 lo: float, hi: float, skip: np.ndarray | None = None, also: str = "") -> None:
+    """skip: (n,) rows, or (n, c) cells of ``values``, exempt from the range check; ``also``: what else
+    the message names as allowed (Aff-Wild2's -5)."""
     for col in cols:
         v = values[:, header.index(col)]
         bad = np.isnan(v) | (v < lo - 1e-6) | (v > hi + 1e-6)
@@ -184,13 +197,13 @@ def _check_range(path: Path, header: list[str], values: np.ndarray, numbers: np.
             i = int(np.argmax(bad))
             shown = "empty" if np.isnan(v[i]) else v[i]
             raise DataFormatError(f"{path}: line {numbers[i]}: column {col!r} is {shown}, expected a value in "
-                                  f"[{lo:g}, {hi:g}]" + (" or -5 (invalid frame)" if skip is not None else ""))
+                                  f"[{lo:g}, {hi:g}]{also}")
 
 
 def read_affwild2_va(path: str | os.PathLike[str], *, fps: float) -> VATrace:
     """An Aff-Wild2 VA annotation file; frame k is at ``k / fps`` seconds."""
     path = Path(path)
-    _check_fps(path, fps, "Aff-Wild2's frame rate varies per video")
+    fps = _check_fps(path, fps, "Aff-Wild2's frame rate varies per video")
     lines = _lines(path)
     if lines[0].strip() != "valence,arousal":
         raise DataFormatError(f"{path}: line 1: header is {lines[0].strip()!r}, expected 'valence,arousal'")
@@ -202,7 +215,7 @@ def read_affwild2_va(path: str | os.PathLike[str], *, fps: float) -> VATrace:
     marker = np.isclose(values, INVALID_VA)
     invalid = marker.any(axis=1)
     # only the -5 cell is exempt: its partner must still be a value or -5 (`-5,7`, `-5,` are errors)
-    _check_range(path, header, values, numbers, cols, -1.0, 1.0, skip=marker)
+    _check_range(path, header, values, numbers, cols, -1.0, 1.0, skip=marker, also=" or -5 (invalid frame)")
     values = np.where(invalid[:, None], 0.0, values).astype(np.float32)
     return VATrace(times=np.arange(len(values)) / fps, valence=values[:, 0], arousal=values[:, 1],
                    valid=~invalid, source=str(path))
@@ -308,8 +321,7 @@ def align_annotations_to_features(annotations: VATrace, features: FrameFeatures 
         if not np.isfinite(t).all():
             i = int(np.argmax(~np.isfinite(t)))
             raise ValueError(f"align_annotations_to_features: {name}[{i}] is {t[i]}, expected finite seconds")
-    if tolerance_s is not None and (isinstance(tolerance_s, bool) or not isinstance(tolerance_s, Real)
-                                    or not (np.isfinite(tolerance_s) and tolerance_s >= 0)):
+    if tolerance_s is not None and not (math.isfinite(_as_number(tolerance_s)) and _as_number(tolerance_s) >= 0):
         raise ValueError(f"align_annotations_to_features: tolerance_s={tolerance_s!r}, expected a finite "
                          "number >= 0 (seconds) or None")
     m = len(times)

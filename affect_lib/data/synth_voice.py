@@ -2,10 +2,10 @@
 
 A sawtooth source (f0 + ``f0_semitones`` per unit arousal, with a slow wobble), mixed towards a
 darker low-passed copy by a brightness control (arousal, a weak valence tilt, a subject offset),
-shaped per syllable by one of two vowel formant filter pairs (/a/, /i/) shifted by the subject's
-vocal tract, gated by speech turns and a syllable envelope, scaled by loudness (arousal times a
-subject gain, plus an affect-unrelated drift) and mixed with coloured background noise at a per-video
-SNR whose level drifts. Everything is deterministic given the generator ``rng``.
+shaped by a random per-syllable mix of two vowel formant filter pairs (/a/, /i/) shifted by the
+subject's vocal tract, gated by speech turns and a syllable envelope, scaled by loudness (arousal
+times a subject gain, plus an affect-unrelated drift) and mixed with coloured background noise at a
+per-video SNR whose level drifts. Everything is deterministic given the generator ``rng``.
 """
 
 from __future__ import annotations
