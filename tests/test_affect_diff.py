@@ -1,6 +1,7 @@
 """The full model: loss terms, training through Lightning, checkpoints, inference path."""
 
 import dataclasses
+import itertools
 
 import pytest
 import torch
@@ -9,7 +10,12 @@ from affect_lib.config import load_profile
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.eval.evaluate import evaluate_affect_diff
 from affect_lib.models.affect_diff import AffectDiff
-from affect_lib.modules.affect_diff_module import AffectDiffModule, CheckpointMismatchError, load_affect_diff
+from affect_lib.modules.affect_diff_module import (
+    LOSS_WEIGHTS,
+    AffectDiffModule,
+    CheckpointMismatchError,
+    load_affect_diff,
+)
 from affect_lib.modules.train import read_metrics, train_affect_diff
 
 
@@ -97,6 +103,27 @@ def test_evaluate_and_denoise(trained):
         model.denoise(enc.latent.mu, batch["mask"], enc.graph.influence, t_start=5, steps=2, sampler="euler")
     z0 = model.denoise(enc.latent.mu, batch["mask"], enc.graph.influence, t_start=0, steps=1)
     assert z0.shape == enc.latent.mu.shape and torch.all(z0[~batch["mask"]] == 0)
+
+
+def test_total_loss_is_ce_plus_each_term_times_its_own_weight():
+    """loss = CE + λ_ml·BCE + λ₁·diff + λ₂·KL + λ_rec·rec with distinct terms and weights: a swapped or
+    missing weight, or a weight on CE, changes the total."""
+    assert LOSS_WEIGHTS == {"ml": "lambda_ml", "diff": "lambda_diff", "kl": "lambda_kl", "rec": "lambda_rec"}
+    lam = {"lambda_ml": 0.3, "lambda_diff": 2.0, "lambda_kl": 0.05, "lambda_rec": 7.0}
+    cfg = load_profile("smoke", **lam)
+    module = AffectDiffModule(cfg, {"text": cfg.data.text_dim, "audio": cfg.data.audio_dim,
+                                    "video": cfg.data.video_dim}, steps_per_epoch=4)
+    values = {"ce": 1.5, "ml": 0.25, "diff": 3.0, "kl": 11.0, "rec": 0.125}
+    terms = {k: torch.tensor(v, dtype=torch.float64) for k, v in values.items()}
+    expected = 1.5 + 0.3 * 0.25 + 2.0 * 3.0 + 0.05 * 11.0 + 7.0 * 0.125
+    # The data can tell the weights apart: every other assignment of them to the terms gives another total.
+    others = [1.5 + sum(w * values[t] for w, t in zip(perm, ("ml", "diff", "kl", "rec"), strict=True))
+              for perm in itertools.permutations(lam.values())][1:]
+    assert min(abs(o - expected) for o in others) > 0.1
+    assert module._total(terms, "training").item() == pytest.approx(expected, rel=1e-12)
+    module.model.losses = lambda batch: terms  # the training paths use the same total
+    assert module.step_loss({}).item() == pytest.approx(expected, rel=1e-12)
+    assert module.training_step({"label": torch.zeros(2)}, 0).item() == pytest.approx(expected, rel=1e-12)
 
 
 def test_non_finite_loss_names_step_and_term(smoke_cfg):

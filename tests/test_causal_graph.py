@@ -137,6 +137,23 @@ def test_no_nan_with_extreme_scores(hard, stochastic):
     assert_stochastic(g(1e3 * pooled(), generator=torch.Generator().manual_seed(0)).adjacency.detach())
 
 
+def test_hard_gumbel_samples_follow_the_softmax_of_the_scores():
+    """Gumbel-max: argmax(s + g) with g = −log(−log U) is distributed as softmax(s) (τ irrelevant for hard).
+
+    Catches other noise: −log U alone gives P(first) = 0.816 for scores [1, 0] instead of 0.731; rows of
+    four nodes (three choices) also catch g = +log(−log U), which two choices cannot tell apart.
+    """
+    rows = torch.tensor([[0.0, 1.0, 0.0, -1.0], [0.5, 0.0, -1.0, 1.5], [2.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])
+    rows[0, 3] = float("-inf")  # row 0 is the two-way choice [1, 0] of the docstring
+    rows = rows.masked_fill(torch.eye(4, dtype=torch.bool), float("-inf"))
+    n = 40_000
+    scores = rows.expand(n, 4, 4).contiguous()
+    adj = sample_adjacency(scores, tau=0.5, hard=True, stochastic=True, generator=torch.Generator().manual_seed(0))
+    freq = adj.detach().mean(dim=0)  # (4, 4) share of draws whose argmax is each column
+    torch.testing.assert_close(freq, torch.softmax(rows, dim=-1), atol=0.01, rtol=0)
+    assert torch.all(torch.diagonal(freq) == 0)
+
+
 def test_influence_is_the_normalised_incoming_mass():
     adj = torch.tensor([[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]])
     # text receives two rows' attention, audio one, video none

@@ -33,6 +33,21 @@ def test_paper_profile_has_cmu_mosei_folds():
     assert (d.text_dim, d.audio_dim, d.video_dim) == (768, 74, 35)
 
 
+def test_paper_profile_model_and_lasca_sizes():
+    """The paper's scale: latent 256, T = 1000 diffusion steps, 15 LaScA seeds (a smaller value slips by otherwise)."""
+    cfg = load_profile("paper")
+    assert cfg.model.latent_dim == 256
+    assert cfg.model.diffusion_steps == 1000
+    assert cfg.lasca.n_seeds == 15
+
+
+@pytest.mark.parametrize("profile", ["book", "paper"])
+def test_lasca_learner_settings_of_the_paper(profile):
+    """LaScA's preference MLP: L2 α = 1, at most 25 iterations, early stopping after 3 (REFERENCE, Preference learning)."""
+    lasca = load_profile(profile).lasca
+    assert (lasca.alpha, lasca.max_iter, lasca.n_iter_no_change) == (1.0, 25, 3)
+
+
 def test_unknown_profile_lists_valid_names():
     with pytest.raises(ConfigError) as exc:
         load_profile("nope")

@@ -1,11 +1,13 @@
 """Counterfactual API and metrics (issue: counterfactual explanations)."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
+from affect_lib.data.corpus import MODALITIES
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.explain.counterfactual import counterfactual, modality_scales
 from affect_lib.explain.metrics import (
@@ -81,6 +83,64 @@ def test_metrics_golden_values():
     np.testing.assert_allclose(sparsity(z, z_cf, mask), [0.25])
     np.testing.assert_allclose(pool_latent(z_cf, mask), [[3.0, 1.0, 1.0, 1.0]])
     assert attribution_accuracy(np.array([0, 1, 2, 0]), np.array([0, 1, 0, -1])) == pytest.approx(2 / 3)
+
+
+def test_metrics_use_plain_norms_and_only_valid_steps():
+    """‖Δ‖ ≠ ‖z‖ and padded steps hold non-zero values: catches squared norms, norms or sparsity over padding,
+    and time pooling that divides by T or sums the padding."""
+    mask = torch.tensor([[False, True, True], [True, True, True]])
+    z = torch.tensor([[[50.0, 50.0, 50.0, 50.0], [2.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0]],
+                      [[1.0, 2.0, 2.0, 0.0], [1.0, 2.0, 2.0, 0.0], [1.0, 2.0, 2.0, 0.0]]])
+    z_cf = z.clone()
+    z_cf[0, 0] += torch.tensor([0.0, 40.0, 40.0, 0.0])  # padded step: moves a lot, must not count
+    z_cf[0, 1, 0] += 3.0  # valid steps of utterance 0: ‖z‖ = √10, ‖Δ‖ = 5
+    z_cf[0, 2, 0] += 4.0
+    z_cf[0, 1:, 3] += 0.05  # mean |Δ| = 0.05 < 0.1 × mean |z| = 0.1: not moved
+    z_cf[1, :, 1] -= 1.0  # utterance 1: ‖z‖ = √27, ‖Δ‖ = √3; one of four dims moved
+    expected = [np.sqrt(25 + 2 * 0.05**2) / np.sqrt(10), np.sqrt(3) / np.sqrt(27)]
+    np.testing.assert_allclose(proximity(z, z_cf, mask), expected, rtol=1e-6)
+    np.testing.assert_allclose(sparsity(z, z_cf, mask), [0.25, 0.25])
+    np.testing.assert_allclose(pool_latent(z, mask), [[1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 2.0, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(pool_latent(z_cf, mask)[0], [4.5, 1.0, 1.0, 1.05], rtol=1e-6)
+
+
+class _AudioOnlyModel(torch.nn.Module):
+    """Stub for perceptual_scores: μ is the audio features, the logits their sum over valid steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # perceptual_scores reads the device from it
+
+    def encode(self, batch, sample=True):
+        return SimpleNamespace(latent=SimpleNamespace(mu=batch["audio"]))
+
+    def classify(self, mu, mask):
+        return (mu * mask[..., None].to(mu.dtype)).sum(dim=1), None
+
+
+def test_perceptual_score_is_the_accuracy_drop_of_the_permuted_modality():
+    """A model that reads only audio: the audio score is base − permuted accuracy (> 0), text and video 0.
+
+    Catches a flipped sign, permuting the wrong modality (or the labels with it), no permutation, and a
+    score that ignores the base accuracy."""
+    n, steps, classes = 300, 4, 6
+    rng = np.random.default_rng(0)
+    audio_class = torch.as_tensor(rng.integers(0, classes, n))
+    label = audio_class.clone()
+    label[:30] = (label[:30] + 1) % classes  # base accuracy 0.9, not 1
+    lengths = torch.as_tensor(rng.integers(1, steps + 1, n))
+    mask = torch.arange(steps)[None, :] >= steps - lengths[:, None]  # left padding, as the SDK's
+    audio = torch.nn.functional.one_hot(audio_class, classes).float()[:, None, :].expand(n, steps, classes)
+    audio = audio * mask[..., None]
+    data = {"text": torch.randn(n, steps, 5), "audio": audio, "video": torch.randn(n, steps, 3),
+            "mask": mask, "label": label}
+    loader = [{k: v[i:i + 64] for k, v in data.items()} for i in range(0, n, 64)]
+    scores = perceptual_scores(_AudioOnlyModel(), loader, seed=7)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(7))
+    permuted = int((audio_class[perm] == label).sum()) / n
+    assert set(scores) == set(MODALITIES)
+    assert scores["audio"] == pytest.approx(0.9 - permuted, abs=1e-12) and scores["audio"] > 0.5
+    assert scores["text"] == 0.0 and scores["video"] == 0.0
 
 
 def test_frechet_distance():

@@ -168,6 +168,60 @@ def test_samplers_match_gaussian_data_with_exact_score(sched):
         assert ddim.std().item() == pytest.approx(sd, rel=0.05), eta
 
 
+def _abar64(timesteps: int) -> torch.Tensor:
+    """ᾱ in float64 straight from the betas (not the schedule's buffers, which a bug could share)."""
+    return torch.cumprod(1 - cosine_beta_schedule(timesteps), dim=0)
+
+
+@pytest.mark.parametrize("timesteps", [5, 1000])
+def test_ddpm_one_step_is_the_posterior_with_fixed_small_variance(timesteps):
+    """p_sample_loop from t=1 equals μ̃ + √β̃·z with β̃ = (1−ᾱ₀)/(1−ᾱ₁)·β₁, then x̂₀ at t=0.
+
+    Catches σ = 0, a halved σ, σ² = β_t ("fixed large") and a wrong posterior mean; the spread test
+    above cannot see them.
+    """
+    sched = DiffusionSchedule(timesteps=timesteps, schedule="cosine")
+    betas, abar = cosine_beta_schedule(timesteps), _abar64(timesteps)
+    x_T = torch.randn(3, 4, 2, generator=gen(20))
+    e = torch.randn(3, 4, 2, generator=gen(21))  # fixed ε̂, independent of x: everything is closed form
+    out = sched.p_sample_loop(lambda x, t: e, x_T.shape, x_T=x_T, t_start=1, generator=gen(22))
+    z = torch.randn(3, 4, 2, generator=gen(22)).double()  # the only draw: x_T is given, t=0 adds none
+    x, e = x_T.double(), e.double()
+    b1, a0, a1 = betas[1], abar[0], abar[1]
+    x0_hat = (x - (1 - a1).sqrt() * e) / a1.sqrt()
+    mean = b1 * a0.sqrt() / (1 - a1) * x0_hat + (1 - a0) * (1 - b1).sqrt() / (1 - a1) * x
+    x1 = mean + ((1 - a0) / (1 - a1) * b1).sqrt() * z
+    expected = (x1 - (1 - a0).sqrt() * e) / a0.sqrt()  # t=0: μ̃ = x̂₀ (coef1 = 1, coef2 = 0), no noise
+    torch.testing.assert_close(out.double(), expected, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("eta", [1.0, 0.5])
+def test_ddim_steps_match_the_closed_form_sigma(sched, eta):
+    """ddim_sample over [600, 300, 0] equals the REFERENCE step with σ = η·√((1−ᾱ_prev)/(1−ᾱ_t)·(1−ᾱ_t/ᾱ_prev)).
+
+    Catches σ = 0, a halved σ, σ without the (1−ᾱ_prev)/(1−ᾱ_t) factor, σ not linear in η and a
+    direction term √(1−ᾱ_prev) that forgets −σ².
+    """
+    abar = _abar64(1000).tolist()
+    x_T = torch.randn(3, 4, 2, generator=gen(30))
+    e = torch.randn(3, 4, 2, generator=gen(31))
+    used = gen(32)
+    out = sched.ddim_sample(lambda x, t: e, x_T.shape, steps=3, eta=eta, x_T=x_T, t_start=600, generator=used)
+    g = gen(32)
+    x, e = x_T.double(), e.double()
+    for step, prev in ((600, 300), (300, 0), (0, None)):
+        a_t = abar[step]
+        a_prev = 1.0 if prev is None else abar[prev]
+        x0_hat = (x - math.sqrt(1 - a_t) * e) / math.sqrt(a_t)
+        sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
+        x = math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev - sigma**2) * e
+        if prev is not None:  # the last step (to ᾱ = 1) has σ = 0 and draws nothing
+            assert sigma > 0
+            x = x + sigma * torch.randn(3, 4, 2, generator=g).double()
+    torch.testing.assert_close(out.double(), x, atol=2e-5, rtol=1e-5)
+    assert torch.equal(used.get_state(), g.get_state())  # exactly the two draws of the closed form
+
+
 def test_ddim_eta0_is_deterministic_and_ddpm_is_seeded(sched):
     c = torch.zeros(2, 5, 3)
     eps_fn = gaussian_eps(sched, 0.0, 1.0)  # any smooth eps_fn; x flattened to (B, -1) below

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from affect_lib.data.corpus import EMOTIONS
 from affect_lib.data.mmsa import UntrustedPickleError, load_mmsa
 from affect_lib.data.mosei import align_mosei, load_mosei
-from affect_lib.data.mosei_align import align_to_reference, collapse_mean, overlap_pairs, pad_last
+from affect_lib.data.mosei_align import EPSILON, align_to_reference, collapse_mean, overlap_pairs, pad_last
 from affect_lib.data.mosei_csd import DataFormatError, _decode_metadata, read_csd
 from affect_lib.data.mosei_csd_writer import CsdWriter, write_csd
 from affect_lib.data.mosei_labels import read_folds, read_mosei_labels, resolve_folds, standard_folds
@@ -288,6 +288,33 @@ def test_align_to_reference_keys_and_collapse():
     means, has = collapse_mean(overlap_pairs(ref, sub_i), sub_f, len(ref))
     np.testing.assert_allclose(means[:, 0], [0.5, 0, 2, 0])
     np.testing.assert_array_equal(has, [1, 0, 1, 0])
+
+
+def test_alignment_epsilon_is_the_sdks_and_decides_the_boundaries():
+    """eps = 1e-5 exactly: a piece or reference of 5e-6 is dropped, one of 2e-5 kept; a gap of 2e-5 is no overlap.
+
+    Catches another epsilon (1e-6 keeps the 5e-6 piece, 1e-4 drops the 2e-5 one), a looser overlap test
+    (a row 2e-5 short of the reference would come back as a reversed piece) and the reference-length rule.
+    """
+    assert EPSILON == 1e-5
+    ref = np.array([[1.0, 2.0]])
+    sub_i = np.array([[0.0, 1.0 + 5e-6],  # 5e-6 inside: piece too short
+                      [2.0 - 2e-5, 3.0],  # 2e-5 inside: kept
+                      [0.0, 1.0 - 5e-6],  # ends 5e-6 before: overlaps by the SDK test, zero-ish piece dropped
+                      [0.0, 1.0 - 1.5e-5],  # ends 1.5e-5 before: no overlap
+                      [0.0, 1.0 - 2e-5],  # ends 2e-5 before: no overlap
+                      [2.0 + 2e-5, 3.0]])  # starts 2e-5 after: no overlap
+    sub_f = np.arange(len(sub_i), dtype=np.float32)[:, None]
+    out = align_to_reference(ref, sub_f, sub_i, video_id="v")
+    assert list(out) == ["v[0]"]
+    np.testing.assert_array_equal(out["v[0]"][0][:, 0], [1])
+    np.testing.assert_allclose(out["v[0]"][1], [[2.0 - 2e-5, 2.0]], rtol=0, atol=1e-12)
+    # Reference intervals: shorter than eps skipped, longer kept (the subject covers both).
+    ref = np.array([[1.0, 1.0 + 5e-6], [1.5, 1.5 + 2e-5]])
+    out = align_to_reference(ref, np.ones((1, 1), np.float32), np.array([[0.0, 3.0]]), video_id="v")
+    assert list(out) == ["v[1]"]
+    p = overlap_pairs(ref, np.array([[0.0, 3.0]]))
+    assert p.ref.tolist() == [1] and p.counts(2).tolist() == [0, 1]
 
 
 def test_pad_last_keeps_the_last_rows_left_padded():
