@@ -200,8 +200,8 @@ print("wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of 
 # ## Exercises
 #
 # Each exercise works on this notebook's objects (`cfg`, `corpora`, `train`, `test`, `by_driver`) and
-# runs in a few seconds. Write your answer in a new cell; the solution is folded away below each
-# exercise (`make student` writes copies of the notebooks with `# TODO` cells in their place).
+# runs in a few seconds. In the book the solution is folded away below each
+# exercise; in a student copy (`make student`) a `# TODO` cell takes its place: write your answer there.
 #
 # ```{exercise} Change the driver mix
 # :label: ex-01-driver-mix
@@ -252,7 +252,8 @@ pd.Series({"predicted (probe unchanged)": predicted,
 # :label: ex-01-evidence-window
 #
 # The probes average each feature over the whole utterance, but the driver shows its cue only inside
-# the evidence window `corpus.window[i] = [start, end)`. Pool the text features over that window only
+# the evidence window `corpus.window[i] = [start, end)` (time-step indices of the padded sequence,
+# like `corpus.mask`'s columns). Pool the text features over that window only
 # (train and test), refit the text probe, and compare its accuracy on text-driven test utterances
 # with the probe table's `acc | driver=text`. What does the gap say a model must learn besides
 # *which* modality to trust?

@@ -209,8 +209,8 @@ print("wrote graph/metrics.json in the run folder")
 # ## Exercises
 #
 # The exercises use this notebook's objects (`scores`, `samples`, `models`, `results`, `test`,
-# `conflict`) and run in a few seconds. Write your answer in a new cell; the solution is folded away
-# below each exercise (`make student` writes copies of the notebooks with `# TODO` cells in their place).
+# `conflict`) and run in a few seconds. In the book the solution is folded away below each
+# exercise; in a student copy (`make student`) a `# TODO` cell takes its place: write your answer there.
 #
 # ```{exercise} Gumbel-Softmax by hand
 # :label: ex-02-gumbel

@@ -223,8 +223,8 @@ print("wrote affect_diff/metrics.json; chapter 4 loads affect_diff/checkpoints/b
 # ## Exercises
 #
 # The exercises use this notebook's trained `model`, `dm`, `cfg` and `t_grid`, and run in seconds.
-# Write your answer in a new cell; the solution is folded away below each exercise (`make student`
-# writes copies of the notebooks with `# TODO` cells in their place).
+# In the book the solution is folded away below each exercise; in a student copy (`make student`) a
+# `# TODO` cell takes its place: write your answer there.
 #
 # ```{exercise} Implement the DDIM step
 # :label: ex-03-ddim-step
@@ -243,6 +243,10 @@ print("wrote affect_diff/metrics.json; chapter 4 loads affect_diff/checkpoints/b
 # `eps_fn = guided_eps_fn(model.unet, label=model.unet.null_label, scale=0.0, influence=..., mask=...)`
 # from `affect_lib.models.diffusion.diffusion_utils`. Check that you get what
 # `model.schedule.ddim_sample(eps_fn, shape, steps=3, x_T=z_t, t_start=t0, mask=mask)` returns.
+# Where things are: `model.encode(batch, sample=False)` (under `torch.no_grad()`) returns the
+# encoding, whose `.latent.mu` is $\mu$ (B, T, d) and `.graph.influence` the graph's weights; the
+# mask is `batch["mask"]`; `eps_fn(z, t)` takes `t` as a (B,) long tensor; keep padded steps at
+# zero by multiplying with `mask[..., None]` after every step, as the samplers do.
 # ```
 #
 # ```{solution-start} ex-03-ddim-step

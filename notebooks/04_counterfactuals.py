@@ -202,10 +202,17 @@ race, race_cfs = sampler_race(model, race_batch, target[:n_race], ddim_steps=[s 
                               seed=cfg.seed, repeats=2, cfg_scale=cfg_scale, scales=scales, **edit)
 name = f"DDIM {steps}"
 ddim_speedup = round(float(race.loc[name, "speedup_vs_ddpm"]), 1)
-ddim_validity_gap = round(abs(float(race.loc["DDPM", "validity"] - race.loc[name, "validity"])), 4)
 glue("ddim_speedup", ddim_speedup, display=False)
+race[["steps", "seconds", "speedup_vs_ddpm"]].round(3)
+
+# %% [markdown]
+# The times above vary between runs and machines, so nbval does not check them; what the samplers
+# produce is deterministic given the seed, and is checked:
+
+# %%
+ddim_validity_gap = round(abs(float(race.loc["DDPM", "validity"] - race.loc[name, "validity"])), 4)
 glue("ddim_validity_gap", ddim_validity_gap, display=False)
-race.round(3)
+race.drop(columns=["seconds", "speedup_vs_ddpm"]).round(3)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -294,7 +301,8 @@ print("wrote affect_diff/counterfactuals.json")
 # ## Exercises
 #
 # The exercises use this notebook's `model`, `batch`, `target`, `scales`, `edit` and `cfg`, and run in
-# seconds. Write your answer in a new cell; the solution is folded away below each exercise.
+# seconds. In the book the solution is folded away below each
+# exercise; in a student copy (`make student`) a `# TODO` cell takes its place: write your answer there.
 #
 # ```{exercise} Classifier-free guidance by hand
 # :label: ex-04-cfg
@@ -304,7 +312,10 @@ print("wrote affect_diff/counterfactuals.json")
 # the labels, `influence=` the graph's influence weights, `mask=`). Combine the two predictions with
 # the guidance formula at scale `cfg_scale` and check that you get what
 # `guided_eps_fn(model.unet, label=..., scale=cfg_scale, influence=..., mask=...)` from
-# `affect_lib.models.diffusion` returns. What does a scale of 1 give?
+# `affect_lib.models.diffusion` returns. What does a scale of 1 give? Where things are:
+# `model.encode(batch, sample=False)` (under `torch.no_grad()`) returns the encoding, whose
+# `.latent.mu` is $\mu$ and `.graph.influence` the influence weights; `model.schedule.noise_to(mu, t)`
+# noises a latent to step `t`.
 # ```
 #
 # ```{solution-start} ex-04-cfg
@@ -324,8 +335,9 @@ with torch.no_grad():
     eps_uncond = model.unet(z_t, t, torch.full((8,), model.unet.null_label), **kw)
     by_hand = eps_uncond + cfg_scale * (eps_cond - eps_uncond)
     library = guided_eps_fn(model.unet, label=target[:8], scale=cfg_scale, **kw)(z_t, t)
+    scale_one = guided_eps_fn(model.unet, label=target[:8], scale=1.0, **kw)(z_t, t)
 print(f"equal to guided_eps_fn: {torch.allclose(by_hand, library, atol=1e-5)}; "
-      f"scale 1 is the conditional prediction: {torch.allclose(eps_uncond + (eps_cond - eps_uncond), eps_cond, atol=1e-6)}")
+      f"guided_eps_fn at scale 1 is the conditional prediction: {torch.allclose(scale_one, eps_cond, atol=1e-5)}")
 
 # %% [markdown]
 # At $s = 1$ guidance is plain conditional sampling; $s > 1$ extrapolates away from the unconditional
@@ -353,13 +365,16 @@ rows = {}
 for t0 in (round(0.5 * cfg.model.diffusion_steps), t_start):
     shallow = counterfactual(model, few, target[:64], cfg_scale=cfg_scale, t_start=min(t0, cfg.model.diffusion_steps - 1),
                              steps=min(steps, t0 + 1), eta=eta, scales=scales, generator=torch.Generator().manual_seed(0))
-    rows[t0] = summarise(shallow)
+    kept = (shallow.pred_after == shallow.pred_before).float().mean()  # still read as what it was before
+    rows[t0] = summarise(shallow) | {"keeps its emotion": float(kept)}
 pd.DataFrame(rows).T.rename_axis("t_0").round(3)
 
 # %% [markdown]
-# From half-way the edit stays much closer to the original but rarely reaches the target: the prior
-# keeps the source emotion. A counterfactual that is not valid explains nothing, so the deeper start
-# is the honest choice on this model, with its distance stated.
+# From half-way the edit stays much closer to the original but reaches the target far less often,
+# and most of the edits that miss are still read as the emotion they had (the last column): too
+# little noise leaves the utterance's affect in $z_t$, and the prior cannot overwrite it. A
+# counterfactual that is not valid explains nothing, so the deeper start is the honest choice on
+# this model, with its distance stated.
 #
 # ```{solution-end}
 # ```

@@ -499,7 +499,8 @@ print({k: round(float(v), 3) for k, v in arousal.items()}, "-> wrote lasca/proto
 # ## Exercises
 #
 # The exercises use this notebook's `ws`, `Z`, `masks`, `affective` and `i`, and run in seconds.
-# Write your answer in a new cell; the solution is folded away below each exercise.
+# In the book the solution is folded away below each exercise; in a student copy (`make student`) a
+# `# TODO` cell takes its place: write your answer there.
 #
 # ```{exercise} Otsu's threshold by hand
 # :label: ex-05-otsu
@@ -555,8 +556,13 @@ for name, lexicon in (("book", affective), ("mine", mine)):
 
 # %% [markdown]
 # Only the `jawOpen` sentence changes, and only in windows where `jawOpen` is salient: the template is
-# a function of the mask and the lexicon, so a window without it keeps its text and its cached
-# embedding. Editing the lexicon file changes the cache's key, so stale embeddings are never reused.
+# a function of the mask and the lexicon, so a window without it keeps its text, and its embedding
+# comes out the same. It is computed again all the same: the embedding store's name carries a hash
+# of the whole lexicon, so an edited lexicon starts a new store and stale embeddings are never
+# reused. Even with `jawOpen` salient, the *template* embedding stays as it was whenever `jawOpen`
+# comes after the first {glue:text}`lasca_cues_read` or so salient cues, all the encoder reads within
+# its cap (`jawOpen` is feature 26 of 73 in the template order). The pooled embedding, the book's
+# default, does change, as it averages every salient cue.
 #
 # ```{solution-end}
 # ```

@@ -236,14 +236,16 @@ print(f"wrote {out.relative_to(cfg.run_path)}/runs.csv and summary.json in the r
 # ## Exercises
 #
 # The exercises use this notebook's `result`, `runs` and `comparison`, and run in seconds.
-# Write your answer in a new cell; the solution is folded away below each exercise.
+# In the book the solution is folded away below each exercise; in a student copy (`make student`) a
+# `# TODO` cell takes its place: write your answer there.
 #
 # ```{exercise} McNemar's test by hand
 # :label: ex-06-mcnemar
 #
 # For seed `cfg.seed` only, count the test utterances that the full model gets right and
-# `no_graph` gets wrong (b), and the reverse (c). McNemar's exact test asks whether b and c differ
-# more than a fair coin would make them: compute its two-sided p-value with
+# `no_graph` gets wrong (b), and the reverse (c); `result.outcomes(variant, "correct")` holds the
+# per-utterance outcomes, one row per seed (seeds, N). McNemar's exact test asks whether b and c
+# differ more than a fair coin would make them: compute its two-sided p-value with
 # `scipy.stats.binomtest(b, b + c)`. How does it compare with `p_items` for `no_graph` accuracy?
 # ```
 #
@@ -263,8 +265,11 @@ print(f"b={b} c={c} McNemar p={p_mcnemar:.3g}; p_items (all seeds) = "
       f"{comparison.loc[('no_graph', 'accuracy'), 'p_items']:.3g}")
 
 # %% [markdown]
-# Both tests look at the same discordant utterances; McNemar's uses one seed, the sign-flip test
-# averages each utterance over all seeds first. With a difference this large both are tiny.
+# Both tests weigh utterances on which the two models disagree: McNemar's counts them for one seed,
+# the sign-flip test averages each utterance's outcome over all seeds first. Here `p_items` prints as
+# 1e-4 because that is as low as it can go: with 10,000 random sign flips, none as extreme as the
+# observed difference, it is $1/(10{,}000 + 1)$. More flips would lower it; McNemar's exact p shows
+# how far below that floor a difference this large lies.
 #
 # ```{solution-end}
 # ```
@@ -289,10 +294,13 @@ print(f"Spearman rho over {len(with_prior)} runs: {rho:.2f}")
 display(by_variant.sort_values("cf_validity").round(3))
 
 # %% [markdown]
-# Accuracy and validity measure different things: accuracy is about the encoder and classifier,
-# validity about how well the prior can move a latent across the class boundary. Variants that
-# leave the classifier alone but damage the prior (no CFG dropout) or the latent (large λ₂) show
-# that the two need not go together.
+# No: over the runs the rank correlation is weak and, in the book run, slightly negative. Accuracy
+# is about the encoder and classifier, validity about how well the prior can move a latent across the
+# class boundary. The outlier is λ₁ = 10, bad at both (the table's first row). The two variants
+# easiest to edit, no graph and λ₂ = 0.1, are among the least accurate: a latent that carries less of
+# the input is easier to move and worse to classify. But λ₂ = 0.01 is both more accurate and easier
+# to edit than the full model, and removing CFG dropout costs validity while accuracy stays nearly
+# where it was: the two measures need not go together.
 #
 # ```{solution-end}
 # ```
