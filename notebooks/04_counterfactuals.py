@@ -60,7 +60,7 @@ from affect_lib.config import load_profile
 from affect_lib.data.corpus import EMOTIONS, MODALITIES
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.explain.counterfactual import counterfactual, modality_scales
-from affect_lib.explain.metrics import attribution_accuracy, frechet_distance, perceptual_scores, pool_latent
+from affect_lib.explain.metrics import attribution_accuracy, perceptual_scores, realism
 from affect_lib.explain.plots import (
     attribution_by_driver,
     counterfactual_example,
@@ -121,12 +121,7 @@ print(f"{n} test utterances; modality scales (spread of reconstructions on val):
 # %%
 cf = counterfactual(model, batch, target, cfg_scale=cfg_scale, scales=scales, generator=torch.Generator().manual_seed(cfg.seed), **edit)
 summary = summarise(cf)
-real = pool_latent(cf.z, cf.mask)
-labels = batch["label"].numpy()
-fd = np.mean([frechet_distance(pool_latent(cf.z_cf[cf.target == k], cf.mask[cf.target == k]), real[labels == k])
-              for k in range(len(EMOTIONS)) if (cf.target == k).sum() > 2 and (labels == k).sum() > 2])
-fd_ref = np.mean([frechet_distance(real[labels == k], real[labels != k]) for k in range(len(EMOTIONS))
-                  if (labels == k).sum() > 2])
+fd, fd_ref = realism(cf.z, cf.z_cf, cf.mask, batch["label"].numpy(), cf.target.numpy(), len(EMOTIONS))
 headline = {"cf_validity": round(summary["validity"], 4), "cf_proximity": round(summary["proximity"], 4),
             "cf_sparsity": round(summary["sparsity"], 4), "cf_fd_latent": round(float(fd), 4)}
 for key, value in headline.items():

@@ -16,6 +16,7 @@ from affect_lib.explain.metrics import (
     perceptual_scores,
     pool_latent,
     proximity,
+    realism,
     sparsity,
     validity,
 )
@@ -141,6 +142,25 @@ def test_perceptual_score_is_the_accuracy_drop_of_the_permuted_modality():
     assert set(scores) == set(MODALITIES)
     assert scores["audio"] == pytest.approx(0.9 - permuted, abs=1e-12) and scores["audio"] > 0.5
     assert scores["text"] == 0.0 and scores["video"] == 0.0
+
+
+def test_realism_compares_edits_with_their_target_and_emotions_with_each_other():
+    rng = np.random.default_rng(0)
+    centre = {0: 0.0, 1: 5.0}
+    labels = np.repeat([0, 1], 40)
+    z = torch.tensor(np.stack([rng.normal(centre[k], 1.0, size=(3, 2)) for k in labels]), dtype=torch.float32)
+    mask = torch.ones(80, 3, dtype=torch.bool)
+    mask[:, 0] = False  # a padded step holding junk: realism must pool valid steps only
+    z[:, 0] = 100.0
+    target = 1 - labels
+    perfect = z.flip(0)  # every edit is a real latent of its target emotion (same valid steps)
+    edit_fd, reference = realism(z, perfect, mask, labels, target, n_classes=2)
+    assert edit_fd == pytest.approx(0.0, abs=1e-6)
+    # pooled latents: mean of 2 steps with sd 1 -> per-dimension variance 1/2; emotions 5 apart in both dims
+    assert reference == pytest.approx(2 * 5.0**2, rel=0.15)
+    unchanged = realism(z, z, mask, labels, target, n_classes=2)[0]  # edits that stayed at their source
+    assert unchanged == pytest.approx(reference, rel=1e-6)
+    assert np.isnan(realism(z[:4], z[:4], mask[:4], labels[:4], target[:4], n_classes=2)[0])  # too few rows
 
 
 def test_frechet_distance():

@@ -20,7 +20,7 @@ from affect_lib.data.corpus import MODALITIES
 from affect_lib.devices import to_device
 from affect_lib.models.affect_diff import AffectDiff
 
-__all__ = ["validity", "proximity", "sparsity", "frechet_distance", "pool_latent", "attribution_accuracy",
+__all__ = ["validity", "proximity", "sparsity", "frechet_distance", "pool_latent", "realism", "attribution_accuracy",
            "perceptual_scores"]
 
 
@@ -64,6 +64,26 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
     covmean = covmean.real  # tiny imaginary parts are numerical noise
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * covmean))
+
+
+def realism(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, labels: np.ndarray, target: np.ndarray,
+            n_classes: int, *, min_rows: int = 3) -> tuple[float, float]:
+    """Realism of edits toward other emotions, and the scale to read it on: (edit FD, reference FD).
+
+    ``z``, ``z_cf`` (B, T, L) original and edited latents, ``mask`` (B, T); ``labels``, ``target`` (B,).
+    Edit FD: per emotion k, the Fréchet distance between the time-pooled edits aimed at k and the
+    pooled real latents of k, averaged over the emotions with at least ``min_rows`` of each. Reference
+    FD: per emotion, its real latents against all other emotions' real latents, averaged likewise.
+    Edits as realistic as the data score well below the reference. NaN when no emotion qualifies.
+    """
+    labels, target = np.asarray(labels), np.asarray(target)
+    real = pool_latent(z, mask)
+    edits = [frechet_distance(pool_latent(z_cf[torch.as_tensor(target == k)], mask[torch.as_tensor(target == k)]),
+                              real[labels == k])
+             for k in range(n_classes) if (target == k).sum() >= min_rows and (labels == k).sum() >= min_rows]
+    reference = [frechet_distance(real[labels == k], real[labels != k]) for k in range(n_classes)
+                 if (labels == k).sum() >= min_rows and (labels != k).sum() >= 2]
+    return (float(np.mean(edits)) if edits else float("nan"), float(np.mean(reference)) if reference else float("nan"))
 
 
 def attribution_accuracy(attribution: np.ndarray, driver: np.ndarray) -> float:
