@@ -321,7 +321,8 @@ def align_annotations_to_features(annotations: VATrace, features: FrameFeatures 
         if not np.isfinite(t).all():
             i = int(np.argmax(~np.isfinite(t)))
             raise ValueError(f"align_annotations_to_features: {name}[{i}] is {t[i]}, expected finite seconds")
-    if tolerance_s is not None and not (math.isfinite(_as_number(tolerance_s)) and _as_number(tolerance_s) >= 0):
+    tol = _as_number(tolerance_s) if tolerance_s is not None else 0.0
+    if not (math.isfinite(tol) and tol >= 0):
         raise ValueError(f"align_annotations_to_features: tolerance_s={tolerance_s!r}, expected a finite "
                          "number >= 0 (seconds) or None")
     m = len(times)

@@ -78,9 +78,12 @@ def realism(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, labels: np.
     """
     labels, target = np.asarray(labels), np.asarray(target)
     real = pool_latent(z, mask)
-    edits = [frechet_distance(pool_latent(z_cf[torch.as_tensor(target == k)], mask[torch.as_tensor(target == k)]),
-                              real[labels == k])
-             for k in range(n_classes) if (target == k).sum() >= min_rows and (labels == k).sum() >= min_rows]
+    edits = []
+    for k in range(n_classes):
+        aimed = target == k
+        if aimed.sum() >= min_rows and (labels == k).sum() >= min_rows:
+            rows = torch.as_tensor(aimed)
+            edits.append(frechet_distance(pool_latent(z_cf[rows], mask[rows]), real[labels == k]))
     reference = [frechet_distance(real[labels == k], real[labels != k]) for k in range(n_classes)
                  if (labels == k).sum() >= min_rows and (labels != k).sum() >= 2]
     return (float(np.mean(edits)) if edits else float("nan"), float(np.mean(reference)) if reference else float("nan"))

@@ -210,9 +210,10 @@ class EmbeddingCache:
         if any(meta.get(k) != v for k, v in expected.items()):
             raise ValueError(f"{self.path}: embedding cache made for {meta}, expected {expected}; delete it")
         # a damaged store must not be served: fresh encodes are checked the same way (_encode)
-        if keys.ndim != 2 or emb.ndim != 2 or len(keys) != len(emb) or not np.isfinite(emb).all():
+        finite = bool(np.isfinite(emb).all())
+        if keys.ndim != 2 or emb.ndim != 2 or len(keys) != len(emb) or not finite:
             raise ValueError(f"{self.path}: unreadable embedding cache ({len(keys)} keys {keys.shape}, embeddings "
-                             f"{emb.shape}, finite: {bool(np.isfinite(emb).all())}); delete it to rebuild")
+                             f"{emb.shape}, finite: {finite}); delete it to rebuild")
         for key_row, vec in zip(keys, emb, strict=True):
             self._memory[key_row.tobytes()] = vec
         self._disk_keys = set(self._memory)
