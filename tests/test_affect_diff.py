@@ -9,6 +9,7 @@ import torch
 from affect_lib.config import load_profile
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.eval.evaluate import evaluate_affect_diff
+from affect_lib.explain.metrics import influence_auroc
 from affect_lib.models.affect_diff import AffectDiff
 from affect_lib.modules.affect_diff_module import (
     LOSS_WEIGHTS,
@@ -92,7 +93,11 @@ def test_evaluate_and_denoise(trained):
     model = load_affect_diff(result.best_checkpoint, cfg)
     ev = evaluate_affect_diff(model, dm.test_dataloader(), t_start=cfg.model.denoise_t_start,
                               steps=cfg.model.ddim_steps, seed=0)
-    assert set(ev.metrics) >= {"accuracy", "macro_f1", "weighted_f1", "driver_recovery_acc", "accuracy_denoised"}
+    assert set(ev.metrics) >= {"accuracy", "macro_f1", "weighted_f1", "driver_recovery_acc", "driver_auroc",
+                               "accuracy_denoised", "mean_weighted_accuracy", "mean_weighted_f1_presence"}
+    assert set(ev.weighted_f1_presence) == set(ev.weighted_accuracy) != set()
+    assert ev.metrics["driver_auroc"] == pytest.approx(influence_auroc(ev.influence, ev.driver)["mean"])
+    assert 0.0 <= ev.metrics["driver_auroc"] <= 1.0
     assert ev.influence.shape == (cfg.data.n_test, 3)
     ev2 = evaluate_affect_diff(model, dm.test_dataloader(), t_start=cfg.model.denoise_t_start,
                                steps=cfg.model.ddim_steps, seed=0)

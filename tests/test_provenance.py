@@ -27,6 +27,24 @@ def test_fingerprint_names_what_decides_the_rounding():
     json.dumps(fp)  # stored in notebook metadata: must be plain JSON
 
 
+def test_openblas_coretype_is_pinned_on_x86_with_avx2_and_a_chosen_one_is_kept(monkeypatch, tmp_path):
+    from affect_lib.book import kernel_env
+
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    monkeypatch.setattr(provenance.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"sse2", "avx", "avx2", "fma"})
+    assert provenance.openblas_coretype() == "Haswell"
+    assert kernel_env(tmp_path)["OPENBLAS_CORETYPE"] == "Haswell"
+    assert provenance.fingerprint()["openblas_coretype"] == "Haswell"  # the stamp says what kernels get
+    monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"sse2", "avx"})  # Haswell kernels would not run
+    assert provenance.openblas_coretype() is None and "OPENBLAS_CORETYPE" not in kernel_env(tmp_path)
+    monkeypatch.setattr(provenance.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"avx2", "fma"})
+    assert provenance.openblas_coretype() is None
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "SkylakeX")  # the user's choice wins
+    assert provenance.openblas_coretype() == "SkylakeX" and kernel_env(tmp_path)["OPENBLAS_CORETYPE"] == "SkylakeX"
+
+
 def test_same_machine_other_machine_and_no_stamp(tmp_path):
     here = provenance.fingerprint()
     other = dict(here, cpu="GenuineIntel 6/85 Intel(R) Xeon(R)", torch_cpu_capability="AVX2")

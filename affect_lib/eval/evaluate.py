@@ -16,8 +16,10 @@ from affect_lib.eval.metrics import (
     f1_scores,
     macro_f1,
     mosei_weighted_accuracy,
+    mosei_weighted_f1,
     weighted_f1,
 )
+from affect_lib.explain.metrics import influence_auroc
 from affect_lib.models.affect_diff import AffectDiff
 
 __all__ = ["AffectDiffEval", "evaluate_affect_diff"]
@@ -30,6 +32,7 @@ class AffectDiffEval:
     metrics: dict[str, float]
     per_class_f1: dict[str, float]
     weighted_accuracy: dict[str, float]  # CMU-MOSEI WA per emotion, multi-label head vs emotions > 0
+    weighted_f1_presence: dict[str, float]  # CMU-MOSEI weighted F1 per emotion, same binarisation
     pred_mu: np.ndarray  # (N,) argmax of the classifier on μ
     pred_denoised: np.ndarray  # (N,) argmax on the denoised latent
     label: np.ndarray
@@ -65,9 +68,14 @@ def evaluate_affect_diff(model: AffectDiff, loader: DataLoader, *, t_start: int,
         "accuracy_denoised": accuracy(label, pred_den),
         "driver_recovery_acc": float(np.mean(arr["influence"][known].argmax(1) == driver[known])) if known.any()
         else float("nan"),
+        "driver_auroc": influence_auroc(arr["influence"], driver)["mean"],
     }
     per_class = dict(zip(EMOTIONS, f1_scores(label, pred_mu, len(EMOTIONS)).tolist(), strict=True))
-    wa = {e: mosei_weighted_accuracy(arr["emotions"][:, i], arr["ml_logits_mu"][:, i])
-          for i, e in enumerate(EMOTIONS) if 0 < np.sum(arr["emotions"][:, i] > 0) < len(label)}
+    # Emotions present in some but not all utterances are scored (WA and F1 are undefined otherwise).
+    scored = [i for i in range(len(EMOTIONS)) if 0 < np.sum(arr["emotions"][:, i] > 0) < len(label)]
+    wa = {EMOTIONS[i]: mosei_weighted_accuracy(arr["emotions"][:, i], arr["ml_logits_mu"][:, i]) for i in scored}
+    wf1 = {EMOTIONS[i]: mosei_weighted_f1(arr["emotions"][:, i], arr["ml_logits_mu"][:, i]) for i in scored}
     metrics["mean_weighted_accuracy"] = float(np.mean(list(wa.values()))) if wa else float("nan")
-    return AffectDiffEval(metrics, per_class, wa, pred_mu, pred_den, label, driver, arr["influence"], arr["adjacency"])
+    metrics["mean_weighted_f1_presence"] = float(np.mean(list(wf1.values()))) if wf1 else float("nan")
+    return AffectDiffEval(metrics, per_class, wa, wf1, pred_mu, pred_den, label, driver, arr["influence"],
+                          arr["adjacency"])

@@ -7,6 +7,8 @@
 - realism: Fréchet distance between time-pooled counterfactual latents and time-pooled real latents
   of the target class;
 - attribution accuracy: top-1 agreement of the most-changed modality with the planted driver;
+- influence AUROC: per modality, how well its influence weight ranks the utterances it drives above
+  the others (one-vs-rest; 0.5 is chance, and what uniform weights score);
 - perceptual score: accuracy drop when one modality is permuted across the test set.
 """
 
@@ -18,10 +20,11 @@ import torch
 
 from affect_lib.data.corpus import MODALITIES
 from affect_lib.devices import to_device
+from affect_lib.eval.metrics import auroc
 from affect_lib.models.affect_diff import AffectDiff
 
 __all__ = ["validity", "proximity", "sparsity", "frechet_distance", "pool_latent", "realism", "attribution_accuracy",
-           "perceptual_scores"]
+           "influence_auroc", "perceptual_scores"]
 
 
 def validity(pred_after: np.ndarray, target: np.ndarray) -> float:
@@ -95,6 +98,23 @@ def attribution_accuracy(attribution: np.ndarray, driver: np.ndarray) -> float:
     if not known.any():
         return float("nan")
     return float(np.mean(np.asarray(attribution)[known] == np.asarray(driver)[known]))
+
+
+def influence_auroc(influence: np.ndarray, driver: np.ndarray) -> dict[str, float]:
+    """One-vs-rest AUROC of each modality's influence weight (``influence`` (N, 3)) for "this modality
+    drives" (``driver`` (N,), -1 where unknown, those rows left out), plus ``"mean"`` over the
+    modalities that drive some but not all utterances. NaN where it is undefined."""
+    influence, driver = np.asarray(influence, dtype=float), np.asarray(driver)
+    if influence.ndim != 2 or influence.shape[1] != len(MODALITIES) or driver.shape != influence.shape[:1]:
+        raise ValueError(f"influence_auroc: need influence (N, {len(MODALITIES)}) and driver (N,), "
+                         f"got {influence.shape} and {driver.shape}")
+    if driver.size and (driver.min() < -1 or driver.max() >= len(MODALITIES)):
+        raise ValueError(f"influence_auroc: driver must be -1 (unknown) or a modality index 0..{len(MODALITIES) - 1}")
+    known = driver >= 0
+    out = {m: auroc(influence[known, i], driver[known] == i) for i, m in enumerate(MODALITIES)}
+    defined = [v for v in out.values() if not np.isnan(v)]
+    out["mean"] = float(np.mean(defined)) if defined else float("nan")
+    return out
 
 
 @torch.no_grad()
