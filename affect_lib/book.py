@@ -348,8 +348,11 @@ def build(profile: str = "book", notebooks: str = "auto", strict: bool = False,
 
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
+    # --all: Sphinx would otherwise keep every page whose staged source is not newer than its last
+    # build, and copy2 keeps the sources' own times, so committed notebooks built after a `make book`
+    # would show the run's outputs (its timings, say) instead of their own.
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage), "--path-output", str(root),
-           "--builder", "html"]
+           "--builder", "html", "--all"]
     if strict:
         cmd += ["-W", "--keep-going"]
     print(f"[affect-book] building the {profile!r} book from {notebooks} notebooks ...", flush=True)

@@ -4,7 +4,8 @@ The whole book runs twice in the smoke profile in a copy of the project (seed 0,
 each time followed by a strict build. After the second build the results page must show exactly the
 glue values that the seed-1 notebooks stored (and not all the seed-0 ones), and the report must
 describe the seed-1 run: seed 1 for every notebook, chapter 6's training seeds 1 and 2, other
-artifact hashes.
+artifact hashes. A last build from the committed notebooks, older files than those pages, must show
+the committed values (``make book`` followed by ``make test`` once showed the run's timings).
 """
 
 import html
@@ -45,13 +46,16 @@ def _section(text: str, title: str, next_title: str) -> str:
     return text[start:text.index(f"{next_title} #", start)]
 
 
+def _cli(root: Path, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", *args], cwd=root, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+
+
 def _run_and_build(root: Path, seed: int) -> tuple[dict[str, str], str, str]:
     """(glue reference -> expected text on the results page, results page text, report text)."""
-    cli = [sys.executable, "-m", "affect_lib.cli"]
-    for args in (["run", "--profile", "smoke", "-p", "seed", str(seed)],
-                 ["build", "--profile", "smoke", "--notebooks", "run", "--strict"]):
-        proc = subprocess.run([*cli, *args], cwd=root, capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    _cli(root, "run", "--profile", "smoke", "-p", "seed", str(seed))
+    _cli(root, "build", "--profile", "smoke", "--notebooks", "run", "--strict")
     html_dir = root / "_build" / "html"
     expected = dict(expected_glue(html_dir, RESULTS))
     return expected, _text(html_dir / RESULTS), _text(html_dir / "book" / "reproducibility.html")
@@ -82,3 +86,11 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     for name in ("data/synth_mosei_summary.json", "affect_diff/checkpoints/best.ckpt", "ablations/runs.csv",
                  "lasca/protocol.json"):  # new datasets, checkpoints and results, each hashed anew
         assert artifacts[0][name] != artifacts[1][name], name
+
+    # `make book` then `make test`: the committed notebooks are older than the pages last built into the
+    # same staging folder, and the build must still show their values, not the run's.
+    _cli(root, "build", "--profile", "smoke", "--notebooks", "committed", "--strict")
+    committed = dict(expected_glue(root / "_build" / "html", RESULTS))
+    page = _text(root / "_build" / "html" / RESULTS)
+    stale = {ref: text for ref, text in committed.items() if text.startswith("<no stored value") or text not in page}
+    assert not stale, f"results page does not show the committed notebooks' values: {stale}"
