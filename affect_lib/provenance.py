@@ -17,7 +17,7 @@ numpy's OpenBLAS also picks its kernels by the processor, but it can be told whi
 kernels run with ``OPENBLAS_CORETYPE=Haswell`` on x86-64 CPUs with AVX2 (:func:`openblas_coretype`),
 unless the environment already names one. With it, chapter 1 (numpy and scikit-learn only) stored
 on an AMD EPYC passed nbval unchanged on an Intel Xeon (measured); chapter 5 did not, in two cells
-of scores, because its sentence embeddings come from torch.
+of pairwise accuracies (not traced further: its sentence embeddings come from torch).
 """
 
 from __future__ import annotations

@@ -328,8 +328,9 @@ pd.DataFrame({"weight of μ, sqrt(ᾱ)": {t: abar[t].sqrt().item() for t in t_gr
 # %% [markdown]
 # Only in part. At the default $t_0$ the noised latent is still mostly $\mu$ (SNR well above 1), so
 # denoising can only nudge it. At the largest $t_0$ noise dominates (SNR below 1), and the decisions
-# still mostly hold (the table's last column): there it is the prior that returns a latent of the input's emotion, from the coarse
-# structure that survives the noise. With the cosine schedule the SNR crosses 1 near $T/2$.
+# still mostly hold (the table's last column): there it is the prior that returns a latent of the
+# input's emotion, from the coarse structure that survives the noise. With the cosine schedule the
+# SNR crosses 1 near $T/2$.
 #
 # ```{solution-end}
 # ```

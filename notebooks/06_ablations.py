@@ -181,14 +181,15 @@ plt.show()
 #   without it): its gradient is stopped at the latent, so it cannot change what the encoder and
 #   classifier learn. What it buys is the ability to edit: without it there are no counterfactuals.
 # - **CFG dropout** costs nothing in accuracy (the findings say whether it changes driver
-#   accuracy), but without it the null label is never trained and
-#   guidance subtracts an unconditional prediction that means nothing: validity
+#   accuracy), but without it the null label is never trained and guidance subtracts an
+#   unconditional prediction that means nothing: validity
 #   {glue:text}`ablation_no_cfg_cf_validity:.3f` against {glue:text}`ablation_full_cf_validity:.3f`.
 # - **λ₁ with a joint gradient**: up to λ₁ = 1 letting the diffusion loss reach the encoder costs
 #   at most a few points of accuracy ({glue:text}`ablation_lambda1_0p1_accuracy:.3f` at λ₁ = 0.1,
 #   {glue:text}`ablation_lambda1_1_accuracy:.3f` at λ₁ = 1; the findings say which differences the
-#   test utterances can detect), but at λ₁ = 10 it dominates the encoder's gradient and the latent is shaped for
-#   the prior rather than the classifier: accuracy {glue:text}`ablation_lambda1_10_accuracy:.3f`.
+#   test utterances can detect), but at λ₁ = 10 it dominates the encoder's gradient and the latent
+#   is shaped for the prior rather than the classifier: accuracy
+#   {glue:text}`ablation_lambda1_10_accuracy:.3f`.
 #   Stopping the gradient (the full model) removes this failure mode without a weight to tune.
 # - **λ₂** weighs the β-KL. At 100 times the full model's value the posterior is pushed toward
 #   N(0, I) so hard that the graph stops naming the driver (driver accuracy
