@@ -19,7 +19,7 @@ from affect_lib.eval.metrics import (
     mosei_weighted_f1,
     weighted_f1,
 )
-from affect_lib.explain.metrics import influence_auroc
+from affect_lib.explain.metrics import attribution_accuracy, influence_auroc
 from affect_lib.models.affect_diff import AffectDiff
 
 __all__ = ["AffectDiffEval", "evaluate_affect_diff"]
@@ -59,15 +59,13 @@ def evaluate_affect_diff(model: AffectDiff, loader: DataLoader, *, t_start: int,
     arr = {k: np.concatenate(v) for k, v in out.items()}
     label, driver = arr["label"], arr["driver"]
     pred_mu, pred_den = arr["logits_mu"].argmax(1), arr["logits_denoised"].argmax(1)
-    known = driver >= 0
     metrics = {
         "accuracy": accuracy(label, pred_mu),
         "balanced_accuracy": balanced_accuracy(label, pred_mu),
         "macro_f1": macro_f1(label, pred_mu, len(EMOTIONS)),
         "weighted_f1": weighted_f1(label, pred_mu, len(EMOTIONS)),
         "accuracy_denoised": accuracy(label, pred_den),
-        "driver_recovery_acc": float(np.mean(arr["influence"][known].argmax(1) == driver[known])) if known.any()
-        else float("nan"),
+        "driver_recovery_acc": attribution_accuracy(arr["influence"].argmax(1), driver),  # NaN without a driver
         "driver_auroc": influence_auroc(arr["influence"], driver)["mean"],
     }
     per_class = dict(zip(EMOTIONS, f1_scores(label, pred_mu, len(EMOTIONS)).tolist(), strict=True))
