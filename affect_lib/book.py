@@ -28,7 +28,7 @@ import nbformat
 from affect_lib.config import load_profile, override_keys
 from affect_lib.io import atomic_path, read_json, write_json
 from affect_lib.paths import project_root
-from affect_lib.provenance import openblas_coretype, stamp
+from affect_lib.provenance import kernel_pins, stamp
 
 __all__ = ["BookError", "notebook_paths", "notebook_parameters", "run_source", "run", "regenerate", "build",
            "kernel_env", "warm_font_cache"]
@@ -133,9 +133,7 @@ def kernel_env(root: Path) -> dict[str, str]:
                AFFECT_BOOK_ROOT=str(root), PYDEVD_DISABLE_FILE_VALIDATION="1")
     env.setdefault("NUMBA_CACHE_DIR", str(root / "_build" / "numba-cache"))
     env.setdefault("MPLCONFIGDIR", str(root / "_build" / "mplconfig"))  # font cache per checkout (Makefile)
-    coretype = openblas_coretype()  # the same numpy kernels on Intel and AMD (provenance.py)
-    if coretype:
-        env["OPENBLAS_CORETYPE"] = coretype
+    env.update(kernel_pins())  # the same numpy and torch code paths on Intel and AMD (provenance.py)
     # tqdm.auto (imported by lightning once transformers is installed) warns on stderr when ipywidgets
     # is missing; the notebooks show no progress widgets, and stderr in a stored output fails nbval.
     env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), KERNEL_WARNING_FILTER]))

@@ -13,11 +13,22 @@ may fail on another while nothing is wrong with the code.
 come from another kind of machine, in which case ``make notebooks`` here is the remedy once the
 differences are confirmed to be only numbers that training produced.
 
-numpy's OpenBLAS also picks its kernels by the processor, but it can be told which: the notebook
-kernels run with ``OPENBLAS_CORETYPE=Haswell`` on x86-64 CPUs with AVX2 (:func:`openblas_coretype`),
-unless the environment already names one. With it, chapter 1 (numpy and scikit-learn only) stored
-on an AMD EPYC passed nbval unchanged on an Intel Xeon (measured); chapter 5 did not, in two cells
-of pairwise accuracies (not traced further: its sentence embeddings come from torch).
+Each of those libraries can be told which code path to take, so the notebook kernels are held to
+the AVX2 one of every library on x86-64 CPUs with AVX2 and FMA (:func:`kernel_pins`; a value the
+environment already sets is kept): numpy's OpenBLAS (``OPENBLAS_CORETYPE=Haswell``), torch's MKL
+(``MKL_CBWR=AVX2``, its conditional-numerical-reproducibility branch, which also fixes cache sizes
+and reductions), torch's oneDNN (``ONEDNN_MAX_CPU_ISA=AVX2``) and torch's own vector kernels
+(``ATEN_CPU_CAPABILITY=avx2``). What was measured: with the OpenBLAS pin alone, chapter 1 (numpy and
+scikit-learn only) stored on an AMD EPYC passed nbval unchanged on an Intel Xeon. On an AMD EPYC with
+AVX-512, MKL already takes its AVX2 branch (asking for the AVX-512 one changes nothing; measured),
+while by its documented dispatch an Intel CPU with AVX-512 takes the AVX-512 one; oneDNN and torch's
+own kernels take AVX-512 on both (measured on the AMD; pinning them to AVX2 changes its results).
+So before these pins, the AMD and Intel machines seen here most likely ran different matrix-product
+code, and an AMD CPU without AVX-512 different convolution and vector code too. The pins remove
+every such difference that these libraries let a user choose. Whether the stored outputs then pass
+nbval on another kind of CPU is checked by nbval itself; what is left (oneDNN, for one, can size its
+blocks by the CPU's caches) cannot be chosen from outside. On this AMD EPYC the pins' cost in speed
+was within the noise of a short model loop (not benchmarked).
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-__all__ = ["openblas_coretype", "fingerprint", "stamp", "stored_fingerprint", "differences", "report"]
+__all__ = ["X86_PINS", "kernel_pins", "fingerprint", "stamp", "stored_fingerprint", "differences", "report"]
 
 _KEY = "affect_book"
 
@@ -58,25 +69,33 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def openblas_coretype() -> str | None:
-    """The OpenBLAS kernel family notebook kernels use: the environment's ``OPENBLAS_CORETYPE`` if set,
-    else ``"Haswell"`` where this is an x86-64 CPU with AVX2 (Haswell kernels need AVX2 and FMA), else
-    None (OpenBLAS chooses)."""
-    if os.environ.get("OPENBLAS_CORETYPE"):
-        return os.environ["OPENBLAS_CORETYPE"]
+# The code path every x86-64 CPU with AVX2 and FMA runs, per library (see the module docstring).
+X86_PINS = {"OPENBLAS_CORETYPE": "Haswell",  # numpy's OpenBLAS (Haswell kernels need AVX2 and FMA)
+            "MKL_CBWR": "AVX2",  # torch's MKL: matrix products
+            "ONEDNN_MAX_CPU_ISA": "AVX2",  # torch's oneDNN: convolutions, some element-wise ops
+            "ATEN_CPU_CAPABILITY": "avx2"}  # torch's own vector kernels (softmax, reductions, ...)
+
+
+def kernel_pins() -> dict[str, str]:
+    """The code-path variables notebook kernels get: ``X86_PINS`` on an x86-64 CPU with AVX2 and FMA,
+    each one the environment already sets keeping its value (elsewhere: only those), else ``{}``."""
+    chosen = {k: os.environ[k] for k in X86_PINS if os.environ.get(k)}
     if platform.machine().lower() in ("x86_64", "amd64") and {"avx2", "fma"} <= _cpu_flags():
-        return "Haswell"
-    return None
+        return {**X86_PINS, **chosen}
+    return chosen
 
 
 def fingerprint() -> dict[str, Any]:
-    """What decides this machine's floating-point results: CPU, torch's kernel level, library versions."""
+    """What decides the notebook kernels' floating-point results on this machine: CPU, torch's kernel
+    level (the pinned one where :func:`kernel_pins` pins it, whether or not this process runs pinned),
+    library versions and the pins."""
     import numpy
     import torch
 
-    return {"cpu": _cpu(), "cores": os.cpu_count(), "torch": torch.__version__,
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "numpy": numpy.__version__,
-            "openblas_coretype": openblas_coretype()}  # what the notebook kernels get (kernel_env)
+    pins = kernel_pins()
+    level = pins.get("ATEN_CPU_CAPABILITY", "").upper() or torch.backends.cpu.get_cpu_capability()
+    return {"cpu": _cpu(), "cores": os.cpu_count(), "torch": torch.__version__, "torch_cpu_capability": level,
+            "numpy": numpy.__version__, "kernel_pins": pins}  # what the notebook kernels get (kernel_env)
 
 
 def stamp(nb: Any, machine: dict[str, Any] | None = None) -> Any:

@@ -184,11 +184,13 @@ plt.show()
 #   accuracy), but without it the null label is never trained and guidance subtracts an
 #   unconditional prediction that means nothing: validity
 #   {glue:text}`ablation_no_cfg_cf_validity:.3f` against {glue:text}`ablation_full_cf_validity:.3f`.
-# - **λ₁ with a joint gradient**: up to λ₁ = 1 letting the diffusion loss reach the encoder costs
-#   at most a few points of accuracy ({glue:text}`ablation_lambda1_0p1_accuracy:.3f` at λ₁ = 0.1,
-#   {glue:text}`ablation_lambda1_1_accuracy:.3f` at λ₁ = 1; the findings say which differences the
-#   test utterances can detect), but at λ₁ = 10 it dominates the encoder's gradient and the latent
-#   is shaped for the prior rather than the classifier: accuracy
+# - **λ₁ with a joint gradient**: up to λ₁ = 1 letting the diffusion loss reach the encoder moves
+#   accuracy by at most a few points, in either direction
+#   ({glue:text}`ablation_lambda1_0p1_accuracy:.3f` at λ₁ = 0.1,
+#   {glue:text}`ablation_lambda1_1_accuracy:.3f` at λ₁ = 1, against the full model's
+#   {glue:text}`ablation_full_accuracy:.3f`; the findings say which differences the test utterances
+#   can detect, and in which direction), but at λ₁ = 10 it dominates the encoder's gradient and
+#   the latent is shaped for the prior rather than the classifier: accuracy
 #   {glue:text}`ablation_lambda1_10_accuracy:.3f`.
 #   Stopping the gradient (the full model) removes this failure mode without a weight to tune.
 # - **λ₂** weighs the β-KL. At 100 times the full model's value the posterior is pushed toward
@@ -306,7 +308,8 @@ display(by_variant.sort_values("cf_validity").round(3))
 # class boundary. The outlier is λ₁ = 10, bad at both (the table's first row). Among the variants
 # easiest to edit (the table's last rows) are no graph and λ₂ = 0.1, which are, after λ₁ = 10, the
 # least accurate: a latent that carries less of the input is easier to move and worse to classify.
-# But λ₂ = 0.01 is about as accurate as the full model and easier to edit, and removing CFG dropout
+# But λ₂ = 0.01 is at least as accurate as the full model (the findings say whether the difference
+# is significant) and easier to edit, and removing CFG dropout
 # costs validity while accuracy stays nearly where it was: the two measures need not go together.
 #
 # ```{solution-end}

@@ -21,39 +21,61 @@ def _write(path, machine=None):
 
 def test_fingerprint_names_what_decides_the_rounding():
     fp = provenance.fingerprint()
-    assert {"cpu", "cores", "torch", "torch_cpu_capability", "numpy", "openblas_coretype"} <= set(fp)
+    assert {"cpu", "cores", "torch", "torch_cpu_capability", "numpy", "kernel_pins"} <= set(fp)
     assert isinstance(fp["torch_cpu_capability"], str) and fp["torch_cpu_capability"]  # e.g. AVX2, AVX512
     assert fp["cpu"] and fp["cores"] >= 1
     json.dumps(fp)  # stored in notebook metadata: must be plain JSON
 
 
-def test_openblas_coretype_is_pinned_on_x86_with_avx2_and_a_chosen_one_is_kept(monkeypatch, tmp_path):
+def test_kernels_are_pinned_to_avx2_code_paths_on_x86_with_avx2_and_a_chosen_value_is_kept(monkeypatch, tmp_path):
     from affect_lib.book import kernel_env
 
-    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    for name in provenance.X86_PINS:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(provenance.platform, "machine", lambda: "x86_64")
-    monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"sse2", "avx", "avx2", "fma"})
-    assert provenance.openblas_coretype() == "Haswell"
-    assert kernel_env(tmp_path)["OPENBLAS_CORETYPE"] == "Haswell"
-    assert provenance.fingerprint()["openblas_coretype"] == "Haswell"  # the stamp says what kernels get
-    monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"sse2", "avx"})  # Haswell kernels would not run
-    assert provenance.openblas_coretype() is None and "OPENBLAS_CORETYPE" not in kernel_env(tmp_path)
+    monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"sse2", "avx", "avx2", "fma", "avx512f"})
+    pins = {"OPENBLAS_CORETYPE": "Haswell", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+            "ATEN_CPU_CAPABILITY": "avx2"}
+    assert provenance.kernel_pins() == pins
+    assert {k: kernel_env(tmp_path)[k] for k in pins} == pins
+    fp = provenance.fingerprint()  # the stamp says what kernels get, though this process is not pinned
+    assert fp["kernel_pins"] == pins and fp["torch_cpu_capability"] == "AVX2"
+    monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"sse2", "avx"})  # AVX2 code would not run
+    assert provenance.kernel_pins() == {} and not set(pins) & set(kernel_env(tmp_path))
     monkeypatch.setattr(provenance.platform, "machine", lambda: "aarch64")
     monkeypatch.setattr(provenance, "_cpu_flags", lambda: {"avx2", "fma"})
-    assert provenance.openblas_coretype() is None
-    monkeypatch.setenv("OPENBLAS_CORETYPE", "SkylakeX")  # the user's choice wins
-    assert provenance.openblas_coretype() == "SkylakeX" and kernel_env(tmp_path)["OPENBLAS_CORETYPE"] == "SkylakeX"
+    assert provenance.kernel_pins() == {}
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "SkylakeX")  # the user's choice wins, and is recorded
+    assert provenance.kernel_pins() == {"OPENBLAS_CORETYPE": "SkylakeX"}
+    monkeypatch.setattr(provenance.platform, "machine", lambda: "x86_64")
+    assert provenance.kernel_pins() == dict(pins, OPENBLAS_CORETYPE="SkylakeX")
+    assert kernel_env(tmp_path)["OPENBLAS_CORETYPE"] == "SkylakeX"
+
+
+def test_the_pins_reach_a_kernel_and_change_its_code_paths(tmp_path):
+    """A real kernel environment: torch in it runs its AVX2 kernels (skipped off x86-64 with AVX2)."""
+    import subprocess
+    import sys
+
+    from affect_lib.book import kernel_env
+
+    if "ATEN_CPU_CAPABILITY" not in provenance.kernel_pins():
+        pytest.skip("no pins on this CPU")
+    code = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    out = subprocess.run([sys.executable, "-c", code], env=kernel_env(tmp_path), capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == provenance.kernel_pins()["ATEN_CPU_CAPABILITY"].upper() == provenance.fingerprint()["torch_cpu_capability"]
 
 
 def test_same_machine_other_machine_and_no_stamp(tmp_path):
     here = provenance.fingerprint()
-    other = dict(here, cpu="GenuineIntel 6/85 Intel(R) Xeon(R)", torch_cpu_capability="AVX2")
+    other = dict(here, cpu="GenuineIntel 6/85 Intel(R) Xeon(R)", torch_cpu_capability="DEFAULT")
     same, moved, bare = (_write(tmp_path / "01_a.ipynb", here), _write(tmp_path / "02_b.ipynb", other),
                          _write(tmp_path / "03_c.ipynb"))
     assert provenance.stored_fingerprint(same) == here and provenance.stored_fingerprint(bare) is None
     assert provenance.differences(here, here) == {}
     assert provenance.differences(other, here) == {"cpu": (other["cpu"], here["cpu"]),
-                                                   "torch_cpu_capability": ("AVX2", here["torch_cpu_capability"])}
+                                                   "torch_cpu_capability": ("DEFAULT", here["torch_cpu_capability"])}
     lines = provenance.report([same, moved, bare])
     assert "this kind of machine" in lines[0]
     assert "another kind of machine" in lines[1] and "Xeon" in lines[1] and "torch_cpu_capability" in lines[1]

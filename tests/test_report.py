@@ -25,7 +25,7 @@ def test_reproducibility_page_reports_the_run(tmp_path):
 def test_reproducibility_page_names_the_machine_that_computed_the_stored_outputs(tmp_path):
     (tmp_path / "notebooks").mkdir()
     machine = {"cpu": "GenuineIntel 6/85 Xeon", "cores": 2, "torch": "2.13.0+cpu", "torch_cpu_capability": "AVX2",
-               "numpy": "2.4.6", "openblas_coretype": None}
+               "numpy": "2.4.6", "kernel_pins": {}}
     stamped = {"cells": [], "metadata": {"affect_book": {"generated_on": machine}}, "nbformat": 4, "nbformat_minor": 5}
     for name in ("01_data_prep", "02_causal_graph"):
         write_json(tmp_path / "notebooks" / f"{name}.ipynb", stamped)
