@@ -1,14 +1,17 @@
 """Changing a seed and rebuilding updates the results page and the reproducibility report consistently.
 
 The whole book runs twice in the smoke profile in a copy of the project (seed 0, then ``-p seed 1``),
-each time followed by a strict build. After the second build the results page must show exactly the
-glue values that the seed-1 notebooks stored (and not all the seed-0 ones), and the report must
+each time followed by a strict build. The first run also goes through :mod:`netguard`: no process of
+it, runner or kernel, may try to reach the network (one whole-book run serves both checks: such runs
+are the slowest part of the test suite). After the second build the results page must show exactly
+the glue values that the seed-1 notebooks stored (and not all the seed-0 ones), and the report must
 describe the seed-1 run: seed 1 for every notebook, chapter 6's training seeds 1 and 2, other
 artifact hashes. A last build from the committed notebooks, older files than those pages, must show
 the committed values (``make book`` followed by ``make test`` once showed the run's timings).
 """
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -16,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from netguard import guarded_env
 
 from affect_lib.book import STAGED
 from affect_lib.browser_check import expected_glue
@@ -46,15 +50,15 @@ def _section(text: str, title: str, next_title: str) -> str:
     return text[start:text.index(f"{next_title} #", start)]
 
 
-def _cli(root: Path, *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", *args], cwd=root, capture_output=True, text=True,
-                          timeout=900)
+def _cli(root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", *args], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=900)
     assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
 
 
-def _run_and_build(root: Path, seed: int) -> tuple[dict[str, str], str, str]:
+def _run_and_build(root: Path, seed: int, env: dict[str, str] | None = None) -> tuple[dict[str, str], str, str]:
     """(glue reference -> expected text on the results page, results page text, report text)."""
-    _cli(root, "run", "--profile", "smoke", "-p", "seed", str(seed))
+    _cli(root, "run", "--profile", "smoke", "-p", "seed", str(seed), env=env)
     _cli(root, "build", "--profile", "smoke", "--notebooks", "run", "--strict")
     html_dir = root / "_build" / "html"
     expected = dict(expected_glue(html_dir, RESULTS))
@@ -62,9 +66,15 @@ def _run_and_build(root: Path, seed: int) -> tuple[dict[str, str], str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     root = _project_copy(tmp_path / "project")
-    glue0, _, report0 = _run_and_build(root, 0)
+    env, net_log = guarded_env(tmp_path)
+    glue0, _, report0 = _run_and_build(root, 0, env)
+    assert not net_log.exists(), f"network access attempted: {net_log.read_text()[:500]}"
+    timings = json.loads((root / "_build" / "runs" / "smoke" / "timings.json").read_text())
+    ran = {p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert ran == set(timings["notebooks"]) and all(v["status"] == "ok" for v in timings["notebooks"].values())
     glue1, page1, report1 = _run_and_build(root, 1)
 
     assert len(glue1) >= 20 and set(glue1) == set(glue0)  # the results page pulls many numbers from every chapter
