@@ -157,12 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from affect_lib.data.datamodule import build_datamodule
+    from affect_lib.data.mosei_csd import DataFormatError
     from affect_lib.eval.evaluate import evaluate_affect_diff
     from affect_lib.io import write_json
     from affect_lib.modules.train import train_affect_diff
 
     t = merged["trainer"]
-    dm = build_datamodule(cfg)
+    last = cfg.run_path / "affect_diff" / "checkpoints" / "last.ckpt"
+    if merged["resume"] and not last.is_file():
+        print(f"affect-train: error: resume=true but {last} does not exist (train without resume first)",
+              file=sys.stderr)
+        return 2
+    try:
+        dm = build_datamodule(cfg)
+    except DataFormatError as exc:  # a missing, corrupt or misaligned file: the message names it
+        print(f"affect-train: error: {exc}", file=sys.stderr)
+        return 2
     result = train_affect_diff(cfg, dm, resume=merged["resume"], progress_bar=t["progress_bar"],
                                accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
                                strategy=t["strategy"])

@@ -39,6 +39,15 @@ def test_bad_overrides_fail_with_a_message(args, needle, capsys):
     assert needle in capsys.readouterr().err
 
 
+def test_missing_data_or_resume_point_fail_with_a_message(tmp_path, capsys):
+    assert main(["profile=smoke", "data_source=cmu_mosei", f"data_dir={tmp_path}", f"run_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("affect-train: error:") and "CMU_MOSEI_TimestampedWordVectors.csd" in err
+    assert main(["profile=smoke", f"run_dir={tmp_path}", "resume=true"]) == 2
+    assert "last.ckpt does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "affect_diff").exists()  # nothing written
+
+
 @pytest.mark.slow
 def test_ddp_two_cpu_processes_agree(tmp_path):
     """DDP with 2 CPU processes (gloo): both ranks end with identical parameters."""
