@@ -112,10 +112,10 @@ def test_a_key_given_twice_or_with_an_empty_section_is_refused():
 
 
 def test_the_ablation_variants_known_to_the_config_are_the_registry():
-    from affect_lib.config import _ALL_VARIANTS
+    from affect_lib.config import ALL_VARIANTS
     from affect_lib.eval.ablation import VARIANTS
 
-    assert set(_ALL_VARIANTS) == set(VARIANTS)
+    assert set(ALL_VARIANTS) == set(VARIANTS)
 
 
 def test_override_keys_are_unique_across_sections():
