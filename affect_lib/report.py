@@ -245,7 +245,8 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
     parts = ["# Performance", "",
              "Budgets are claims about ratios measured side by side in one process (machines are noisy; "
              "ratios travel better than absolute times). `make bench` runs `benchmarks/bench_*.py`, writes "
-             "`_build/bench/*.json` and exits non-zero when a budget is missed; this page shows the results "
+             "`_build/bench/*.json` and exits non-zero when a budget is missed; `make book` checks its own "
+             "run's notebook times (the book execution result, nothing else). This page shows the results "
              "present when the book was built.", ""]
     benchmarks = _load_benchmarks(root)
     if not benchmarks:
@@ -269,6 +270,11 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
         machine = data.get("machine") or {}
         if machine:
             parts += [f"Measured on {machine.get('cores', '?')} cores ({machine.get('platform', '?')}).", ""]
+        settings = {k: v for k, v in data.items() if k not in ("benchmark", "machine", "rows", "checks")
+                    and not isinstance(v, dict)}  # a benchmark's parameters and extra results
+        if settings:
+            shown = (f"`{k}` = " + (f"`{v}`" if isinstance(v, str) else _fmt(v)) for k, v in settings.items())
+            parts += ["Settings and further results: " + "; ".join(shown) + ".", ""]  # text as code: no typography
         rows = data.get("rows") or []
         if isinstance(rows, list) and rows:
             keys = sorted(rows[0], key=lambda k: k not in _ROW_NAMES)  # JSON keys come sorted: name column first

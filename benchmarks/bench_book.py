@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         record = read_json(path)
         if record.get("profile") != PROFILE:
             parser.error(f"{path}: timings of profile {record.get('profile')!r}, not {PROFILE!r}")
-        source, timings = str(path), record.get("notebooks", {})
+        full = path.resolve()  # shown on the performance page: relative to the project when inside it
+        source = str(full.relative_to(root.resolve()) if full.is_relative_to(root.resolve()) else full)
+        timings = record.get("notebooks", {})
     rows, checks = evaluate(notebooks, timings)
     cores = os.cpu_count()
     if cores != 2:

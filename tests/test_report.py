@@ -62,7 +62,7 @@ def test_performance_page_shows_claims(tmp_path):
     bench = tmp_path / "_build" / "bench"
     bench.mkdir(parents=True)
     (bench / "x.json").write_text(json.dumps({
-        "benchmark": "ddim_vs_ddpm", "machine": {"cores": 2, "platform": "linux"},
+        "benchmark": "ddim_vs_ddpm", "machine": {"cores": 2, "platform": "linux"}, "n": 600, "gap_ci95": [-0.01, 0.02],
         "rows": [{"sampler": "DDIM", "seconds": 1.0}, {"sampler": "DDPM", "seconds": None}],
         "checks": {"speedup": {"value": 20.0, "op": ">=", "budget": 15.0, "ok": True},
                    "gap |a - b|": {"value": 0.2, "op": "<=", "budget": 0.02, "ok": False},
@@ -74,6 +74,7 @@ def test_performance_page_shows_claims(tmp_path):
     assert "| ddim vs ddpm | gap \\|a - b\\| | 0.2 | <= 0.02 | **MISS** |" in page  # "|" escaped in a cell
     assert "| ddim vs ddpm | total seconds | - | <= 600 | **MISS** |" in page  # not measured
     assert "## ddim vs ddpm" in page and "| DDPM | - |" in page and "Measured on 2 cores" in page
+    assert "Settings and further results: `n` = 600; `gap_ci95` = [-0.01, 0.02]." in page
     assert "## old format" in page and "no budget checks" in page and "unreadable" in page
     assert PERFORMANCE_FIGURE not in page and not list(tmp_path.rglob("*.png"))  # no chart unless asked
 
@@ -126,6 +127,7 @@ def test_bench_book_budgets_per_notebook_and_total(tmp_path):
     result = json.loads(out.read_text())
     assert result["checks"]["all notebooks seconds"] == {"value": 220.0, "op": "<=", "budget": 600.0, "ok": True}
     assert [r["notebook"] for r in result["rows"]] == list(fast)
+    assert result["timings_from"] == "timings.json"  # inside the project: shown relative to it
     page = performance_page(tmp_path)
     assert "| book execution | 04_counterfactuals seconds | 60 | <= 90 | OK |" in page
 
