@@ -52,7 +52,7 @@ def test_kernels_are_pinned_to_avx2_code_paths_on_x86_with_avx2_and_a_chosen_val
     assert kernel_env(tmp_path)["OPENBLAS_CORETYPE"] == "SkylakeX"
 
 
-def test_the_pins_reach_a_kernel_and_change_its_code_paths(tmp_path):
+def test_the_pins_reach_a_kernel_environment_and_torch_there_runs_its_avx2_kernels(tmp_path):
     """A real kernel environment: torch in it runs its AVX2 kernels (skipped off x86-64 with AVX2)."""
     import subprocess
     import sys
