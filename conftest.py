@@ -4,12 +4,25 @@ The stored outputs were computed by kernels with :func:`affect_lib.book.kernel_e
 Face, ``PYTHONHASHSEED=0``, caches in the checkout, tqdm's widget warning silenced). ``make nbval``
 exports the same, but a plain ``pytest --nbval notebooks`` from a shell would start kernels without
 it, and a warning on stderr or another hash order fails cells that are fine.
+
+Only the chapters (``notebooks/NN_*.ipynb``) are collected from ``notebooks/``: a papermill output
+or a scratch copy saved there is not a stored notebook, and nbval would re-execute it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    path = Path(collection_path)
+    if path.suffix == ".ipynb" and path.parent == NOTEBOOKS and not re.fullmatch(r"\d\d_\w+\.ipynb", path.name):
+        return True
+    return None
 
 
 def pytest_configure(config) -> None:

@@ -124,6 +124,9 @@ class ModelConfig:
     lambda_kl: float = 1e-3  # λ₂: weight of the β-KL
     lambda_rec: float = 0.05  # weight of the per-modality reconstruction loss
     lambda_ml: float = 0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
+    # focal-loss γ of the single-label head (affect_lib.models.focal): 0 is plain cross-entropy; try 2 on
+    # real CMU-MOSEI, about two thirds "happy", so the majority class does not dominate training
+    focal_gamma: float = 0.0
     diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
     decoder_influence: bool = True  # decoders read the influence weights too (where each modality expresses affect)
     cfg_scale: float = 2.0  # guidance scale at inference (counterfactuals)
@@ -146,7 +149,7 @@ class ModelConfig:
             raise ConfigError(f"unet_base must be a multiple of 8 (GroupNorm groups), got {self.unet_base}")
         if not 0.0 <= self.p_uncond < 1.0:
             raise ConfigError(f"p_uncond must be in [0, 1), got {self.p_uncond}")
-        for name in ("beta", "free_bits", "lambda_diff", "lambda_kl", "lambda_rec", "lambda_ml"):
+        for name in ("beta", "free_bits", "lambda_diff", "lambda_kl", "lambda_rec", "lambda_ml", "focal_gamma"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.denoise_t_start < self.diffusion_steps:
@@ -184,7 +187,9 @@ class LascaConfig:
     n_subjects: int = 16
     videos_per_subject: int = 2
     video_seconds: float = 60.0
-    fps: float = 30.0  # video frame rate of SynthAffWild (real Aff-Wild2 varies per video)
+    # video frame rate of SynthAffWild; for aff_wild2 data, of the videos that videos.csv gives no fps
+    # (Aff-Wild2's rate varies per video, 30 fps for most)
+    fps: float = 30.0
     audio_sr: int = 16000
     windows_s: tuple[float, ...] = (3.0, 5.0)  # window lengths of the protocol
     taus: tuple[float, ...] = (0.1, 0.2)  # relative-change thresholds of the preference pairs

@@ -87,8 +87,9 @@ print(f"profile={cfg.profile} seed={cfg.seed} T={cfg.model.diffusion_steps} t_st
 # ## The model of chapter 3
 #
 # Counterfactuals need a trained model: chapter 3 writes its best checkpoint to the run folder.
-# When it is missing, run `affect-book run --only 03` (or the notebook) first. The checkpoint
-# records the library version and the config it was trained with, and loading refuses a mismatch.
+# When it is missing, run `affect-book run --profile book --only 03` (this run's profile), or the
+# notebook, first. The checkpoint records the library version and the config it was trained with,
+# and loading refuses a mismatch.
 
 # %%
 ckpt = cfg.run_path / "affect_diff" / "checkpoints" / "best.ckpt"

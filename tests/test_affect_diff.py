@@ -138,3 +138,50 @@ def test_non_finite_loss_names_step_and_term(smoke_cfg):
              "kl": torch.tensor(0.0), "rec": torch.tensor(0.0)}
     with pytest.raises(FloatingPointError, match="'diff'.*global step 0"):
         module._total(terms, "training")
+
+
+def test_classification_terms_are_the_label_ce_and_the_presence_bce(smoke_cfg):
+    """``ce`` is the single-label cross-entropy (focal with ``focal_gamma`` > 0) and ``ml`` the BCE of
+    the multi-label head against *presence* (emotions > 0), not against the dominant label."""
+    import math
+
+    import torch.nn.functional as F
+
+    dm = build_datamodule(smoke_cfg)
+    batch = dict(next(iter(dm.train_dataloader())))
+    emotions = torch.zeros_like(batch["emotions"])  # two emotions present in every row, weakly
+    emotions[torch.arange(len(emotions)), batch["label"]] = 2.0
+    emotions[torch.arange(len(emotions)), (batch["label"] + 1) % emotions.shape[1]] = 0.3
+    batch["emotions"] = emotions
+    for gamma in (0.0, 2.0):
+        cfg = load_profile("smoke", focal_gamma=gamma)
+        torch.manual_seed(0)
+        model = AffectDiff.from_config(cfg, dm.dims, anneal_steps=10).eval()
+        torch.nn.init.normal_(model.multilabel.weight)  # away from 0.5 everywhere, so the targets matter
+        terms = model.losses(batch)
+        logits, label = terms["logits"], batch["label"]
+        p_true = F.softmax(logits, -1)[torch.arange(len(label)), label]
+        expected = (-(1 - p_true) ** gamma * p_true.log()).mean()
+        torch.testing.assert_close(terms["ce"], expected)
+        present = (emotions > 0).float()
+        torch.testing.assert_close(terms["ml"], F.binary_cross_entropy_with_logits(terms["ml_logits"], present))
+        one_hot = F.one_hot(label, emotions.shape[1]).float()
+        assert not math.isclose(terms["ml"].item(), F.binary_cross_entropy_with_logits(
+            terms["ml_logits"], one_hot).item(), rel_tol=1e-3)
+    assert load_profile("smoke").model.focal_gamma == 0.0
+
+
+def test_focal_loss_golden_values():
+    from affect_lib.models.focal import focal_cross_entropy
+
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 3.0]])
+    label = torch.tensor([0, 1])
+    # p_t = e^2 / (e^2 + 2) = 0.786986 and e / (1 + e + e^3) = 0.114195
+    p = torch.tensor([0.7869860, 0.1141952])
+    for gamma, want in ((0.0, (-p.log()).mean()), (2.0, (-(1 - p) ** 2 * p.log()).mean())):
+        torch.testing.assert_close(focal_cross_entropy(logits, label, gamma), want, rtol=1e-5, atol=1e-6)
+    # (0.213014^2 * 0.239545 + 0.885805^2 * 2.169846) / 2, by hand
+    assert focal_cross_entropy(logits, label, 2.0).item() == pytest.approx(0.8567197, rel=1e-6)
+    assert torch.equal(focal_cross_entropy(logits, label), torch.nn.functional.cross_entropy(logits, label))
+    with pytest.raises(ValueError, match="gamma"):
+        focal_cross_entropy(logits, label, -1.0)

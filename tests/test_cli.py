@@ -228,6 +228,22 @@ def test_a_plain_nbval_run_gives_kernels_the_runners_environment(root):
     assert done.returncode == 0, done.stdout[-3000:]
 
 
+def test_nbval_collects_only_the_chapters_from_notebooks(root):
+    """A papermill output saved in notebooks/ (``out.ipynb``) is not a stored chapter: nbval skips it."""
+    import uuid
+
+    stray = root / "notebooks" / f"out-{uuid.uuid4().hex[:8]}.ipynb"
+    stray.write_text((root / "notebooks" / "01_data_prep.ipynb").read_text())
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only",
+                               "--nbval", "notebooks"], cwd=root, capture_output=True, text=True, timeout=300)
+    finally:
+        stray.unlink()
+    assert done.returncode == 0, done.stdout[-2000:]
+    collected = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    assert collected == {f"notebooks/{p.name}" for p in notebook_paths(root)}, collected
+
+
 def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(tmp_path, monkeypatch):
     from affect_lib.book import kernel_env
 

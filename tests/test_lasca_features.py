@@ -232,6 +232,48 @@ def test_load_windows_without_index_needs_fps(folder):
         load_windows(folder, 1.0, fps=FPS)
 
 
+def _as_sewa(folder: Path, rate_of: int = 1) -> None:
+    """The Aff-Wild2 folder's annotations as SEWA traces (labels/<video>.csv, time,valence,arousal):
+    every ``rate_of``-th frame, invalid (-5) frames left out as gaps, the annotations folder removed."""
+    for ann in sorted((folder / "annotations").glob("*.txt")):
+        rows = [line.split(",") for line in ann.read_text().splitlines()[1:]]
+        lines = ["time,valence,arousal"] + [f"{k / FPS:g},{v},{a}" for k, (v, a) in enumerate(rows)
+                                            if v != "-5" and k % rate_of == 0]
+        (folder / "labels").mkdir(exist_ok=True)
+        (folder / "labels" / f"{ann.stem}.csv").write_text("\n".join(lines) + "\n")
+        ann.unlink()
+    (folder / "annotations").rmdir()
+
+
+def test_a_sewa_folder_reads_like_the_same_aff_wild2_folder(folder):
+    reference = load_windows(folder, 1.0)
+    _as_sewa(folder)
+    with pytest.raises(DataFormatError, match="annotations"):  # the Aff-Wild2 layout is not there any more
+        load_windows(folder, 1.0)
+    sewa = load_windows(folder, 1.0, layout="sewa")
+    for name in ("X", "valence", "arousal", "subject", "video", "index"):
+        np.testing.assert_array_equal(getattr(sewa, name), getattr(reference, name), err_msg=name)
+    # a 5 Hz trace: each 10 fps frame takes its nearest label sample (half a period away at most)
+    (folder / "videos.csv").unlink()
+    for p in (folder / "labels").glob("*.csv"):
+        rows = p.read_text().splitlines()
+        p.write_text("\n".join(rows[:1] + [r for r in rows[1:] if round(float(r.split(",")[0]) * FPS) % 2 == 0]))
+    slow = load_windows(folder, 1.0, fps=FPS, layout="sewa")
+    # window 1's gap (frames 10-15 unannotated) shrinks: frame 15 is within 0.1 s of the sample at frame
+    # 16 and frame 17 ties between 16 and 18 (the earlier wins), so frames 15-19 read 16, 16, 16, 18, 18:
+    # 5 of 10 frames valid, the window is kept
+    np.testing.assert_array_equal(slow.index, [0, 1, 2, 0, 1, 2])
+    old = np.isin(slow.index, reference.index[:2])
+    np.testing.assert_allclose(slow.valence[old], reference.valence, atol=0.011)  # valence = frame / 100
+    np.testing.assert_allclose(slow.valence[slow.index == 1], (16 * 3 + 18 * 2) / 500, rtol=1e-5)
+    assert (slow.arousal == -0.5).all()
+    with pytest.raises(ValueError, match="valid layouts: aff_wild2, sewa"):
+        load_windows(folder, 1.0, fps=FPS, layout="recola")
+    (folder / "labels" / "vidA.csv").write_text("t,valence,arousal\n0,0,0\n")
+    with pytest.raises(DataFormatError, match=r"vidA\.csv: line 1: header"):
+        load_windows(folder, 1.0, fps=FPS, layout="sewa")
+
+
 def test_timestamp_ms_and_an_mfcc_table_read_like_frames_and_wav(folder):
     reference = load_windows(folder, 1.0)
     _, face = make_video(folder, "vidA")

@@ -107,6 +107,27 @@ def test_train_and_test_pairs_come_from_disjoint_subjects(cfg, sets):
     assert (ws.subject[pairs.first] == ws.subject[pairs.second]).all()
 
 
+def test_every_window_length_tests_on_the_same_subjects(cfg):
+    # the 5 s windows lack one subject (its video too short): the split must still be the seed's split
+    # of all subjects, so 3 s and 5 s cells compare on the same people
+    import dataclasses
+
+    from affect_lib.lasca.preference import preference_pairs
+
+    full = toy_window_set(n_subjects=8, videos_per_subject=1, windows_per_video=30, window_s=3.0, seed=1)
+    keep = full.subject != "s03"
+    short = dataclasses.replace(full, window_s=5.0, **{f: getattr(full, f)[keep] for f in (
+        "X", "valence", "arousal", "subject", "video", "index")})
+    table = run_protocol([full, short], cfg, seed=0, caches=fake_caches(), variants=("features",),
+                         targets=("arousal",), taus=(0.1,)).table
+    for s in (0, 1):
+        held_out = subject_split(full.subject, cfg.test_subjects, s)
+        for ws in (full, short):
+            pairs = preference_pairs(ws.arousal, ws.video, ws.index, 0.1)
+            row = table[(table.window_s == ws.window_s) & (table.seed == s)]
+            assert row.n_test_pairs.item() == np.isin(ws.subject[pairs.first], held_out).sum()
+
+
 def test_tiny_data_gives_an_explained_nan_not_a_crash(cfg):
     tiny = toy_window_set(n_subjects=2, videos_per_subject=1, windows_per_video=5, seed=0)
     res = run_protocol([tiny], cfg, caches=fake_caches(), variants=("features",))

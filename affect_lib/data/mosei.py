@@ -15,9 +15,11 @@ Pipeline (the SDK's ``examples/.../process_mosei.py`` with mean collapse, stream
 Policies (keyword arguments):
 
 - ``missing="drop"``: a segment is dropped when a modality has no valid step in it (the video lacks
-  that file entry, or no row overlaps its words) - the SDK's ``unify``/``hard_unify``. ``"zero"``
-  keeps it: the modality is zero there and ``modality_mask`` says so. A segment without words is
-  always dropped (no time axis).
+  that file entry, or no row overlaps its words). This is stricter than the SDK's recipe, whose
+  ``unify`` / ``hard_unify`` drop only ids absent from a file: after its ``impute`` step a segment
+  whose words no row of a present video overlaps stays, with zero features. ``"zero"`` keeps every
+  such segment the SDK would keep and a few more (the modality is zero there and ``modality_mask``
+  says so). A segment without words is always dropped (no time axis).
 - ``nonfinite="zero"`` (default): NaN/inf feature values are set to 0 before alignment, the row
   stays valid (MMSA's handling of COVAREP's ``-inf``); ``"drop"`` removes rows holding any non-finite
   value before alignment (steps left without rows are masked as above); ``"raise"`` refuses the file.

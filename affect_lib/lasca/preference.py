@@ -31,6 +31,10 @@ its random initialisation (on a separable toy problem with 200 pairs it is at ch
 8-row batches an epoch has about 27 steps. Aff-Wild2's ~2.8M annotated frames make some 19,000
 5 s windows; if a similar share of consecutive pairs passes tau (45 % here), 200-row batches give
 about 60 steps per epoch there, the same order. Chapter 5 shows how the ablation depends on it.
+The batch size also weighs the L2 penalty: scikit-learn adds ``alpha * W`` to a batch's *summed*
+data gradient and divides both by the batch's rows, so against the (mean) data term the penalty is
+``alpha / batch_size`` at every step, 25 times stronger with 8 rows than with 200. A batch-size
+comparison therefore changes the number of steps and the regularisation together.
 
 Why the validation pairs are drawn first: scikit-learn's own ``early_stopping=True`` splits the rows
 it is given, and after symmetrisation a random 10 % of the rows holds the mirror image of many
@@ -164,7 +168,10 @@ def fit_preference(dZ: np.ndarray, labels: np.ndarray, *, hidden: int = 256, alp
     X, Xv = scaler.transform(X), scaler.transform(Xv)
     mlp = MLPClassifier(hidden_layer_sizes=(hidden,), activation="relu", solver="adam", alpha=alpha,
                         max_iter=max_iter, n_iter_no_change=n_iter_no_change,
-                        batch_size=min(int(batch_size), len(y)), random_state=seed)
+                        batch_size=min(int(batch_size), len(y)),
+                        # a generator, not the int: scikit-learn re-seeds from an int at every partial_fit
+                        # call, which would give every epoch after the first the same batch order
+                        random_state=np.random.RandomState(seed))
     scores: list[float] = []
     best, since_best, weights = -np.inf, 0, None
     # One BLAS thread: these matrices are small, and a multi-threaded BLAS makes the fit 2-5x *slower*

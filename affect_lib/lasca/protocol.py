@@ -14,8 +14,9 @@ Cells (LaScA's ablation grid, sizes from :class:`~affect_lib.config.LascaConfig`
   person-relative values the saliency mask is computed from, without the mask and the text. It
   tells how much of what the sentence embedding adds is the person-relative view itself;
 - seeds ``seed, seed + 1, ...`` (``cfg.n_seeds``): each seed draws its own subject-independent split,
-  a share ``cfg.test_subjects`` of the subjects held out for testing; within a seed all cells share
-  the split, so variants are compared on the same test pairs.
+  a share ``cfg.test_subjects`` of the subjects (of all window sets together) held out for testing;
+  within a seed all cells, of every window length, share the split, so variants and window lengths
+  are compared on the same test subjects.
 
 Inputs: ``x`` is the window-mean feature vector as the window set gives it (each pair-delta
 dimension is then standardised on the training pairs); ``s`` the sentence embedding of the window's
@@ -181,6 +182,10 @@ def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg
     caches = {} if caches is None else caches
     tasks: list[tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, dict[str, Any], int]] = []
     timings = {"represent_s": 0.0, "fit_s": 0.0}
+    # one split per seed for every window set, drawn from all their subjects: a subject without windows
+    # of one length (a short video) must not change which subjects the other length tests on
+    everyone = np.unique(np.concatenate([np.asarray(ws.subject).astype(str) for ws in sets]))
+    held_out = {s: subject_split(everyone, cfg.test_subjects, s) for s in seeds}
     for ws in sets:
         start = time.perf_counter()
         rep = represent(ws, encoders if lexicons else (), lexicons=lexicons, mode=mode, cache_dir=cache_dir,
@@ -189,7 +194,7 @@ def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg
         if progress:
             print(f"LaScA protocol: {rep.window_s:g} s windows represented ({len(rep.x)} windows)")
         subjects = np.asarray(ws.subject).astype(str)
-        test_rows = {s: np.isin(subjects, subject_split(subjects, cfg.test_subjects, s)) for s in seeds}
+        test_rows = {s: np.isin(subjects, held_out[s]) for s in seeds}
         inputs = {(v, e): rep.inputs(v, e) for v in variants
                   for e in ((None,) if VARIANT_LEXICON[v] is None else encoders)}
         for target in targets:

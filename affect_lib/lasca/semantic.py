@@ -34,8 +34,8 @@ among active cues"). On 2 CPU cores the template mode costs minutes per window s
 the pooled mode seconds.
 
 **Cache.** :class:`EmbeddingCache` keys an embedding by (encoder, lexicon, active-feature set); the
-disk store's name also carries a hash of the lexicon texts, the template and the token cap, so an
-edited lexicon never reuses old embeddings. Only the missing masks are encoded, in one batched call.
+disk store's name also carries a hash of the lexicon texts, the template, the token cap and the
+encoder package's version, so an edited lexicon or new weights never reuse old embeddings. Only the missing masks are encoded, in one batched call.
 The pooled mode stores its 74 one-cue embeddings in the same way (keys: one-hot masks and the empty
 mask), in a store of its own: they are always encoded together in one batch, so they are the same
 bits on every run. (A sentence encoder's output moves in the last float bits, ~1e-7, with the other
@@ -58,7 +58,14 @@ from typing import Any
 import numpy as np
 
 from affect_lib.io import atomic_path
-from affect_lib.lasca.encoders import ENCODERS, MAX_SEQ_LENGTH, EncoderError, load_encoder, model_cache_dir
+from affect_lib.lasca.encoders import (
+    ENCODERS,
+    MAX_SEQ_LENGTH,
+    EncoderError,
+    load_encoder,
+    model_cache_dir,
+    weights_id,
+)
 from affect_lib.lasca.lexicon import LEXICONS, lexicon_hash, load_lexicon, validate_lexicon
 from affect_lib.lasca.names import FACE_FEATURES, FEATURE_NAMES, N_FEATURES
 
@@ -128,18 +135,19 @@ def mask_key(mask: np.ndarray) -> bytes:
     return np.packbits(_check_mask(mask)).tobytes()
 
 
-def template_hash(lexicon: Mapping[str, str], max_seq_length: int) -> str:
-    """Hash (hex, 16) of everything that changes a mask's embedding besides the encoder weights."""
+def template_hash(lexicon: Mapping[str, str], max_seq_length: int, weights: str = "") -> str:
+    """Hash (hex, 16) of everything that changes a mask's embedding for one encoder: lexicon, template,
+    token cap and ``weights`` (:func:`~affect_lib.lasca.encoders.weights_id`)."""
     blob = json.dumps({"lexicon": lexicon_hash(lexicon), "template": dict(TEMPLATE), "no_cue": NO_CUE_TEXT,
-                       "max_seq_length": max_seq_length}, sort_keys=True).encode()
+                       "max_seq_length": max_seq_length, "weights": weights}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------------- disk store
 def embedding_cache_dir() -> Path:
     """A shared disk store for :class:`EmbeddingCache`: ``<model cache>/embeddings``. Embeddings depend
-    only on encoder, lexicon, template and token cap (all in the store's name), so every profile and
-    run can share it."""
+    only on encoder weights, lexicon, template and token cap (all in the store's name), so every
+    profile and run can share it."""
     return model_cache_dir() / "embeddings"
 
 
@@ -150,8 +158,8 @@ class EmbeddingCache:
     ``embed(masks)`` returns (N, D) float32 L2-normalised embeddings; masks seen before (in memory,
     or in the disk store under ``cache_dir``) are not encoded again, the others are encoded in one
     batched call and added to both. The disk store is one ``.npz`` per (encoder, lexicon name, hash
-    of lexicon + template + token cap), written atomically; a lexicon edit changes the hash, so old
-    embeddings are never reused (they are reported in ``stale_files``). ``cache_dir=None``: memory only.
+    of lexicon + template + token cap + encoder package version), written atomically; a lexicon edit
+    or an upgraded encoder package changes the hash, so old embeddings are never reused (they are reported in ``stale_files``). ``cache_dir=None``: memory only.
 
     ``mode``: "template" or "pooled" (module docstring). ``model``: anything with the
     ``SentenceTransformer.encode`` signature (tests pass a fake); by default the encoder is loaded on
@@ -176,7 +184,8 @@ class EmbeddingCache:
                         else load_lexicon(lexicon))
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
-        self.namespace = template_hash(self.lexicon, max_seq_length)
+        self.weights = weights_id(encoder)
+        self.namespace = template_hash(self.lexicon, max_seq_length, self.weights)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._model = model
         self._memory: dict[bytes, np.ndarray] = {}
@@ -223,7 +232,8 @@ class EmbeddingCache:
 
     def _meta(self) -> dict[str, Any]:
         return {"encoder": self.encoder, "lexicon": self.lexicon_name, "mode": self.mode, "namespace": self.namespace,
-                "lexicon_hash": lexicon_hash(self.lexicon), "max_seq_length": self.max_seq_length}
+                "lexicon_hash": lexicon_hash(self.lexicon), "max_seq_length": self.max_seq_length,
+                "weights": self.weights}
 
     def save(self) -> None:
         """Write the store atomically (merging what another process may have added meanwhile)."""
@@ -314,6 +324,9 @@ class EmbeddingCache:
     def lookup(self, mask: np.ndarray) -> np.ndarray:
         """Embedding (D,) of one mask (73,) bool: the inference fast path (a dict lookup in template
         mode, a small matrix product in pooled mode; encodes on a miss)."""
+        mask = _check_mask(mask)  # a 0/1 int mask would index rows 0 and 1 in pooled mode
+        if mask.ndim != 1:
+            raise ValueError(f"lookup takes one mask ({N_FEATURES},), got shape {mask.shape}; use embed for many")
         if self.mode == "pooled" and self._cue_matrix is not None:
             if not mask.any():
                 return self._cue_matrix[N_FEATURES]

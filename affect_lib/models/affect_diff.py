@@ -4,7 +4,7 @@ Training (one forward pass, :meth:`AffectDiff.losses`):
     h_m = Enc_m(x_m)                                     per-modality sequences (B, T, d)
     infl = Graph(pool(h))                                influence weights (B, 3)
     z ~ q(z | Σ_m infl_m h_m)                            VAE bottleneck (B, T, latent_dim)
-    CE(classifier(pool(z)), y) + λ_ml·BCE(multilabel(pool(z)), emotions > 0)
+    CE(classifier(pool(z)), y) + λ_ml·BCE(multilabel(pool(z)), emotions > 0)     (CE: focal with focal_gamma > 0)
     + λ₁·‖ε − ε_θ(z_t, t, y or ∅, infl)‖² + λ₂·β-KL + λ_rec·Σ_m ‖Dec_m(z) − x_m‖²
 
 Inference path (:meth:`AffectDiff.predict`): encode → μ → partial noising to ``denoise_t_start`` →
@@ -25,6 +25,7 @@ from affect_lib.data.corpus import EMOTIONS, MODALITIES
 from affect_lib.models.causal_graph import CausalAttentionGraph, GraphOutput
 from affect_lib.models.diffusion import DiffusionSchedule, UNet1D, drop_labels, guided_eps_fn
 from affect_lib.models.encoders import POOLING, ModalityEncoders
+from affect_lib.models.focal import focal_cross_entropy
 from affect_lib.models.fusion.latent_bottleneck import BottleneckOutput, LatentBottleneck, reconstruction_loss
 
 __all__ = ["AffectDiff", "Encoded"]
@@ -45,11 +46,12 @@ class AffectDiff(nn.Module):
                  tau_start: float, tau_end: float, anneal_steps: int, gumbel_schedule: str, gumbel_hard: bool,
                  unet_base: int, unet_mults: tuple[int, ...], diffusion_steps: int, p_uncond: float,
                  beta: float, free_bits: float, diffusion_detach: bool, use_graph: bool = True,
-                 decoder_influence: bool = False) -> None:
+                 decoder_influence: bool = False, focal_gamma: float = 0.0) -> None:
         super().__init__()
         if pooling not in POOLING:
             raise ValueError(f"pooling must be one of {sorted(POOLING)}, got {pooling!r}")
         self.pooling, self.p_uncond, self.diffusion_detach, self.use_graph = pooling, p_uncond, diffusion_detach, use_graph
+        self.focal_gamma = focal_gamma
         self.encoders = ModalityEncoders(dims=dims, d_model=d_model, dropout=dropout)
         self.node_norm = nn.LayerNorm(d_model, elementwise_affine=False)  # equal energy per graph node
         self.graph = CausalAttentionGraph(d_model=d_model, tau_start=tau_start, tau_end=tau_end,
@@ -71,7 +73,7 @@ class AffectDiff(nn.Module):
                    gumbel_schedule=m.gumbel_schedule, gumbel_hard=m.gumbel_hard, unet_base=m.unet_base,
                    unet_mults=m.unet_mults, diffusion_steps=m.diffusion_steps, p_uncond=m.p_uncond,
                    beta=m.beta, free_bits=m.free_bits, diffusion_detach=m.diffusion_detach, use_graph=use_graph,
-                   decoder_influence=m.decoder_influence)
+                   decoder_influence=m.decoder_influence, focal_gamma=m.focal_gamma)
 
     # -- encoder side -----------------------------------------------------------------------------------
     def encode(self, batch: dict[str, torch.Tensor], *, sample: bool | None = None) -> Encoded:
@@ -96,7 +98,7 @@ class AffectDiff(nn.Module):
         enc = self.encode(batch)
         z = enc.latent.z
         logits, ml_logits = self.classify(z, mask)
-        ce = F.cross_entropy(logits, label)
+        ce = focal_cross_entropy(logits, label, self.focal_gamma)  # gamma 0: plain cross-entropy
         ml = F.binary_cross_entropy_with_logits(ml_logits, (batch["emotions"] > 0).to(ml_logits.dtype))
         # The prior learns the latent distribution; with diffusion_detach its gradient stops at z and
         # at the influence weights, so it cannot reshape the encoder against the classifier.
