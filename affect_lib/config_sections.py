@@ -187,8 +187,8 @@ class LascaConfig:
     n_subjects: int = 16
     videos_per_subject: int = 2
     video_seconds: float = 60.0
-    # video frame rate of SynthAffWild; for aff_wild2 data, of the videos that videos.csv gives no fps
-    # (Aff-Wild2's rate varies per video, 30 fps for most)
+    # video frame rate of SynthAffWild; for aff_wild2 / sewa data, of the videos that videos.csv gives
+    # no fps (Aff-Wild2's rate varies per video, 30 fps for most; SEWA's 20-30)
     fps: float = 30.0
     audio_sr: int = 16000
     windows_s: tuple[float, ...] = (3.0, 5.0)  # window lengths of the protocol

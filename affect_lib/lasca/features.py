@@ -1,4 +1,4 @@
-"""LaScA window features: 73 handcrafted features per window, from a folder in the Aff-Wild2 layout.
+"""LaScA window features: 73 handcrafted features per window, from a folder in the Aff-Wild2 (or SEWA) layout.
 
 One reading path serves SynthAffWild, a user's copy of Aff-Wild2 and, with its labels folder, of
 SEWA (``data_cards/aff_wild2.md``, ``data_cards/sewa.md``, ``data_cards/synth_affwild.md``)::

@@ -35,7 +35,8 @@ the pooled mode seconds.
 
 **Cache.** :class:`EmbeddingCache` keys an embedding by (encoder, lexicon, active-feature set); the
 disk store's name also carries a hash of the lexicon texts, the template, the token cap and the
-encoder package's version, so an edited lexicon or new weights never reuse old embeddings. Only the missing masks are encoded, in one batched call.
+encoder package's version, so an edited lexicon or new weights never reuse old embeddings. Only the
+missing masks are encoded, in one batched call.
 The pooled mode stores its 74 one-cue embeddings in the same way (keys: one-hot masks and the empty
 mask), in a store of its own: they are always encoded together in one batch, so they are the same
 bits on every run. (A sentence encoder's output moves in the last float bits, ~1e-7, with the other
@@ -159,7 +160,8 @@ class EmbeddingCache:
     or in the disk store under ``cache_dir``) are not encoded again, the others are encoded in one
     batched call and added to both. The disk store is one ``.npz`` per (encoder, lexicon name, hash
     of lexicon + template + token cap + encoder package version), written atomically; a lexicon edit
-    or an upgraded encoder package changes the hash, so old embeddings are never reused (they are reported in ``stale_files``). ``cache_dir=None``: memory only.
+    or an upgraded encoder package changes the hash, so old embeddings are never reused (they are
+    reported in ``stale_files``). ``cache_dir=None``: memory only.
 
     ``mode``: "template" or "pooled" (module docstring). ``model``: anything with the
     ``SentenceTransformer.encode`` signature (tests pass a fake); by default the encoder is loaded on
