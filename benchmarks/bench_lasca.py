@@ -11,7 +11,7 @@
     -> Otsu mask -> cached embedding -> fused delta to the previous window -> P(increase), with the
     numpy forward pass (:class:`PairScorer`) and with scikit-learn's ``predict_proba``.
 
-Windows: SynthAffWild at the ``book`` profile (3 s windows) from ``affect_lib.lasca.features`` when
+Windows: SynthAffWild at the ``book`` profile (3 s windows) from ``affect_lib.lasca.folders`` when
 importable, otherwise a WindowSet-shaped toy of the same size.
 """
 
@@ -50,7 +50,7 @@ LATENCY_BUDGET_MS = 1.0
 def window_set(window_s: float):
     cfg = load_profile("book").lasca
     try:
-        from affect_lib.lasca.features import synth_affwild_windows
+        from affect_lib.lasca.folders import synth_affwild_windows
     except ImportError:
         return toy_window_set(n_subjects=cfg.n_subjects, videos_per_subject=cfg.videos_per_subject,
                               windows_per_video=int(cfg.video_seconds // window_s), window_s=window_s), "toy"

@@ -58,7 +58,7 @@ from affect_lib.config import load_profile
 from affect_lib.io import write_json
 from affect_lib.lasca.draws import cell_over_draws, gap_summary
 from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, load_encoder
-from affect_lib.lasca.features import load_windows, synth_affwild_windows
+from affect_lib.lasca.folders import load_windows, synth_affwild_windows
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES
 from affect_lib.lasca.plots import ablation_bars, draws_figure, otsu_histogram

@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from affect_lib.cli import parse_value
 from affect_lib.config import load_profile
 from affect_lib.io import write_json
-from affect_lib.lasca.features import synth_affwild_windows
+from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.names import FACE_FEATURES, N_FEATURES
 from affect_lib.lasca.preference import (
     fit_preference,

@@ -11,7 +11,7 @@ from test_lasca_protocol import fake_caches
 
 from affect_lib.config import LascaConfig
 from affect_lib.lasca.draws import cell_over_draws, gap_summary
-from affect_lib.lasca.features import synth_affwild_windows
+from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.protocol import run_protocol
 
 # big enough to fit the 5 s / tau 5 % cell (about 30 pairs), small enough to generate in a second

@@ -1,4 +1,4 @@
-"""LaScA window features: MFCC hop alignment, window statistics with known values, one reading path."""
+"""LaScA window features (MFCC hop alignment, window statistics with known values) and the folder reading path."""
 
 from __future__ import annotations
 
@@ -19,16 +19,15 @@ from affect_lib.data.affwild import (
     VATrace,
     read_wav,
 )
-from affect_lib.lasca import features as F
+from affect_lib.lasca import folders as F
 from affect_lib.lasca.features import (
     MIN_VALID_SHARE,
     WindowSet,
-    load_windows,
     mfcc_frames,
     mfcc_hop,
-    synth_affwild_windows,
     window_statistics,
 )
+from affect_lib.lasca.folders import load_windows, synth_affwild_windows
 from affect_lib.lasca.names import FEATURE_NAMES
 
 FPS = 10.0

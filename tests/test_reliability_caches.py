@@ -27,7 +27,7 @@ import pytest
 from test_lasca_semantic import FakeEncoder
 
 from affect_lib.config import LascaConfig, load_profile
-from affect_lib.lasca import features as F
+from affect_lib.lasca import folders as F
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES, N_FEATURES
 from affect_lib.lasca.semantic import EmbeddingCache

@@ -203,7 +203,7 @@ def test_features_follow_the_mapping_across_the_corpus(tmp_path):
     """Window means, standardised within each video (subject baselines and gains differ a lot), follow
     the mapping table: smiles with valence, frowns against it, eye widening / jaw drop and the MFCC
     energy term (librosa's c0, our mfcc_1) with arousal; blinks with neither."""
-    from affect_lib.lasca.features import load_windows
+    from affect_lib.lasca.folders import load_windows
     from affect_lib.lasca.names import FEATURE_NAMES
 
     cfg = LascaConfig(n_subjects=8, videos_per_subject=1, video_seconds=60.0, fps=10.0, audio_sr=8000,

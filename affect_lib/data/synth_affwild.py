@@ -1,7 +1,7 @@
 """SynthAffWild: synthetic subjects x videos in the Aff-Wild2 file layout, for LaScA (notebook 05).
 
 Written in exactly the formats the real readers of :mod:`affect_lib.data.affwild` accept, so one
-reading path (:func:`affect_lib.lasca.features.load_windows`) serves synthetic and real data::
+reading path (:func:`affect_lib.lasca.folders.load_windows`) serves synthetic and real data::
 
     <out_dir>/
     ├── videos.csv                      # video,subject,fps

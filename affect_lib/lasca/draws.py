@@ -27,7 +27,7 @@ from scipy import stats
 
 from affect_lib.config import LascaConfig
 from affect_lib.data.synth_affwild import SynthAffWildParams
-from affect_lib.lasca.features import synth_affwild_windows
+from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.protocol import CONTROLS, TARGETS, VARIANTS, run_protocol
 from affect_lib.lasca.semantic import EmbeddingCache
 
