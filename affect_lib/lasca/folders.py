@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,11 +72,12 @@ def _sewa_on_frames(path: Path, fps: float) -> VATrace:
 
 
 # (annotation folder, file suffix, reader(path, fps) -> VATrace with one sample per video frame)
-LAYOUTS = {"aff_wild2": ("annotations", ".txt", lambda path, fps: read_affwild2_va(path, fps=fps)),
+Layout = tuple[str, str, Callable[[Path, float], VATrace]]
+LAYOUTS: dict[str, Layout] = {"aff_wild2": ("annotations", ".txt", lambda path, fps: read_affwild2_va(path, fps=fps)),
            "sewa": ("labels", ".csv", _sewa_on_frames)}
 
 
-def _layout(layout: str) -> tuple[str, str, object]:
+def _layout(layout: str) -> Layout:
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; valid layouts: {', '.join(LAYOUTS)}")
     return LAYOUTS[layout]
