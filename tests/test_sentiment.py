@@ -117,7 +117,7 @@ def test_probe_refuses_what_does_not_match(tmp_path):
         sentiment_probe(data.corpora, {**data.sentiment, "val": data.sentiment["val"][:9]})
     with pytest.raises(ValueError, match="split 'test' missing"):
         sentiment_probe(data.corpora, {k: v for k, v in data.sentiment.items() if k != "test"})
-    with pytest.raises(ValueError, match=r"truth\[0\] is 4.0"):
+    with pytest.raises(ValueError, match=r"sentiment\['train'\]: truth\[0\] is 4.0"):
         sentiment_probe(data.corpora, {**data.sentiment, "train": np.r_[4.0, data.sentiment["train"][1:]]})
     with pytest.raises(ValueError, match="alphas must be positive"):
         sentiment_probe(data.corpora, data.sentiment, alphas=(0.0, 1.0))

@@ -56,22 +56,22 @@ class SentimentScores:
         return dataclasses.asdict(self)
 
 
-def _check(truth: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check(truth: np.ndarray, pred: np.ndarray, where: str = "sentiment_metrics") -> tuple[np.ndarray, np.ndarray]:
     truth, pred = np.asarray(truth, np.float64), np.asarray(pred, np.float64)
     if truth.ndim != 1 or truth.shape != pred.shape:
-        raise ValueError(f"sentiment_metrics: truth {truth.shape} and pred {pred.shape} must be equal 1-D shapes")
+        raise ValueError(f"{where}: truth {truth.shape} and pred {pred.shape} must be equal 1-D shapes")
     if truth.size == 0:
-        raise ValueError("sentiment_metrics: empty input")
+        raise ValueError(f"{where}: empty input")
     for name, arr in (("truth", truth), ("pred", pred)):
         bad = ~np.isfinite(arr)
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"sentiment_metrics: {name}[{i}] is {arr[i]}, expected finite values")
+            raise ValueError(f"{where}: {name}[{i}] is {arr[i]}, expected finite values")
     lo, hi = SENTIMENT_RANGE
     out = (truth < lo - _RANGE_TOL) | (truth > hi + _RANGE_TOL)
     if out.any():
         i = int(np.argmax(out))
-        raise ValueError(f"sentiment_metrics: truth[{i}] is {truth[i]}, expected a sentiment in [{lo:g}, {hi:g}]")
+        raise ValueError(f"{where}: truth[{i}] is {truth[i]}, expected a sentiment in [{lo:g}, {hi:g}]")
     return truth, pred
 
 
@@ -118,7 +118,7 @@ def _sentiment_of(corpora: dict[str, MultimodalCorpus], sentiment: dict[str, np.
     if y.shape != (len(corpora[split].ids),):
         raise ValueError(f"sentiment probe: sentiment[{split!r}] has shape {y.shape}, expected "
                          f"({len(corpora[split].ids)},) to match its corpus")
-    _check(y, y)  # finite and in range, with the index of the first bad value
+    _check(y, y, where=f"sentiment probe: sentiment[{split!r}]")  # finite, in range; names the first bad row
     return y
 
 
@@ -134,8 +134,8 @@ def sentiment_probe(corpora: dict[str, MultimodalCorpus], sentiment: dict[str, n
     """
     if not alphas or any(not np.isfinite(a) or a <= 0 for a in alphas):
         raise ValueError(f"sentiment probe: alphas must be positive and finite, got {alphas}")
-    x = {s: pool_features(corpora[s], modality) for s in ("train", "val", "test") if s in corpora}
     y = {s: _sentiment_of(corpora, sentiment, s) for s in ("train", "val", "test")}
+    x = {s: pool_features(corpora[s], modality) for s in y}
     val_mae, fitted = {}, {}
     for alpha in alphas:
         model = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(x["train"], y["train"])
