@@ -73,8 +73,10 @@ def _sewa_on_frames(path: Path, fps: float) -> VATrace:
 
 # (annotation folder, file suffix, reader(path, fps) -> VATrace with one sample per video frame)
 Layout = tuple[str, str, Callable[[Path, float], VATrace]]
-LAYOUTS: dict[str, Layout] = {"aff_wild2": ("annotations", ".txt", lambda path, fps: read_affwild2_va(path, fps=fps)),
-           "sewa": ("labels", ".csv", _sewa_on_frames)}
+LAYOUTS: dict[str, Layout] = {
+    "aff_wild2": ("annotations", ".txt", lambda path, fps: read_affwild2_va(path, fps=fps)),
+    "sewa": ("labels", ".csv", _sewa_on_frames),
+}
 
 
 def _layout(layout: str) -> Layout:
