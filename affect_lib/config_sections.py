@@ -115,8 +115,9 @@ class ModelConfig:
     unet_mults: tuple[int, ...] = (1, 2)  # channel multiplier per U-Net level
     diffusion_steps: int = 1000  # T of the cosine schedule (as in the seed)
     # classifier-free guidance: label replaced by the null label in training. 0.25 is a little above the
-    # usual 0.1-0.2 (REFERENCE.md); on the book profile (seed 0) 0.15 gave chapter 4's validity 0.963
-    # against 0.983 and test accuracy 0.982 against 0.977: one seed, not a tuned optimum
+    # usual 0.1-0.2 (REFERENCE.md); measured once on the book profile (seed 0, an earlier build and
+    # CPU), 0.15 gave chapter 4's validity 0.963 against 0.983 and test accuracy 0.982 against 0.977:
+    # one seed, not a tuned optimum
     p_uncond: float = 0.25
     beta: float = 1.0  # β of the β-KL
     free_bits: float = 0.0  # per-dimension KL floor against posterior collapse
