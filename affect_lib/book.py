@@ -28,7 +28,7 @@ import nbformat
 from affect_lib.config import load_profile, override_keys
 from affect_lib.io import atomic_path, read_json, write_json
 from affect_lib.paths import project_root
-from affect_lib.provenance import kernel_pins, stamp
+from affect_lib.provenance import fingerprint, kernel_pins, stamp
 
 __all__ = ["BookError", "notebook_paths", "notebook_parameters", "run_source", "run", "regenerate", "build",
            "kernel_env", "warm_font_cache"]
@@ -265,6 +265,7 @@ def regenerate(root: Path | None = None, only: list[str] | None = None, timeout:
     os.environ.clear()
     os.environ.update(env)
     try:
+        machine = fingerprint(kernels=True) if sources else None  # once: the kernel probes take seconds
         for src in sources:
             print(f"[affect-book] regenerating {src.with_suffix('.ipynb').name} ...", flush=True)
             nb = jupytext.read(src)
@@ -276,7 +277,7 @@ def regenerate(root: Path | None = None, only: list[str] | None = None, timeout:
             except CellExecutionError as exc:
                 raise BookError(f"{src.name}: {exc}") from None
             target = src.with_suffix(".ipynb")
-            text = jupytext.writes(stamp(_deterministic(nb)), fmt="ipynb")  # + the machine that computed it
+            text = jupytext.writes(stamp(_deterministic(nb), machine), fmt="ipynb")  # + the machine that computed it
             with atomic_path(target) as tmp:
                 tmp.write_text(text, encoding="utf-8")
             written.append(target)

@@ -27,8 +27,15 @@ So before these pins, the AMD and Intel machines seen here most likely ran diffe
 code, and an AMD CPU without AVX-512 different convolution and vector code too. The pins remove
 every such difference that these libraries let a user choose. Whether the stored outputs then pass
 nbval on another kind of CPU is checked by nbval itself; what is left (oneDNN, for one, can size its
-blocks by the CPU's caches) cannot be chosen from outside. On this AMD EPYC the pins' cost in speed
-was within the noise of a short model loop (not benchmarked).
+blocks by the CPU's caches) cannot be chosen from outside, and it is not enough: outputs stored on
+an AMD EPYC with the pins failed nbval on an Intel Xeon with them, in the torch chapters and in one
+cell of chapter 5. What the pins cost: ``benchmarks/bench_kernel_pins.py``.
+
+**Which kernels differ.** A stamp also holds :func:`kernel_hashes`: the bits of a small battery of
+numpy, scikit-learn and torch operations (:mod:`affect_lib.kernel_probe`) under the kernels' pins and
+under the libraries' most conservative code paths. When nbval fails on another kind of machine,
+``affect-book provenance`` names the probes that give other bits there, per pin set: which library
+rounds differently, and whether the conservative paths would agree across the two kinds.
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
-__all__ = ["X86_PINS", "kernel_pins", "fingerprint", "stamp", "stored_fingerprint", "differences", "report"]
+__all__ = ["X86_PINS", "kernel_pins", "kernel_hashes", "fingerprint", "stamp", "stored_fingerprint", "differences",
+           "kernel_report", "report"]
 
 _KEY = "affect_book"
 
@@ -85,22 +93,40 @@ def kernel_pins() -> dict[str, str]:
     return chosen
 
 
-def fingerprint() -> dict[str, Any]:
+def kernel_hashes() -> dict[str, dict[str, str]]:
+    """:mod:`affect_lib.kernel_probe`'s hashes on this machine, ``{pin set: {probe: hash}}``: ``pinned``
+    under :func:`kernel_pins` (what the notebook kernels run) and, where those pins apply (x86-64 with
+    AVX2 and FMA), ``portable`` under the libraries' most conservative code paths. Two fresh
+    interpreters, about 5 s each."""
+    from affect_lib.kernel_probe import PORTABLE_PINS, probe
+
+    pins = kernel_pins()
+    hashes = {"pinned": probe(pins)}
+    if set(X86_PINS) <= set(pins):
+        hashes["portable"] = probe(PORTABLE_PINS)
+    return hashes
+
+
+def fingerprint(*, kernels: bool = False) -> dict[str, Any]:
     """What decides the notebook kernels' floating-point results on this machine: CPU, torch's kernel
     level (the pinned one where :func:`kernel_pins` pins it, whether or not this process runs pinned),
-    library versions and the pins."""
+    library versions and the pins; with ``kernels``, also :func:`kernel_hashes` (key ``kernels``)."""
     import numpy
     import torch
 
     pins = kernel_pins()
     level = pins.get("ATEN_CPU_CAPABILITY", "").upper() or torch.backends.cpu.get_cpu_capability()
-    return {"cpu": _cpu(), "cores": os.cpu_count(), "torch": torch.__version__, "torch_cpu_capability": level,
-            "numpy": numpy.__version__, "kernel_pins": pins}  # what the notebook kernels get (kernel_env)
+    fp = {"cpu": _cpu(), "cores": os.cpu_count(), "torch": torch.__version__, "torch_cpu_capability": level,
+          "numpy": numpy.__version__, "kernel_pins": pins}  # what the notebook kernels get (kernel_env)
+    if kernels:
+        fp["kernels"] = kernel_hashes()
+    return fp
 
 
 def stamp(nb: Any, machine: dict[str, Any] | None = None) -> Any:
-    """Record ``machine`` (default: this one's :func:`fingerprint`) in ``nb``'s metadata; returns ``nb``."""
-    nb.metadata.setdefault(_KEY, {})["generated_on"] = dict(machine or fingerprint())
+    """Record ``machine`` (default: this one's :func:`fingerprint` with its kernel hashes) in ``nb``'s
+    metadata; returns ``nb``."""
+    nb.metadata.setdefault(_KEY, {})["generated_on"] = dict(machine or fingerprint(kernels=True))
     return nb
 
 
@@ -119,9 +145,28 @@ def differences(stored: dict[str, Any] | None, here: dict[str, Any]) -> dict[str
     return {k: (stored.get(k), here.get(k)) for k in sorted(set(stored) | set(here)) if stored.get(k) != here.get(k)}
 
 
+def kernel_report(stored: dict[str, dict[str, str]] | None, here: dict[str, dict[str, str]]) -> str:
+    """Which probes of :mod:`affect_lib.kernel_probe` give other bits here than in a stamp, per pin set."""
+    from affect_lib.kernel_probe import PROBES
+
+    parts = []
+    for pin_set, hashes in here.items():
+        then = (stored or {}).get(pin_set)
+        if not then:
+            parts.append(f"{pin_set} pins: not recorded in the stamp")
+        elif "error" in then or "error" in hashes:
+            parts.append(f"{pin_set} pins: probe failed ({then.get('error') or hashes.get('error')})")
+        else:
+            other = [f"{k} ({PROBES[k][0]})" if k in PROBES else k for k in hashes if then.get(k) != hashes[k]]
+            parts.append(f"{pin_set} pins: " + (f"other bits in {', '.join(other)}" if other
+                                                 else "the same bits in every probe"))
+    return "kernels with " + "; ".join(parts)
+
+
 def report(notebooks: list[Path]) -> list[str]:
-    """One line per stored notebook: same kind of machine, or what differs from this one."""
-    here = fingerprint()
+    """One line per stored notebook: same kind of machine, or what differs from this one (with which
+    kernels compute other bits here)."""
+    here = fingerprint(kernels=True)
     lines, advise = [], False
     for path in notebooks:
         diff = differences(stored_fingerprint(path), here)
@@ -131,8 +176,10 @@ def report(notebooks: list[Path]) -> list[str]:
         elif "stamp" in diff:
             lines.append(f"{path.name}: no record of the machine that produced the stored outputs")
         else:
-            what = "; ".join(f"{k}: stored {a!r}, here {b!r}" for k, (a, b) in diff.items())
-            lines.append(f"{path.name}: stored outputs come from another kind of machine ({what})")
+            what = [f"{k}: stored {a!r}, here {b!r}" for k, (a, b) in diff.items() if k != "kernels"]
+            if "kernels" in diff:
+                what.append(kernel_report(diff["kernels"][0], here["kernels"]))
+            lines.append(f"{path.name}: stored outputs come from another kind of machine ({'; '.join(what)})")
     if advise:
         lines.append("Other CPUs round differently, so trained numbers can differ although the code is right. "
                      "If nbval's differences are only such numbers, run `make notebooks` on this machine and "

@@ -67,20 +67,34 @@ def test_the_pins_reach_a_kernel_environment_and_torch_there_runs_its_avx2_kerne
     assert out == provenance.kernel_pins()["ATEN_CPU_CAPABILITY"].upper() == provenance.fingerprint()["torch_cpu_capability"]
 
 
-def test_same_machine_other_machine_and_no_stamp(tmp_path):
-    here = provenance.fingerprint()
-    other = dict(here, cpu="GenuineIntel 6/85 Intel(R) Xeon(R)", torch_cpu_capability="DEFAULT")
+def test_same_machine_other_machine_and_no_stamp(tmp_path, monkeypatch):
+    kernels = {"pinned": {"numpy_matmul": "aaa", "torch_mm": "bbb"}, "portable": {"numpy_matmul": "aaa", "torch_mm": "ccc"}}
+    monkeypatch.setattr(provenance, "kernel_hashes", lambda: kernels)  # the real probes: test_kernel_probe.py
+    here = provenance.fingerprint(kernels=True)
+    other = dict(here, cpu="GenuineIntel 6/85 Intel(R) Xeon(R)", torch_cpu_capability="DEFAULT",
+                 kernels={"pinned": {"numpy_matmul": "aaa", "torch_mm": "xxx"}, "portable": kernels["portable"]})
     same, moved, bare = (_write(tmp_path / "01_a.ipynb", here), _write(tmp_path / "02_b.ipynb", other),
                          _write(tmp_path / "03_c.ipynb"))
     assert provenance.stored_fingerprint(same) == here and provenance.stored_fingerprint(bare) is None
     assert provenance.differences(here, here) == {}
     assert provenance.differences(other, here) == {"cpu": (other["cpu"], here["cpu"]),
-                                                   "torch_cpu_capability": ("DEFAULT", here["torch_cpu_capability"])}
+                                                   "torch_cpu_capability": ("DEFAULT", here["torch_cpu_capability"]),
+                                                   "kernels": (other["kernels"], kernels)}
     lines = provenance.report([same, moved, bare])
     assert "this kind of machine" in lines[0]
     assert "another kind of machine" in lines[1] and "Xeon" in lines[1] and "torch_cpu_capability" in lines[1]
+    assert "pinned pins: other bits in torch_mm (MKL)" in lines[1] and "portable pins: the same bits" in lines[1]
     assert "no record" in lines[2] and "make notebooks" in lines[-1]
     assert provenance.report([same]) == lines[:1]  # nothing to advise when every notebook matches
+
+
+def test_kernel_report_names_each_pin_sets_differing_probes_and_what_is_missing():
+    here = {"pinned": {"numpy_matmul": "a", "torch_conv1d": "b"}, "portable": {"torch_conv1d": "c"}}
+    line = provenance.kernel_report({"pinned": {"numpy_matmul": "a", "torch_conv1d": "z"}}, here)
+    assert line == ("kernels with pinned pins: other bits in torch_conv1d (oneDNN); "
+                    "portable pins: not recorded in the stamp")
+    assert "probe failed (boom)" in provenance.kernel_report({"pinned": {"error": "boom"}}, {"pinned": here["pinned"]})
+    assert provenance.kernel_report(None, {"pinned": {}}) == "kernels with pinned pins: not recorded in the stamp"
 
 
 def test_unreadable_notebook_has_no_stamp(tmp_path):
@@ -92,8 +106,11 @@ def test_unreadable_notebook_has_no_stamp(tmp_path):
 @pytest.mark.parametrize("nb", notebook_paths(ROOT), ids=lambda p: p.stem)
 def test_stored_notebooks_are_stamped(nb):
     """`make notebooks` stamps every notebook it writes (affect_lib.book.regenerate)."""
+    from affect_lib.kernel_probe import PROBES
+
     stored = provenance.stored_fingerprint(nb)
-    assert stored is not None and set(stored) == set(provenance.fingerprint()), f"{nb.name}: run make notebooks"
+    assert stored is not None and set(stored) == {*provenance.fingerprint(), "kernels"}, f"{nb.name}: run make notebooks"
+    assert set(stored["kernels"]["pinned"]) == set(PROBES), f"{nb.name}: kernel probes changed; run make notebooks"
 
 
 def test_cli_prints_one_line_per_notebook(capsys):
