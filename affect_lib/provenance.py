@@ -153,14 +153,14 @@ def kernel_report(stored: dict[str, dict[str, str]] | None, here: dict[str, dict
     for pin_set, hashes in here.items():
         then = (stored or {}).get(pin_set)
         if not then:
-            parts.append(f"{pin_set} pins: not recorded in the stamp")
+            parts.append(f"{pin_set} code paths: not recorded in the stamp")
         elif "error" in then or "error" in hashes:
-            parts.append(f"{pin_set} pins: probe failed ({then.get('error') or hashes.get('error')})")
+            parts.append(f"{pin_set} code paths: probe failed ({then.get('error') or hashes.get('error')})")
         else:
             other = [f"{k} ({PROBES[k][0]})" if k in PROBES else k for k in hashes if then.get(k) != hashes[k]]
-            parts.append(f"{pin_set} pins: " + (f"other bits in {', '.join(other)}" if other
-                                                 else "the same bits in every probe"))
-    return "kernels with " + "; ".join(parts)
+            parts.append(f"{pin_set} code paths: " + (f"other bits in {', '.join(other)}" if other
+                                                       else "the same bits in every probe"))
+    return "kernels with the " + "; with the ".join(parts)
 
 
 def report(notebooks: list[Path]) -> list[str]:

@@ -83,7 +83,7 @@ def test_same_machine_other_machine_and_no_stamp(tmp_path, monkeypatch):
     lines = provenance.report([same, moved, bare])
     assert "this kind of machine" in lines[0]
     assert "another kind of machine" in lines[1] and "Xeon" in lines[1] and "torch_cpu_capability" in lines[1]
-    assert "pinned pins: other bits in torch_mm (MKL)" in lines[1] and "portable pins: the same bits" in lines[1]
+    assert "kernels with the pinned code paths: other bits in torch_mm (MKL); with the portable code paths: the same bits" in lines[1]
     assert "no record" in lines[2] and "make notebooks" in lines[-1]
     assert provenance.report([same]) == lines[:1]  # nothing to advise when every notebook matches
 
@@ -91,10 +91,10 @@ def test_same_machine_other_machine_and_no_stamp(tmp_path, monkeypatch):
 def test_kernel_report_names_each_pin_sets_differing_probes_and_what_is_missing():
     here = {"pinned": {"numpy_matmul": "a", "torch_conv1d": "b"}, "portable": {"torch_conv1d": "c"}}
     line = provenance.kernel_report({"pinned": {"numpy_matmul": "a", "torch_conv1d": "z"}}, here)
-    assert line == ("kernels with pinned pins: other bits in torch_conv1d (oneDNN); "
-                    "portable pins: not recorded in the stamp")
+    assert line == ("kernels with the pinned code paths: other bits in torch_conv1d (oneDNN); "
+                    "with the portable code paths: not recorded in the stamp")
     assert "probe failed (boom)" in provenance.kernel_report({"pinned": {"error": "boom"}}, {"pinned": here["pinned"]})
-    assert provenance.kernel_report(None, {"pinned": {}}) == "kernels with pinned pins: not recorded in the stamp"
+    assert provenance.kernel_report(None, {"pinned": {}}) == "kernels with the pinned code paths: not recorded in the stamp"
 
 
 def test_unreadable_notebook_has_no_stamp(tmp_path):
