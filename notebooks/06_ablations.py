@@ -180,10 +180,10 @@ plt.show()
 # - **The diffusion prior** buys no accuracy ({glue:text}`ablation_no_diffusion_accuracy:.3f`
 #   without it): its gradient is stopped at the latent, so it cannot change what the encoder and
 #   classifier learn. What it buys is the ability to edit: without it there are no counterfactuals.
-# - **CFG dropout** is not there for accuracy (without it {glue:text}`ablation_no_cfg_accuracy:.3f`;
-#   the findings say whether it changes accuracy or driver accuracy significantly): without it the
-#   null label is never trained and guidance subtracts an unconditional prediction that means
-#   nothing: validity
+# - **CFG dropout** is there for guidance, not for accuracy (without it accuracy is
+#   {glue:text}`ablation_no_cfg_accuracy:.3f`; the findings say whether that or driver accuracy
+#   differs significantly). Without it the null label is never trained and guidance subtracts an
+#   unconditional prediction that means nothing: validity
 #   {glue:text}`ablation_no_cfg_cf_validity:.3f` against {glue:text}`ablation_full_cf_validity:.3f`.
 # - **λ₁ with a joint gradient**: up to λ₁ = 1 letting the diffusion loss reach the encoder moves
 #   accuracy by at most a few points, in either direction
