@@ -4,8 +4,8 @@ Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its 
 ``gap_draws`` draws. This script runs that check (:mod:`affect_lib.lasca.draws`) for any cell
 (default: arousal, 5 s windows, tau 20 %, the default encoder), data size, learner setting and
 generator setting. It prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their
-mean with a 95 % interval, and the same for the chapter's control (``zfeatures - features``,
-``zfeatures - fusion``). Examples::
+mean with a 95 % interval, and the same for the chapter's controls (``zfeatures - features``,
+``zfeatures - fusion``; along the semantic path ``mask - zfeatures`` and ``st - mask``). Examples::
 
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5 -p n_subjects 24 -p video_seconds 80
@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
               + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
               f"  ({row.test_pairs:.0f} test pairs per split)")
     gaps = gap_summary(draws)
-    control = gap_summary(draws, of="zfeatures", over=("features", "fusion"))  # chapter 5's control
+    control = pd.concat([gap_summary(draws, of="zfeatures", over=("features", "fusion")),  # chapter 5's controls
+                         gap_summary(draws, of="mask", over=("zfeatures",)), gap_summary(draws, of="st", over=("mask",))])
     for (_, name), g in pd.concat([gaps, control]).iterrows():
         print(f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to {g['ci_high']:+.3f} "
               f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)")

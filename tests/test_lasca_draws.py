@@ -126,7 +126,8 @@ def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
     result = json.loads(out.read_text())
     assert [d["data_seed"] for d in result["draws"]] == [3, 4]
     assert [g["gap"] for g in result["gaps"]] == ["fusion - features", "fusion - st"]
-    assert [g["gap"] for g in result["control"]] == ["zfeatures - features", "zfeatures - fusion"]
+    assert [g["gap"] for g in result["control"]] == ["zfeatures - features", "zfeatures - fusion", "mask - zfeatures",
+                                                     "st - mask"]
     assert "fusion - features: mean" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         sweep.main([*argv, "--window", "4"])  # not a window of the config

@@ -17,7 +17,7 @@ from affect_lib.lasca.protocol import (
     subject_split,
     toy_window_set,
 )
-from affect_lib.lasca.saliency import normalise
+from affect_lib.lasca.saliency import normalise, salient_mask
 from affect_lib.lasca.semantic import EmbeddingCache
 
 DIM = 8
@@ -147,6 +147,10 @@ def test_represent_shapes_and_variant_inputs(sets):
     # the control: the per-video z-scores the mask is computed from, no text
     np.testing.assert_array_equal(rep.inputs("zfeatures", None), normalise(sets[0].X, sets[0].video))
     assert not np.allclose(rep.inputs("zfeatures", None), sets[0].X)
+    # the other control: the saliency mask itself as 0 / 1, which the embedding encodes
+    mask = rep.inputs("mask", None)
+    assert mask.dtype == np.float32 and set(np.unique(mask)) == {0.0, 1.0}
+    np.testing.assert_array_equal(mask, salient_mask(normalise(sets[0].X, sets[0].video)))
     with pytest.raises(ValueError, match="FEATURE_NAMES"):
         represent(toy_window_set(n_subjects=2, windows_per_video=3).__class__(
             X=np.zeros((3, 5), np.float32), valence=np.zeros(3), arousal=np.zeros(3), subject=np.array(["a"] * 3),
@@ -171,16 +175,18 @@ def test_real_window_set_class_fits_the_protocol(cfg):
     assert len(res.table) == 2 * (1 + 2) * cfg.n_seeds
 
 
-def test_the_person_relative_control_runs_only_when_named(cfg, sets):
-    assert CONTROLS == ("zfeatures",) and not set(CONTROLS) & set(VARIANTS)
+def test_the_controls_run_only_when_named(cfg, sets):
+    assert CONTROLS == ("zfeatures", "mask") and not set(CONTROLS) & set(VARIANTS)
     default = run_protocol(sets, cfg, caches=fake_caches(("minilm",)), encoders=("minilm",), targets=("arousal",))
-    assert "zfeatures" not in set(default.table.variant)  # the paper's ablation grid is unchanged
+    assert not set(CONTROLS) & set(default.table.variant)  # the paper's ablation grid is unchanged
     res = run_protocol(sets, cfg, caches=fake_caches(("minilm",)), encoders=("minilm",), targets=("arousal",),
-                       variants=("features", "zfeatures"))
+                       variants=("features", "zfeatures", "mask"))
     t = res.table
-    z, f = t[t.variant == "zfeatures"], t[t.variant == "features"]
-    assert set(z.encoder) == set(z.lexicon) == set(z["mode"]) == {"none"} and len(z) == len(f)
-    assert z.accuracy.notna().all() and not np.array_equal(z.accuracy.to_numpy(), f.accuracy.to_numpy())
-    assert res.parameters["zfeatures/none"] == res.parameters["features/none"]
+    f = t[t.variant == "features"]
+    for control in CONTROLS:
+        z = t[t.variant == control]
+        assert set(z.encoder) == set(z.lexicon) == set(z["mode"]) == {"none"} and len(z) == len(f)
+        assert z.accuracy.notna().all() and not np.array_equal(z.accuracy.to_numpy(), f.accuracy.to_numpy())
+        assert res.parameters[f"{control}/none"] == res.parameters["features/none"]  # 73 inputs each
     with pytest.raises(ValueError, match="zfeatures"):  # the error lists the controls among the choices
         run_protocol(sets, cfg, caches=fake_caches(), variants=("zfusion",))

@@ -9,10 +9,14 @@ Cells (LaScA's ablation grid, sizes from :class:`~affect_lib.config.LascaConfig`
   with the feature-name lexicon: the ablation's "feature-based lexicon");
 - encoders ``cfg.encoders`` for the three variants that embed text (``features`` has none: its
   rows say encoder "none");
-- one control that is not in the paper, asked for by name (:data:`CONTROLS`): ``zfeatures``, the
-  features z-scored within each video (:func:`~affect_lib.lasca.saliency.normalise`), i.e. the
-  person-relative values the saliency mask is computed from, without the mask and the text. It
-  tells how much of what the sentence embedding adds is the person-relative view itself;
+- two controls that are not in the paper, asked for by name (:data:`CONTROLS`). They take the
+  semantic path (per-video z-scores -> Otsu mask -> text -> sentence embedding) apart:
+  ``zfeatures``, the features z-scored within each video (:func:`~affect_lib.lasca.saliency.normalise`),
+  i.e. the person-relative values the saliency mask is computed from, without the mask and the text;
+  and ``mask``, the binary saliency mask itself (73 values of 0 or 1), without the text. ``zfeatures``
+  tells how much of what the sentence embedding adds is the person-relative view itself, ``mask``
+  what binarising drops (``zfeatures - mask``) and what the lexicon and the encoder add to the mask
+  they encode (``st - mask``);
 - seeds ``seed, seed + 1, ...`` (``cfg.n_seeds``): each seed draws its own subject-independent split,
   a share ``cfg.test_subjects`` of the subjects (of all window sets together) held out for testing;
   within a seed all cells, of every window length, share the split, so variants and window lengths
@@ -59,11 +63,12 @@ __all__ = ["VARIANTS", "CONTROLS", "TARGETS", "VARIANT_LEXICON", "MIN_TRAIN_PAIR
            "represent", "subject_split", "ProtocolResult", "run_protocol", "summarise", "toy_window_set"]
 
 VARIANTS: tuple[str, ...] = ("features", "st", "fusion", "namelex")  # the paper's ablation
-CONTROLS: tuple[str, ...] = ("zfeatures",)  # ours (module docstring); run only when named
+CONTROLS: tuple[str, ...] = ("zfeatures", "mask")  # ours (module docstring); run only when named
 TARGETS: tuple[str, ...] = ("arousal", "valence")
 VARIANT_LEXICON: dict[str, str | None] = {"features": None, "st": "affective", "fusion": "affective",
-                                          "namelex": "feature_names", "zfeatures": None}
-_FEATURES = {"features": "x", "st": None, "fusion": "x", "namelex": "x", "zfeatures": "zx"}  # which feature block
+                                          "namelex": "feature_names", "zfeatures": None, "mask": None}
+_FEATURES = {"features": "x", "st": None, "fusion": "x", "namelex": "x", "zfeatures": "zx",
+             "mask": "masks"}  # which feature block
 MIN_TRAIN_PAIRS = 10  # 20 rows once symmetrised: early stopping's 10 % split still holds both classes
 
 
@@ -80,7 +85,7 @@ class Representations:
     semantic: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     def inputs(self, variant: str, encoder: str | None) -> np.ndarray:
-        """The representation z (N, D) of ``variant``: x, s, [x || s] or (``zfeatures``) zx."""
+        """The representation z (N, D) of ``variant``: x, s, [x || s] or a control's zx or mask (0 / 1)."""
         lexicon = VARIANT_LEXICON[variant]
         block = _FEATURES[variant]
         parts = [getattr(self, block)] if block else []
