@@ -467,9 +467,9 @@ steps.assign(reading=steps.apply(direction, axis=1)).round(3)
 # how far each cue moved, and a mean of sentence embeddings can blur which cues were active. So the
 # question is only whether the lexicon's prior wins back more than the encoding drops. In this build
 # it does not. On arousal both steps lose clearly, binarising a little more than the text; on valence
-# both losses are smaller, and the text's cannot be told from zero. So on SynthAffWild the
-# sentence-only variant scores below a learner that reads the same mask as 0s and 1s, and on arousal
-# the person-relative view is lost at both steps, before fusion ever sees it.
+# both losses are smaller, and the text's cannot be told from zero. So on SynthAffWild's arousal the
+# sentence-only variant scores clearly below a learner that reads the same mask as 0s and 1s, and the
+# person-relative view is lost at both steps, before fusion ever sees it.
 #
 # On your copy of Aff-Wild2 or SEWA, `run_protocol(windows, cfg.lasca, variants=("features", "zfeatures",
 # "mask", "st", "fusion"))` runs both controls on the real windows, where the lexicon's prior meets real
