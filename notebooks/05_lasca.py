@@ -31,7 +31,8 @@
 #   paper's numbers, and what differs between the two;
 # - how sure those differences are across draws of the data, and how much they depend on the
 #   number of steps the learner takes.
-# - where the semantic side's gain comes from here, measured with a person-relative control.
+# - what the semantic side passes on here, and where it loses the rest, measured with two controls
+#   (not in the paper): the person-relative features and the saliency mask without the text.
 
 # %% tags=["parameters"]
 profile = "book"  # smoke | book | paper
@@ -218,10 +219,10 @@ means = summary.set_index(["target", "window_s", "tau", "variant", "encoder"])["
 default = cfg.lasca.encoder
 for (target, w, tau, variant, encoder), value in means.items():
     if encoder in (default, "none"):
-        glue(f"lasca_{target}_{w:g}s_{round(tau * 100)}_{variant}", round(float(value), 4), display=False)
+        glue(f"lasca_{target}_{w:g}s_{round(tau * 100)}_{variant}", float(value), display=False)
 fusion = summary[summary["variant"] == "fusion"].pivot_table(index=["target", "window_s", "tau"], columns="encoder",
                                                            values="mean")
-encoder_gap = round(float((fusion.max(axis=1) - fusion.min(axis=1)).mean()), 4) if fusion.shape[1] > 1 else 0.0
+encoder_gap = float((fusion.max(axis=1) - fusion.min(axis=1)).mean()) if fusion.shape[1] > 1 else 0.0
 glue("lasca_encoder_gap", encoder_gap, display=False)
 mlp_params = result.parameters.get(f"fusion/{default}", float("nan"))  # NaN: no fusion cell was fitted
 glue("lasca_mlp_params", mlp_params, display=False)
@@ -229,7 +230,7 @@ print(f"fusion MLP parameters: {result.parameters}")
 fusion.round(3)
 
 # %% [markdown]
-# The encoders differ by {glue:text}`lasca_encoder_gap` on average over the fusion cells (table
+# The encoders differ by {glue:text}`lasca_encoder_gap:.3f` on average over the fusion cells (table
 # above: fusion accuracy per encoder). The fusion MLP with the default encoder has
 # {glue:text}`lasca_mlp_params` trainable parameters (the paper: 129–230K).
 #
@@ -276,7 +277,7 @@ other = run_protocol({w5: windows[w5]}, cfg.lasca, seed=cfg.seed, mode=other_mod
 both = pd.concat([summary[(summary["window_s"] == w5) & (summary["tau"] == tau20) & (summary["encoder"] == default)
                           & summary["variant"].isin(["st", "fusion"])].assign(mode=mode), other.assign(mode=other_mode)])
 for row in both.itertuples():
-    glue(f"lasca_{row.mode}_{row.target}_{row.variant}", round(float(row.mean), 4), display=False)
+    glue(f"lasca_{row.mode}_{row.target}_{row.variant}", float(row.mean), display=False)
 both.assign(acc=both["mean"].map("{:.3f}".format) + " ± " + both["std"].map("{:.3f}".format)).pivot_table(
     index=["target", "variant"], columns="mode", values="acc", aggfunc="first", sort=False)
 
@@ -352,11 +353,11 @@ for target in ("arousal", "valence"):
     for b in ("features", "st"):
         row = gaps.loc[(target, f"fusion - {b}")]
         for suffix, key in (("", "mean"), ("_lo", "ci_low"), ("_hi", "ci_high")):
-            glue(f"lasca_gap_{target}_{b}{suffix}", round(float(row[key]), 4), display=False)
+            glue(f"lasca_gap_{target}_{b}{suffix}", float(row[key]), display=False)
 for v in draw_variants:  # arousal means over the draws, 200-row and the book's batches
     for name, table in (("b200", by_batch.get(200, draws)), ("draws", draws)):
         rows = table[table["target"] == "arousal"]
-        glue(f"lasca_{name}_{v}", round(float(rows[v].mean()), 4) if len(rows) else float("nan"), display=False)
+        glue(f"lasca_{name}_{v}", float(rows[v].mean()) if len(rows) else float("nan"), display=False)
 gap_table.round(3)
 
 # %%
@@ -387,7 +388,7 @@ if by_batch:
 # an ablation on small data should say how many steps its learner took and how it was regularised. `scripts/lasca_fusion_sweep.py` runs the same check for other cells, data sizes,
 # learner settings and generator settings.
 #
-# ## Where does the semantic side's gain come from? A control
+# ## What does the semantic side pass on? A control
 #
 # The sentence embedding is a function of the saliency mask, and the mask a function of the
 # features z-scored within each video: the person-relative view. So the embedding can add to the
@@ -402,7 +403,7 @@ for target in ("arousal", "valence"):
     for b in ("features", "fusion"):
         row = control.loc[(target, f"zfeatures - {b}")]
         for suffix, key in (("", "mean"), ("_lo", "ci_low"), ("_hi", "ci_high")):
-            glue(f"lasca_control_{target}_{b}{suffix}", round(float(row[key]), 4), display=False)
+            glue(f"lasca_control_{target}_{b}{suffix}", float(row[key]), display=False)
 control.assign(verdict=control.apply(verdict, axis=1)).round(3)
 
 # %% [markdown]
@@ -441,7 +442,7 @@ for target in ("arousal", "valence"):
     for step, gap in (("mask", "mask - zfeatures"), ("text", "st - mask")):
         row = steps.loc[(target, gap)]
         for suffix, key in (("", "mean"), ("_lo", "ci_low"), ("_hi", "ci_high")):
-            glue(f"lasca_step_{step}_{target}{suffix}", round(float(row[key]), 4), display=False)
+            glue(f"lasca_step_{step}_{target}{suffix}", float(row[key]), display=False)
 
 
 def direction(row: pd.Series) -> str:
@@ -451,6 +452,17 @@ def direction(row: pd.Series) -> str:
     return "adds" if row["ci_low"] > 0 else "loses" if row["ci_high"] < 0 else "not distinguishable from 0"
 
 
+# how the text step mixes the cues: the default encoder's one-cue embeddings, and left / right partners
+cue_vectors = EmbeddingCache(encoder=default, lexicon="affective", mode=mode, cache_dir=embedding_cache_dir()).embed(
+    np.eye(len(FEATURE_NAMES), dtype=bool)).astype(np.float64)
+left = [i for i, name in enumerate(FEATURE_NAMES) if name.endswith("Left")]
+right = [FEATURE_NAMES.index(FEATURE_NAMES[i][:-len("Left")] + "Right") for i in left]
+unit = cue_vectors / np.linalg.norm(cue_vectors, axis=1, keepdims=True)
+cue_rank, pair_cosine = int(np.linalg.matrix_rank(cue_vectors)), float(np.sum(unit[left] * unit[right], axis=1).min())
+glue("lasca_cue_rank", cue_rank, display=False)
+glue("lasca_pair_cosine", pair_cosine, display=False)
+print(f"{default}: {len(FEATURE_NAMES)} cue embeddings of rank {cue_rank}; "
+      f"left / right partners at cosine >= {pair_cosine:.3f}")
 if len(draws):  # mean accuracy over the draws along the path: z-scores -> mask -> sentence embedding
     display(draws.groupby("target")[["zfeatures", "mask", "st"]].mean().round(3))
 steps.assign(reading=steps.apply(direction, axis=1)).round(3)
@@ -463,13 +475,19 @@ steps.assign(reading=steps.apply(direction, axis=1)).round(3)
 # {glue:text}`lasca_step_mask_valence:+.3f` ({glue:text}`lasca_step_mask_valence_lo:+.3f` to
 # {glue:text}`lasca_step_mask_valence_hi:+.3f`) and {glue:text}`lasca_step_text_valence:+.3f`
 # ({glue:text}`lasca_step_text_valence_lo:+.3f` to {glue:text}`lasca_step_text_valence_hi:+.3f`). The
-# table's last column reads each interval. Both steps are lossy by construction: a 0/1 vector drops
-# how far each cue moved, and a mean of sentence embeddings can blur which cues were active. So the
-# question is only whether the lexicon's prior wins back more than the encoding drops. In this build
-# it does not. On arousal both steps lose clearly, binarising a little more than the text; on valence
-# both losses are smaller, and the text's cannot be told from zero. So on SynthAffWild's arousal the
-# sentence-only variant scores clearly below a learner that reads the same mask as 0s and 1s, and the
-# person-relative view is lost at both steps, before fusion ever sees it.
+# table's last column reads each interval. Binarising is lossy by construction: a 0/1 vector drops
+# how far each cue moved. The text step is not, in principle: the pooled embedding adds up the
+# salient cues' embeddings (scaled to unit length), and the default encoder's 73 cue embeddings have
+# rank {glue:text}`lasca_cue_rank` (at 73 they are linearly independent, and the mask could be read
+# back from the embedding). But the text mixes the cues: a left cue and its right partner embed
+# almost alike, at a cosine of {glue:text}`lasca_pair_cosine:.3f` or more. A learner with about a
+# hundred training pairs sees the mask through that mix, with only the lexicon's prior (which cues
+# mean similar things) to gain from it. In this build the prior does not win back what the mixing
+# costs. On arousal both steps lose clearly (binarising by a little more in the mean; the two
+# intervals overlap); on valence both losses are smaller, and the text's cannot be told from zero.
+# So on SynthAffWild's arousal the sentence-only variant scores clearly below a learner that reads
+# the same mask as 0s and 1s, and the person-relative view is lost at both steps, before fusion
+# ever sees it.
 #
 # On your copy of Aff-Wild2 or SEWA, `run_protocol(windows, cfg.lasca, variants=("features", "zfeatures",
 # "mask", "st", "fusion"))` runs both controls on the real windows, where the lexicon's prior meets real
@@ -550,8 +568,9 @@ print({k: round(float(v), 3) for k, v in arousal.items()}, "-> wrote lasca/proto
 #   paper's metric; the tables above give every cell of its ablation on our data.
 # - One draw of the data cannot settle a gap of a few points: the headline cells are rerun on
 #   independent draws, with an interval, and with the learner's batch size varied.
-# - A control with the person-relative features alone (not in the paper) measures how much of the
-#   per-video normalisation the saliency mask starts from the mask and the text pass on to fusion.
+# - Two controls (not in the paper) follow the semantic path: the per-video z-scores the saliency
+#   mask starts from, and the 0/1 mask without the text. They measure how much of the person-relative
+#   view reaches fusion, and at which step the rest is lost.
 # - The cache keyed by the active-feature set makes the semantic side nearly free at inference.
 
 # %% [markdown]
