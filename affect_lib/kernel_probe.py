@@ -57,7 +57,7 @@ def _np_matmul() -> str:  # OpenBLAS sgemm / dgemm (scikit-learn's MLP, chapter 
     return _digest(a @ b, a.astype(np.float64) @ b.astype(np.float64))
 
 
-def _sklearn_mlp() -> str:  # chapter 5's learner: three Adam epochs of a small MLPClassifier
+def _sklearn_mlp() -> str:  # three Adam epochs of a small MLPClassifier (chapter 5's AdamMLP: the same bits)
     from sklearn.neural_network import MLPClassifier
 
     X = _data(120, 40)

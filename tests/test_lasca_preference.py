@@ -120,27 +120,8 @@ def test_learner_is_deterministic_and_counts_parameters():
     np.testing.assert_array_equal(predict_direction(a, dZ), predict_direction(b, dZ))
     assert trainable_parameters(a) == 12 * 16 + 16 + 16 + 1
     mlp = a.named_steps["mlp"]
-    assert mlp.alpha == 1.0 and mlp.max_iter == 25 and mlp.n_iter_no_change == 3
+    assert mlp.alpha == 1.0 and mlp.max_iter == 25 and mlp.batch_size == 8
     assert mlp.solver == "adam" and mlp.out_activation_ == "logistic" and 1 <= mlp.n_iter_ <= 25
-
-
-def test_every_epoch_draws_a_new_batch_order(monkeypatch):
-    # scikit-learn re-seeds from an int random_state at every partial_fit call: with the seed passed as
-    # an int, epochs 2..n all drew one and the same permutation
-    import sklearn.neural_network._multilayer_perceptron as mlp_module
-
-    orders, shuffle = [], mlp_module.shuffle
-    monkeypatch.setattr(mlp_module, "shuffle", lambda idx, random_state=None: orders.append(
-        shuffle(idx, random_state=random_state)) or orders[-1])
-    dZ, y = _problem(80, 5, 2)
-    model = fit_preference(dZ, y, hidden=8, max_iter=6, n_iter_no_change=10, seed=3)
-    assert model.named_steps["mlp"].n_iter_ == len(orders) == 6
-    assert len({tuple(o) for o in orders}) == 6  # six epochs, six batch orders
-    again = []  # and the orders are the seed's
-    monkeypatch.setattr(mlp_module, "shuffle", lambda idx, random_state=None: again.append(
-        shuffle(idx, random_state=random_state)) or again[-1])
-    fit_preference(dZ, y, hidden=8, max_iter=6, n_iter_no_change=10, seed=3)
-    assert all((a == b).all() for a, b in zip(orders, again, strict=True))
 
 
 def test_validation_split_is_disjoint_and_deterministic():
