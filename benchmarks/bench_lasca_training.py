@@ -82,7 +82,7 @@ def main() -> int:
             if not same:
                 raise SystemExit(f"AdamMLP's weights differ from scikit-learn's ({variant}, batch {batch})")
             speedups[(variant, batch)] = t_sk / t_ours
-            rows.append({"input": f"{variant} ({X.shape[1]})", "batch": batch, "rows": len(y),
+            rows.append({"name": f"{variant} input ({X.shape[1]}), {batch}-row batches", "rows": len(y),
                          "sklearn_ms_per_epoch": 1e3 * t_sk / args.epochs,
                          "adammlp_ms_per_epoch": 1e3 * t_ours / args.epochs, "speedup": t_sk / t_ours})
     checks = {f"AdamMLP speed-up over MLPClassifier.partial_fit, batch 8, {v} input": (speedups[(v, 8)], ">=",

@@ -183,8 +183,8 @@ pd.Series(reach).to_frame(f"{max(windows):g} s windows")
 # score). It is a two-layer MLP with a
 # sigmoid output, BCE, Adam, L2 $\alpha = 1$, early stopping after 3 non-improving iterations and at
 # most 25: our reading of the paper's setting as scikit-learn's `MLPClassifier` (trained here by
-# `affect_lib.lasca.mlp.AdamMLP`, which computes scikit-learn's weights bit for bit, 3-5 times
-# faster: `benchmarks/bench_lasca_training.py`). Two choices the
+# `affect_lib.lasca.mlp.AdamMLP`, which computes scikit-learn's weights bit for bit, about 4 times
+# faster at the book's batch size: `benchmarks/bench_lasca_training.py`). Two choices the
 # paper leaves open are ours. The validation pairs that early stopping watches are held out
 # *before* the reversed copies are added, so no mirror image of a training pair lands in them. The
 # mini-batches have {glue:text}`lasca_batch_size` rows, not scikit-learn's default of 200: in the

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -22,18 +25,19 @@ def _weights(mlp) -> list[np.ndarray]:
     return [w.copy() for w in mlp.coefs_ + mlp.intercepts_]
 
 
-@pytest.mark.parametrize(("n", "d", "hidden", "batch", "alpha", "dtype"), [
-    (230, 457, 256, 8, 1.0, np.float32),   # chapter 5's fusion input at the book's batch
-    (230, 73, 256, 32, 1.0, np.float32),   # features only; 230 = 7 x 32 + 6: a short last batch
-    (61, 12, 16, 200, 1.0, np.float32),    # batch larger than the data: one full batch per epoch
-    (50, 10, 8, 7, 0.0, np.float32),       # no L2 penalty
-    (40, 6, 5, 8, 0.3, np.float64),        # float64 weights follow float64 input, as in scikit-learn
+@pytest.mark.parametrize(("n", "d", "hidden", "batch", "dtype", "settings"), [
+    (230, 457, 256, 8, np.float32, {}),     # chapter 5's fusion input at the book's batch
+    (230, 73, 256, 32, np.float32, {}),     # features only; 230 = 7 x 32 + 6: a short last batch
+    (61, 12, 16, 200, np.float32, {}),      # batch larger than the data: one full batch per epoch
+    (50, 10, 8, 7, np.float32, {"alpha": 0.0}),  # no L2 penalty
+    (40, 6, 5, 8, np.float64, {"alpha": 0.3}),   # float64 weights follow float64 input, as in scikit-learn
+    (37, 5, 1, 1, np.float32, {"learning_rate_init": 0.05, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6}),
 ])
-def test_weights_equal_scikit_learns_after_every_epoch(n, d, hidden, batch, alpha, dtype):
+def test_weights_equal_scikit_learns_after_every_epoch(n, d, hidden, batch, dtype, settings):
     X, y = _problem(n, d, seed=d, dtype=dtype)
-    sk = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, batch_size=min(batch, n),
-                       random_state=np.random.RandomState(5))
-    ours = AdamMLP(hidden, alpha=alpha, batch_size=batch, random_state=5)
+    sk = MLPClassifier(hidden_layer_sizes=(hidden,), batch_size=min(batch, n), random_state=np.random.RandomState(5),
+                       **{"alpha": 1.0, **settings})
+    ours = AdamMLP(hidden, batch_size=batch, random_state=5, **settings)
     with threadpool_limits(limits=1, user_api="blas"):  # as fit_preference trains
         for epoch in range(6):
             sk.partial_fit(X, y, classes=np.array([0, 1]))
@@ -78,6 +82,16 @@ def test_fit_runs_max_iter_epochs_from_fresh_weights_and_works_in_a_pipeline():
     np.testing.assert_array_equal(model.predict(X), (proba[:, 1] > 0.5).astype(int))
 
 
+def test_a_pickled_model_resumes_where_it_stopped():
+    X, y = _problem(60, 4, 3)
+    a = AdamMLP(8, random_state=1).partial_fit(X, y)
+    b = pickle.loads(pickle.dumps(a))  # as joblib ships it to a worker
+    for mlp in (a, b):
+        mlp.partial_fit(X, y)
+    for u, v in zip(_weights(a), _weights(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
 def test_bad_input_is_a_clear_error():
     X, y = _problem(30, 4, 0)
     mlp = AdamMLP(4, random_state=0)
@@ -91,7 +105,15 @@ def test_bad_input_is_a_clear_error():
         mlp.partial_fit(X, y[:-1])
     with pytest.raises(ValueError, match="batch_size"):
         AdamMLP(4, batch_size=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match="hidden"):
+        AdamMLP(0).partial_fit(X, y)
+    with pytest.raises(NotFittedError):
+        mlp.predict(X)
     mlp.partial_fit(X, y)
+    with pytest.raises(ValueError, match="float64, the weights float32"):
+        mlp.partial_fit(X.astype(np.float64), y)
+    with pytest.raises(ValueError, match="non-finite"), np.errstate(all="ignore"):
+        AdamMLP(4, learning_rate_init=1e300, random_state=0).partial_fit(X, y)
     with pytest.raises(ValueError, match=r"X must be \(N, 4\)"):
         mlp.predict(X[:, :3])
     with pytest.raises(ValueError, match=r"X must be"):

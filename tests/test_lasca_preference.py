@@ -121,7 +121,39 @@ def test_learner_is_deterministic_and_counts_parameters():
     assert trainable_parameters(a) == 12 * 16 + 16 + 16 + 1
     mlp = a.named_steps["mlp"]
     assert mlp.alpha == 1.0 and mlp.max_iter == 25 and mlp.batch_size == 8
-    assert mlp.solver == "adam" and mlp.out_activation_ == "logistic" and 1 <= mlp.n_iter_ <= 25
+    assert 1 <= mlp.n_iter_ <= 25 and mlp.n_iter_ == len(mlp.validation_scores_)
+
+
+def test_fit_preference_keeps_the_results_of_scikit_learns_mlp():
+    # the learner as it was before AdamMLP: MLPClassifier.partial_fit epoch by epoch, early stopping on
+    # the held-out pairs; chapter 5's stored numbers were computed with it
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    dZ, y = _problem(150, 20, 4)
+    for seed, batch in ((0, 8), (1, 32)):
+        fit, val = validation_split(len(y), 0.1, seed)
+        (X, yf), (Xv, yv) = [symmetrise(dZ[i], y[i]) for i in (fit, val)]
+        scaler = StandardScaler().fit(X)
+        X, Xv = scaler.transform(X), scaler.transform(Xv)
+        mlp = MLPClassifier(hidden_layer_sizes=(64,), alpha=1.0, batch_size=batch,
+                            random_state=np.random.RandomState(seed))
+        scores, best, since, kept = [], -np.inf, 0, None
+        with threadpool_limits(limits=1, user_api="blas"):
+            for _ in range(25):
+                mlp.partial_fit(X, yf, classes=np.array([0, 1]))
+                scores.append(float(np.mean(mlp.predict(Xv) == yv)))
+                if scores[-1] > best + 1e-4:
+                    best, since, kept = scores[-1], 0, [w.copy() for w in mlp.coefs_ + mlp.intercepts_]
+                else:
+                    since += 1
+                    if since >= 3:
+                        break
+        ours = fit_preference(dZ, y, hidden=64, batch_size=batch, seed=seed).named_steps["mlp"]
+        assert ours.validation_scores_ == scores
+        for a, b in zip(kept, ours.coefs_ + ours.intercepts_, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_validation_split_is_disjoint_and_deterministic():

@@ -5,8 +5,9 @@ solver="adam", alpha=1)`` trained epoch by epoch (:mod:`affect_lib.lasca.prefere
 about 1,300 of them on a few hundred rows each, and there scikit-learn spends most of a mini-batch
 step outside the arithmetic: input validation at every ``partial_fit``, a training loss that nothing
 reads, and an Adam update in a dozen numpy passes, some with float32 -> float64 casts (its learning
-rate is a numpy float64, so the step is computed in float64 and rounded back into the float32
-weights). :class:`AdamMLP` does the same floating-point operations in the same order:
+rate is a numpy float64, so under NumPy 2's promotion rules the step is computed in float64 and
+rounded back into the float32 weights). :class:`AdamMLP` does the same floating-point operations in
+the same order:
 
 - initialisation: Glorot-uniform weights and biases, ``U(-b, b)`` with ``b = sqrt(6 / (fan_in +
   fan_out))``, drawn layer by layer (weights, then biases) from ``numpy.random.RandomState``, cast
@@ -23,10 +24,11 @@ weights). :class:`AdamMLP` does the same floating-point operations in the same o
 The matrix products are the same numpy calls, and the gradient, moment and weight updates are fused
 into one compiled loop per parameter (:func:`_adam_step`: no fast-math, so every operation is
 rounded as numpy rounds it). The weights after every epoch are bit for bit those of
-``MLPClassifier.partial_fit`` with the same ``RandomState`` (tested, on several shapes and batch
-sizes), and an epoch on chapter 5's rows runs 3-5x faster (``benchmarks/bench_lasca_training.py``).
-scikit-learn's training loss and its own stopping rule are left out: the preference learner stops on
-held-out pairs instead.
+``MLPClassifier.partial_fit`` with the same ``RandomState`` and the same hyperparameters as Python
+floats (tests compare the two on the installed scikit-learn, on several shapes, batch sizes and
+settings), and an epoch on chapter 5's rows runs 3.8-4.7x faster at its 8-row batches, 2.3-4x at 32
+or 200 rows (``benchmarks/bench_lasca_training.py``). scikit-learn's training loss and its own
+stopping rule are left out: the preference learner stops on held-out pairs instead.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["AdamMLP"]
 
@@ -61,11 +64,14 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
     """A binary classifier: one ReLU hidden layer of ``hidden`` units, a sigmoid output, binary
     cross-entropy with an L2 penalty ``alpha``, Adam in mini-batches of ``batch_size`` rows.
 
-    ``partial_fit(X, y)`` runs one epoch (the first call draws the weights); ``fit`` runs
-    ``max_iter`` epochs from a fresh start. ``random_state``: an int seeds one ``RandomState`` for
-    the whole training (an instance is used as is). Inputs are (N, D) float32 or float64, labels 0/1.
-    Attributes as scikit-learn's: ``coefs_`` [(D, hidden), (hidden, 1)], ``intercepts_``
-    [(hidden,), (1,)], ``classes_`` [0, 1], ``n_iter_`` (epochs), ``t_`` (Adam steps).
+    ``partial_fit(X, y)`` runs one epoch (the first call draws the weights, in the dtype of its
+    ``X``, which later calls must keep); ``fit`` runs ``max_iter`` epochs from a fresh start.
+    ``random_state``: an int seeds one ``RandomState`` for the whole training (an instance is used as
+    is). Inputs are (N, D) float32 or float64, labels 0/1. The hyperparameters enter the arithmetic
+    as Python floats do in scikit-learn's (cast to the weights' dtype, the learning-rate factor in
+    float64). Fitted: ``coefs_`` [(D, hidden), (hidden, 1)], ``intercepts_`` [(hidden,), (1,)] and
+    ``classes_`` [0, 1] as scikit-learn's; ``n_iter_`` counts the epochs of all ``partial_fit`` calls
+    and ``t_`` the Adam steps (scikit-learn: 1 per call, and samples seen).
     """
 
     activation = "relu"
@@ -116,20 +122,26 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
 
     def partial_fit(self, X: np.ndarray, y: np.ndarray) -> AdamMLP:
         """One epoch of shuffled mini-batches over (N, D) ``X`` and (N,) labels ``y``."""
+        if int(self.hidden) < 1 or int(self.batch_size) < 1:
+            raise ValueError(f"AdamMLP: hidden and batch_size must be >= 1, got {self.hidden} and {self.batch_size}")
         X, Y = self._check(X, y)
         if not hasattr(self, "coefs_"):
             self._start(X.shape[1], X.dtype)
-        if self.batch_size < 1:
-            raise ValueError(f"AdamMLP: batch_size must be >= 1, got {self.batch_size}")
+        elif X.dtype != self.coefs_[0].dtype:  # the moments and constants would mix precisions
+            raise ValueError(f"AdamMLP: X is {X.dtype}, the weights {self.coefs_[0].dtype} (drawn at the first "
+                             "partial_fit); train with one dtype")
         n = X.shape[0]
         rows = int(min(self.batch_size, n))
         order = np.arange(n)
         self._rng.shuffle(order)
         (w1, w2), (c1, c2) = self.coefs_, self.intercepts_
         ms, vs = self._moments
-        f32 = X.dtype.type  # the constants as numpy casts them: in the parameters' dtype
-        b1, b2 = f32(self.beta_1), f32(self.beta_2)
-        k1, k2, eps, alpha = f32(1 - self.beta_1), f32(1 - self.beta_2), f32(self.epsilon), f32(self.alpha)
+        # the hyperparameters as scikit-learn's arithmetic sees Python floats: cast to the weights' dtype
+        # (NumPy 2's weak scalars), the learning-rate factor computed in float64
+        lr, beta_1, beta_2 = float(self.learning_rate_init), float(self.beta_1), float(self.beta_2)
+        cast = X.dtype.type
+        b1, b2, k1, k2 = cast(beta_1), cast(beta_2), cast(1 - beta_1), cast(1 - beta_2)
+        eps, alpha, no_l2 = cast(float(self.epsilon)), cast(float(self.alpha)), cast(0)
         for start in range(0, n, rows):
             batch = order[start:start + rows]
             xb, yb = X[batch], Y[batch]
@@ -144,11 +156,13 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
             d1[h == 0] = 0
             grads = (xb.T @ d1, h.T @ d2, np.sum(d1, axis=0), np.sum(d2, axis=0))
             self.t_ += 1
-            neg_rate = -(self.learning_rate_init * np.sqrt(1 - self.beta_2 ** self.t_) / (1 - self.beta_1 ** self.t_))
-            m = f32(len(batch))
+            neg_rate = -(lr * np.sqrt(1 - beta_2 ** self.t_) / (1 - beta_1 ** self.t_))
+            m = cast(len(batch))
             for k, (p, g) in enumerate(zip(self.coefs_ + self.intercepts_, grads, strict=True)):
-                _adam_step(p, g, ms[k], vs[k], alpha if k < 2 else f32(0), m, b1, k1, b2, k2, float(neg_rate), eps)
+                _adam_step(p, g, ms[k], vs[k], alpha if k < 2 else no_l2, m, b1, k1, b2, k2, float(neg_rate), eps)
         self.n_iter_ += 1
+        if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
+            raise ValueError("AdamMLP: the weights became non-finite (inputs too large? standardise them)")
         return self
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> AdamMLP:
@@ -162,6 +176,7 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
     # ---------------------------------------------------------------------------------------- prediction
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(N, 2) probabilities of a decrease and an increase."""
+        check_is_fitted(self, "coefs_")
         X, _ = self._check(X)
         h = X @ self.coefs_[0]
         h += self.intercepts_[0]
