@@ -26,7 +26,7 @@ into one compiled loop per parameter (:func:`_adam_step`: no fast-math, so every
 rounded as numpy rounds it). The weights after every epoch are bit for bit those of
 ``MLPClassifier.partial_fit`` with the same ``RandomState`` and the same hyperparameters as Python
 floats (tests compare the two on the installed scikit-learn, on several shapes, batch sizes and
-settings), and an epoch on chapter 5's rows runs 3.8-4.7x faster at its 8-row batches, 2.3-4x at 32
+settings), and an epoch on chapter 5's rows runs about 4x faster at its 8-row batches, 2-4x at 32
 or 200 rows (``benchmarks/bench_lasca_training.py``). scikit-learn's training loss and its own
 stopping rule are left out: the preference learner stops on held-out pairs instead.
 """
