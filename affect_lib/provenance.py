@@ -46,8 +46,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
-__all__ = ["X86_PINS", "kernel_pins", "kernel_hashes", "fingerprint", "stamp", "stored_fingerprint", "differences",
-           "kernel_report", "report"]
+__all__ = ["X86_PINS", "kernel_pins", "numerics_id", "kernel_hashes", "fingerprint", "stamp", "stored_fingerprint",
+           "differences", "kernel_report", "report"]
 
 _KEY = "affect_book"
 
@@ -91,6 +91,21 @@ def kernel_pins() -> dict[str, str]:
     if platform.machine().lower() in ("x86_64", "amd64") and {"avx2", "fma"} <= _cpu_flags():
         return {**X86_PINS, **chosen}
     return chosen
+
+
+def numerics_id() -> str:
+    """What decides this process's floating-point results besides code and data: the CPU, torch's
+    version and the :data:`X86_PINS` set in this process's environment, e.g. ``GenuineIntel 6/167 ...;
+    torch 2.13.0; ATEN_CPU_CAPABILITY=avx2,...``. A Jupyter kernel started without the pins (or on
+    another CPU) computes other bits; stores of computed results carry this, so those never mix."""
+    import importlib.metadata
+
+    try:
+        torch_version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        torch_version = "not installed"
+    pins = ",".join(f"{k}={os.environ[k]}" for k in sorted(X86_PINS) if os.environ.get(k)) or "no pins"
+    return f"{_cpu()}; torch {torch_version}; {pins}"
 
 
 def kernel_hashes() -> dict[str, dict[str, str]]:

@@ -168,6 +168,23 @@ def test_changed_lexicon_is_never_reused(tmp_path):
     assert capped.path not in (cache.path, cache.stale_files[0])
 
 
+def test_embeddings_of_another_code_path_are_never_served(tmp_path, monkeypatch):
+    # a Jupyter kernel started without the notebook kernels' pins (or another CPU) encodes other bits
+    masks = _masks(6)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    pinned = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
+    pinned.embed(masks)
+    assert "ATEN_CPU_CAPABILITY=avx2" in pinned.numerics
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    fake = FakeEncoder()
+    unpinned = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
+    unpinned.embed(masks)
+    assert fake.calls and unpinned.path != pinned.path and unpinned.stale_files == [pinned.path]
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    again = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
+    assert again.path == pinned.path and len(again) == len(pinned)  # its own store is served again
+
+
 def test_new_encoder_weights_are_never_served_old_embeddings(tmp_path, monkeypatch):
     masks = _masks(6)
     old = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
