@@ -46,7 +46,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-__all__ = ["X86_PINS", "kernel_pins", "numerics_id", "kernel_hashes", "fingerprint", "stamp", "stored_fingerprint",
+__all__ = ["X86_PINS", "NUMERIC_LIBRARIES", "kernel_pins", "rerun_pinned", "numerics_id", "kernel_hashes", "fingerprint", "stamp", "stored_fingerprint",
            "differences", "kernel_report", "report"]
 
 _KEY = "affect_book"
@@ -93,19 +93,68 @@ def kernel_pins() -> dict[str, str]:
     return chosen
 
 
-def numerics_id() -> str:
-    """What decides this process's floating-point results besides code and data: the CPU, torch's
-    version and the :data:`X86_PINS` set in this process's environment, e.g. ``GenuineIntel 6/167 ...;
-    torch 2.13.0; ATEN_CPU_CAPABILITY=avx2,...``. A Jupyter kernel started without the pins (or on
-    another CPU) computes other bits; stores of computed results carry this, so those never mix."""
-    import importlib.metadata
+def rerun_pinned() -> None:
+    """Run this script again, in place, with the notebook kernels' pins (:func:`kernel_pins`) when its
+    environment lacks them; return at once when it has them (or the CPU takes none). numpy and torch
+    read the variables when they load, so a script that imported them before it could set them is
+    replaced instead: its numbers then come out as the chapters' (``scripts/lasca_fusion_sweep.py``)."""
+    import sys
+
+    pins = kernel_pins()
+    if all(os.environ.get(k) == v for k, v in pins.items()):
+        return
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **pins})
+
+
+# the libraries whose versions change computed bits: matrix products, FFTs and MFCCs, the encoders
+NUMERIC_LIBRARIES = ("numpy", "scipy", "librosa", "torch", "transformers", "sentence-transformers", "tokenizers")
+
+
+def _cpu_signature() -> str:
+    """A short hash of the CPU's feature flags (x86 ``flags``; ARM ``Features``, implementer, part): two
+    machines of one model name can still differ in what a hypervisor exposes (AVX-512, say)."""
+    import hashlib
 
     try:
-        torch_version = importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        torch_version = "not installed"
-    pins = ",".join(f"{k}={os.environ[k]}" for k in sorted(X86_PINS) if os.environ.get(k)) or "no pins"
-    return f"{_cpu()}; torch {torch_version}; {pins}"
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = [platform.machine(), platform.processor(), platform.platform()]
+    keys = ("flags", "Features", "CPU implementer", "CPU part", "CPU architecture")
+    seen = sorted({ln for ln in lines if ln.split(":")[0].strip() in keys} or set(lines[:3]))
+    return hashlib.sha256("\n".join(seen).encode()).hexdigest()[:8]
+
+
+def numerics_id() -> str:
+    """What decides this process's floating-point results besides code and data, as one line: the CPU
+    (model and a hash of its feature flags), the code paths numpy's OpenBLAS and torch run (as the
+    loaded libraries report them where they are loaded, else as the :data:`X86_PINS` variables will
+    set them), the other pins, and the versions of :data:`NUMERIC_LIBRARIES`. A Jupyter kernel
+    started without the notebook kernels' pins, another CPU or an upgraded library computes other
+    bits; stores of computed results carry this, so those never mix. (Two processes can differ here
+    and still compute the same bits, e.g. with torch loaded or not: that costs a recomputation only.)"""
+    import importlib.metadata
+    import sys
+
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "none"
+
+    blas = os.environ.get("OPENBLAS_CORETYPE", "").lower() or "native"
+    if "numpy" in sys.modules:  # the variable only counts if it was set before numpy loaded
+        from threadpoolctl import threadpool_info
+
+        found = sorted({str(i.get("architecture")).lower() for i in threadpool_info() if i.get("internal_api") == "openblas"})
+        blas = ",".join(found) or blas
+    aten = os.environ.get("ATEN_CPU_CAPABILITY", "").lower() or "native"
+    if "torch" in sys.modules:
+        aten = sys.modules["torch"].backends.cpu.get_cpu_capability().lower()
+    other = ",".join(f"{k}={os.environ[k]}" for k in ("MKL_CBWR", "ONEDNN_MAX_CPU_ISA") if os.environ.get(k))
+    versions = ",".join(f"{name} {version(name)}" for name in NUMERIC_LIBRARIES)
+    return (f"{_cpu()} (flags {_cpu_signature()}); openblas {blas}; aten {aten}; {other or 'no other pins'}; "
+            f"{versions}")
 
 
 def kernel_hashes() -> dict[str, dict[str, str]]:

@@ -35,6 +35,7 @@ from affect_lib.io import write_json
 from affect_lib.lasca.draws import cell_over_draws, gap_summary
 from affect_lib.lasca.protocol import CONTROLS, VARIANTS
 from affect_lib.lasca.semantic import embedding_cache_dir
+from affect_lib.provenance import rerun_pinned
 
 
 def _seeds(text: str) -> list[int]:
@@ -90,4 +91,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    rerun_pinned()  # the notebook kernels' code paths: the chapter's numbers for its settings
     raise SystemExit(main())

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from affect_lib import provenance
 from affect_lib.lasca import encoders, semantic
 from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, EncoderError, load_encoder
 from affect_lib.lasca.lexicon import load_lexicon
@@ -171,16 +172,15 @@ def test_changed_lexicon_is_never_reused(tmp_path):
 def test_embeddings_of_another_code_path_are_never_served(tmp_path, monkeypatch):
     # a Jupyter kernel started without the notebook kernels' pins (or another CPU) encodes other bits
     masks = _masks(6)
-    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
     pinned = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
     pinned.embed(masks)
-    assert "ATEN_CPU_CAPABILITY=avx2" in pinned.numerics
-    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    assert pinned.numerics == provenance.numerics_id()
+    monkeypatch.setattr(semantic, "numerics_id", lambda: "another CPU; aten native")
     fake = FakeEncoder()
     unpinned = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
     unpinned.embed(masks)
     assert fake.calls and unpinned.path != pinned.path and unpinned.stale_files == [pinned.path]
-    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    monkeypatch.undo()
     again = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
     assert again.path == pinned.path and len(again) == len(pinned)  # its own store is served again
 

@@ -67,6 +67,51 @@ def test_the_pins_reach_a_kernel_environment_and_torch_there_runs_its_avx2_kerne
     assert out == provenance.kernel_pins()["ATEN_CPU_CAPABILITY"].upper() == provenance.fingerprint()["torch_cpu_capability"]
 
 
+def test_numerics_id_tells_the_code_path_the_libraries_run_not_the_variables(tmp_path):
+    """A kernel environment's numerics differ from a process without the pins, and a pin set after numpy
+    loaded (too late for OpenBLAS) does not pass for one (skipped off x86-64 with AVX2)."""
+    import subprocess
+    import sys
+
+    from affect_lib.book import kernel_env
+
+    if "OPENBLAS_CORETYPE" not in provenance.kernel_pins():
+        pytest.skip("no pins on this CPU")
+    code = ("import os, sys, numpy; os.environ.update(dict(a.split('=') for a in sys.argv[1:])); "
+            "from affect_lib.provenance import numerics_id; print(numerics_id())")
+    plain = {k: v for k, v in kernel_env(tmp_path).items() if k not in provenance.X86_PINS}
+
+    def numerics(env: dict[str, str], *late: str) -> str:
+        return subprocess.run([sys.executable, "-c", code, *late], env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    pinned, unpinned = numerics(kernel_env(tmp_path)), numerics(plain)
+    assert "openblas haswell" in pinned and "aten avx2" in pinned and pinned != unpinned
+    assert numerics(kernel_env(tmp_path)) == pinned  # the same in every kernel
+    late = numerics(plain, "OPENBLAS_CORETYPE=Haswell")
+    assert "openblas haswell" not in late or "openblas haswell" in unpinned  # (a Haswell CPU runs it natively)
+
+
+def test_a_script_reruns_itself_with_the_pins(tmp_path):
+    """scripts/ call rerun_pinned(): a script started without the pins, numpy already loaded, comes back
+    with them and runs OpenBLAS's pinned code (skipped off x86-64 with AVX2)."""
+    import subprocess
+    import sys
+
+    from affect_lib.book import kernel_env
+
+    if "OPENBLAS_CORETYPE" not in provenance.kernel_pins():
+        pytest.skip("no pins on this CPU")
+    script = tmp_path / "script.py"
+    script.write_text("import sys, numpy\nfrom affect_lib.provenance import rerun_pinned, numerics_id\n"
+                      "print('start', sys.argv[1:])\nrerun_pinned()\nprint(numerics_id())\n")
+    plain = {k: v for k, v in kernel_env(tmp_path).items() if k not in provenance.X86_PINS}
+    out = subprocess.run([sys.executable, str(script), "--flag", "x"], env=plain, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[:2] == ["start ['--flag', 'x']"] * 2  # ran twice, with its arguments
+    assert "openblas haswell" in out[2] and "aten avx2" in out[2] and len(out) == 3
+
+
 def test_same_machine_other_machine_and_no_stamp(tmp_path, monkeypatch):
     kernels = {"pinned": {"numpy_matmul": "aaa", "torch_mm": "bbb"}, "portable": {"numpy_matmul": "aaa", "torch_mm": "ccc"}}
     monkeypatch.setattr(provenance, "kernel_hashes", lambda: kernels)  # the real probes: test_kernel_probe.py
