@@ -40,6 +40,7 @@ rounds differently, and whether the conservative paths would agree across the tw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -52,24 +53,40 @@ __all__ = ["X86_PINS", "NUMERIC_LIBRARIES", "kernel_pins", "rerun_pinned", "nume
 _KEY = "affect_book"
 
 
+CPUINFO = Path("/proc/cpuinfo")
+
+
 def _cpu() -> str:
-    """``vendor family/model name`` from /proc/cpuinfo (Linux), else :func:`platform.processor`."""
+    """``vendor family/model name`` from /proc/cpuinfo (x86 Linux); ``implementer/part`` there on ARM,
+    whose cpuinfo names no vendor; elsewhere :func:`platform.processor` (and on macOS the chip's
+    brand string, e.g. ``arm Apple M2``)."""
     fields: dict[str, str] = {}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in CPUINFO.read_text().splitlines():
             key, _, value = line.partition(":")
             fields.setdefault(key.strip(), value.strip())
             if not line.strip():
                 break  # the first processor is enough
     except OSError:
-        return platform.processor() or platform.machine()
+        name = platform.processor() or platform.machine()
+        if platform.system() == "Darwin":
+            import subprocess
+
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
+                                       text=True, timeout=5).stdout.strip()
+                name = " ".join(filter(None, [name, brand]))
+        return name
+    if "vendor_id" not in fields and "CPU implementer" in fields:  # ARM (aarch64 Linux)
+        return " ".join(filter(None, [platform.machine(), f"{fields['CPU implementer']}/{fields.get('CPU part', '?')}",
+                                      fields.get("model name")]))
     return " ".join(filter(None, [fields.get("vendor_id"), f"{fields.get('cpu family', '?')}/{fields.get('model', '?')}",
                                   fields.get("model name")]))
 
 
 def _cpu_flags() -> set[str]:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in CPUINFO.read_text().splitlines():
             if line.startswith("flags"):
                 return set(line.partition(":")[2].split())
     except OSError:
@@ -117,7 +134,7 @@ def _cpu_signature() -> str:
     import hashlib
 
     try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        lines = CPUINFO.read_text().splitlines()
     except OSError:
         lines = [platform.machine(), platform.processor(), platform.platform()]
     keys = ("flags", "Features", "CPU implementer", "CPU part", "CPU architecture")

@@ -162,3 +162,34 @@ def test_cli_prints_one_line_per_notebook(capsys):
     assert main(["provenance"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len([line for line in out if ".ipynb:" in line]) == len(notebook_paths(ROOT))
+
+
+ARM_CPUINFO = """processor\t: 0
+BogoMIPS\t: 50.00
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: 0x3
+CPU part\t: 0xd0c
+CPU revision\t: 1
+
+processor\t: 1
+"""
+
+
+def test_cpu_is_named_on_arm_and_macos_too(tmp_path, monkeypatch):
+    import subprocess
+
+    info = tmp_path / "cpuinfo"
+    info.write_text(ARM_CPUINFO)
+    monkeypatch.setattr(provenance, "CPUINFO", info)
+    monkeypatch.setattr(provenance.platform, "machine", lambda: "aarch64")
+    assert provenance._cpu() == "aarch64 0x41/0xd0c"  # Arm Neoverse N1; cpuinfo names no vendor there
+    arm = provenance.numerics_id()
+    info.write_text(ARM_CPUINFO.replace(" asimddp", " asimddp sve"))  # the same part, other features
+    assert provenance.numerics_id() != arm
+    monkeypatch.setattr(provenance, "CPUINFO", tmp_path / "absent")  # macOS: no /proc
+    monkeypatch.setattr(provenance.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(provenance.platform, "processor", lambda: "arm")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, "Apple M2\n", ""))
+    assert provenance._cpu() == "arm Apple M2"
