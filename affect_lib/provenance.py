@@ -47,8 +47,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
-__all__ = ["X86_PINS", "NUMERIC_LIBRARIES", "kernel_pins", "rerun_pinned", "numerics_id", "kernel_hashes", "fingerprint", "stamp", "stored_fingerprint",
-           "differences", "kernel_report", "report"]
+__all__ = ["X86_PINS", "NUMERIC_LIBRARIES", "kernel_pins", "rerun_pinned", "numerics_id", "kernel_hashes",
+           "fingerprint", "stamp", "stored_fingerprint", "differences", "kernel_report", "report"]
 
 _KEY = "affect_book"
 
@@ -163,7 +163,8 @@ def numerics_id() -> str:
     if "numpy" in sys.modules:  # the variable only counts if it was set before numpy loaded
         from threadpoolctl import threadpool_info
 
-        found = sorted({str(i.get("architecture")).lower() for i in threadpool_info() if i.get("internal_api") == "openblas"})
+        found = sorted({str(i.get("architecture")).lower() for i in threadpool_info()
+                        if i.get("internal_api") == "openblas"})
         blas = ",".join(found) or blas
     aten = os.environ.get("ATEN_CPU_CAPABILITY", "").lower() or "native"
     if "torch" in sys.modules:

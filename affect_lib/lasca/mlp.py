@@ -45,10 +45,10 @@ __all__ = ["AdamMLP"]
 
 @numba.njit(cache=True, error_model="numpy")  # numpy's error model: no zero check, so the loop vectorises
 def _adam_step(w, g, m, v, alpha, rows, b1, c1, b2, c2, neg_rate, eps):
-    """One Adam update of a parameter in place. ``w``, ``m``, ``v`` (float32, any shape, C order):
+    """One Adam update of a parameter in place. ``w``, ``m``, ``v`` (one float dtype, any shape, C order):
     weights and moments; ``g``: the summed batch gradient ``A^T d`` (without the L2 term and the
     division by ``rows``); ``alpha``: the L2 weight (0 for biases); ``c1 = 1 - b1``, ``c2 = 1 - b2``
-    as float32; ``neg_rate``: ``-lr_t`` as float64; ``eps`` float32."""
+    in that dtype; ``neg_rate``: ``-lr_t`` as float64; ``eps`` in that dtype."""
     w, g, m, v = w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
     for i in range(w.size):
         gi = ((g[i] + alpha * w[i]) if alpha != 0 else g[i]) / rows

@@ -18,9 +18,10 @@ non-improving iterations and at most 25 iterations. We read that as scikit-learn
 ``MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1, solver="adam")`` trained epoch by epoch
 (our interpretation: the paper names no library; "iterations" are epochs), in mini-batches of 8
 rows. The network is :class:`~affect_lib.lasca.mlp.AdamMLP`, which computes scikit-learn's weights
-bit for bit, epoch by epoch, about 4x faster at these batches. Early stopping watches the accuracy on a validation share (10 %) of the training *pairs*,
-drawn before symmetrisation (below), stops after 3 epochs in a row without an improvement of more
-than ``tol`` (1e-4) and keeps the weights of the best epoch. Inputs are standardised with
+bit for bit, epoch by epoch, about 4x faster at these batches. Early stopping watches the accuracy
+on a validation share (10 %) of the training *pairs*, drawn before symmetrisation (below), stops
+after 3 epochs in a row without an improvement of more than ``tol`` (1e-4) and keeps the weights of
+the best epoch. Inputs are standardised with
 statistics of the training rows. Training pairs are *symmetrised*: each pair also enters reversed
 (``-dz``, flipped label), so both classes are equally frequent and the learner cannot score by
 predicting the more common direction.
