@@ -422,10 +422,13 @@ control.assign(verdict=control.apply(verdict, axis=1)).round(3)
 # that the features and their video's statistics lack, since it is computed from them; what the
 # lexicon can bring is a *prior*, which cues mean similar things, and a prior helps most where data
 # are scarce or features noisy (the paper's features-only baseline, near chance at 0.55, says its
-# features were far noisier than SynthAffWild's; `scripts/lasca_fusion_sweep.py -g cue_gain 0.2`
-# weakens ours, to see whether the prior helps then). Here the prior is even right, since the
-# lexicon and the generator's mapping follow the same FACS reading, and at the book's data size it
-# does not make up for what the binary mask and the text drop.
+# features were far noisier than SynthAffWild's). Here the prior is even right, since the lexicon
+# and the generator's mapping follow the same FACS reading, and at the book's data size it does not
+# make up for what the binary mask and the text drop. Weakening every cue of the generator until the
+# features score as low as the paper's does not change that for fusion: the sentence embedding then
+# beats the features on valence, but fusion does not measurably beat the better of the two on
+# either target (the table is in {doc}`SynthAffWild's data card <../data_cards/synth_affwild>`;
+# `scripts/lasca_fusion_sweep.py --signal-scale 0.25` prints a line of it).
 #
 # ### Where along the path is it lost?
 #

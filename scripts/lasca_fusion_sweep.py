@@ -11,10 +11,14 @@ mean with a 95 % interval, and the same for the chapter's controls (``zfeatures 
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5 -p n_subjects 24 -p video_seconds 80
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-3 -g base_std 2.2 -g gain_std 1.0
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-7 -p mlp_batch_size 200
+    .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-7 --signal-scale 0.25
 
 ``-p`` sets a config key of the ``book`` profile (as the notebooks' parameters do), ``-g`` a field of
-:class:`affect_lib.data.synth_affwild.SynthAffWildParams`. Windows are cached under ``--cache`` (one
-folder per setting); results go to ``--out`` as JSON.
+:class:`affect_lib.data.synth_affwild.SynthAffWildParams`. ``--signal-scale`` multiplies every
+affect-to-cue strength of the generator that is a parameter (``SIGNAL_FIELDS``: the face and head-pose
+weights, loudness, f0, brightness and talk turns; the syllable rate's fixed 0.35 octaves per unit
+arousal is not one), after ``-g``: how much the semantic side helps when the features carry less.
+Windows are cached under ``--cache`` (one folder per setting); results go to ``--out`` as JSON.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ from affect_lib.lasca.protocol import CONTROLS, VARIANTS
 from affect_lib.lasca.semantic import embedding_cache_dir
 from affect_lib.provenance import rerun_pinned
 
+# SynthAffWildParams fields that set how strongly affect moves a cue (logits, dB, semitones per unit affect)
+SIGNAL_FIELDS = ("cue_gain", "loudness_db", "f0_semitones", "tilt_arousal", "tilt_valence", "turn_arousal")
+
 
 def _seeds(text: str) -> list[int]:
     """``"0-5"`` or ``"0,2,7"`` -> seeds."""
@@ -52,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"), help="config key")
     ap.add_argument("-g", nargs=2, action="append", default=[], metavar=("FIELD", "VALUE"),
                     help="SynthAffWildParams field")
+    ap.add_argument("--signal-scale", type=float, default=1.0, metavar="F",
+                    help="multiply the SIGNAL_FIELDS of the generator by F >= 0 (after -g)")
     ap.add_argument("--target", default="arousal", choices=("arousal", "valence"))
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--tau", type=float, default=0.2)
@@ -63,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: parse_value(v) for k, v in args.p}
     gen = {k: tuple(v) if isinstance(v := parse_value(raw), list) else v for k, raw in args.g}
     params = SynthAffWildParams(**gen)  # unknown fields and bad values fail here, with the field's name
+    if args.signal_scale != 1.0:  # a negative or non-finite scale fails in SynthAffWildParams, naming a field
+        params = dataclasses.replace(params, **{f: getattr(params, f) * args.signal_scale for f in SIGNAL_FIELDS})
     tag = hashlib.sha256(json.dumps([overrides, dataclasses.asdict(params)], sort_keys=True, default=str)
                          .encode()).hexdigest()[:10]
     cfg = load_profile("book", **overrides)
@@ -76,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data seed {row.data_seed}: " + "  ".join(f"{v} {getattr(row, v):.3f}" for v in VARIANTS + CONTROLS)
               + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
               f"  ({row.test_pairs:.0f} test pairs per split)")
+    means = draws[list(VARIANTS + CONTROLS)].mean()
+    print(f"mean over {len(draws)} draws: " + "  ".join(f"{v} {means[v]:.3f}" for v in VARIANTS + CONTROLS))
     gaps = gap_summary(draws)
     control = pd.concat([gap_summary(draws, of="zfeatures", over=("features", "fusion")),  # chapter 5's controls
                          gap_summary(draws, of="mask", over=("zfeatures",)), gap_summary(draws, of="st", over=("mask",))])
@@ -84,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
               f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)")
     print(f"{time.perf_counter() - start:.0f} s")
     write_json(args.out, {"cell": {"target": args.target, "window_s": args.window, "tau": args.tau},
-                          "overrides": overrides, "generator": gen, "draws": draws.to_dict(orient="records"),
+                          "overrides": overrides, "generator": gen, "signal_scale": args.signal_scale,
+                          "params": dataclasses.asdict(params), "draws": draws.to_dict(orient="records"),
                           "gaps": gaps.reset_index().to_dict(orient="records"),
                           "control": control.reset_index().to_dict(orient="records")})
     return 0

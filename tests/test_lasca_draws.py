@@ -10,6 +10,7 @@ import pytest
 from test_lasca_protocol import fake_caches
 
 from affect_lib.config import LascaConfig
+from affect_lib.data.synth_affwild import SynthAffWildParams
 from affect_lib.lasca.draws import cell_over_draws, gap_summary
 from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.protocol import run_protocol
@@ -122,15 +123,23 @@ def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
     argv = [a for k, v in zip(small[::2], small[1::2], strict=True) for a in ("-p", k, str(v))]
     out = tmp_path / "sweep.json"
     assert sweep.main([*argv, "--data-seeds", "3,4", "--tau", "0.05", "--n-jobs", "1", "--cache", str(tmp_path),
-                       "--out", str(out)]) == 0
+                       "--out", str(out), "-g", "loudness_db", "2.0", "--signal-scale", "0.5"]) == 0
     result = json.loads(out.read_text())
     assert [d["data_seed"] for d in result["draws"]] == [3, 4]
+    d = SynthAffWildParams()  # the scale applies to every signal field, after -g, and to nothing else
+    scaled = dataclasses.replace(d, cue_gain=d.cue_gain / 2, loudness_db=1.0, f0_semitones=d.f0_semitones / 2,
+                                 tilt_arousal=d.tilt_arousal / 2, tilt_valence=d.tilt_valence / 2,
+                                 turn_arousal=d.turn_arousal / 2)
+    assert result["params"] == json.loads(json.dumps(dataclasses.asdict(scaled)))
     assert [g["gap"] for g in result["gaps"]] == ["fusion - features", "fusion - st"]
     assert [g["gap"] for g in result["control"]] == ["zfeatures - features", "zfeatures - fusion", "mask - zfeatures",
                                                      "st - mask"]
-    assert "fusion - features: mean" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "fusion - features: mean" in printed and "mean over 2 draws: features 0." in printed
     with pytest.raises(SystemExit):
         sweep.main([*argv, "--window", "4"])  # not a window of the config
+    with pytest.raises(ValueError, match="cue_gain"):
+        sweep.main([*argv, "--signal-scale", "-1"])
 
 
 def test_calibration_script_prints_the_data_cards_table(tmp_path, capsys):
