@@ -70,8 +70,7 @@ unit: setup
 
 # conftest.py gives nbval's kernels the runner's environment (and builds the font cache first).
 nbval: setup
-	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  || { $(BIN)/affect-book provenance; exit 1; }
+	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # The committed notebooks hold the book-profile outputs; warnings (missing glue, bad refs) fail.
 book-check: setup

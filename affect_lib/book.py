@@ -28,7 +28,6 @@ import nbformat
 from affect_lib.config import load_profile, override_keys
 from affect_lib.io import atomic_path, read_json, write_json
 from affect_lib.paths import project_root
-from affect_lib.provenance import fingerprint, kernel_pins, stamp
 
 __all__ = ["BookError", "notebook_paths", "notebook_parameters", "run_source", "run", "regenerate", "build",
            "kernel_env", "warm_font_cache"]
@@ -133,7 +132,6 @@ def kernel_env(root: Path) -> dict[str, str]:
                AFFECT_BOOK_ROOT=str(root), PYDEVD_DISABLE_FILE_VALIDATION="1")
     env.setdefault("NUMBA_CACHE_DIR", str(root / "_build" / "numba-cache"))
     env.setdefault("MPLCONFIGDIR", str(root / "_build" / "mplconfig"))  # font cache per checkout (Makefile)
-    env.update(kernel_pins())  # the same numpy and torch code paths on Intel and AMD (provenance.py)
     # tqdm.auto (imported by lightning once transformers is installed) warns on stderr when ipywidgets
     # is missing; the notebooks show no progress widgets, and stderr in a stored output fails nbval.
     env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), KERNEL_WARNING_FILTER]))
@@ -239,12 +237,14 @@ def run(profile: str, params: dict[str, Any] | None = None, only: list[str] | No
 
 
 def _deterministic(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Stable cell ids, no timing metadata, no interpreter patch version: reruns give no diff."""
+    """Stable cell ids, no timing metadata, no interpreter patch version, no machine record (the
+    ``affect_book`` key that older versions wrote): reruns give no diff."""
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:03d}"
         for key in ("execution", "papermill", "ExecuteTime"):
             cell.metadata.pop(key, None)
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("affect_book", None)
     nb.metadata.get("language_info", {}).pop("version", None)
     return nb
 
@@ -265,7 +265,6 @@ def regenerate(root: Path | None = None, only: list[str] | None = None, timeout:
     os.environ.clear()
     os.environ.update(env)
     try:
-        machine = fingerprint(kernels=True) if sources else None  # once: the kernel probes take seconds
         for src in sources:
             print(f"[affect-book] regenerating {src.with_suffix('.ipynb').name} ...", flush=True)
             nb = jupytext.read(src)
@@ -277,7 +276,7 @@ def regenerate(root: Path | None = None, only: list[str] | None = None, timeout:
             except CellExecutionError as exc:
                 raise BookError(f"{src.name}: {exc}") from None
             target = src.with_suffix(".ipynb")
-            text = jupytext.writes(stamp(_deterministic(nb), machine), fmt="ipynb")  # + the machine that computed it
+            text = jupytext.writes(_deterministic(nb), fmt="ipynb")
             with atomic_path(target) as tmp:
                 tmp.write_text(text, encoding="utf-8")
             written.append(target)

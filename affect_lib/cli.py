@@ -5,7 +5,6 @@
     affect-book notebooks [--only NN]...      # re-execute sources into the stored .ipynb (book profile)
     affect-book student [--only NN]... [--out DIR]   # student copies: solutions -> # TODO (_build/student)
     affect-book browser-check [--install]     # every page of _build/html in headless Chromium
-    affect-book provenance                    # which kind of machine computed the stored outputs (vs this one)
 """
 
 from __future__ import annotations
@@ -61,7 +60,6 @@ def _parser() -> argparse.ArgumentParser:
     student = sub.add_parser("student", help="write student copies (solutions replaced by # TODO) to _build/student")
     student.add_argument("--only", action="append", metavar="NN")
     student.add_argument("--out", type=Path, help="output folder (default _build/student)")
-    sub.add_parser("provenance", help="which kind of machine produced the stored notebook outputs (vs this one)")
     check = sub.add_parser("browser-check", help="open every page of the built book in headless Chromium")
     check.add_argument("--html", type=Path, help="built book (default _build/html)")
     check.add_argument("--screenshots", type=Path, help="screenshots and report.json (default _build/screenshots)")
@@ -96,12 +94,6 @@ def main(argv: list[str] | None = None) -> int:
             build_dir = project_root() / "_build"
             return run_cli(args.html or build_dir / "html", args.screenshots or build_dir / "screenshots",
                            install=args.install)
-        elif args.command == "provenance":
-            from affect_lib.paths import project_root
-            from affect_lib.provenance import report
-
-            for line in report(book.notebook_paths(project_root())):
-                print(f"[affect-book] {line}")
         else:
             for path in book.regenerate(only=args.only):
                 print(f"[affect-book] wrote {path}")

@@ -11,17 +11,12 @@ After Hydra has merged the overrides, :func:`affect_lib.config.load_profile` val
 as it does for the notebooks. Artifacts go to ``<run_dir>/affect_diff/`` (checkpoints, logs,
 ``metrics.json``). Under SLURM, Lightning reads the SLURM environment (see the sbatch template in
 ``scripts/slurm/``).
-
-The run takes the notebook kernels' CPU code paths (:func:`affect_lib.provenance.kernel_pins`:
-AVX2 on x86-64), so ``affect-train profile=book`` computes chapter 3's numbers on the same CPU and
-its checkpoint is the one chapter 4 expects; ``metrics.json`` records the pins in effect.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import sys
 import types
 import typing
@@ -113,20 +108,6 @@ def _compose(argv: list[str]) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def _pin_kernels() -> dict[str, str]:
-    """Give this run the notebook kernels' code paths (:func:`affect_lib.provenance.kernel_pins`), so
-    that on the CPU ``affect-train profile=book`` computes chapter 3's numbers; returns the pins in effect.
-
-    numpy and torch read these variables when they load, so a process that has already imported
-    them (a test, a notebook calling :func:`main`) is left as it is. A value the environment sets
-    is kept (e.g. ``ONEDNN_MAX_CPU_ISA=ALL`` for oneDNN's widest code)."""
-    from affect_lib.provenance import X86_PINS, kernel_pins
-
-    if not {"numpy", "torch"} & set(sys.modules):
-        os.environ.update(kernel_pins())
-    return {k: os.environ[k] for k in X86_PINS if os.environ.get(k)}
-
-
 def param_fingerprint(module: Any) -> str:
     """SHA-256 of all parameters (bytes): equal on every DDP rank after a correct step."""
     digest = hashlib.sha256()
@@ -153,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         raise
 
-    pins = _pin_kernels()  # before numpy and torch load: they read these variables then
     import torch
 
     from affect_lib.data.datamodule import build_datamodule
@@ -188,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
                                   steps=cfg.model.ddim_steps, seed=cfg.seed)
         write_json(out / "metrics.json", {"profile": cfg.profile, "seed": cfg.seed, "epochs": result.epochs,
                                           "test": {k: round(v, 4) for k, v in ev.metrics.items()},
-                                          "kernel_pins": pins,
                                           "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()})
         print(f"[affect-train] {result.epochs} epochs; test " +
               ", ".join(f"{k}={v:.4f}" for k, v in ev.metrics.items()) + f"; artifacts in {out}")

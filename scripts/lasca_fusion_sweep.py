@@ -39,7 +39,6 @@ from affect_lib.io import write_json
 from affect_lib.lasca.draws import cell_over_draws, gap_summary
 from affect_lib.lasca.protocol import CONTROLS, VARIANTS
 from affect_lib.lasca.semantic import embedding_cache_dir
-from affect_lib.provenance import rerun_pinned
 
 # SynthAffWildParams fields that set how strongly affect moves a cue (logits, dB, semitones per unit affect)
 SIGNAL_FIELDS = ("cue_gain", "loudness_db", "f0_semitones", "tilt_arousal", "tilt_valence", "turn_arousal")
@@ -105,5 +104,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    rerun_pinned()  # the notebook kernels' code paths: the chapter's numbers for its settings
     raise SystemExit(main())

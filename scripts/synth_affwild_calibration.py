@@ -44,7 +44,6 @@ from affect_lib.lasca.preference import (
 )
 from affect_lib.lasca.protocol import subject_split
 from affect_lib.lasca.saliency import normalise
-from affect_lib.provenance import rerun_pinned
 
 N_FACE = len(FACE_FEATURES)  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
 MLP_BATCH_ROWS = {"MLP, 8-row batches": 8, "MLP, 200-row batches": 200}
@@ -113,5 +112,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    rerun_pinned()  # the notebook kernels' code paths: the chapter's numbers for its settings
     raise SystemExit(main())

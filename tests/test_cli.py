@@ -250,7 +250,11 @@ def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(tmp_path, mo
     monkeypatch.delenv("MPLCONFIGDIR", raising=False)
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")  # would make every figure vanish
+    code_paths = ("OPENBLAS_CORETYPE", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+    for name in code_paths:
+        monkeypatch.delenv(name, raising=False)
     env = kernel_env(tmp_path)
+    assert not set(code_paths) & set(env)  # the libraries pick their CPU code unless the user sets these
     assert env["MPLCONFIGDIR"] == str(tmp_path / "_build" / "mplconfig")  # not a font cache of another environment
     assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "_build" / "numba-cache")
     assert "MPLBACKEND" not in env and env["HF_HUB_OFFLINE"] == "1" and env["PYTHONHASHSEED"] == "0"

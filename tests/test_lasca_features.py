@@ -370,7 +370,7 @@ def test_synth_affwild_windows_round_trip_and_cache(tmp_path, monkeypatch):
     assert np.abs(ws.valence).max() <= 1 and np.abs(ws.arousal).max() <= 1
     assert ws.X[:, :52].min() >= 0 and ws.X[:, :52].max() <= 1
     caches = sorted(p.name for p in tmp_path.glob("synth_affwild_windows_*.npz"))
-    assert len(caches) == 2 and {c.split("_")[-3] for c in caches} == {"2s", "3s"}  # every cfg window at once
+    assert len(caches) == 2 and {c.split("_")[-2] for c in caches} == {"2s", "3s"}  # every cfg window at once
 
     def no_generation(*args, **kwargs):
         raise AssertionError("the window cache should have been used")

@@ -10,7 +10,6 @@ import time
 import numpy as np
 import pytest
 
-from affect_lib import provenance
 from affect_lib.lasca import encoders, semantic
 from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, EncoderError, load_encoder
 from affect_lib.lasca.lexicon import load_lexicon
@@ -167,22 +166,6 @@ def test_changed_lexicon_is_never_reused(tmp_path):
     # another token cap is another store as well
     capped = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, max_seq_length=64)
     assert capped.path not in (cache.path, cache.stale_files[0])
-
-
-def test_embeddings_of_another_code_path_are_never_served(tmp_path, monkeypatch):
-    # a Jupyter kernel started without the notebook kernels' pins (or another CPU) encodes other bits
-    masks = _masks(6)
-    pinned = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
-    pinned.embed(masks)
-    assert pinned.numerics == provenance.numerics_id()
-    monkeypatch.setattr(semantic, "numerics_id", lambda: "another CPU; aten native")
-    fake = FakeEncoder()
-    unpinned = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
-    unpinned.embed(masks)
-    assert fake.calls and unpinned.path != pinned.path and unpinned.stale_files == [pinned.path]
-    monkeypatch.undo()
-    again = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
-    assert again.path == pinned.path and len(again) == len(pinned)  # its own store is served again
 
 
 def test_new_encoder_weights_are_never_served_old_embeddings(tmp_path, monkeypatch):

@@ -143,19 +143,6 @@ def test_window_cache_of_another_seed_is_recomputed(tmp_path, monkeypatch):
     np.testing.assert_array_equal(F.synth_affwild_windows(TINY, 1, 3.0, work).X, expected.X)
 
 
-def test_window_cache_of_another_code_path_is_not_served(tmp_path, monkeypatch):
-    # the MFCCs' matrix products give other bits without the notebook kernels' pins (or on another CPU,
-    # or with another numpy): a process with other numerics must not fill the cache the book's runs read
-    F.synth_affwild_windows(TINY, 0, 3.0, tmp_path)
-    pinned = _window_cache(tmp_path, "3s")
-    monkeypatch.setattr(F, "numerics_id", lambda: "another CPU; openblas native")
-    calls = []
-    generate = F.generate_synth_affwild
-    monkeypatch.setattr(F, "generate_synth_affwild", lambda *a, **k: calls.append(1) or generate(*a, **k))
-    F.synth_affwild_windows(TINY, 0, 3.0, tmp_path)
-    assert calls and len(list(tmp_path.glob("synth_affwild_windows_*_3s_*.npz"))) == 2 and pinned.is_file()
-
-
 def test_window_cache_crash_midway_keeps_the_previous_files(tmp_path, monkeypatch):
     F.synth_affwild_windows(TINY, 0, 3.0, tmp_path)
     before = {name: data for name, data in _snapshot(tmp_path).items() if "synth_affwild_windows" in name}

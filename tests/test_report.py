@@ -3,6 +3,7 @@
 import importlib.util
 import json
 
+from affect_lib import report
 from affect_lib.io import write_json
 from affect_lib.report import PERFORMANCE_FIGURE, _budget_share, performance_page, reproducibility_page
 from conftest import ROOT
@@ -15,26 +16,22 @@ def test_reproducibility_page_reports_the_run(tmp_path):
     write_json(run / "data" / "synth_mosei_summary.json", {"x": 1})
     page = reproducibility_page(tmp_path, "smoke", "run")
     for needle in ("# Reproducibility report", "`smoke`", '{"seed": 3}', "01_data_prep", "2.5", "torch",
-                   "data/synth_mosei_summary.json", "make book PROFILE=smoke", "cpu cores"):
+                   "data/synth_mosei_summary.json", "make book PROFILE=smoke", "cpu cores", "| CPU |"):
         assert needle in page, needle
+    assert "notebooks/tolerances.json" not in page  # a run's outputs come from the machine in the table
     committed = reproducibility_page(tmp_path, "book", "committed")
     assert "committed notebooks" in committed and "no wall times were measured" in committed
-    assert "computed by `make notebooks`" not in committed  # no notebooks in this folder
+    assert "computed by `make notebooks`" in committed and "notebooks/tolerances.json" in committed
 
 
-def test_reproducibility_page_names_the_machine_that_computed_the_stored_outputs(tmp_path):
-    (tmp_path / "notebooks").mkdir()
-    machine = {"cpu": "GenuineIntel 6/85 Xeon", "cores": 2, "torch": "2.13.0+cpu", "torch_cpu_capability": "AVX2",
-               "numpy": "2.4.6", "kernel_pins": {}}
-    stamped = {"cells": [], "metadata": {"affect_book": {"generated_on": machine}}, "nbformat": 4, "nbformat_minor": 5}
-    for name in ("01_data_prep", "02_causal_graph"):
-        write_json(tmp_path / "notebooks" / f"{name}.ipynb", stamped)
-    (tmp_path / "notebooks" / "03_diffusion_training.ipynb").write_text("{}")
-    page = reproducibility_page(tmp_path, "book", "committed")
-    assert ("| GenuineIntel 6/85 Xeon, 2 cores, torch 2.13.0+cpu (AVX2 kernels), numpy 2.4.6 | "
-            "`01_data_prep`, `02_causal_graph` |") in page
-    assert "| not recorded | `03_diffusion_training` |" in page
-    assert "GenuineIntel" not in reproducibility_page(tmp_path, "book", "run")  # a run's machine is the build's
+def test_reproducibility_page_names_the_building_machines_cpu(monkeypatch, tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n")
+    monkeypatch.setattr(report, "CPUINFO", cpuinfo)
+    assert "| CPU | Intel(R) Xeon(R) CPU @ 2.20GHz |" in reproducibility_page(tmp_path, "book", "committed")
+    monkeypatch.setattr(report, "CPUINFO", tmp_path / "absent")  # macOS: no /proc
+    monkeypatch.setattr(report.platform, "processor", lambda: "arm")
+    assert report._cpu_model() == "arm"
 
 
 def test_reproducibility_page_keeps_each_notebooks_parameters_and_seeds(tmp_path):

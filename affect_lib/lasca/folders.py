@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +57,6 @@ from affect_lib.lasca.features import (
     window_statistics,
 )
 from affect_lib.lasca.names import FACE_FEATURES, VOICE_FEATURES
-from affect_lib.provenance import numerics_id
 
 __all__ = ["LAYOUTS", "load_windows", "synth_affwild_windows"]
 
@@ -238,19 +236,16 @@ def synth_affwild_windows(cfg: LascaConfig, seed: int, window_s: float, cache_di
     """SynthAffWild windows: generate the files (in ``files_dir``, default ``cache_dir/synth_affwild``)
     and load them.
 
-    The windows are cached too, in ``cache_dir/synth_affwild_windows_<hash>_<window>s_f<version>_n<numerics>.npz``
-    (keyed by the data spec's hash, the window, the feature version and a hash of
-    :func:`~affect_lib.provenance.numerics_id`: the MFCCs' matrix products give other bits without the
-    notebook kernels' pins or on another CPU); a hit skips generation and reading.
+    The windows are cached too, in ``cache_dir/synth_affwild_windows_<hash>_<window>s_f<version>.npz``
+    (keyed by the data spec's hash, the window and the feature version); a hit skips generation and
+    reading.
     A miss computes (and caches) every window length of ``cfg.windows_s`` at once, reading the files once.
     """
     spec = SynthAffWildSpec.from_config(cfg, seed, params)
     cache = Path(cache_dir)
 
-    numerics = hashlib.sha256(numerics_id().encode()).hexdigest()[:8]
-
     def npz(w: float) -> tuple[Path, str]:
-        key = f"{config_hash(spec)}_{w:g}s_f{FEATURES_VERSION}_n{numerics}"
+        key = f"{config_hash(spec)}_{w:g}s_f{FEATURES_VERSION}"
         return cache / f"synth_affwild_windows_{key}.npz", key
 
     path, key = npz(window_s)

@@ -69,7 +69,6 @@ from affect_lib.lasca.encoders import (
 )
 from affect_lib.lasca.lexicon import LEXICONS, lexicon_hash, load_lexicon, validate_lexicon
 from affect_lib.lasca.names import FACE_FEATURES, FEATURE_NAMES, N_FEATURES
-from affect_lib.provenance import numerics_id
 
 __all__ = ["TEMPLATE", "NO_CUE_TEXT", "MODES", "describe", "describe_many", "cues_within_cap", "mask_key",
            "template_hash", "embedding_cache_dir", "EmbeddingCache"]
@@ -137,21 +136,19 @@ def mask_key(mask: np.ndarray) -> bytes:
     return np.packbits(_check_mask(mask)).tobytes()
 
 
-def template_hash(lexicon: Mapping[str, str], max_seq_length: int, weights: str = "", numerics: str = "") -> str:
+def template_hash(lexicon: Mapping[str, str], max_seq_length: int, weights: str = "") -> str:
     """Hash (hex, 16) of everything that changes a mask's embedding for one encoder: lexicon, template,
-    token cap, ``weights`` (:func:`~affect_lib.lasca.encoders.weights_id`) and ``numerics``
-    (:func:`~affect_lib.provenance.numerics_id`: CPU, torch, kernel pins)."""
+    token cap and ``weights`` (:func:`~affect_lib.lasca.encoders.weights_id`)."""
     blob = json.dumps({"lexicon": lexicon_hash(lexicon), "template": dict(TEMPLATE), "no_cue": NO_CUE_TEXT,
-                       "max_seq_length": max_seq_length, "weights": weights, "numerics": numerics},
-                      sort_keys=True).encode()
+                       "max_seq_length": max_seq_length, "weights": weights}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------------- disk store
 def embedding_cache_dir() -> Path:
     """A shared disk store for :class:`EmbeddingCache`: ``<model cache>/embeddings``. Embeddings depend
-    only on encoder weights, lexicon, template, token cap and the machine's numerics (all in the
-    store's name), so every profile and run can share it."""
+    only on encoder weights, lexicon, template and token cap (all in the store's name), so every
+    profile and run can share it."""
     return model_cache_dir() / "embeddings"
 
 
@@ -162,11 +159,9 @@ class EmbeddingCache:
     ``embed(masks)`` returns (N, D) float32 L2-normalised embeddings; masks seen before (in memory,
     or in the disk store under ``cache_dir``) are not encoded again, the others are encoded in one
     batched call and added to both. The disk store is one ``.npz`` per (encoder, lexicon name, hash
-    of lexicon + template + token cap + encoder package version + numerics), written atomically; a
-    lexicon edit, an upgraded encoder package or other numerics (another CPU or torch, or a process
-    without the notebook kernels' pins: :func:`~affect_lib.provenance.numerics_id`) change the hash,
-    so embeddings of other bits are never reused (they are reported in ``stale_files``).
-    ``cache_dir=None``: memory only.
+    of lexicon + template + token cap + encoder package version), written atomically; a lexicon edit
+    or an upgraded encoder package changes the hash, so old embeddings are never reused (they are
+    reported in ``stale_files``). ``cache_dir=None``: memory only.
 
     ``mode``: "template" or "pooled" (module docstring). ``model``: anything with the
     ``SentenceTransformer.encode`` signature (tests pass a fake); by default the encoder is loaded on
@@ -192,8 +187,7 @@ class EmbeddingCache:
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
         self.weights = weights_id(encoder)
-        self.numerics = numerics_id()  # embeddings computed on another code path are other bits
-        self.namespace = template_hash(self.lexicon, max_seq_length, self.weights, self.numerics)
+        self.namespace = template_hash(self.lexicon, max_seq_length, self.weights)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._model = model
         self._memory: dict[bytes, np.ndarray] = {}
@@ -241,7 +235,7 @@ class EmbeddingCache:
     def _meta(self) -> dict[str, Any]:
         return {"encoder": self.encoder, "lexicon": self.lexicon_name, "mode": self.mode, "namespace": self.namespace,
                 "lexicon_hash": lexicon_hash(self.lexicon), "max_seq_length": self.max_seq_length,
-                "weights": self.weights, "numerics": self.numerics}
+                "weights": self.weights}
 
     def save(self) -> None:
         """Write the store atomically (merging what another process may have added meanwhile)."""
