@@ -26,12 +26,13 @@ export MPLCONFIGDIR ?= $(CURDIR)/_build/mplconfig
 export PYTHONWARNINGS := ignore:IProgress not found
 unexport MPLBACKEND
 
-.PHONY: help setup book test lint unit nbval book-check notebooks clean distclean bench student browser-test
+.PHONY: help setup book test lint unit nbval book-check notebooks tolerances clean distclean bench student browser-test
 
 help:
 	@echo "make book       set up, run every notebook (PROFILE=$(PROFILE)) and build _build/html"
 	@echo "make test       set up, lint, unit tests, notebook pairs, nbval, strict book build, browser test"
 	@echo "make notebooks  re-execute notebooks/*.py into their stored .ipynb (book profile)"
+	@echo "make tolerances re-measure notebooks/tolerances.json (other seeds and CPU code paths; ONLY=NN)"
 	@echo "make student    student copies of the notebooks (solutions -> # TODO) in _build/student"
 	@echo "make browser-test  open every page of the built book in headless Chromium (screenshots in _build/screenshots)"
 	@echo "make bench      run benchmarks/bench_*.py (JSON in _build/bench, non-zero exit on a missed budget)"
@@ -68,7 +69,8 @@ lint: setup
 unit: setup
 	$(PY) -m pytest
 
-# conftest.py gives nbval's kernels the runner's environment (and builds the font cache first).
+# conftest.py gives nbval's kernels the runner's environment (and builds the font cache first), and
+# compares the cells of notebooks/tolerances.json number by number within their measured tolerances.
 nbval: setup
 	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
 
@@ -78,6 +80,11 @@ book-check: setup
 
 notebooks: setup
 	$(BIN)/affect-book notebooks
+
+# Re-execute the stored notebooks under other seeds and CPU code paths and rewrite notebooks/tolerances.json
+# (about 35 min on 2 cores); ONLY=04 measures one notebook, keeping the others' entries.
+tolerances: setup
+	$(PY) scripts/measure_tolerances.py $(foreach n,$(ONLY),--only $(n))
 
 SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 

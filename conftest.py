@@ -5,6 +5,9 @@ Face, ``PYTHONHASHSEED=0``, caches in the checkout, tqdm's widget warning silenc
 exports the same, but a plain ``pytest --nbval notebooks`` from a shell would start kernels without
 it, and a warning on stderr or another hash order fails cells that are fine.
 
+Cells listed in ``notebooks/tolerances.json`` (their outputs change with the CPU's code paths) are
+compared number by number within the tolerances measured by ``make tolerances``; all others exactly.
+
 Only the chapters (``notebooks/NN_*.ipynb``) are collected from ``notebooks/``: a papermill output
 or a scratch copy saved there is not a stored notebook, and nbval would re-execute it.
 """
@@ -34,3 +37,15 @@ def pytest_configure(config) -> None:
     warm_font_cache(env)
     os.environ.clear()
     os.environ.update(env)
+    _compare_within_tolerance()
+
+
+def _compare_within_tolerance() -> None:
+    """nbval compares a cell listed in ``notebooks/tolerances.json`` number by number, each within its
+    measured tolerance (:mod:`affect_lib.tolerances`); every other cell exactly, as nbval does."""
+    from nbval.plugin import IPyNbCell
+
+    from affect_lib.tolerances import Tolerances, nbval_compare
+
+    tolerances = Tolerances.load(NOTEBOOKS / "tolerances.json")
+    IPyNbCell.compare_outputs = nbval_compare(IPyNbCell.compare_outputs, tolerances)

@@ -1,0 +1,169 @@
+"""Measure how much each stored number moves, and write ``notebooks/tolerances.json`` (``make tolerances``).
+
+    .venv/bin/python scripts/measure_tolerances.py [--only NN]... [--runs seed1,aten_default] [--reuse]
+        [--git-rev REV]...
+
+Each run of :data:`RUNS` re-executes the stored notebooks (``notebooks/NN_*.ipynb``) with papermill,
+into ``_build/tolerances/<run>/``, with its own run folder and model cache so that nothing computed
+by another run or by ``make notebooks`` is reused: other seeds (data and training draw anew) and
+other CPU code paths (the libraries' own variables: torch's vector kernels, OpenBLAS's and MKL's
+kernel choice). ``--git-rev REV`` adds the notebooks stored at a git revision as one more same-seed
+run, for the cells whose source has not changed since: outputs another machine computed.
+
+Then :func:`affect_lib.tolerances.measure` lists every cell whose outputs changed on another code
+path, with one tolerance per printed number by :data:`affect_lib.tolerances.RULE`, and the file is
+rewritten (with ``--only``, only those notebooks' entries). Cells whose *text* changed on another
+code path are printed as warnings: no tolerance absorbs them, so print them otherwise. Numbers whose
+tolerance is a large share of their value are listed: the chapter's prose must say that the test
+cannot see a regression of that number. A full measurement takes about 35 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from affect_lib.book import kernel_env, notebook_paths, warm_font_cache  # noqa: E402
+from affect_lib.tolerances import RULE, Tolerances, cell_key, measure  # noqa: E402
+
+TARGET = ROOT / "notebooks" / "tolerances.json"
+OUT = ROOT / "_build" / "tolerances"
+
+# Same-seed runs change nothing but the kernels' code paths; seed runs redraw data and training.
+RUNS: dict[str, dict] = {
+    "seed1": {"params": {"seed": 1}, "env": {}},
+    "seed2": {"params": {"seed": 2}, "env": {}},
+    "aten_default": {"params": {}, "env": {"ATEN_CPU_CAPABILITY": "default"}},
+    "blas_sandybridge": {"params": {}, "env": {"OPENBLAS_CORETYPE": "Sandybridge", "MKL_CBWR": "COMPATIBLE"}},
+}
+WIDE = 0.2  # a tolerance above this share of |value| is reported as too wide to catch a regression
+
+
+def execute(run: str, spec: dict, paths: list[Path], reuse: bool) -> dict[str, Path]:
+    """Execute ``paths`` in order for one run; returns ``{notebook name: executed copy}``."""
+    folder = OUT / run
+    (folder / "notebooks").mkdir(parents=True, exist_ok=True)
+    env = kernel_env(ROOT)
+    warm_font_cache(env)
+    env.update(spec["env"], AFFECT_MODEL_CACHE=str(folder / "models"))
+    papermill = Path(sys.executable).parent / "papermill"
+    done = {}
+    for path in paths:
+        out = folder / "notebooks" / path.name
+        if not (reuse and out.is_file()):
+            params = {**spec["params"], "run_dir": str(folder / "run")}
+            cmd = [str(papermill), str(path), str(out), "-k", "python3", "--cwd", str(path.parent),
+                   "--no-progress-bar", "--log-level", "WARNING"]
+            for key, value in params.items():
+                cmd += ["-p", key, str(value)]
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            took = time.perf_counter() - start
+            if proc.returncode != 0:  # an assert of the chapter failed: its cells up to there still count
+                print(f"[tolerances] WARNING {run}: {path.name} failed after {took:.0f} s (cells after the "
+                      f"failure are not measured):\n{proc.stderr[-1500:]}", flush=True)
+            else:
+                print(f"[tolerances] {run}: {path.name} in {took:.0f} s", flush=True)
+        done[path.name] = out
+    return done
+
+
+def code_cells(path: Path | str, text: str | None = None) -> dict[str, list]:
+    nb = nbformat.reads(text, as_version=4) if text is not None else nbformat.read(path, as_version=4)
+    return {c.source: c.get("outputs", []) for c in nb.cells
+            if c.cell_type == "code" and not _ignored(c)}
+
+
+def _ignored(cell) -> bool:
+    """nbval does not compare this cell's outputs (its comment marker or tag)."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return "# NBVAL_IGNORE_OUTPUT" in cell.source or "nbval-ignore-output" in tags or "# NBVAL_SKIP" in cell.source
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", metavar="NN", help="measure only notebook NN (repeatable)")
+    parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of {', '.join(RUNS)}")
+    parser.add_argument("--reuse", action="store_true", help="keep executed copies already in _build/tolerances")
+    parser.add_argument("--git-rev", action="append", default=[], metavar="REV",
+                        help="also compare with the notebooks stored at REV (same seed, unchanged cells only)")
+    args = parser.parse_args()
+    chosen = [r.strip() for r in args.runs.split(",") if r.strip()]
+    unknown = [r for r in chosen if r not in RUNS]
+    if unknown:
+        raise SystemExit(f"unknown run(s) {', '.join(unknown)}; valid: {', '.join(RUNS)}")
+    paths = notebook_paths(ROOT, args.only)
+    executed = {run: execute(run, RUNS[run], paths, args.reuse) for run in chosen}
+
+    old = Tolerances.load(TARGET)
+    cells = {nb: entries for nb, entries in old.cells.items() if args.only and nb not in {p.name for p in paths}}
+    same_seed = [r for r in chosen if not RUNS[r]["params"]]
+    report = [line for line in old.data.get("wide", []) if line.split(" ", 1)[0] in cells]  # kept notebooks
+    for path in paths:
+        runs = {run: code_cells(executed[run][path.name]) for run in chosen}
+        for rev in args.git_rev:
+            text = subprocess.run(["git", "show", f"{rev}:notebooks/{path.name}"], cwd=ROOT, capture_output=True,
+                                  text=True, check=True).stdout
+            runs[f"git:{rev}"] = code_cells(path, text)
+        found, warnings = measure(code_cells(path), runs, same_seed + [f"git:{r}" for r in args.git_rev])
+        cells[path.name] = found
+        for w in warnings:
+            print(f"[tolerances] WARNING {path.name}: {w}")
+        for key, entry in found.items():
+            for label, item in entry["outputs"].items():
+                stored = _stored_numbers(path, key, label)
+                for value, tol in zip(stored, item["tol"], strict=True):
+                    if tol and (tol == float("inf") or tol > WIDE * max(abs(value), 1e-12)):
+                        report.append(f"{path.name} {item.get('glue') or entry['first_line'][:40]} {label}: "
+                                      f"{value:g} +- {tol:g}")
+    data = {
+        "about": "Tolerances of the stored notebook outputs that change with the CPU's code paths "
+                 "(affect_lib/tolerances.py). Written by `make tolerances`; never edit by hand.",
+        "rule": RULE,
+        "runs": {r: RUNS[r] for r in chosen} | {f"git:{r}": {"stored notebooks at": r} for r in args.git_rev},
+        "machine": f"{platform.machine()} {_cpu()}, {os.cpu_count()} cores",
+        "date": date.today().isoformat(),
+        "wide": report,
+        "cells": dict(sorted(cells.items())),
+    }
+    TARGET.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    n = sum(len(e) for e in cells.values())
+    print(f"[tolerances] wrote {TARGET.relative_to(ROOT)}: {n} cells compared within tolerance")
+    for line in report:
+        print(f"[tolerances] wide: {line}")
+    return 0
+
+
+def _stored_numbers(path: Path, key: str, label: str) -> list[float]:
+    from affect_lib.tolerances import flatten, numbers
+
+    for source, outputs in code_cells(path).items():
+        if cell_key(source) == key:
+            return [float(t) for t in numbers(flatten(outputs)[label])[1]]
+    return []
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
