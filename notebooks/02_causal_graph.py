@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -60,6 +61,7 @@ from affect_lib.modules.graph_fusion import (
     fit_graph_classifier,
 )
 from affect_lib.plotting import adjacency_by_driver, gumbel_samples, training_curves
+from affect_lib.tolerances import measured_runs
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -196,8 +198,18 @@ plt.show()
 # weights let the conflicting modality vote as loudly as the driver.
 
 # %%
-if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floor is defined for the book profile
+# The paragraph's claims, with thresholds that held in every run measured for notebooks/tolerances.json.
+if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floors are defined for the book profile
     assert graph_driver_acc >= 0.80, f"graph_driver_acc {graph_driver_acc} is below the 0.80 floor"
+    assert driver_auroc["graph"]["mean"] >= 0.9 and driver_auroc["uniform"]["mean"] == 0.5, driver_auroc
+    text_driven = graph_eval.adjacency[test.driver == 0].mean(axis=0)  # row = from, column = to
+    assert text_driven[1, 0] > text_driven[1, 2] + 0.2 and text_driven[2, 0] > text_driven[2, 1] + 0.2, text_driven
+    assert graph_eval.accuracy - results["uniform"].accuracy >= 0.05, results
+    graph_right = graph_eval.predictions == test.label
+    uniform_right = results["uniform"].predictions == test.label
+    gap_conflict = graph_right[conflict].mean() - uniform_right[conflict].mean()
+    gap_plain = graph_right[~conflict].mean() - uniform_right[~conflict].mean()
+    assert gap_conflict >= gap_plain + 0.03, (gap_conflict, gap_plain)  # the gap is largest under conflict
 write_json(cfg.run_path / "graph" / "metrics.json",
            {"profile": cfg.profile, "seed": cfg.seed, "graph_driver_acc": graph_driver_acc,
             "graph_driver_auroc": driver_auroc["graph"],
@@ -206,6 +218,23 @@ write_json(cfg.run_path / "graph" / "metrics.json",
 print("wrote graph/metrics.json in the run folder")
 
 # %% [markdown]
+# ### One training run among many
+#
+# The numbers above come from one trained model. `make tolerances` re-executes this chapter with
+# seeds 1 and 2 (new data and training) and with other CPU code paths; the table gives what each run
+# printed, and the last column how far a rerun may land from the stored number before `make test`
+# calls it a regression:
+
+# %%
+measured_runs("02_causal_graph.ipynb", ["graph_driver_acc", "graph_driver_auroc", "graph_test_accuracy",
+                                        "graph_uniform_test_accuracy"]).round(3)
+
+# %% [markdown]
+# On other processors with the same seed the graph's driver accuracy hardly moves, but with other
+# seeds it fell by up to about 15 points, so its tolerance is wide: nbval alone would not notice a
+# regression of that size. The claims of this chapter are checked by the asserts above instead, with
+# thresholds that held in every one of these runs.
+#
 # ## Summary
 #
 # - Self-loops are masked before normalisation, so each row of the adjacency is a distribution
@@ -285,11 +314,19 @@ pd.DataFrame({name: {"test accuracy": r.accuracy,
                      "accuracy, some modality conflicts": float(np.mean(r.predictions[conflict] == test.label[conflict]))}
               for name, r in compared.items()}).round(3)
 
+# %% tags=["solution"]
+def accuracy_on(r, mask):
+    return float(np.mean(r.predictions[mask] == test.label[mask]))
+
+
+drop, drop_conflict = graph_eval.accuracy - ablated.accuracy, accuracy_on(graph_eval, conflict) - accuracy_on(ablated, conflict)
+assert 0 < drop < drop_conflict and ablated.accuracy >= results["uniform"].accuracy + 0.03, (drop, drop_conflict)
+
 # %% [markdown]
-# Accuracy drops, most on the utterances with a conflicting cue, but stays far above the uniform model:
-# training through the graph also shaped the encoders, whose driver embedding is now strong enough to
-# dominate even an equal-weight sum. The influence weights add the last points, and they matter most
-# exactly where a non-driver modality contradicts the driver.
+# Accuracy drops, most on the utterances with a conflicting cue, but stays above the uniform model:
+# training through the graph also shaped the encoders, so that even an equal-weight sum of their
+# embeddings does better than a model trained with equal weights. The influence weights add the last
+# points, and they matter most exactly where a non-driver modality contradicts the driver.
 #
 # ```{solution-end}
 # ```

@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -55,6 +56,7 @@ from affect_lib.io import write_json
 from affect_lib.modules.baselines import LateFusionMLP, evaluate_baseline, fit_baseline
 from affect_lib.modules.train import read_metrics, train_affect_diff
 from affect_lib.plotting import confusion, loss_curves
+from affect_lib.tolerances import measured_runs
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -207,12 +209,30 @@ pd.Series(comparison, name="test accuracy").to_frame()
 # {glue:text}`driver_auroc`, as defined in chapter 2). The late-fusion baseline averages three
 # votes and cannot tell which one to trust; the causal graph can.
 
+# %% [markdown]
+# These are the numbers of one training run. How far another seed, or another processor's rounding,
+# moves them was measured by re-executing this chapter (`make tolerances`: seeds 1 and 2, other CPU
+# code paths); the last column is how far a rerun may land from the stored number before `make test`
+# calls it a regression:
+
+# %%
+measured_runs("03_diffusion_training.ipynb", ["test_accuracy", "test_macro_f1", "driver_recovery_acc",
+                                              "driver_auroc", "baseline_late_fusion_accuracy"]).round(3)
+
 # %%
 singles = max(probes[m].accuracy for m in MODALITIES)
 if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floors are defined for the book profile
+    # the chapter's claims, with thresholds that held in every run measured for notebooks/tolerances.json
     assert headline["accuracy"] > singles, (headline["accuracy"], singles)
-    assert headline["accuracy"] >= baseline_acc - 0.02, (headline["accuracy"], baseline_acc)
+    assert headline["accuracy"] >= baseline_acc + 0.05, (headline["accuracy"], baseline_acc)
     assert headline["driver_recovery_acc"] >= 0.80, headline["driver_recovery_acc"]
+    assert headline["driver_auroc"] >= 0.9, headline["driver_auroc"]
+    assert headline["mean_weighted_accuracy"] <= headline["accuracy"] - 0.1, headline
+    assert headline["mean_weighted_f1_presence"] <= headline["macro_f1"] - 0.1, headline
+    assert denoise_table["same decision as on μ"].min() >= 0.95, denoise_table
+    curve = history.dropna(subset=["train_ce", "train_diff"]).reset_index(drop=True)
+    assert curve["train_ce"].iloc[min(3, len(curve) - 1)] <= 0.25 * curve["train_ce"].iloc[0], curve["train_ce"]
+    assert curve["train_diff"].iloc[-1] < curve["train_diff"].iloc[len(curve) // 2], curve["train_diff"]
 write_json(cfg.run_path / "affect_diff" / "metrics.json",
            {"profile": cfg.profile, "seed": cfg.seed, "epochs": result.epochs, "test": headline,
             "per_class_f1": ev.per_class_f1, "weighted_accuracy": ev.weighted_accuracy,

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -71,6 +71,7 @@ from affect_lib.explain.plots import (
 from affect_lib.explain.study import other_emotion, sampler_race, scale_sweep, summarise, validity_matrix
 from affect_lib.io import write_json
 from affect_lib.modules.affect_diff_module import load_affect_diff
+from affect_lib.tolerances import measured_runs
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -138,10 +139,12 @@ pd.Series({**headline, "FD real class vs other classes (reference)": round(float
 # distance between one emotion's real latents and all others', the scale of how far apart the
 # emotions lie. Edits as realistic as the data would score well below it. In the book run they
 # score {glue:text}`cf_fd_ratio:.2f` times the reference ({glue:text}`cf_fd_latent:.1f` against
-# {glue:text}`cf_fd_reference:.1f`): at this guidance scale the edited latents cross into the region
-# the classifier reads as the target, yet their distance to the target emotion's real latents is
-# still that share of the distance between emotions (the lower, the more realistic). Validity says
-# the edit changed the decision, not that it looks like a real utterance of the target.
+# {glue:text}`cf_fd_reference:.1f`; the lower, the more realistic): at this guidance scale the
+# edited latents cross into the region the classifier reads as the target, yet they lie about as
+# far from the target emotion's real latents as the emotions lie from each other. This ratio moves a
+# lot between training runs (the table at the end of the chapter), so read it as "of the order of
+# 1", not as a measured value. Validity says the edit changed the decision, not that it looks like a
+# real utterance of the target.
 #
 # ## A worked example
 #
@@ -150,6 +153,8 @@ pd.Series({**headline, "FD real class vs other classes (reference)": round(float
 # modality's change relative to that modality's scale; the largest is in bold.
 
 # %%
+# NBVAL_IGNORE_OUTPUT
+# which utterance is shown, and what the classifier says of it, changes with training
 shown = np.flatnonzero((cf.pred_after == cf.target).numpy() & (batch["driver"].numpy() >= 0))
 i = int(shown[0]) if len(shown) else 0  # a valid edit with a planted driver, when there is one
 drv = int(batch["driver"][i])
@@ -227,7 +232,7 @@ plt.show()
 #
 # Every one of `n_matrix` utterances edited toward all six emotions: the share that the classifier
 # assigns to the target, by source emotion. The diagonal (an edit toward the utterance's own
-# emotion) should stay near 1.
+# emotion) should stay high.
 
 # %%
 k = min(n_matrix, n)
@@ -237,14 +242,14 @@ validity_heatmap(matrix)
 plt.show()
 per_source = np.bincount(batch["label"][:k].numpy(), minlength=len(EMOTIONS))  # utterances behind each row
 off = np.where(np.eye(len(EMOTIONS), dtype=bool), np.nan, matrix)  # edits toward another emotion
-if np.isfinite(off).any():
+if np.isfinite(off).any():  # which pair is lowest changes with training: the heatmap names it
     src, tgt = np.unravel_index(np.nanargmin(off), off.shape)
-    print(f"edits toward another emotion: {np.nanmean(off):.2f} valid on average; the hardest, "
-          f"{EMOTIONS[src]} → {EMOTIONS[tgt]}: {off[src, tgt]:.2f} of {per_source[src]} {EMOTIONS[src]} utterances")
+    print(f"edits toward another emotion: {np.nanmean(off):.2f} valid on average; the lowest cell: "
+          f"{off[src, tgt]:.2f}, of {per_source[src]} utterances of its source emotion")
 
 # %% [markdown]
 # A row rests on the utterances of its source emotion among the `n_matrix` edited (the line above
-# gives the count behind the hardest cell), so with a rare source emotion one cell is a handful of
+# gives the count behind the lowest cell), so with a rare source emotion one cell is a handful of
 # edits: read a single low cell as a hint, not a finding.
 #
 # ## Which modality had to change?
@@ -272,14 +277,36 @@ attribution_by_driver(attribution, driver)
 plt.show()
 
 # %% [markdown]
+# ### One training run among many
+#
+# Every number of this chapter comes from one trained model, and training is noisy: another seed,
+# or another processor rounding its last bits differently, trains another model. `make tolerances`
+# re-executes chapters 3 and 4 with seeds 1 and 2 and with other CPU code paths, and records what
+# each run printed (`notebooks/tolerances.json`); the last column is how far a rerun may land from
+# the stored number before `make test` calls it a regression.
+
+# %%
+spread = measured_runs("04_counterfactuals.ipynb", ["cf_validity", "cf_attribution_acc", "cf_fd_ratio",
+                                                    "ddim_validity_gap", "perceptual_score_text"])
+if "tolerance" in spread:
+    runs = spread.drop(columns="tolerance")
+    glue("cf_attribution_acc_runs_min", float(runs.loc["cf_attribution_acc"].min()), display=False)
+    glue("cf_attribution_acc_runs_max", float(runs.loc["cf_attribution_acc"].max()), display=False)
+spread.round(3)
+
+# %% [markdown]
 # The most-changed modality agrees with the planted driver for {glue:text}`cf_attribution_acc` of
-# the edits (chance: 1/3). This depends on a design choice of chapter 3: the decoders read the
-# causal graph's influence weights next to $z$. A decoder that reads $z$ alone can only learn each
-# modality's *average* expression of the affect in $z$, so an edit would change every modality's
+# the edits (chance: 1/3), and over the measured training runs of the table above it ranged from
+# {glue:text}`cf_attribution_acc_runs_min:.2f` to {glue:text}`cf_attribution_acc_runs_max:.2f`:
+# "most edits" holds in every run, the exact share is a property of one trained model. The reason
+# to expect agreement is a design choice of chapter 3: the decoders read the causal graph's
+# influence weights next to $z$. A decoder that reads $z$ alone could only learn each modality's
+# *average* expression of the affect in $z$, so an edit would change every modality's
 # reconstruction by the target emotion's average cue, whichever modality drove this utterance.
-# Reading the influence weights, a decoder learns that the affect shows in the modality that drives the
-# utterance; the edit changes $z$ and keeps the utterance's influence weights, so the change lands
-# there. The explanation is therefore only as good as the graph's driver recovery (chapter 3).
+# Reading the influence weights, a decoder can learn that the affect shows in the modality that
+# drives the utterance; the edit changes $z$ and keeps the utterance's influence weights, so the
+# change lands there. That is an argument, not a measurement (no decoder without the weights is
+# trained here), and it ties the explanation to the graph's driver recovery (chapter 3).
 # The dataset-level check agrees: permuting a modality costs accuracy roughly in proportion to how
 # often it drives (text {glue:text}`perceptual_score_text`, audio {glue:text}`perceptual_score_audio`,
 # video {glue:text}`perceptual_score_video`; the book profile's `driver_mix` plants text as the
@@ -287,9 +314,19 @@ plt.show()
 
 # %%
 if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floors are defined for the book profile
+    # the chapter's claims, with thresholds that held in every run measured for notebooks/tolerances.json
     assert headline["cf_validity"] >= 0.80, headline
-    assert np.mean(np.diag(matrix)) >= 0.8, np.diag(matrix)
+    assert np.nanmean(np.diag(matrix)) >= 0.8, np.diag(matrix)
     assert cf_attribution_acc >= 0.70, cf_attribution_acc
+    assert headline["cf_sparsity"] == 1.0 and (sweep["sparsity"] == 1.0).all(), sweep
+    s0 = sweep.loc[sweep["cfg_scale"] == 0]
+    assert s0["validity"].item() < 0.25 and abs(s0["proximity"].item() - 1) <= 0.25, s0
+    assert sweep["validity"].iloc[-1] >= s0["validity"].item() + 0.5, sweep  # guidance buys validity
+    assert sweep["proximity"].iloc[-1] > s0["proximity"].item(), sweep  # ... with distance
+    assert ddim_validity_gap <= 0.05, ddim_validity_gap
+    shares = np.array([perceptual[m] for m in MODALITIES])  # "roughly in proportion to the driver mix"
+    mix = np.asarray(cfg.data.driver_mix)
+    assert shares.argmax() == mix.argmax() and np.abs(shares / shares.sum() - mix).max() <= 0.08, shares
 write_json(cfg.run_path / "affect_diff" / "counterfactuals.json",
            {"profile": cfg.profile, "seed": cfg.seed, "t_start": t_start, "cfg_scale": cfg_scale, "steps": steps,
             "eta": eta, **headline, "cf_attribution_acc": cf_attribution_acc, "perceptual": perceptual,
@@ -303,9 +340,10 @@ print("wrote affect_diff/counterfactuals.json")
 #   guidance toward the target; $t_0$ and $s$ trade validity for proximity.
 # - DDIM with $\eta = 1$ and a few dozen steps differs from the full DDPM chain's validity by
 #   {glue:text}`ddim_validity_gap:.3f`, at a fraction of its cost.
-# - The most-changed modality names the planted driver for most edits, because the decoders read
-#   the causal graph's influence weights; decoders that ignore the graph spread every edit over all
-#   modalities.
+# - The most-changed modality names the planted driver for most edits; the decoders read the causal
+#   graph's influence weights, which is the design's reason to expect it (a model whose decoders
+#   ignore the graph is not trained here, so how much of the agreement the graph buys is not
+#   measured in this book).
 
 # %% [markdown]
 # ## Exercises
@@ -378,6 +416,11 @@ for t0 in (round(0.5 * cfg.model.diffusion_steps), t_start):
     kept = (shallow.pred_after == shallow.pred_before).float().mean()  # still read as what it was before
     rows[t0] = summarise(shallow) | {"keeps its emotion": float(kept)}
 pd.DataFrame(rows).T.rename_axis("t_0").round(3)
+
+# %% tags=["solution"]
+half, deep = rows[round(0.5 * cfg.model.diffusion_steps)], rows[t_start]
+assert half["proximity"] < deep["proximity"] and half["validity"] <= deep["validity"] - 0.3, rows
+assert half["keeps its emotion"] > 0.5 * (1 - half["validity"]), half  # most misses keep their emotion
 
 # %% [markdown]
 # From half-way the edit stays much closer to the original but reaches the target far less often,

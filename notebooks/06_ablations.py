@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -50,6 +51,7 @@ from affect_lib.config import load_profile
 from affect_lib.eval.ablation import CF_EDIT, VARIANTS, run_ablations
 from affect_lib.eval.ablation_report import ablation_dots, compare, findings, summary, sweep_lines
 from affect_lib.io import write_json
+from affect_lib.tolerances import measured_runs
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -146,6 +148,7 @@ plt.show()
 #   difference is called significant when `p_holm` < 0.05.
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 comparison = compare(result, seed=cfg.seed)
 comparison.round(4)
 
@@ -154,8 +157,17 @@ comparison.round(4)
 # rerun the chapter with other seeds or data):
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 for line in findings(comparison):
     print("-", line)
+
+# %% [markdown]
+# `make test` does not compare the table and the list above with the stored ones, because they move
+# with training noise: the same chapter computed on an Intel Xeon and on an AMD EPYC, same seed,
+# gave `gumbel_hard`'s driver-accuracy difference a `p_holm` of 0.036 (significant) on one and 1.0
+# on the other, and λ₁ = 1's accuracy difference 0.013 and 0.055, and so other lists of findings. The means behind them (glued at the end of the chapter) are compared within
+# their measured tolerances. With three seeds, these tests treat the trained models as fixed, so a
+# "significant" finding here can be training noise.
 
 # %% [markdown]
 # ## The λ sweeps
@@ -178,13 +190,16 @@ plt.show()
 #   a latent that separates the emotions less is easier to push across a class boundary, so
 #   validity on its own is not a measure of a good model.
 # - **The diffusion prior** buys no accuracy ({glue:text}`ablation_no_diffusion_accuracy:.3f`
-#   without it): its gradient is stopped at the latent, so it cannot change what the encoder and
-#   classifier learn. What it buys is the ability to edit: without it there are no counterfactuals.
+#   without it): its gradient is stopped at the latent, so it reaches the encoder and classifier only
+#   through the gradient clipping they share with it (one norm over all parameters). What it buys
+#   is the ability to edit: without it there are no counterfactuals.
 # - **CFG dropout** is there for guidance, not for accuracy (without it accuracy is
 #   {glue:text}`ablation_no_cfg_accuracy:.3f`; the findings say whether that or driver accuracy
 #   differs significantly). Without it the null label is never trained and guidance subtracts an
 #   unconditional prediction that means nothing: validity
 #   {glue:text}`ablation_no_cfg_cf_validity:.3f` against {glue:text}`ablation_full_cf_validity:.3f`.
+#   The drop was there in every training run measured for `make tolerances` (other seeds, other
+#   processors), but its size varied several-fold between them.
 # - **λ₁ with a joint gradient**: up to λ₁ = 1 letting the diffusion loss reach the encoder moves
 #   accuracy by at most a few points, in either direction
 #   ({glue:text}`ablation_lambda1_0p1_accuracy:.3f` at λ₁ = 0.1,
@@ -195,8 +210,8 @@ plt.show()
 #   {glue:text}`ablation_lambda1_10_accuracy:.3f`.
 #   Stopping the gradient (the full model) removes this failure mode without a weight to tune.
 # - **λ₂** weighs the β-KL. At 100 times the full model's value the posterior is pushed toward
-#   N(0, I) so hard that the graph stops naming the driver (driver accuracy
-#   {glue:text}`ablation_lambda2_0p1_driver_acc:.3f`), while edits become easy (validity
+#   N(0, I) so hard that the graph nearly stops naming the driver (driver accuracy
+#   {glue:text}`ablation_lambda2_0p1_driver_acc:.3f`, chance 1/3), while edits become easy (validity
 #   {glue:text}`ablation_lambda2_0p1_cf_validity:.3f`) because the latent carries less of the
 #   input. Compare λ₂ = 0.01 with the full model in the findings list (accuracy
 #   {glue:text}`ablation_lambda2_0p01_accuracy:.3f`, driver accuracy
@@ -211,11 +226,11 @@ plt.show()
 #   {glue:text}`ablation_gumbel_hard_cf_validity:.3f`; the table above says which of these
 #   differences the test utterances can tell from chance.
 #
-# Look at the seeds, too (the dots in the first figure): a seed that trains slowly at this budget
-# tends to do so for every variant. That variation is shared between the variants trained with the
-# same seed, which is what pairing removes: `p_items`, which compares the same utterances, is small
-# for differences that `p_seeds`, with its two degrees of freedom, cannot separate from the seeds'
-# spread.
+# Look at the seeds, too (the dots in the first figure): part of their spread is shared between the
+# variants trained with the same seed, which is what pairing removes: `p_items`, which compares the
+# same utterances, is small for differences that `p_seeds`, with its two degrees of freedom, cannot
+# separate from the seeds' spread. But `p_items` also ignores how much another training run would
+# move the means, which is why its findings change between processors (above).
 #
 # All of this is at the `book` budget (four epochs of chapter 3's training on 2,000 utterances,
 # about a third of what chapter 3 trains). The `paper` profile trains every variant for 60 epochs
@@ -235,7 +250,45 @@ write_json(out / "summary.json", {
     "comparison": comparison.reset_index().to_dict(orient="records")})
 print(f"wrote {out.relative_to(cfg.run_path)}/runs.csv and summary.json in the run folder")
 
+# %%
+# "Reading the ablations", checked on the means over seeds, with thresholds that held in every run measured
+# for notebooks/tolerances.json; significance is not asserted: it moves with training noise.
+claimed = {"full", "no_graph", "no_diffusion", "no_cfg", "lambda1_0p1", "lambda1_1", "lambda1_10", "lambda2_0p1",
+           "lambda2_0p01"}
+if cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(names):
+    mean = runs.groupby("variant")[["accuracy", "driver_acc", "cf_validity"]].mean()
+    full = mean.loc["full"]
+    assert mean.loc["no_graph", "accuracy"] <= full["accuracy"] - 0.1, mean
+    assert (runs.loc[runs["variant"] == "no_graph", "driver_acc"] - 1 / 3).abs().max() < 1e-9, runs  # by construction
+    assert mean.loc["no_graph", "cf_validity"] >= full["cf_validity"] + 0.03, mean
+    assert abs(mean.loc["no_diffusion", "accuracy"] - full["accuracy"]) <= 0.03, mean
+    assert abs(mean.loc["no_cfg", "accuracy"] - full["accuracy"]) <= 0.03, mean
+    assert mean.loc["no_cfg", "cf_validity"] <= full["cf_validity"] - 0.01, mean
+    for v in ("lambda1_0p1", "lambda1_1"):
+        assert abs(mean.loc[v, "accuracy"] - full["accuracy"]) <= 0.05, mean
+    assert mean.loc["lambda1_10", "accuracy"] <= full["accuracy"] - 0.2, mean
+    assert mean.loc["lambda2_0p1", "driver_acc"] <= 0.55, mean  # toward chance (1/3)
+    assert mean.loc["lambda2_0p1", "cf_validity"] >= full["cf_validity"] + 0.05, mean
+    assert abs(mean.loc["lambda2_0p01", "accuracy"] - full["accuracy"]) <= 0.07, mean
+    assert mean.loc["lambda2_0p01", "cf_validity"] >= full["cf_validity"] + 0.03, mean
+
 # %% [markdown]
+# These means over three seeds are themselves noisy. `make tolerances` re-executes the chapter with
+# other first seeds (1 and 2) and with other CPU code paths; for the numbers the reading above rests
+# on, the table gives what each run printed and how far a rerun may land from the stored number
+# before `make test` calls it a regression:
+
+# %%
+measured_runs("06_ablations.ipynb", ["ablation_full_accuracy", "ablation_no_graph_accuracy", "ablation_full_cf_validity",
+                                     "ablation_no_cfg_cf_validity", "ablation_lambda1_10_accuracy",
+                                     "ablation_lambda2_0p1_driver_acc", "ablation_lambda2_0p01_cf_validity"]).round(3)
+
+# %% [markdown]
+# Most of these numbers move by several points between runs, the validity without CFG dropout and
+# λ₂ = 0.1's driver accuracy by more than ten, so their tolerances are wide and nbval alone would not
+# notice a regression of that size in them; the asserts above check the reading's claims, with
+# thresholds that held in every one of these runs.
+#
 # The headline numbers: the full model reaches {glue:text}`ablation_full_accuracy:.3f` accuracy
 # and finds the driver in {glue:text}`ablation_full_driver_acc:.3f` of the test utterances; without
 # the graph, {glue:text}`ablation_no_graph_accuracy:.3f` and {glue:text}`ablation_no_graph_driver_acc:.3f`.
@@ -300,17 +353,23 @@ print(f"b={b} c={c} McNemar p={p_mcnemar:.3g}; p_items (all seeds) = "
 with_prior = runs.dropna(subset=["cf_validity"])
 rho = with_prior["accuracy"].corr(with_prior["cf_validity"], method="spearman")
 by_variant = with_prior.groupby("variant")[["accuracy", "cf_validity"]].mean()
+by_variant = by_variant.reindex([n for n in names if n in by_variant.index])  # the order does not depend on training
 print(f"Spearman rho over {len(with_prior)} runs: {rho:.2f}")
-display(by_variant.sort_values("cf_validity").round(3))
+display(by_variant.round(3))
+
+# %% tags=["solution"]
+assert abs(rho) < 0.5, rho
+assert by_variant["cf_validity"].idxmin() == by_variant["accuracy"].idxmin() == "lambda1_10", by_variant
+assert set(by_variant.nsmallest(3, "accuracy").index) == {"lambda1_10", "no_graph", "lambda2_0p1"}, by_variant
+assert {"no_graph", "lambda2_0p1"} <= set(by_variant.nlargest(3, "cf_validity").index), by_variant
 
 # %% [markdown]
-# No: over the runs the rank correlation is weak and, in the book run, slightly negative. Accuracy
+# No: over the runs the rank correlation is weak (its sign changes between training runs). Accuracy
 # is about the encoder and classifier, validity about how well the prior can move a latent across the
-# class boundary. The outlier is λ₁ = 10, bad at both (the table's first row). Among the variants
-# easiest to edit (the table's last rows) are no graph and λ₂ = 0.1, which are, after λ₁ = 10, the
-# least accurate: a latent that carries less of the input is easier to move and worse to classify.
-# But λ₂ = 0.01 is at least as accurate as the full model (the findings say whether the difference
-# is significant) and easier to edit, and removing CFG dropout
+# class boundary. The outlier is λ₁ = 10, the lowest of both columns. Among the three variants
+# easiest to edit are no graph and λ₂ = 0.1, which are, after λ₁ = 10, the least accurate: a latent that carries less of the input is easier to move and worse to classify.
+# But λ₂ = 0.01 is within a few points of the full model's accuracy (above it in some training runs,
+# below in others) and easier to edit, and removing CFG dropout
 # costs validity while accuracy stays nearly where it was: the two measures need not go together.
 #
 # ```{solution-end}
