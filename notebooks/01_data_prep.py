@@ -244,8 +244,9 @@ pd.Series({"predicted (probe unchanged)": predicted,
            "this notebook's probe | driver=text": by_driver["text"][0]}).round(3).to_frame("text probe accuracy")
 
 # %% tags=["solution"]
-assert text_probe.accuracy > predicted + 0.03, (text_probe.accuracy, predicted)
-assert np.mean(text_probe.predictions[text_driven] == te.label[text_driven]) > by_driver["text"][0] + 0.03
+if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is about the book profile
+    assert text_probe.accuracy > predicted + 0.03, (text_probe.accuracy, predicted)
+    assert np.mean(text_probe.predictions[text_driven] == te.label[text_driven]) > by_driver["text"][0] + 0.03
 
 # %% [markdown]
 # The measurement beats the prediction because the probe does change: trained on a corpus where
@@ -294,8 +295,9 @@ pd.Series({"whole utterance (probe table)": by_driver["text"][0],
           ).round(3).to_frame("text probe accuracy | driver=text")
 
 # %% tags=["solution"]
-window_errors = 1 - np.mean(window_probe.predictions[text_driven] == w_test.label[text_driven])
-assert window_errors < 0.5 * (1 - by_driver["text"][0]), window_errors  # "most of the errors disappear"
+if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is about the book profile
+    window_errors = 1 - np.mean(window_probe.predictions[text_driven] == w_test.label[text_driven])
+    assert window_errors < 0.5 * (1 - by_driver["text"][0]), window_errors  # "most of the errors disappear"
 
 # %% [markdown]
 # Averaging over the whole utterance dilutes the driver's cue with the steps around the window

@@ -418,9 +418,10 @@ for t0 in (round(0.5 * cfg.model.diffusion_steps), t_start):
 pd.DataFrame(rows).T.rename_axis("t_0").round(3)
 
 # %% tags=["solution"]
-half, deep = rows[round(0.5 * cfg.model.diffusion_steps)], rows[t_start]
-assert half["proximity"] < deep["proximity"] and half["validity"] <= deep["validity"] - 0.3, rows
-assert half["keeps its emotion"] > 0.5 * (1 - half["validity"]), half  # most misses keep their emotion
+if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is about the book profile
+    half, deep = rows[round(0.5 * cfg.model.diffusion_steps)], rows[t_start]
+    assert half["proximity"] < deep["proximity"] and half["validity"] <= deep["validity"] - 0.3, rows
+    assert half["keeps its emotion"] > 0.5 * (1 - half["validity"]), half  # most misses keep their emotion
 
 # %% [markdown]
 # From half-way the edit stays much closer to the original but reaches the target far less often,

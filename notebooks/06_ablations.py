@@ -358,10 +358,11 @@ print(f"Spearman rho over {len(with_prior)} runs: {rho:.2f}")
 display(by_variant.round(3))
 
 # %% tags=["solution"]
-assert abs(rho) < 0.5, rho
-assert by_variant["cf_validity"].idxmin() == by_variant["accuracy"].idxmin() == "lambda1_10", by_variant
-assert set(by_variant.nsmallest(3, "accuracy").index) == {"lambda1_10", "no_graph", "lambda2_0p1"}, by_variant
-assert {"no_graph", "lambda2_0p1"} <= set(by_variant.nlargest(3, "cf_validity").index), by_variant
+if cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(names):  # the book's answer
+    assert abs(rho) < 0.5, rho
+    assert by_variant["cf_validity"].idxmin() == by_variant["accuracy"].idxmin() == "lambda1_10", by_variant
+    assert set(by_variant.nsmallest(3, "accuracy").index) == {"lambda1_10", "no_graph", "lambda2_0p1"}, by_variant
+    assert {"no_graph", "lambda2_0p1"} <= set(by_variant.nlargest(3, "cf_validity").index), by_variant
 
 # %% [markdown]
 # No: over the runs the rank correlation is weak (its sign changes between training runs). Accuracy
