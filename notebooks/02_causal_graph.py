@@ -54,7 +54,7 @@ from affect_lib.data.datamodule import build_datamodule
 from affect_lib.devices import resolve_device
 from affect_lib.explain.metrics import influence_auroc
 from affect_lib.io import write_json
-from affect_lib.models.causal_graph import gumbel_temperature, sample_adjacency
+from affect_lib.models.causal_graph import CausalAttentionGraph, gumbel_temperature, sample_adjacency
 from affect_lib.modules.graph_fusion import (
     GraphFusionClassifier,
     evaluate_graph_classifier,
@@ -122,6 +122,20 @@ ax.set_xlabel("optimisation step")
 ax.set_ylabel("τ")
 ax.legend(frameon=False)
 plt.show()
+
+# %% [markdown]
+# The graph module does all of this for a batch of pooled embeddings. Even untrained, on random
+# embeddings, every row of its adjacency must be a distribution over the *other* modalities (self-loops
+# masked before the softmax, not zeroed after it) and the influence weights must sum to 1:
+
+# %%
+with torch.random.fork_rng(devices=[]):  # leaves the global generator where the training below expects it
+    torch.manual_seed(cfg.seed)
+    untrained = CausalAttentionGraph(d_model=cfg.model.d_model).train()
+    out = untrained(torch.randn(256, len(MODALITIES), cfg.model.d_model))
+rows, infl = out.adjacency.sum(dim=-1), out.influence.sum(dim=-1)
+print(f"rows sum to {rows.min():.4f}..{rows.max():.4f}; largest self-loop weight "
+      f"{out.adjacency.diagonal(dim1=1, dim2=2).max():.4f}; influence sums to {infl.min():.4f}..{infl.max():.4f}")
 
 # %% [markdown]
 # ## A fusion classifier that must choose
@@ -319,8 +333,9 @@ def accuracy_on(r, mask):
     return float(np.mean(r.predictions[mask] == test.label[mask]))
 
 
-drop, drop_conflict = graph_eval.accuracy - ablated.accuracy, accuracy_on(graph_eval, conflict) - accuracy_on(ablated, conflict)
-assert 0 < drop < drop_conflict and ablated.accuracy >= results["uniform"].accuracy + 0.03, (drop, drop_conflict)
+if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is about the book profile
+    drop, drop_conflict = graph_eval.accuracy - ablated.accuracy, accuracy_on(graph_eval, conflict) - accuracy_on(ablated, conflict)
+    assert 0 < drop < drop_conflict and ablated.accuracy >= results["uniform"].accuracy + 0.03, (drop, drop_conflict)
 
 # %% [markdown]
 # Accuracy drops, most on the utterances with a conflicting cue, but stays above the uniform model:
