@@ -12,7 +12,8 @@ run, for the cells whose source has not changed since: outputs another machine c
 
 Then :func:`affect_lib.tolerances.measure` lists every cell whose outputs changed on another code
 path, with one tolerance per printed number by :data:`affect_lib.tolerances.RULE`, and the file is
-rewritten (with ``--only``, only those notebooks' entries). Cells whose *text* changed on another
+rewritten (with ``--only``, only those notebooks' entries; chapter 4 also executes chapter 3 first, whose
+checkpoint it reads). Cells whose *text* changed on another
 code path are printed as warnings: no tolerance absorbs them, so print them otherwise. Numbers whose
 tolerance is a large share of their value are listed: the chapter's prose must say that the test
 cannot see a regression of that number. A full measurement takes about 35 minutes on 2 cores.
@@ -48,6 +49,7 @@ RUNS: dict[str, dict] = {
     "aten_default": {"params": {}, "env": {"ATEN_CPU_CAPABILITY": "default"}},
     "blas_sandybridge": {"params": {}, "env": {"OPENBLAS_CORETYPE": "Sandybridge", "MKL_CBWR": "COMPATIBLE"}},
 }
+NEEDS = {"04": ("03",)}  # chapter 4 reads chapter 3's checkpoint from the run folder
 WIDE = 0.2  # a tolerance above this share of |value| is reported as too wide to catch a regression
 
 
@@ -105,7 +107,8 @@ def main() -> int:
     if unknown:
         raise SystemExit(f"unknown run(s) {', '.join(unknown)}; valid: {', '.join(RUNS)}")
     paths = notebook_paths(ROOT, args.only)
-    executed = {run: execute(run, RUNS[run], paths, args.reuse) for run in chosen}
+    needed = notebook_paths(ROOT, sorted({p.name[:2] for p in paths} | {n for p in paths for n in NEEDS.get(p.name[:2], ())}))
+    executed = {run: execute(run, RUNS[run], needed, args.reuse) for run in chosen}
 
     old = Tolerances.load(TARGET)
     cells = {nb: entries for nb, entries in old.cells.items() if args.only and nb not in {p.name for p in paths}}
