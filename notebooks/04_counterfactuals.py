@@ -142,8 +142,8 @@ pd.Series({**headline, "FD real class vs other classes (reference)": round(float
 # {glue:text}`cf_fd_reference:.1f`; the lower, the more realistic): at this guidance scale the
 # edited latents cross into the region the classifier reads as the target, yet they lie about as
 # far from the target emotion's real latents as the emotions lie from each other. This ratio moves a
-# lot between training runs (the table at the end of the chapter), so read it as "of the order of
-# 1", not as a measured value. Validity says the edit changed the decision, not that it looks like a
+# lot between training runs (the table after the attribution section below), so read it as "of the
+# order of 1", not as a measured value. Validity says the edit changed the decision, not that it looks like a
 # real utterance of the target.
 #
 # ## A worked example
