@@ -165,9 +165,10 @@ for line in findings(comparison):
 # `make test` does not compare the table and the list above with the stored ones, because they move
 # with training noise: the same chapter computed on an Intel Xeon and on an AMD EPYC, same seed,
 # gave `gumbel_hard`'s driver-accuracy difference a `p_holm` of 0.036 (significant) on one and 1.0
-# on the other, and λ₁ = 1's accuracy difference 0.013 and 0.055, and so other lists of findings. The means behind them (glued at the end of the chapter) are compared within
-# their measured tolerances. With three seeds, these tests treat the trained models as fixed, so a
-# "significant" finding here can be training noise.
+# on the other, and λ₁ = 1's accuracy difference 0.013 and 0.055, and so other lists of findings.
+# The means behind them (glued at the end of the chapter) are compared within their measured
+# tolerances. With three seeds, these tests treat the trained models as fixed, so a "significant"
+# finding here can be training noise.
 
 # %% [markdown]
 # ## The λ sweeps
@@ -368,7 +369,8 @@ if cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(n
 # No: over the runs the rank correlation is weak (its sign changes between training runs). Accuracy
 # is about the encoder and classifier, validity about how well the prior can move a latent across the
 # class boundary. The outlier is λ₁ = 10, the lowest of both columns. Among the three variants
-# easiest to edit are no graph and λ₂ = 0.1, which are, after λ₁ = 10, the least accurate: a latent that carries less of the input is easier to move and worse to classify.
+# easiest to edit are no graph and λ₂ = 0.1, which are, after λ₁ = 10, the least accurate: a latent
+# that carries less of the input is easier to move and worse to classify.
 # But λ₂ = 0.01 is within a few points of the full model's accuracy (above it in some training runs,
 # below in others) and easier to edit, and removing CFG dropout
 # costs validity while accuracy stays nearly where it was: the two measures need not go together.
