@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "LascaConfig", "AblationConfig",
            "ALL_VARIANTS", "choices"]
 
-# every ablation variant of affect_lib.eval.ablation.VARIANTS (tested to be the same names)
+# every ablation variant of affect_lib.experiments.ablation.VARIANTS (tested to be the same names)
 ALL_VARIANTS = ("full", "no_graph", "no_diffusion", "no_cfg", "gumbel_hard", "lambda1_0p1", "lambda1_1", "lambda1_10",
                 "lambda2_0", "lambda2_0p01", "lambda2_0p1")
 
@@ -125,7 +125,7 @@ class ModelConfig:
     lambda_kl: float = 1e-3  # λ₂: weight of the β-KL
     lambda_rec: float = 0.05  # weight of the per-modality reconstruction loss
     lambda_ml: float = 0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
-    # focal-loss γ of the single-label head (affect_lib.models.focal): 0 is plain cross-entropy; try 2 on
+    # focal-loss γ of the single-label head (affect_lib.affect_diff.focal): 0 is plain cross-entropy; try 2 on
     # real CMU-MOSEI, about two thirds "happy", so the majority class does not dominate training
     focal_gamma: float = 0.0
     diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
@@ -237,7 +237,7 @@ class AblationConfig:
     ablation_seeds: int = 3  # training seeds per variant: seed, seed + 1, ...
     ablation_epochs: int = 4  # fixed epochs (no early stopping: the same budget for every variant)
     ablation_n_cf: int = 120  # test utterances edited to score counterfactual validity
-    # variants trained (affect_lib.eval.ablation.VARIANTS); `book` leaves out lambda2_0 for time
+    # variants trained (affect_lib.experiments.ablation.VARIANTS); `book` leaves out lambda2_0 for time
     ablation_variants: tuple[str, ...] = ("full", "no_graph", "no_diffusion", "no_cfg", "gumbel_hard", "lambda1_0p1",
                                           "lambda1_1", "lambda1_10", "lambda2_0p01", "lambda2_0p1")
 

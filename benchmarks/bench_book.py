@@ -7,7 +7,7 @@
 Each notebook also has the budget its chapter's issue names (:data:`BUDGETS_S`, keyed by the
 two-digit prefix; a notebook not in the book yet is simply absent, one without an entry gets
 :data:`DEFAULT_BUDGET_S`). A notebook that failed, or that the timings file does not cover, misses
-its budget and the total. Without ``--from-timings`` this runs ``affect_lib.book.run("book")`` and
+its budget and the total. Without ``--from-timings`` this runs ``affect_lib.publish.run.run("book")`` and
 uses that run's wall times only; ``timings.json`` keeps the latest time of every notebook ever run,
 so with ``--from-timings`` the times may come from different runs (the JSON records the file used).
 """
@@ -24,9 +24,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import report  # noqa: E402
 
-from affect_lib.book import BookError, notebook_paths, run  # noqa: E402
 from affect_lib.io import read_json  # noqa: E402
 from affect_lib.paths import project_root  # noqa: E402
+from affect_lib.publish.run import BookError, notebook_paths, run  # noqa: E402
 
 PROFILE = "book"
 TOTAL_BUDGET_S = 600.0  # all notebooks together, 2 cores

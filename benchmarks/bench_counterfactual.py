@@ -25,12 +25,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import best_time, report  # noqa: E402
 
+from affect_lib.affect_diff.counterfactual import counterfactual  # noqa: E402
+from affect_lib.affect_diff.module import load_affect_diff  # noqa: E402
+from affect_lib.affect_diff.train import train_affect_diff  # noqa: E402
 from affect_lib.config import load_profile  # noqa: E402
 from affect_lib.data.datamodule import build_datamodule  # noqa: E402
-from affect_lib.explain.counterfactual import counterfactual  # noqa: E402
-from affect_lib.explain.metrics import validity  # noqa: E402
-from affect_lib.modules.affect_diff_module import load_affect_diff  # noqa: E402
-from affect_lib.modules.train import train_affect_diff  # noqa: E402
+from affect_lib.eval.explanations import validity  # noqa: E402
 
 
 def main() -> int:

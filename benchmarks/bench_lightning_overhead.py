@@ -31,10 +31,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import report  # noqa: E402
 
+from affect_lib.affect_diff.module import LOSS_WEIGHTS, AffectDiffModule  # noqa: E402
+from affect_lib.affect_diff.train import quiet_lightning  # noqa: E402
 from affect_lib.config import load_profile  # noqa: E402
 from affect_lib.data.datamodule import build_datamodule  # noqa: E402
-from affect_lib.modules.affect_diff_module import LOSS_WEIGHTS, AffectDiffModule  # noqa: E402
-from affect_lib.modules.train import quiet_lightning  # noqa: E402
 
 TERMS = ("ce", *LOSS_WEIGHTS)  # logged by training_step as train_<term>, with train_loss and tau
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_lib.data.mosei import DEFAULT_FEATURES, DEFAULT_LABELS, align_mosei
-from affect_lib.data.mosei_csd_writer import CsdWriter
-from affect_lib.data.mosei_labels import standard_folds
+from affect_lib.data.mosei.csd_writer import CsdWriter
+from affect_lib.data.mosei.dataset import DEFAULT_FEATURES, DEFAULT_LABELS, align_mosei
+from affect_lib.data.mosei.labels import standard_folds
 from affect_lib.io import read_json, write_json
 
 BUDGET_S, BUDGET_RSS_GB = 60.0, 4.0

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import best_time, report  # noqa: E402
 
 from affect_lib.config import load_profile  # noqa: E402
-from affect_lib.data.synthetic import generate_synth_mosei  # noqa: E402
+from affect_lib.data.synthetic.mosei import generate_synth_mosei  # noqa: E402
 
 BUDGET_S = 30.0
 

@@ -49,11 +49,11 @@ import pandas as pd
 from myst_nb import glue
 
 from affect_lib.config import load_profile
-from affect_lib.data.corpus import EMOTIONS, MODALITIES
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.eval.probes import probe_modalities
 from affect_lib.io import write_json
-from affect_lib.plotting import class_driver_balance, modality_heatmaps, probe_accuracy_bars
+from affect_lib.plots.chapters import class_driver_balance, modality_heatmaps, probe_accuracy_bars
+from affect_lib.schema import EMOTIONS, MODALITIES
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -215,7 +215,7 @@ print("wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of 
 # `acc | driver=...` columns of the probe table, assuming the probe itself does not change. Then
 # **measure** it: generate the corpus with
 # `generate_synth_mosei(dataclasses.replace(cfg.data, driver_mix=...), seed=cfg.seed)` (from
-# `affect_lib.data.synthetic`) and fit `linear_probe` on `pool_features(corpus, "text")` (from
+# `affect_lib.data.synthetic.mosei`) and fit `linear_probe` on `pool_features(corpus, "text")` (from
 # `affect_lib.eval.probes`). Is the prediction too low or too high, and why?
 # ```
 #
@@ -229,7 +229,7 @@ print("wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of 
 # %% tags=["solution"]
 import dataclasses
 
-from affect_lib.data.synthetic import generate_synth_mosei
+from affect_lib.data.synthetic.mosei import generate_synth_mosei
 from affect_lib.eval.probes import linear_probe, pool_features
 
 text_mix = (0.7, 0.15, 0.15)
@@ -273,7 +273,7 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is ab
 # ```
 
 # %% tags=["solution"]
-from affect_lib.data.synthetic import generate_synth_mosei
+from affect_lib.data.synthetic.mosei import generate_synth_mosei
 from affect_lib.eval.probes import linear_probe
 
 

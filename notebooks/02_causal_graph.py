@@ -48,20 +48,20 @@ import pandas as pd
 import torch
 from myst_nb import glue
 
-from affect_lib.config import load_profile
-from affect_lib.data.corpus import MODALITIES
-from affect_lib.data.datamodule import build_datamodule
-from affect_lib.devices import resolve_device
-from affect_lib.explain.metrics import influence_auroc
-from affect_lib.io import write_json
-from affect_lib.models.causal_graph import CausalAttentionGraph, gumbel_temperature, sample_adjacency
-from affect_lib.modules.graph_fusion import (
+from affect_lib.affect_diff.causal_graph import CausalAttentionGraph, gumbel_temperature, sample_adjacency
+from affect_lib.baselines.graph_fusion import (
     GraphFusionClassifier,
     evaluate_graph_classifier,
     fit_graph_classifier,
 )
-from affect_lib.plotting import adjacency_by_driver, gumbel_samples, training_curves
-from affect_lib.tolerances import measured_runs
+from affect_lib.config import load_profile
+from affect_lib.data.datamodule import build_datamodule
+from affect_lib.devices import resolve_device
+from affect_lib.eval.explanations import influence_auroc
+from affect_lib.io import write_json
+from affect_lib.plots.chapters import adjacency_by_driver, gumbel_samples, training_curves
+from affect_lib.publish.tolerances import measured_runs
+from affect_lib.schema import MODALITIES
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -141,7 +141,7 @@ print(f"rows sum to {rows.min():.4f}..{rows.max():.4f}; largest self-loop weight
 # ## A fusion classifier that must choose
 #
 # Each modality has its own encoder (a small Transformer for text, a 1D convolution for audio, an
-# MLP for video; see `affect_lib.models.encoders`), pooled over time by a masked maximum (a short
+# MLP for video; see `affect_lib.affect_diff.encoders`), pooled over time by a masked maximum (a short
 # salient event survives, where a mean over the utterance would dilute it) and layer-normalised, so
 # every modality reaches the fusion with the same energy. The prediction is a linear function of
 # $\sum_j \text{infl}_j h_j$: the classifier can only listen to a modality through its influence

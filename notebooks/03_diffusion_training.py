@@ -46,17 +46,17 @@ import pandas as pd
 import torch
 from myst_nb import glue
 
+from affect_lib.affect_diff.evaluate import evaluate_affect_diff
+from affect_lib.affect_diff.train import read_metrics, train_affect_diff
+from affect_lib.baselines.late_fusion import LateFusionMLP, evaluate_baseline, fit_baseline
 from affect_lib.config import load_profile
-from affect_lib.data.corpus import MODALITIES
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.devices import resolve_device
-from affect_lib.eval.evaluate import evaluate_affect_diff
 from affect_lib.eval.probes import probe_modalities
 from affect_lib.io import write_json
-from affect_lib.modules.baselines import LateFusionMLP, evaluate_baseline, fit_baseline
-from affect_lib.modules.train import read_metrics, train_affect_diff
-from affect_lib.plotting import confusion, loss_curves
-from affect_lib.tolerances import measured_runs
+from affect_lib.plots.chapters import confusion, loss_curves
+from affect_lib.publish.tolerances import measured_runs
+from affect_lib.schema import MODALITIES
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -101,7 +101,7 @@ print({k: getattr(cfg.train, k) for k in ("max_epochs", "lr", "warmup_steps", "g
 # With `diffusion_detach=True` the diffusion loss does not reach the encoder: the prior learns the
 # latent distribution without reshaping it against the classifier (a lesson of the public
 # implementation). AdamW with a linear warmup, gradient clipping at norm 1, early stopping on
-# `val_loss`, and best/last checkpoints are set up by `affect_lib.modules.train`.
+# `val_loss`, and best/last checkpoints are set up by `affect_lib.affect_diff.train`.
 
 # %%
 dm = build_datamodule(cfg)
@@ -249,7 +249,7 @@ print("wrote affect_diff/metrics.json; chapter 4 loads affect_diff/checkpoints/b
 # - On SynthMOSEI the model beats every single-modality probe and a late-fusion baseline, and its
 #   graph still names the planted driver.
 # - The checkpoint (`affect_diff/checkpoints/best.ckpt` in the run folder) carries the library
-#   version and the config; `affect_lib.modules.affect_diff_module.load_affect_diff` refuses a
+#   version and the config; `affect_lib.affect_diff.module.load_affect_diff` refuses a
 #   mismatched one. Chapter 4 uses it for counterfactual explanations.
 
 # %% [markdown]
@@ -274,7 +274,7 @@ print("wrote affect_diff/metrics.json; chapter 4 loads affect_diff/checkpoints/b
 # `ddim_step(z_t, eps, t, t_prev)` and run it over the steps $t_0 \to t_0/2 \to 0 \to$ clean on one test
 # batch, starting from $\mu$ noised to $t_0$ (`model.schedule.noise_to`), with the unconditional
 # `eps_fn = guided_eps_fn(model.unet, label=model.unet.null_label, scale=0.0, influence=..., mask=...)`
-# from `affect_lib.models.diffusion.diffusion_utils`. Check that you get what
+# from `affect_lib.affect_diff.diffusion.gaussian_diffusion`. Check that you get what
 # `model.schedule.ddim_sample(eps_fn, shape, steps=3, x_T=z_t, t_start=t0, mask=mask)` returns.
 # Where things are: `model.encode(batch, sample=False)` (under `torch.no_grad()`) returns the
 # encoding, whose `.latent.mu` is $\mu$ (B, T, d) and `.graph.influence` the graph's weights; the
@@ -287,7 +287,7 @@ print("wrote affect_diff/metrics.json; chapter 4 loads affect_diff/checkpoints/b
 # ```
 
 # %% tags=["solution"]
-from affect_lib.models.diffusion.diffusion_utils import guided_eps_fn
+from affect_lib.affect_diff.diffusion.gaussian_diffusion import guided_eps_fn
 
 abar = model.schedule.alphas_cumprod.double()
 

@@ -56,22 +56,28 @@ import pandas as pd
 import torch
 from myst_nb import glue
 
+from affect_lib.affect_diff.counterfactual import counterfactual, modality_scales
+from affect_lib.affect_diff.module import load_affect_diff
 from affect_lib.config import load_profile
-from affect_lib.data.corpus import EMOTIONS, MODALITIES
 from affect_lib.data.datamodule import build_datamodule
-from affect_lib.explain.counterfactual import counterfactual, modality_scales
-from affect_lib.explain.metrics import attribution_accuracy, perceptual_scores, realism
-from affect_lib.explain.plots import (
+from affect_lib.eval.explanations import attribution_accuracy, perceptual_scores, realism
+from affect_lib.experiments.counterfactual_study import (
+    other_emotion,
+    sampler_race,
+    scale_sweep,
+    summarise,
+    validity_matrix,
+)
+from affect_lib.io import write_json
+from affect_lib.plots.counterfactual import (
     attribution_by_driver,
     counterfactual_example,
     sampler_bars,
     tradeoff_curve,
     validity_heatmap,
 )
-from affect_lib.explain.study import other_emotion, sampler_race, scale_sweep, summarise, validity_matrix
-from affect_lib.io import write_json
-from affect_lib.modules.affect_diff_module import load_affect_diff
-from affect_lib.tolerances import measured_runs
+from affect_lib.publish.tolerances import measured_runs
+from affect_lib.schema import EMOTIONS, MODALITIES
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -360,7 +366,7 @@ print("wrote affect_diff/counterfactuals.json")
 # the labels, `influence=` the graph's influence weights, `mask=`). Combine the two predictions with
 # the guidance formula at scale `cfg_scale` and check that you get what
 # `guided_eps_fn(model.unet, label=..., scale=cfg_scale, influence=..., mask=...)` from
-# `affect_lib.models.diffusion` returns. What does a scale of 1 give? Where things are:
+# `affect_lib.affect_diff.diffusion` returns. What does a scale of 1 give? Where things are:
 # `model.encode(batch, sample=False)` (under `torch.no_grad()`) returns the encoding, whose
 # `.latent.mu` is $\mu$ and `.graph.influence` the influence weights; `model.schedule.noise_to(mu, t)`
 # noises a latent to step `t`.
@@ -371,7 +377,7 @@ print("wrote affect_diff/counterfactuals.json")
 # ```
 
 # %% tags=["solution"]
-from affect_lib.models.diffusion import guided_eps_fn
+from affect_lib.affect_diff.diffusion import guided_eps_fn
 
 few = {key: v[:8] for key, v in batch.items()}
 with torch.no_grad():
@@ -399,7 +405,7 @@ print(f"equal to guided_eps_fn: {torch.allclose(by_hand, library, atol=1e-5)}; "
 #
 # Edit the first 64 utterances toward their targets from $t_0 = 0.5\,T$ instead of the chosen
 # $t_0$, at the same scale and DDIM steps, and compare validity and proximity with it
-# (`summarise` from `affect_lib.explain.study`). Which would you show a
+# (`summarise` from `affect_lib.experiments.counterfactual_study`). Which would you show a
 # reader, and why?
 # ```
 #

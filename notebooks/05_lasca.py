@@ -56,18 +56,18 @@ from IPython.display import display
 from myst_nb import glue
 
 from affect_lib.config import load_profile
+from affect_lib.experiments.lasca_draws import cell_over_draws, gap_summary
+from affect_lib.experiments.lasca_protocol import run_protocol
 from affect_lib.io import write_json
-from affect_lib.lasca.draws import cell_over_draws, gap_summary
 from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, load_encoder
 from affect_lib.lasca.folders import load_windows, synth_affwild_windows
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES
-from affect_lib.lasca.plots import ablation_bars, draws_figure, otsu_histogram
 from affect_lib.lasca.preference import PairScorer, fit_preference, pair_deltas, preference_pairs
-from affect_lib.lasca.protocol import run_protocol
 from affect_lib.lasca.saliency import normalise, otsu_threshold, salient_mask, standardise, video_stats
 from affect_lib.lasca.semantic import EmbeddingCache, cues_within_cap, describe, embedding_cache_dir
-from affect_lib.tolerances import measured_runs
+from affect_lib.plots.lasca import ablation_bars, draws_figure, otsu_histogram
+from affect_lib.publish.tolerances import measured_runs
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)

@@ -48,10 +48,10 @@ from IPython.display import display
 from myst_nb import glue
 
 from affect_lib.config import load_profile
-from affect_lib.eval.ablation import CF_EDIT, VARIANTS, run_ablations
-from affect_lib.eval.ablation_report import ablation_dots, compare, findings, summary, sweep_lines
+from affect_lib.experiments.ablation import CF_EDIT, VARIANTS, run_ablations
+from affect_lib.experiments.ablation_report import ablation_dots, compare, findings, summary, sweep_lines
 from affect_lib.io import write_json
-from affect_lib.tolerances import measured_runs
+from affect_lib.publish.tolerances import measured_runs
 
 cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
                    run_dir=run_dir, **overrides)
@@ -87,7 +87,7 @@ pd.DataFrame([{"variant": n, "group": VARIANTS[n].group, "change": VARIANTS[n].d
 #
 # Each run is chapter 3's training stopped after `ablation_epochs` epochs: the same loss, AdamW,
 # warmup, Gumbel temperature schedule and clipping, run by the Lightning module's own training
-# step without the Trainer (`affect_lib.modules.loop.fit_plain`; the Trainer would cost more than
+# step without the Trainer (`affect_lib.affect_diff.loop.fit_plain`; the Trainer would cost more than
 # the training itself at this size, and a test checks that both give the same weights). There is
 # no early stopping: every variant gets the same budget. The runs are spread over `n_jobs`
 # processes with one thread each, so the numbers do not depend on `n_jobs`.

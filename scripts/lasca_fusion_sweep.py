@@ -1,7 +1,7 @@
 """How much does LaScA's fusion add over features and over the sentence embedding, across data draws?
 
 Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its headline cells over
-``gap_draws`` draws. This script runs that check (:mod:`affect_lib.lasca.draws`) for any cell
+``gap_draws`` draws. This script runs that check (:mod:`affect_lib.experiments.lasca_draws`) for any cell
 (default: arousal, 5 s windows, tau 20 %, the default encoder), data size, learner setting and
 generator setting. It prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their
 mean with a 95 % interval, and the same for the chapter's controls (``zfeatures - features``,
@@ -14,7 +14,7 @@ mean with a 95 % interval, and the same for the chapter's controls (``zfeatures 
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-7 --signal-scale 0.25
 
 ``-p`` sets a config key of the ``book`` profile (as the notebooks' parameters do), ``-g`` a field of
-:class:`affect_lib.data.synth_affwild.SynthAffWildParams`. ``--signal-scale`` multiplies every
+:class:`affect_lib.data.synthetic.affwild.SynthAffWildParams`. ``--signal-scale`` multiplies every
 affect-to-cue strength of the generator that is a parameter (``SIGNAL_FIELDS``: the face and head-pose
 weights, loudness, f0, brightness and talk turns; the syllable rate's fixed 0.35 octaves per unit
 arousal is not one), after ``-g``: how much the semantic side helps when the features carry less.
@@ -32,13 +32,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from affect_lib.cli import parse_value
 from affect_lib.config import load_profile
-from affect_lib.data.synth_affwild import SynthAffWildParams
+from affect_lib.data.synthetic.affwild import SynthAffWildParams
+from affect_lib.experiments.lasca_draws import cell_over_draws, gap_summary
+from affect_lib.experiments.lasca_protocol import CONTROLS, VARIANTS
 from affect_lib.io import write_json
-from affect_lib.lasca.draws import cell_over_draws, gap_summary
-from affect_lib.lasca.protocol import CONTROLS, VARIANTS
 from affect_lib.lasca.semantic import embedding_cache_dir
+from affect_lib.publish.cli import parse_value
 
 # SynthAffWildParams fields that set how strongly affect moves a cue (logits, dB, semitones per unit affect)
 SIGNAL_FIELDS = ("cue_gain", "loudness_db", "f0_semitones", "tilt_arousal", "tilt_valence", "turn_arousal")

@@ -11,8 +11,8 @@ kernel choice). ``--git-rev REV[=NAME]`` adds the notebooks stored at a git revi
 same-seed run, for the cells whose source has not changed since: outputs another machine computed
 (the stored file's run ``git:HEAD`` is the Intel Xeon's outputs of commit 3d207e4).
 
-Then :func:`affect_lib.tolerances.measure` lists every cell whose outputs changed on another code
-path, with one tolerance per printed number by :data:`affect_lib.tolerances.RULE`, and the file is
+Then :func:`affect_lib.publish.tolerances.measure` lists every cell whose outputs changed on another code
+path, with one tolerance per printed number by :data:`affect_lib.publish.tolerances.RULE`, and the file is
 rewritten (with ``--only``, only those notebooks' entries; chapter 4 also executes chapter 3 first, whose
 checkpoint it reads). Cells whose *text* changed on another
 code path are printed as warnings: no tolerance absorbs them, so print them otherwise. Numbers whose
@@ -37,8 +37,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from affect_lib.book import kernel_env, notebook_paths, warm_font_cache  # noqa: E402
-from affect_lib.tolerances import RULE, Tolerances, cell_key, measure  # noqa: E402
+from affect_lib.publish.run import kernel_env, notebook_paths, warm_font_cache  # noqa: E402
+from affect_lib.publish.tolerances import RULE, Tolerances, cell_key, measure  # noqa: E402
 
 TARGET = ROOT / "notebooks" / "tolerances.json"
 OUT = ROOT / "_build" / "tolerances"
@@ -142,7 +142,7 @@ def main() -> int:
                                       f"{value:g} +- {tol:g}")
     data = {
         "about": "Tolerances of the stored notebook outputs that change with the CPU's code paths "
-                 "(affect_lib/tolerances.py). Written by `make tolerances`; never edit by hand.",
+                 "(affect_lib/publish/tolerances.py). Written by `make tolerances`; never edit by hand.",
         "rule": RULE,
         "runs": {r: RUNS[r] for r in chosen} | {name: {"stored notebooks at": sha} for name, sha in revs.items()},
         "machine": f"{platform.machine()} {_cpu()}, {os.cpu_count()} cores",
@@ -159,7 +159,7 @@ def main() -> int:
 
 
 def _stored_numbers(path: Path, key: str, label: str) -> list[float]:
-    from affect_lib.tolerances import flatten, numbers
+    from affect_lib.publish.tolerances import flatten, numbers
 
     for source, outputs in code_cells(path).items():
         if cell_key(source) == key:

@@ -10,7 +10,7 @@ metrics on the test split (:mod:`affect_lib.eval.sentiment`). Examples::
     .venv/bin/python scripts/sentiment_probe.py --mmsa /data/MOSEI/aligned_50.pkl --sha256 <hex>
 
 An MMSA pickle can run code when it is opened, so it is read only with its SHA-256 (as
-:func:`affect_lib.data.mmsa.load_mmsa` requires). CMU-MOSEI segments without emotion labels are
+:func:`affect_lib.data.mosei.mmsa.load_mmsa` requires). CMU-MOSEI segments without emotion labels are
 kept (``no_emotion="keep"``): they have a sentiment. Results go to ``--out`` as JSON.
 """
 
@@ -41,12 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.mmsa is not None:
         if not args.sha256:
             ap.error("--mmsa needs --sha256: a pickle runs code when opened, so only a verified file is read")
-        from affect_lib.data.mmsa import load_mmsa
+        from affect_lib.data.mosei.mmsa import load_mmsa
 
         data = load_mmsa(args.mmsa, trust_pickle=True, sha256=args.sha256)
         source_name = f"MMSA {args.mmsa.name}"
     else:
-        from affect_lib.data.mosei import align_mosei
+        from affect_lib.data.mosei.dataset import align_mosei
 
         data = align_mosei(args.mosei, seq_len=args.seq_len, folds=args.folds, no_emotion="keep")
         source_name = f"CMU-MOSEI {args.mosei} (seq_len {args.seq_len})"

@@ -9,7 +9,7 @@ This script produces that table::
     .venv/bin/python scripts/synth_affwild_calibration.py --window 3 --tau 0.1
 
 Protocol: data seeds ``--data-seeds`` (book profile size), for each ``--splits`` subject-independent
-splits (:func:`~affect_lib.lasca.protocol.subject_split`, a quarter of the subjects held out), pairs
+splits (:func:`~affect_lib.experiments.lasca_protocol.subject_split`, a quarter of the subjects held out), pairs
 of consecutive windows whose relative change exceeds tau (:func:`~affect_lib.lasca.preference.preference_pairs`),
 training pairs used in both orders. Learners: logistic regression on standardised Δx (C = 0.1) and
 the book's preference MLP (:func:`~affect_lib.lasca.preference.fit_preference`) with its 8-row and
@@ -30,8 +30,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from affect_lib.cli import parse_value
 from affect_lib.config import load_profile
+from affect_lib.experiments.lasca_protocol import subject_split
 from affect_lib.io import write_json
 from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.names import FACE_FEATURES, N_FEATURES
@@ -42,8 +42,8 @@ from affect_lib.lasca.preference import (
     preference_pairs,
     symmetrise,
 )
-from affect_lib.lasca.protocol import subject_split
 from affect_lib.lasca.saliency import normalise
+from affect_lib.publish.cli import parse_value
 
 N_FACE = len(FACE_FEATURES)  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
 MLP_BATCH_ROWS = {"MLP, 8-row batches": 8, "MLP, 200-row batches": 200}

@@ -6,7 +6,7 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")  # tests only; notebooks run without it (see affect_lib.book)
+os.environ.setdefault("MPLBACKEND", "Agg")  # tests only; notebooks run without it (see affect_lib.publish.run)
 
 # Property-based tests draw the same examples on every run: CI must not turn red on a new random draw
 # (to hunt for new failures, run pytest with --hypothesis-profile=explore).
@@ -29,6 +29,6 @@ def smoke_cfg():
 
 @pytest.fixture(scope="session")
 def smoke_corpora(smoke_cfg):
-    from affect_lib.data.synthetic import generate_synth_mosei
+    from affect_lib.data.synthetic.mosei import generate_synth_mosei
 
     return generate_synth_mosei(smoke_cfg.data, seed=0)

@@ -9,7 +9,8 @@ import pytest
 import torch
 from scipy import stats
 
-from affect_lib.eval.ablation import (
+from affect_lib.eval.paired import holm, paired_t, sign_flip_test
+from affect_lib.experiments.ablation import (
     VARIANTS,
     AblationResult,
     AblationRun,
@@ -18,8 +19,7 @@ from affect_lib.eval.ablation import (
     run_variant,
     variant_config,
 )
-from affect_lib.eval.ablation_report import compare, findings, summary
-from affect_lib.eval.paired import holm, paired_t, sign_flip_test
+from affect_lib.experiments.ablation_report import compare, findings, summary
 
 
 # -- paired tests --------------------------------------------------------------------------------------

@@ -6,18 +6,18 @@ import itertools
 import pytest
 import torch
 
-from affect_lib.config import load_profile
-from affect_lib.data.datamodule import build_datamodule
-from affect_lib.eval.evaluate import evaluate_affect_diff
-from affect_lib.explain.metrics import influence_auroc
-from affect_lib.models.affect_diff import AffectDiff
-from affect_lib.modules.affect_diff_module import (
+from affect_lib.affect_diff.evaluate import evaluate_affect_diff
+from affect_lib.affect_diff.model import AffectDiff
+from affect_lib.affect_diff.module import (
     LOSS_WEIGHTS,
     AffectDiffModule,
     CheckpointMismatchError,
     load_affect_diff,
 )
-from affect_lib.modules.train import read_metrics, train_affect_diff
+from affect_lib.affect_diff.train import read_metrics, train_affect_diff
+from affect_lib.config import load_profile
+from affect_lib.data.datamodule import build_datamodule
+from affect_lib.eval.explanations import influence_auroc
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_classification_terms_are_the_label_ce_and_the_presence_bce(smoke_cfg):
 
 
 def test_focal_loss_golden_values():
-    from affect_lib.models.focal import focal_cross_entropy
+    from affect_lib.affect_diff.focal import focal_cross_entropy
 
     logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 3.0]])
     label = torch.tensor([0, 1])

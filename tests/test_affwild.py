@@ -17,7 +17,7 @@ from fixtures_formats import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from affect_lib.data.affwild import (
+from affect_lib.data.affwild.reader import (
     BLENDSHAPE_NAMES,
     HEAD_POSE_NAMES,
     DataFormatError,

@@ -10,8 +10,8 @@ import os
 import pytest
 from PIL import Image
 
-from affect_lib.book import _mathjax_es5
-from affect_lib.browser_check import book_pages, check_pages, expected_glue, find_chromium
+from affect_lib.publish.browser import book_pages, check_pages, expected_glue, find_chromium
+from affect_lib.publish.run import _mathjax_es5
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_broken_page_fails_for_every_reason(site, chromium):
 
 
 def test_cli_exit_status_screenshots_and_report(site, chromium, tmp_path, capsys):
-    from affect_lib.browser_check import run_cli
+    from affect_lib.publish.browser import run_cli
 
     shots = tmp_path / "shots"
     assert run_cli(site, shots) == 1  # bad.html fails, good.html passes

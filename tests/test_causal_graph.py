@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from affect_lib.models.causal_graph import (
+from affect_lib.affect_diff.causal_graph import (
     CausalAttentionGraph,
     gumbel_temperature,
     influence_from_adjacency,

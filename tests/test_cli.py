@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from affect_lib.book import BookError, notebook_paths, run
-from affect_lib.cli import main, parse_value
+from affect_lib.publish.cli import main, parse_value
+from affect_lib.publish.run import BookError, notebook_paths, run
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_bad_value_fails_before_running(capsys):
 
 
 def test_text_parameters_keep_their_value_as_typed(monkeypatch):
-    from affect_lib import book
+    from affect_lib.publish import run as book
 
     seen = {}
 
@@ -80,7 +80,7 @@ def test_a_corrupt_run_record_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 
 def test_notebook_parameters_must_have_their_defaults_type():
-    from affect_lib.book import check_knob_types
+    from affect_lib.publish.run import check_knob_types
 
     knobs = {Path("04_x.ipynb"): {"eta": "1.0", "n_edit": "300", "mode": '"pooled"', "fast": "False",
                                   "scales": "[0.0, 2.0]", "data_dir": "None", "when": "time.time()"}}
@@ -111,7 +111,7 @@ def _digest(folder: Path) -> str:
 @pytest.mark.slow
 def test_smoke_run_writes_executed_copy_and_timings(root):
     before = _digest(root / "notebooks")
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", "--only", "01",
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", "run", "--profile", "smoke", "--only", "01",
                            "-p", "seed", "3", "-p", "n_train", "300"], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _digest(root / "notebooks") == before  # sources untouched
@@ -169,7 +169,7 @@ def _paired_notebook(root: Path, stored: str, edited: str) -> tuple[Path, Path]:
 def test_run_source_picks_the_newer_of_two_pairs_that_differ(tmp_path):
     import os
 
-    from affect_lib.book import run_source
+    from affect_lib.publish.run import run_source
 
     py, ipynb = _paired_notebook(tmp_path, "stored", "edited")
     os.utime(ipynb, (1_000_000, 1_000_000))  # the .py was edited after the .ipynb was stored
@@ -245,7 +245,7 @@ def test_nbval_collects_only_the_chapters_from_notebooks(root):
 
 
 def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(tmp_path, monkeypatch):
-    from affect_lib.book import kernel_env
+    from affect_lib.publish.run import kernel_env
 
     monkeypatch.delenv("MPLCONFIGDIR", raising=False)
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
@@ -263,7 +263,7 @@ def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(tmp_path, mo
 
 
 def test_font_cache_is_built_before_any_kernel(tmp_path, monkeypatch):
-    from affect_lib.book import kernel_env, warm_font_cache
+    from affect_lib.publish.run import kernel_env, warm_font_cache
 
     monkeypatch.delenv("MPLCONFIGDIR", raising=False)  # `make` exports the checkout's own
     env = kernel_env(tmp_path)

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from affect_lib.data.corpus import MODALITIES
+from affect_lib.affect_diff.counterfactual import counterfactual, modality_scales
+from affect_lib.affect_diff.diffusion import classifier_free_guidance
+from affect_lib.affect_diff.train import train_affect_diff
 from affect_lib.data.datamodule import build_datamodule
-from affect_lib.explain.counterfactual import counterfactual, modality_scales
-from affect_lib.explain.metrics import (
+from affect_lib.eval.explanations import (
     attribution_accuracy,
     frechet_distance,
     perceptual_scores,
@@ -20,9 +21,13 @@ from affect_lib.explain.metrics import (
     sparsity,
     validity,
 )
-from affect_lib.explain.study import other_emotion, sampler_race, scale_sweep, validity_matrix
-from affect_lib.models.diffusion import classifier_free_guidance
-from affect_lib.modules.train import train_affect_diff
+from affect_lib.experiments.counterfactual_study import (
+    other_emotion,
+    sampler_race,
+    scale_sweep,
+    validity_matrix,
+)
+from affect_lib.schema import MODALITIES
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from affect_lib.models.diffusion import (
+from affect_lib.affect_diff.diffusion import (
     DiffusionSchedule,
     classifier_free_guidance,
     cosine_beta_schedule,

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from affect_lib.models.encoders import (
+from affect_lib.affect_diff.encoders import (
     AudioEncoder,
     ModalityEncoders,
     TextEncoder,

@@ -64,7 +64,7 @@ def test_binder_start_gives_the_server_the_notebook_kernels_environment(tmp_path
     import subprocess
     import sys
 
-    from affect_lib.book import kernel_env
+    from affect_lib.publish.run import kernel_env
 
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg"}
     out = subprocess.run(["bash", str(ROOT / "start"), "env"], env=env, capture_output=True, text=True,

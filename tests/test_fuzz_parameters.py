@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from affect_lib.cli import parse_value
 from affect_lib.config import ConfigError, load_profile, override_keys
+from affect_lib.publish.cli import parse_value
 
 pytestmark = pytest.mark.reliability
 

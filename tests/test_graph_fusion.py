@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from affect_lib.data.datamodule import build_datamodule
-from affect_lib.devices import resolve_device, to_device
-from affect_lib.models.encoders import ModalityEncoders, masked_max
-from affect_lib.modules.graph_fusion import (
+from affect_lib.affect_diff.encoders import ModalityEncoders, masked_max
+from affect_lib.baselines.graph_fusion import (
     GraphFusionClassifier,
     evaluate_graph_classifier,
     fit_graph_classifier,
 )
+from affect_lib.data.datamodule import build_datamodule
+from affect_lib.devices import resolve_device, to_device
 
 
 def test_masked_max_ignores_padding():

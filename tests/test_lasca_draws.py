@@ -10,10 +10,10 @@ import pytest
 from test_lasca_protocol import fake_caches
 
 from affect_lib.config import LascaConfig
-from affect_lib.data.synth_affwild import SynthAffWildParams
-from affect_lib.lasca.draws import cell_over_draws, gap_summary
+from affect_lib.data.synthetic.affwild import SynthAffWildParams
+from affect_lib.experiments.lasca_draws import cell_over_draws, gap_summary
+from affect_lib.experiments.lasca_protocol import run_protocol
 from affect_lib.lasca.folders import synth_affwild_windows
-from affect_lib.lasca.protocol import run_protocol
 
 # big enough to fit the 5 s / tau 5 % cell (about 30 pairs), small enough to generate in a second
 SMALL = LascaConfig(n_subjects=6, videos_per_subject=1, video_seconds=50.0, fps=10.0, audio_sr=8000,
@@ -88,7 +88,7 @@ def test_draws_figure_draws_every_panel_and_survives_unfitted_cells():
     matplotlib.use("Agg", force=True)
     from matplotlib.collections import PathCollection
 
-    from affect_lib.lasca.plots import draws_figure
+    from affect_lib.plots.lasca import draws_figure
 
     one = pd.DataFrame({"data_seed": [0, 1, 2], "features": [0.70, 0.72, 0.74], "st": [0.71, 0.70, 0.69],
                         "fusion": [0.73, 0.75, 0.72]})

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from affect_lib.config import LascaConfig
-from affect_lib.data.affwild import (
+from affect_lib.data.affwild.reader import (
     BLENDSHAPE_NAMES,
     HEAD_POSE_NAMES,
     DataFormatError,

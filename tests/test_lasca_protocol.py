@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from affect_lib.config import load_profile
-from affect_lib.lasca.names import N_FEATURES
-from affect_lib.lasca.protocol import (
+from affect_lib.experiments.lasca_protocol import (
     CONTROLS,
     VARIANTS,
     represent,
@@ -17,6 +16,7 @@ from affect_lib.lasca.protocol import (
     subject_split,
     toy_window_set,
 )
+from affect_lib.lasca.names import N_FEATURES
 from affect_lib.lasca.saliency import normalise, salient_mask
 from affect_lib.lasca.semantic import EmbeddingCache
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from affect_lib.data.corpus import MODALITIES
-from affect_lib.models.fusion import LatentBottleneck, gaussian_kl, reconstruction_loss
+from affect_lib.affect_diff.bottleneck import LatentBottleneck, gaussian_kl, reconstruction_loss
+from affect_lib.schema import MODALITIES
 
 D_MODEL, LATENT = 8, 4
 DIMS = {"text": 10, "audio": 6, "video": 5}
@@ -177,8 +177,8 @@ def test_bad_input_raises():
 
 def test_end_to_end_on_a_smoke_batch(smoke_corpora):
     """Encoders -> graph -> bottleneck -> decoders on a real batch: finite loss, every part gets grads."""
-    from affect_lib.models.causal_graph import CausalAttentionGraph
-    from affect_lib.models.encoders import ModalityEncoders
+    from affect_lib.affect_diff.causal_graph import CausalAttentionGraph
+    from affect_lib.affect_diff.encoders import ModalityEncoders
 
     corpus = smoke_corpora["train"]
     # the batch contract of affect_lib.data.datamodule, built directly (importing it loads Lightning)

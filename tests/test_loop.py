@@ -4,10 +4,10 @@ import lightning as L
 import pytest
 import torch
 
+from affect_lib.affect_diff.loop import fit_plain
+from affect_lib.affect_diff.module import AffectDiffModule
+from affect_lib.affect_diff.train import quiet_lightning
 from affect_lib.data.datamodule import build_datamodule
-from affect_lib.modules.affect_diff_module import AffectDiffModule
-from affect_lib.modules.loop import fit_plain
-from affect_lib.modules.train import quiet_lightning
 
 
 def _lightning(cfg, dm, epochs):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from affect_lib.eval.explanations import influence_auroc
 from affect_lib.eval.metrics import (
     accuracy,
     auroc,
@@ -12,7 +13,6 @@ from affect_lib.eval.metrics import (
     mosei_weighted_f1,
     weighted_f1,
 )
-from affect_lib.explain.metrics import influence_auroc
 
 
 def test_weighted_accuracy_golden_value():

@@ -22,14 +22,14 @@ from fixtures_formats import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from affect_lib.data.corpus import EMOTIONS
-from affect_lib.data.mmsa import UntrustedPickleError, load_mmsa
-from affect_lib.data.mosei import align_mosei, load_mosei
-from affect_lib.data.mosei_align import EPSILON, align_to_reference, collapse_mean, overlap_pairs, pad_last
-from affect_lib.data.mosei_csd import DataFormatError, _decode_metadata, read_csd
-from affect_lib.data.mosei_csd_writer import CsdWriter, write_csd
-from affect_lib.data.mosei_labels import read_folds, read_mosei_labels, resolve_folds, standard_folds
+from affect_lib.data.mosei.align import EPSILON, align_to_reference, collapse_mean, overlap_pairs, pad_last
+from affect_lib.data.mosei.csd import _decode_metadata, read_csd
+from affect_lib.data.mosei.csd_writer import CsdWriter, write_csd
+from affect_lib.data.mosei.dataset import align_mosei, load_mosei
+from affect_lib.data.mosei.labels import read_folds, read_mosei_labels, resolve_folds, standard_folds
+from affect_lib.data.mosei.mmsa import UntrustedPickleError, load_mmsa
 from affect_lib.io import sha256_file
+from affect_lib.schema import EMOTIONS, DataFormatError
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -415,7 +415,7 @@ def test_read_rows_returns_exact_rows(tmp_path):
     feats = np.arange(400 * 3, dtype=np.float32).reshape(400, 3)
     path = write_sdk_csd(tmp_path / "r.csd", "R", {"v": (feats, np.zeros((400, 2)))})
     rows = np.array([0, 1, 5, 100, 101, 102, 300, 399])
-    from affect_lib.data.mosei_csd import CsdFile
+    from affect_lib.data.mosei.csd import CsdFile
     with CsdFile(path) as f:
         np.testing.assert_array_equal(f.read_rows("v", rows), feats[rows])
         assert f.read_rows("v", np.zeros(0, int)).shape == (0, 3)

@@ -16,8 +16,8 @@ from fixtures_formats import AUDIO, LABELS, TEXT, VIDEO, write_sdk_csd
 
 from affect_lib.config import load_profile
 from affect_lib.data.datamodule import build_datamodule
-from affect_lib.data.synth_affwild import generate_synth_affwild
-from affect_lib.data.synthetic import generate_synth_mosei
+from affect_lib.data.synthetic.affwild import generate_synth_affwild
+from affect_lib.data.synthetic.mosei import generate_synth_mosei
 from conftest import ROOT
 
 WORD_S = 0.5
@@ -65,7 +65,7 @@ def test_cmu_mosei_source_builds_the_batch_contract(tmp_path):
 def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     write_synth_as_mosei(tmp_path / "mosei")
     affect_diff = [arg for nn in ("01", "02", "03", "04", "06") for arg in ("--only", nn)]
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", *affect_diff,
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", "run", "--profile", "smoke", *affect_diff,
                            "-p", "data_source", "cmu_mosei", "-p", "data_dir", str(tmp_path / "mosei"),
                            "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
@@ -81,7 +81,7 @@ def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     # Without the optional videos.csv (Aff-Wild2 ships none) the frame rate comes from the fps parameter.
     affwild = generate_synth_affwild(load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "affwild")
     (affwild / "videos.csv").unlink()
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", "--only", "05",
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", "run", "--profile", "smoke", "--only", "05",
                            "-p", "data_source", "aff_wild2", "-p", "data_dir", str(affwild), "-p", "fps", "10",
                            "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
@@ -98,7 +98,7 @@ def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
         (sewa / "labels" / f"{ann.stem}.csv").write_text("time,valence,arousal\n" + "".join(
             f"{k / 10:.4f},{v},{a}\n" for k, (v, a) in enumerate(rows) if v.strip() != "-5"))
         ann.unlink()
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", "run", "--profile", "smoke", "--only", "05",
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", "run", "--profile", "smoke", "--only", "05",
                            "-p", "data_source", "sewa", "-p", "data_dir", str(sewa), "-p", "fps", "10",
                            "-p", "run_dir", str(tmp_path / "run_sewa")], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)

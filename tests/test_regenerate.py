@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from affect_lib.book import regenerate
+from affect_lib.publish.run import regenerate
 from conftest import ROOT
 
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from netguard import guarded_env
 
+from affect_lib.affect_diff.train import train_affect_diff
 from affect_lib.data.datamodule import build_datamodule
-from affect_lib.modules.train import train_affect_diff
 from conftest import ROOT
 
 pytestmark = pytest.mark.reliability

@@ -158,8 +158,8 @@ def test_window_cache_crash_midway_keeps_the_previous_files(tmp_path, monkeypatc
 # ----------------------------------------------------------------------------- Affect-Diff checkpoints
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, smoke_cfg):
+    from affect_lib.affect_diff.train import train_affect_diff
     from affect_lib.data.datamodule import build_datamodule
-    from affect_lib.modules.train import train_affect_diff
 
     cfg = dataclasses.replace(smoke_cfg, run_dir=str(tmp_path_factory.mktemp("run")))
     return cfg, train_affect_diff(cfg, build_datamodule(cfg), max_epochs=1)
@@ -167,7 +167,7 @@ def trained(tmp_path_factory, smoke_cfg):
 
 @pytest.mark.parametrize("key,value", [("latent_dim", 4), ("diffusion_steps", 300), ("seed", 1)])
 def test_checkpoint_for_another_config_is_refused(trained, key, value):
-    from affect_lib.modules.affect_diff_module import CheckpointMismatchError, load_affect_diff
+    from affect_lib.affect_diff.module import CheckpointMismatchError, load_affect_diff
 
     cfg, result = trained
     load_affect_diff(result.last_checkpoint, dataclasses.replace(cfg, run_dir="/elsewhere"))  # location is free
@@ -189,7 +189,7 @@ def test_checkpoint_crash_midway_keeps_the_previous_checkpoint(trained, system_t
 
     import torch
 
-    from affect_lib.modules.affect_diff_module import load_affect_diff
+    from affect_lib.affect_diff.module import load_affect_diff
 
     real_save = torch.save
 
@@ -213,7 +213,7 @@ def test_checkpoint_crash_midway_keeps_the_previous_checkpoint(trained, system_t
 def test_checkpoints_are_never_staged_in_the_system_temp_dir(trained, system_tmp, monkeypatch):
     """A checkpoint moved from another filesystem is copied into place, not renamed: a crash mid-copy
     would truncate it. Our CheckpointIO writes beside the target, so /tmp is never involved."""
-    from affect_lib.modules.affect_diff_module import load_affect_diff
+    from affect_lib.affect_diff.module import load_affect_diff
 
     cfg, result = trained
     real_rename, real_copyfile = os.rename, shutil.copyfile

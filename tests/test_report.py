@@ -3,9 +3,14 @@
 import importlib.util
 import json
 
-from affect_lib import report
+from affect_lib.publish import report
 from affect_lib.io import write_json
-from affect_lib.report import PERFORMANCE_FIGURE, _budget_share, performance_page, reproducibility_page
+from affect_lib.publish.report import (
+    PERFORMANCE_FIGURE,
+    _budget_share,
+    performance_page,
+    reproducibility_page,
+)
 from conftest import ROOT
 
 

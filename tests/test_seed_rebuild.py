@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from netguard import guarded_env
 
-from affect_lib.book import STAGED
-from affect_lib.browser_check import expected_glue
+from affect_lib.publish.browser import expected_glue
+from affect_lib.publish.run import STAGED
 from conftest import ROOT
 
 RESULTS = "book/results.html"
@@ -51,7 +51,7 @@ def _section(text: str, title: str, next_title: str) -> str:
 
 
 def _cli(root: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.cli", *args], cwd=root, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", *args], cwd=root, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
 

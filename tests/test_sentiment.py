@@ -13,7 +13,7 @@ import pytest
 import scipy.stats
 from sklearn.metrics import f1_score
 
-from affect_lib.data.mmsa import load_mmsa
+from affect_lib.data.mosei.mmsa import load_mmsa
 from affect_lib.eval.probes import pool_features
 from affect_lib.eval.sentiment import probe_sentiment_modalities, sentiment_metrics, sentiment_probe
 from tests.fixtures_formats import make_mosei_dir, mmsa_payload, write_mmsa_pickle

@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from affect_lib.student import (
+from affect_lib.publish.student import (
     SOLUTION_TAG,
     StudentError,
     check_exercises,
@@ -130,7 +130,7 @@ def test_student_copies_run_up_to_their_first_exercise(tmp_path, monkeypatch):
     read what an earlier one wrote to the run folder)."""
     import papermill
 
-    from affect_lib.book import kernel_env
+    from affect_lib.publish.run import kernel_env
 
     for key, value in kernel_env(ROOT).items():
         monkeypatch.setenv(key, value)
@@ -194,7 +194,7 @@ def test_workshop_colab_cell_installs_what_the_notebooks_need(tmp_path, monkeypa
 
 
 def test_cli_writes_student_copies(tmp_path):
-    from affect_lib.cli import main
+    from affect_lib.publish.cli import main
 
     assert main(["student", "--only", "01", "--out", str(tmp_path)]) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["01_data_prep.ipynb"]

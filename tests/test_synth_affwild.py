@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from affect_lib.config import LascaConfig, config_hash, load_profile
-from affect_lib.data.affwild import (
+from affect_lib.data.affwild.reader import (
     BLENDSHAPE_NAMES,
     read_affwild2_va,
     read_blendshapes_csv,
     read_wav,
 )
-from affect_lib.data.synth_affwild import (
+from affect_lib.data.synthetic.affwild import (
     FACE_MAPPING,
     HEAD_POSE_MAPPING,
     SynthAffWildParams,
@@ -163,7 +163,7 @@ def test_a_folder_that_is_not_a_synth_set_is_never_replaced(tmp_path, damage):
 
 
 def test_a_failed_generation_leaves_nothing_behind(tmp_path, monkeypatch):
-    import affect_lib.data.synth_affwild as saw
+    import affect_lib.data.synthetic.affwild as saw
 
     out = generate_synth_affwild(SMALL, seed=0, out_dir=tmp_path / "synth")
     before = _digest(out)

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from affect_lib.config import load_profile
-from affect_lib.data.corpus import EMOTIONS, MODALITIES, MultimodalCorpus
-from affect_lib.data.synthetic import SPLITS, generate_synth_mosei
+from affect_lib.data.corpus import MultimodalCorpus
+from affect_lib.data.synthetic.mosei import SPLITS, generate_synth_mosei
+from affect_lib.schema import EMOTIONS, MODALITIES
 
 
 def test_label_order_is_cmu_mosei():

@@ -1,4 +1,4 @@
-"""The tolerant comparison of stored notebook outputs (affect_lib.tolerances) and the tolerance file."""
+"""The tolerant comparison of stored notebook outputs (affect_lib.publish.tolerances) and the tolerance file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_output
 
-from affect_lib.tolerances import (
+from affect_lib.publish.tolerances import (
     Tolerances,
     cell_key,
     flatten,

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
+from affect_lib.affect_diff.cli import _compose, _to_run_config, main
+from affect_lib.affect_diff.module import load_affect_diff
 from affect_lib.config import load_profile
-from affect_lib.modules.affect_diff_module import load_affect_diff
-from affect_lib.train_cli import _compose, _to_run_config, main
 
 
 def test_overrides_map_onto_run_config():
@@ -49,7 +49,7 @@ def test_missing_data_or_resume_point_fail_with_a_message(tmp_path, capsys):
 @pytest.mark.slow
 def test_ddp_two_cpu_processes_agree(tmp_path):
     """DDP with 2 CPU processes (gloo): both ranks end with identical parameters."""
-    cmd = [sys.executable, "-m", "affect_lib.train_cli", "profile=smoke", f"run_dir={tmp_path}",
+    cmd = [sys.executable, "-m", "affect_lib.affect_diff.cli", "profile=smoke", f"run_dir={tmp_path}",
            "train.max_epochs=1", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=ddp",
            "trainer.progress_bar=false"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -65,7 +65,7 @@ def test_ddp_two_cpu_processes_agree(tmp_path):
 def test_a_cli_run_writes_chapter_4s_checkpoint(tmp_path):
     """`affect-train profile=smoke` (the workshop guide's way to chapter 4 on Colab) writes the
     checkpoint that chapter 4 loads with its own config, and metrics.json with the test metrics."""
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.train_cli", "profile=smoke", f"run_dir={tmp_path}",
+    proc = subprocess.run([sys.executable, "-m", "affect_lib.affect_diff.cli", "profile=smoke", f"run_dir={tmp_path}",
                            "trainer.progress_bar=false"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((tmp_path / "affect_diff" / "metrics.json").read_text())

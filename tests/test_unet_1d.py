@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from affect_lib.models.diffusion import DiffusionSchedule, ResnetBlock1D, SinusoidalTimeEmbedding, UNet1D
+from affect_lib.affect_diff.diffusion import DiffusionSchedule, ResnetBlock1D, SinusoidalTimeEmbedding, UNet1D
 
 
 @pytest.fixture(autouse=True)

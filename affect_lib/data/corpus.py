@@ -1,7 +1,7 @@
 """The in-memory multimodal corpus every data source produces (synthetic or real).
 
-Label order is CMU-MOSEI's: ``happy, sad, anger, surprise, disgust, fear`` (a public Affect-Diff
-implementation swaps fear and surprise; ``tests/test_synthetic.py`` pins the order).
+Modalities and label order come from :mod:`affect_lib.schema`; the corpus checks its arrays
+against that contract when it is built.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-__all__ = ["EMOTIONS", "MODALITIES", "MultimodalCorpus"]
+from affect_lib.schema import EMOTIONS, MODALITIES
 
-EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust", "fear")
-MODALITIES: tuple[str, ...] = ("text", "audio", "video")
+__all__ = ["MultimodalCorpus"]
+
 
 
 def _check_finite(name: str, arr: np.ndarray, chunk: int = 1024) -> None:

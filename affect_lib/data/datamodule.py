@@ -17,8 +17,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from affect_lib.config import RunConfig
-from affect_lib.data.corpus import MODALITIES, MultimodalCorpus
-from affect_lib.data.synthetic import SPLITS, generate_synth_mosei
+from affect_lib.data.corpus import MultimodalCorpus
+from affect_lib.data.synthetic.mosei import SPLITS, generate_synth_mosei
+from affect_lib.schema import MODALITIES
 
 __all__ = ["CorpusDataset", "EpochShuffleSampler", "AffectDataModule", "build_datamodule"]
 
@@ -103,7 +104,7 @@ def build_datamodule(cfg: RunConfig) -> AffectDataModule:
     """The data of a run: SynthMOSEI by default, or CMU-MOSEI's released ``.csd`` files from ``data_dir``
     (aligned to the labelled segments, standard folds; see ``data_cards/cmu_mosei.md``)."""
     if cfg.data_source == "cmu_mosei":
-        from affect_lib.data.mosei import load_mosei
+        from affect_lib.data.mosei.dataset import load_mosei
 
         folds = Path(cfg.data_dir) / "folds.json"  # optional: overrides CMU-MOSEI's standard folds
         corpora = load_mosei(cfg.data_dir, seq_len=cfg.data.seq_len, folds=folds if folds.is_file() else None)

@@ -9,8 +9,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from affect_lib.data.corpus import EMOTIONS, MODALITIES, MultimodalCorpus
+from affect_lib.data.corpus import MultimodalCorpus
 from affect_lib.eval.metrics import accuracy, balanced_accuracy, macro_f1
+from affect_lib.schema import EMOTIONS, MODALITIES
 
 __all__ = ["ProbeResult", "pool_features", "linear_probe", "probe_modalities"]
 

@@ -13,7 +13,7 @@ most published MOSI/MOSEI tables, so numbers computed here can be set next to th
   truth or prediction is constant, where it is undefined).
 
 F1 is sklearn's ``average="weighted"`` on the two classes. Only the CMU-MOSEI readers
-(:mod:`affect_lib.data.mosei`, :mod:`affect_lib.data.mmsa`) carry sentiment; SynthMOSEI has none.
+(:mod:`affect_lib.data.mosei.dataset`, :mod:`affect_lib.data.mosei.mmsa`) carry sentiment; SynthMOSEI has none.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from affect_lib.data.corpus import MODALITIES, MultimodalCorpus
+from affect_lib.data.corpus import MultimodalCorpus
 from affect_lib.eval.metrics import weighted_f1
 from affect_lib.eval.probes import pool_features
+from affect_lib.schema import MODALITIES
 
 __all__ = ["SENTIMENT_RANGE", "SentimentScores", "sentiment_metrics", "SentimentProbe", "sentiment_probe",
            "probe_sentiment_modalities"]
@@ -127,8 +128,8 @@ def sentiment_probe(corpora: dict[str, MultimodalCorpus], sentiment: dict[str, n
                     ) -> SentimentProbe:
     """Standardised ridge regression on features mean-pooled over valid steps (``pool_features``).
 
-    ``corpora`` / ``sentiment``: ``train``, ``val``, ``test`` as :class:`~affect_lib.data.mosei.MoseiSplits`
-    and :class:`~affect_lib.data.mmsa.MmsaSplits` hold them. The strength is the one with the lowest
+    ``corpora`` / ``sentiment``: ``train``, ``val``, ``test`` as :class:`~affect_lib.data.mosei.dataset.MoseiSplits`
+    and :class:`~affect_lib.data.mosei.mmsa.MmsaSplits` hold them. The strength is the one with the lowest
     validation MAE (the first on ties); the probe is then scored on test, its predictions clipped to
     [-3, 3] (the truth's range, so clipping can only lower the MAE). Closed-form and deterministic.
     """

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from affect_lib.data.affwild import FrameFeatures, VATrace
+from affect_lib.data.affwild.reader import FrameFeatures, VATrace
 from affect_lib.lasca.names import FEATURE_NAMES
 
 __all__ = ["N_MFCC", "MFCC_N_FFT", "MIN_VALID_SHARE", "mfcc_hop", "mfcc_frames", "WindowSet", "window_statistics"]

@@ -19,7 +19,7 @@ faces in one Aff-Wild2 video, ``x_left`` / ``x_right``, share one sound track). 
 SEWA (``layout="sewa"``, ``data_cards/sewa.md``) is the same folder with ``labels/<recording>.csv``
 (``time,valence,arousal[,liking]``, about 10 Hz) in place of ``annotations/``. Its trace is put on
 the video's frame grid first (frame k at k / fps takes the nearest label sample within half a label
-period, :func:`~affect_lib.data.affwild.align_annotations_to_features`; frames farther away are
+period, :func:`~affect_lib.data.affwild.reader.align_annotations_to_features`; frames farther away are
 invalid), so both layouts reach the windows as one annotation sample per video frame.
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from affect_lib.config import LascaConfig, config_hash
-from affect_lib.data.affwild import (
+from affect_lib.data.affwild.reader import (
     DataFormatError,
     FrameFeatures,
     VATrace,
@@ -46,7 +46,7 @@ from affect_lib.data.affwild import (
     read_sewa_va,
     read_wav,
 )
-from affect_lib.data.synth_affwild import SynthAffWildParams, SynthAffWildSpec, generate_synth_affwild
+from affect_lib.data.synthetic.affwild import SynthAffWildParams, SynthAffWildSpec, generate_synth_affwild
 from affect_lib.io import atomic_path
 from affect_lib.lasca.features import (
     FEATURES_VERSION,

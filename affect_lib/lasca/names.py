@@ -8,7 +8,7 @@ Every module of :mod:`affect_lib.lasca` indexes features in this order.
 
 from __future__ import annotations
 
-from affect_lib.data.affwild import BLENDSHAPE_NAMES, HEAD_POSE_NAMES
+from affect_lib.data.affwild.reader import BLENDSHAPE_NAMES, HEAD_POSE_NAMES
 
 __all__ = ["BLENDSHAPES", "HEAD_POSE", "FACE_FEATURES", "VOICE_FEATURES", "FEATURE_NAMES", "N_FEATURES"]
 

@@ -1,0 +1,1 @@
+"""Affect-Diff: encoders, causal attention graph, VAE bottleneck, latent diffusion, counterfactuals."""

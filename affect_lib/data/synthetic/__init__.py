@@ -1,0 +1,1 @@
+"""Synthetic corpora with planted ground truth: SynthMOSEI and SynthAffWild."""

@@ -1,1 +1,0 @@
-"""Counterfactual explanations for Affect-Diff: guided latent edits and their metrics."""

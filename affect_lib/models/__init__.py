@@ -1,1 +1,0 @@
-"""Models of the book: encoders, causal attention graph, fusion bottleneck and diffusion."""

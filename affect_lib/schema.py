@@ -1,0 +1,118 @@
+"""The data contract every data source, model, explanation and evaluation shares.
+
+Label order is CMU-MOSEI's: ``happy, sad, anger, surprise, disgust, fear`` (a public Affect-Diff
+implementation swaps fear and surprise; ``tests/data/synthetic/test_mosei.py`` pins the order).
+
+A batch (:data:`BATCH`) is a dict of tensors; sequences are LEFT-padded and every padded step is
+exactly zero. Readers check their files at the boundary (:class:`DataFormatError` names the file and
+the key or line); models check a batch once, at their entry point (:func:`check_batch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+__all__ = [
+    "BATCH",
+    "EMOTIONS",
+    "MODALITIES",
+    "DataFormatError",
+    "all_finite",
+    "check_batch",
+    "check_mask",
+    "check_sequence",
+]
+
+EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust", "fear")
+MODALITIES: tuple[str, ...] = ("text", "audio", "video")
+
+# key -> (shape, dtype); D_m is the modality's feature width, 6 = len(EMOTIONS).
+BATCH: dict[str, tuple[str, Any]] = {
+    "text": ("(B, T, D_text)", torch.float32),
+    "audio": ("(B, T, D_audio)", torch.float32),
+    "video": ("(B, T, D_video)", torch.float32),
+    "mask": ("(B, T) True at valid steps", torch.bool),
+    "label": ("(B,) dominant emotion in [0, 6)", torch.int64),
+    "emotions": ("(B, 6) intensities in [0, 3]", torch.float32),
+    "driver": ("(B,) causal modality 0=text 1=audio 2=video, -1 unknown", torch.int64),
+    "id": ("B utterance ids (list of str)", str),
+}
+
+
+class DataFormatError(ValueError):
+    """A data file does not have the expected format; the message names the file and the key/line."""
+
+
+@torch.no_grad()
+def all_finite(x: torch.Tensor) -> bool:
+    """True when every element of ``x`` is finite. One reduction instead of
+    ``isfinite(x).all()``'s four passes: a NaN or inf makes the sum non-finite; only a sum
+    that overflows (huge finite values) needs the exact check."""
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+
+
+def check_mask(
+    mask: torch.Tensor, *, where: str, shape: tuple[int, int] | None = None
+) -> None:
+    """Raise ValueError unless ``mask`` is (B, T) bool (of ``shape`` if given) with a valid
+    step per sample."""
+    if not isinstance(mask, torch.Tensor) or mask.ndim != 2 or mask.dtype != torch.bool:
+        got = (
+            f"{tuple(mask.shape)} {mask.dtype}"
+            if isinstance(mask, torch.Tensor)
+            else type(mask).__name__
+        )
+        raise ValueError(f"{where}: mask is {got}, expected (B, T) bool")
+    if shape is not None and tuple(mask.shape) != tuple(shape):
+        raise ValueError(
+            f"{where}: mask has shape {tuple(mask.shape)}, expected {tuple(shape)}"
+        )
+    empty = (~mask.any(dim=1)).nonzero().flatten()
+    if empty.numel():
+        raise ValueError(
+            f"{where}: sample(s) {empty.tolist()} have no valid step (mask all False)"
+        )
+
+
+def check_sequence(
+    x: torch.Tensor,
+    *,
+    name: str,
+    dim: int | None = None,
+    batch_time: tuple[int, int] | None = None,
+) -> None:
+    """Raise ValueError unless ``x`` is a finite float (B, T, dim) tensor (with (B, T) =
+    batch_time)."""
+    expected = f"(B, T, {dim if dim is not None else 'D'})"
+    if not isinstance(x, torch.Tensor) or x.ndim != 3:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name}: got shape {got}, expected {expected}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name}: dtype {x.dtype}, expected a float tensor {expected}")
+    wrong_dim = dim is not None and x.shape[2] != dim
+    if wrong_dim or (batch_time is not None and x.shape[:2] != batch_time):
+        if batch_time is not None:
+            d = dim if dim is not None else "D"
+            expected = f"({batch_time[0]}, {batch_time[1]}, {d})"
+        raise ValueError(f"{name}: got shape {tuple(x.shape)}, expected {expected}")
+    if not all_finite(x):
+        raise ValueError(f"{name}: contains NaN or inf")
+
+
+def check_batch(
+    batch: Mapping[str, Any], dims: Mapping[str, int], *, where: str
+) -> None:
+    """Raise ValueError unless ``batch`` holds a valid mask and, for every modality of
+    ``dims`` (name -> feature width), a finite (B, T, D) float tensor matching the mask."""
+    missing = [m for m in (*dims, "mask") if m not in batch]
+    if missing:
+        raise ValueError(
+            f"{where}: batch is missing {missing}; it has {sorted(batch)}"
+        )
+    check_mask(batch["mask"], where=where)
+    shape = tuple(batch["mask"].shape)
+    for m, dim in dims.items():
+        check_sequence(batch[m], name=f"{where}: {m}", dim=dim, batch_time=shape)
