@@ -23,17 +23,26 @@ NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
 def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
     path = Path(collection_path)
-    if path.suffix == ".ipynb" and path.parent == NOTEBOOKS and not re.fullmatch(r"\d\d_\w+\.ipynb", path.name):
+    if (
+        path.suffix == ".ipynb"
+        and path.parent == NOTEBOOKS
+        and not re.fullmatch(r"\d\d_\w+\.ipynb", path.name)
+    ):
         return True
     return None
 
 
 def pytest_configure(config) -> None:
-    if not (config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False)):
+    if not (
+        config.getoption("nbval", default=False)
+        or config.getoption("nbval_lax", default=False)
+    ):
         return
     from affect_lib.publish.run import kernel_env, warm_font_cache
 
-    env = kernel_env(Path(__file__).resolve().parent)  # nbval's kernels inherit this process's environment
+    env = kernel_env(
+        Path(__file__).resolve().parent
+    )  # nbval's kernels inherit this process's environment
     warm_font_cache(env)
     os.environ.clear()
     os.environ.update(env)

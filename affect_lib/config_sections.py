@@ -11,12 +11,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "LascaConfig", "AblationConfig",
-           "ALL_VARIANTS", "choices"]
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "LascaConfig",
+    "AblationConfig",
+    "ALL_VARIANTS",
+    "choices",
+]
 
 # every ablation variant of affect_lib.experiments.ablation.VARIANTS (tested to be the same names)
-ALL_VARIANTS = ("full", "no_graph", "no_diffusion", "no_cfg", "gumbel_hard", "lambda1_0p1", "lambda1_1", "lambda1_10",
-                "lambda2_0", "lambda2_0p01", "lambda2_0p1")
+ALL_VARIANTS = (
+    "full",
+    "no_graph",
+    "no_diffusion",
+    "no_cfg",
+    "gumbel_hard",
+    "lambda1_0p1",
+    "lambda1_1",
+    "lambda1_10",
+    "lambda2_0",
+    "lambda2_0p01",
+    "lambda2_0p1",
+)
 
 
 class ConfigError(ValueError):
@@ -45,40 +64,73 @@ class DataConfig:
     audio_dim: int = 74
     video_dim: int = 35
     n_speakers: int = 200
-    latent_rank: int = 8  # dimension of the affect subspace each modality embeds its cues in
+    latent_rank: int = (
+        8  # dimension of the affect subspace each modality embeds its cues in
+    )
     class_probs: tuple[float, ...] = (0.26, 0.18, 0.16, 0.14, 0.14, 0.12)
     driver_mix: tuple[float, ...] = (0.4, 0.3, 0.3)  # P(driver = text, audio, video)
-    driver_strength: float = 5.0  # norm of the class cue inside the driver's evidence window
+    driver_strength: float = (
+        5.0  # norm of the class cue inside the driver's evidence window
+    )
     window_frac: float = 0.3  # evidence window length / valid length
-    burst_strength: float = 3.0  # class-agnostic salience burst of the driver inside its window
-    weak_strength: float = 0.5  # norm of the (possibly conflicting) cue in the other modalities
+    burst_strength: float = (
+        3.0  # class-agnostic salience burst of the driver inside its window
+    )
+    weak_strength: float = (
+        0.5  # norm of the (possibly conflicting) cue in the other modalities
+    )
     conflict_prob: float = 0.35  # P(a non-driver modality shows another emotion's cue)
     co_occurrence: float = 0.25  # P(each non-dominant emotion is also present)
     speaker_std: float = 0.2  # speaker offset inside the affect subspace (per modality)
     latent_noise: float = 0.6  # AR(1) noise inside the affect subspace, per step
     noise_std: float = 1.0  # i.i.d. feature noise, per step and dimension
-    modality_scale: tuple[float, ...] = (1.0, 4.0, 0.5)  # raw scales differ, as COVAREP vs FACET do
+    modality_scale: tuple[float, ...] = (
+        1.0,
+        4.0,
+        0.5,
+    )  # raw scales differ, as COVAREP vs FACET do
     batch_size: int = 64
     num_workers: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_val", "n_test", "seq_len", "min_len", "text_dim", "audio_dim",
-                     "video_dim", "n_speakers", "latent_rank", "batch_size"):
+        for name in (
+            "n_train",
+            "n_val",
+            "n_test",
+            "seq_len",
+            "min_len",
+            "text_dim",
+            "audio_dim",
+            "video_dim",
+            "n_speakers",
+            "latent_rank",
+            "batch_size",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
         if self.min_len > self.seq_len:
-            raise ConfigError(f"min_len ({self.min_len}) must be <= seq_len ({self.seq_len})")
+            raise ConfigError(
+                f"min_len ({self.min_len}) must be <= seq_len ({self.seq_len})"
+            )
         if self.min_len < 4:
-            raise ConfigError(f"min_len must be >= 4 (room for an evidence window), got {self.min_len}")
+            raise ConfigError(
+                f"min_len must be >= 4 (room for an evidence window), got {self.min_len}"
+            )
         if self.n_speakers < 3:
-            raise ConfigError(f"n_speakers must be >= 3 (speaker-disjoint splits), got {self.n_speakers}")
+            raise ConfigError(
+                f"n_speakers must be >= 3 (speaker-disjoint splits), got {self.n_speakers}"
+            )
         low = min(self.text_dim, self.audio_dim, self.video_dim)
         if self.latent_rank > low:
-            raise ConfigError(f"latent_rank ({self.latent_rank}) must be <= every feature dim (smallest is {low})")
+            raise ConfigError(
+                f"latent_rank ({self.latent_rank}) must be <= every feature dim (smallest is {low})"
+            )
         if self.latent_rank < 7:
-            raise ConfigError(f"latent_rank must be >= 7 (6 orthogonal emotion prototypes + a burst), got {self.latent_rank}")
+            raise ConfigError(
+                f"latent_rank must be >= 7 (6 orthogonal emotion prototypes + a burst), got {self.latent_rank}"
+            )
         _check_simplex("class_probs", self.class_probs, 6)
         _check_simplex("driver_mix", self.driver_mix, 3)
         for name in ("window_frac", "conflict_prob", "co_occurrence"):
@@ -87,11 +139,20 @@ class DataConfig:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")
         if self.window_frac <= 0:
             raise ConfigError("window_frac must be > 0")
-        for name in ("driver_strength", "burst_strength", "weak_strength", "speaker_std", "latent_noise", "noise_std"):
+        for name in (
+            "driver_strength",
+            "burst_strength",
+            "weak_strength",
+            "speaker_std",
+            "latent_noise",
+            "noise_std",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if len(self.modality_scale) != 3 or min(self.modality_scale) <= 0:
-            raise ConfigError(f"modality_scale must be 3 positive numbers (text, audio, video), got {self.modality_scale}")
+            raise ConfigError(
+                f"modality_scale must be 3 positive numbers (text, audio, video), got {self.modality_scale}"
+            )
 
     @property
     def dims(self) -> dict[str, int]:
@@ -105,8 +166,12 @@ class ModelConfig:
     d_model: int = 64
     n_heads: int = 4
     dropout: float = 0.1
-    pooling: str = field(default="max", metadata=choices("max", "mean"))  # graph nodes: pooled over time
-    tau_start: float = 1.0  # Gumbel-Softmax temperature at the start of training (soft edges)
+    pooling: str = field(
+        default="max", metadata=choices("max", "mean")
+    )  # graph nodes: pooled over time
+    tau_start: float = (
+        1.0  # Gumbel-Softmax temperature at the start of training (soft edges)
+    )
     tau_end: float = 0.1  # ... and at the end of the annealing (nearly hard edges)
     gumbel_schedule: str = field(default="exp", metadata=choices("exp", "linear"))
     gumbel_hard: bool = False  # straight-through one-hot edges in training
@@ -124,40 +189,64 @@ class ModelConfig:
     lambda_diff: float = 1.0  # λ₁: weight of the diffusion (ε-prediction) loss
     lambda_kl: float = 1e-3  # λ₂: weight of the β-KL
     lambda_rec: float = 0.05  # weight of the per-modality reconstruction loss
-    lambda_ml: float = 0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
+    lambda_ml: float = (
+        0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
+    )
     # focal-loss γ of the single-label head (affect_lib.affect_diff.focal): 0 is plain cross-entropy; try 2 on
     # real CMU-MOSEI, about two thirds "happy", so the majority class does not dominate training
     focal_gamma: float = 0.0
     diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
     decoder_influence: bool = True  # decoders read the influence weights too (where each modality expresses affect)
     cfg_scale: float = 2.0  # guidance scale at inference (counterfactuals)
-    denoise_t_start: int = 200  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
+    denoise_t_start: int = (
+        200  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
+    )
     ddim_steps: int = 20  # DDIM steps used at inference
 
     def __post_init__(self) -> None:
         if self.d_model < 1 or self.n_heads < 1 or self.d_model % self.n_heads:
-            raise ConfigError(f"d_model ({self.d_model}) must be a positive multiple of n_heads ({self.n_heads})")
+            raise ConfigError(
+                f"d_model ({self.d_model}) must be a positive multiple of n_heads ({self.n_heads})"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 < self.tau_end <= self.tau_start:
-            raise ConfigError(f"need 0 < tau_end <= tau_start, got tau_start={self.tau_start}, tau_end={self.tau_end}")
+            raise ConfigError(
+                f"need 0 < tau_end <= tau_start, got tau_start={self.tau_start}, tau_end={self.tau_end}"
+            )
         for name in ("latent_dim", "unet_base", "diffusion_steps", "ddim_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.unet_mults or min(self.unet_mults) < 1:
-            raise ConfigError(f"unet_mults must be positive integers, got {self.unet_mults}")
+            raise ConfigError(
+                f"unet_mults must be positive integers, got {self.unet_mults}"
+            )
         if self.unet_base % 8:
-            raise ConfigError(f"unet_base must be a multiple of 8 (GroupNorm groups), got {self.unet_base}")
+            raise ConfigError(
+                f"unet_base must be a multiple of 8 (GroupNorm groups), got {self.unet_base}"
+            )
         if not 0.0 <= self.p_uncond < 1.0:
             raise ConfigError(f"p_uncond must be in [0, 1), got {self.p_uncond}")
-        for name in ("beta", "free_bits", "lambda_diff", "lambda_kl", "lambda_rec", "lambda_ml", "focal_gamma"):
+        for name in (
+            "beta",
+            "free_bits",
+            "lambda_diff",
+            "lambda_kl",
+            "lambda_rec",
+            "lambda_ml",
+            "focal_gamma",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.denoise_t_start < self.diffusion_steps:
-            raise ConfigError(f"denoise_t_start must be in [0, diffusion_steps={self.diffusion_steps}), "
-                              f"got {self.denoise_t_start}")
+            raise ConfigError(
+                f"denoise_t_start must be in [0, diffusion_steps={self.diffusion_steps}), "
+                f"got {self.denoise_t_start}"
+            )
         if self.ddim_steps > self.denoise_t_start + 1:
-            raise ConfigError(f"ddim_steps ({self.ddim_steps}) must be <= denoise_t_start + 1 ({self.denoise_t_start + 1})")
+            raise ConfigError(
+                f"ddim_steps ({self.ddim_steps}) must be <= denoise_t_start + 1 ({self.denoise_t_start + 1})"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,15 +259,24 @@ class TrainConfig:
     warmup_steps: int = 30  # linear LR warmup, then constant
     grad_clip: float = 1.0  # gradient-norm clipping (the seed's "DeepMind standard")
     patience: int = 5  # EarlyStopping on val_loss (50 in the paper profile)
-    precision: str = field(default="auto", metadata=choices("auto", "32", "bf16-mixed", "16-mixed"))
+    precision: str = field(
+        default="auto", metadata=choices("auto", "32", "bf16-mixed", "16-mixed")
+    )
     logger: str = field(default="csv", metadata=choices("csv", "tensorboard", "wandb"))
 
     def __post_init__(self) -> None:
         for name in ("max_epochs", "patience"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.weight_decay < 0 or self.grad_clip <= 0 or self.warmup_steps < 0:
-            raise ConfigError("lr and grad_clip must be > 0, weight_decay and warmup_steps >= 0")
+        if (
+            self.lr <= 0
+            or self.weight_decay < 0
+            or self.grad_clip <= 0
+            or self.warmup_steps < 0
+        ):
+            raise ConfigError(
+                "lr and grad_clip must be > 0, weight_decay and warmup_steps >= 0"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,11 +291,18 @@ class LascaConfig:
     fps: float = 30.0
     audio_sr: int = 16000
     windows_s: tuple[float, ...] = (3.0, 5.0)  # window lengths of the protocol
-    taus: tuple[float, ...] = (0.1, 0.2)  # relative-change thresholds of the preference pairs
+    taus: tuple[float, ...] = (
+        0.1,
+        0.2,
+    )  # relative-change thresholds of the preference pairs
     encoders: tuple[str, ...] = ("minilm", "mpnet")  # frozen sentence encoders compared
-    encoder: str = field(default="minilm", metadata=choices("minilm", "mpnet"))  # the default one
+    encoder: str = field(
+        default="minilm", metadata=choices("minilm", "mpnet")
+    )  # the default one
     n_seeds: int = 5  # repetitions of every protocol cell (15 in the paper)
-    test_subjects: float = 0.25  # share of subjects held out (subject-independent split)
+    test_subjects: float = (
+        0.25  # share of subjects held out (subject-independent split)
+    )
     hidden: int = 256  # preference MLP hidden units
     alpha: float = 1.0  # L2 penalty of the preference MLP
     max_iter: int = 25
@@ -206,28 +311,62 @@ class LascaConfig:
     gap_draws: int = 8  # SynthAffWild draws of chapter 5's check of the fusion gain (data seeds seed, seed + 1, ...)
 
     def __post_init__(self) -> None:
-        if (self.n_subjects < 4 or self.videos_per_subject < 1 or self.video_seconds <= 0 or self.fps <= 0
-                or self.audio_sr < 1):
-            raise ConfigError("n_subjects >= 4, videos_per_subject >= 1, video_seconds > 0, fps > 0 and audio_sr > 0 "
-                              f"required, got {self.n_subjects}, {self.videos_per_subject}, {self.video_seconds}, "
-                              f"{self.fps} and {self.audio_sr}")
-        if not self.windows_s or min(self.windows_s) <= 0 or max(self.windows_s) > self.video_seconds:
-            raise ConfigError(f"windows_s must be in (0, video_seconds], got {self.windows_s}")
+        if (
+            self.n_subjects < 4
+            or self.videos_per_subject < 1
+            or self.video_seconds <= 0
+            or self.fps <= 0
+            or self.audio_sr < 1
+        ):
+            raise ConfigError(
+                "n_subjects >= 4, videos_per_subject >= 1, video_seconds > 0, fps > 0 and audio_sr > 0 "
+                f"required, got {self.n_subjects}, {self.videos_per_subject}, {self.video_seconds}, "
+                f"{self.fps} and {self.audio_sr}"
+            )
+        if (
+            not self.windows_s
+            or min(self.windows_s) <= 0
+            or max(self.windows_s) > self.video_seconds
+        ):
+            raise ConfigError(
+                f"windows_s must be in (0, video_seconds], got {self.windows_s}"
+            )
         if not self.taus or min(self.taus) < 0 or max(self.taus) >= 1:
-            raise ConfigError(f"taus must be in [0, 1) (a share of the annotation range), got {self.taus}")
+            raise ConfigError(
+                f"taus must be in [0, 1) (a share of the annotation range), got {self.taus}"
+            )
         unknown = set(self.encoders) - {"minilm", "mpnet"}
         if unknown or not self.encoders:
-            raise ConfigError(f"encoders must be a non-empty subset of ('minilm', 'mpnet'), got {self.encoders}")
+            raise ConfigError(
+                f"encoders must be a non-empty subset of ('minilm', 'mpnet'), got {self.encoders}"
+            )
         if self.encoder not in self.encoders:
-            raise ConfigError(f"encoder {self.encoder!r} (the default one) must be one of encoders {self.encoders}")
-        if not 0 < self.test_subjects < 1 or min(self.n_seeds, self.hidden, self.max_iter, self.mlp_batch_size,
-                                                 self.n_iter_no_change) < 1:
-            raise ConfigError("test_subjects in (0, 1), n_seeds, hidden, max_iter, n_iter_no_change and "
-                              "mlp_batch_size >= 1 required")
+            raise ConfigError(
+                f"encoder {self.encoder!r} (the default one) must be one of encoders {self.encoders}"
+            )
+        if (
+            not 0 < self.test_subjects < 1
+            or min(
+                self.n_seeds,
+                self.hidden,
+                self.max_iter,
+                self.mlp_batch_size,
+                self.n_iter_no_change,
+            )
+            < 1
+        ):
+            raise ConfigError(
+                "test_subjects in (0, 1), n_seeds, hidden, max_iter, n_iter_no_change and "
+                "mlp_batch_size >= 1 required"
+            )
         if self.alpha < 0:
-            raise ConfigError(f"alpha (the MLP's L2 penalty) must be >= 0, got {self.alpha}")
+            raise ConfigError(
+                f"alpha (the MLP's L2 penalty) must be >= 0, got {self.alpha}"
+            )
         if self.gap_draws < 2:
-            raise ConfigError(f"gap_draws must be >= 2 (a spread needs two draws), got {self.gap_draws}")
+            raise ConfigError(
+                f"gap_draws must be >= 2 (a spread needs two draws), got {self.gap_draws}"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,21 +374,39 @@ class AblationConfig:
     """Chapter 6: every Affect-Diff variant trains with the same fixed budget, over several seeds."""
 
     ablation_seeds: int = 3  # training seeds per variant: seed, seed + 1, ...
-    ablation_epochs: int = 4  # fixed epochs (no early stopping: the same budget for every variant)
+    ablation_epochs: int = (
+        4  # fixed epochs (no early stopping: the same budget for every variant)
+    )
     ablation_n_cf: int = 120  # test utterances edited to score counterfactual validity
     # variants trained (affect_lib.experiments.ablation.VARIANTS); `book` leaves out lambda2_0 for time
-    ablation_variants: tuple[str, ...] = ("full", "no_graph", "no_diffusion", "no_cfg", "gumbel_hard", "lambda1_0p1",
-                                          "lambda1_1", "lambda1_10", "lambda2_0p01", "lambda2_0p1")
+    ablation_variants: tuple[str, ...] = (
+        "full",
+        "no_graph",
+        "no_diffusion",
+        "no_cfg",
+        "gumbel_hard",
+        "lambda1_0p1",
+        "lambda1_1",
+        "lambda1_10",
+        "lambda2_0p01",
+        "lambda2_0p1",
+    )
 
     def __post_init__(self) -> None:
         for name in ("ablation_seeds", "ablation_epochs", "ablation_n_cf"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if "full" not in self.ablation_variants or len(set(self.ablation_variants)) != len(self.ablation_variants):
-            raise ConfigError(f"ablation_variants must include 'full' and no name twice, got {self.ablation_variants}")
+        if "full" not in self.ablation_variants or len(
+            set(self.ablation_variants)
+        ) != len(self.ablation_variants):
+            raise ConfigError(
+                f"ablation_variants must include 'full' and no name twice, got {self.ablation_variants}"
+            )
         unknown = [v for v in self.ablation_variants if v not in ALL_VARIANTS]
         if unknown:
-            raise ConfigError(f"unknown ablation variant(s) {', '.join(unknown)}; valid: {', '.join(ALL_VARIANTS)}")
+            raise ConfigError(
+                f"unknown ablation variant(s) {', '.join(unknown)}; valid: {', '.join(ALL_VARIANTS)}"
+            )
 
 
 def _check_simplex(name: str, values: tuple[float, ...], n: int) -> None:

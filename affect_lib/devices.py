@@ -18,9 +18,13 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but no CUDA device is available; use 'auto' or 'cpu'")
+        raise ValueError(
+            "device='cuda' was requested but no CUDA device is available; use 'auto' or 'cpu'"
+        )
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device='mps' was requested but MPS is not available; use 'auto' or 'cpu'")
+        raise ValueError(
+            "device='mps' was requested but MPS is not available; use 'auto' or 'cpu'"
+        )
     if name not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device must be auto, cpu, cuda or mps, got {name!r}")
     return torch.device(name)
@@ -28,4 +32,7 @@ def resolve_device(name: str) -> torch.device:
 
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """Move the tensors of a batch dict to ``device`` (ids and other values are kept)."""
-    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    return {
+        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+        for k, v in batch.items()
+    }

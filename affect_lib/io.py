@@ -53,7 +53,9 @@ def write_json(target: str | os.PathLike[str], payload: Any) -> None:
     """
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(_nan_to_none(payload), fh, indent=2, sort_keys=True, allow_nan=False)
+            json.dump(
+                _nan_to_none(payload), fh, indent=2, sort_keys=True, allow_nan=False
+            )
             fh.write("\n")
 
 
@@ -73,7 +75,9 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise ValueError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from exc
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

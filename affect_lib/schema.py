@@ -109,9 +109,7 @@ def check_batch(
     ``dims`` (name -> feature width), a finite (B, T, D) float tensor matching the mask."""
     missing = [m for m in (*dims, "mask") if m not in batch]
     if missing:
-        raise ValueError(
-            f"{where}: batch is missing {missing}; it has {sorted(batch)}"
-        )
+        raise ValueError(f"{where}: batch is missing {missing}; it has {sorted(batch)}")
     check_mask(batch["mask"], where=where)
     shape = tuple(batch["mask"].shape)
     for m, dim in dims.items():

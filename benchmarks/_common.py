@@ -23,21 +23,48 @@ def best_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, out
 
 
-def report(name: str, out: str, rows: list[dict[str, Any]], checks: dict[str, tuple[float, str, float]],
-           extra: dict[str, Any] | None = None) -> int:
+def report(
+    name: str,
+    out: str,
+    rows: list[dict[str, Any]],
+    checks: dict[str, tuple[float, str, float]],
+    extra: dict[str, Any] | None = None,
+) -> int:
     """Write ``out`` (JSON) and print the table; ``checks`` maps a claim to (value, op, budget), op in <=, >=.
 
     Returns the exit code: 1 when any budget is missed.
     """
-    results = {claim: {"value": v, "op": op, "budget": b, "ok": v <= b if op == "<=" else v >= b}
-               for claim, (v, op, b) in checks.items()}
-    write_json(out, {"benchmark": name, "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-                     "rows": rows, "checks": results, **(extra or {})})
+    results = {
+        claim: {
+            "value": v,
+            "op": op,
+            "budget": b,
+            "ok": v <= b if op == "<=" else v >= b,
+        }
+        for claim, (v, op, b) in checks.items()
+    }
+    write_json(
+        out,
+        {
+            "benchmark": name,
+            "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+            "rows": rows,
+            "checks": results,
+            **(extra or {}),
+        },
+    )
     if rows:
         keys = list(rows[0])
         print(" | ".join(f"{k:>14}" for k in keys))
         for r in rows:
-            print(" | ".join(f"{r[k]:>14.4g}" if isinstance(r[k], float) else f"{r[k]!s:>14}" for k in keys))
+            print(
+                " | ".join(
+                    f"{r[k]:>14.4g}" if isinstance(r[k], float) else f"{r[k]!s:>14}"
+                    for k in keys
+                )
+            )
     for claim, r in results.items():
-        print(f"{'OK  ' if r['ok'] else 'MISS'} {claim}: {r['value']:.4g} (budget {r['op']} {r['budget']:g})")
+        print(
+            f"{'OK  ' if r['ok'] else 'MISS'} {claim}: {r['value']:.4g} (budget {r['op']} {r['budget']:g})"
+        )
     return 0 if all(r["ok"] for r in results.values()) else 1

@@ -35,10 +35,17 @@ from affect_lib.eval.explanations import validity  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=None, help="test utterances edited (default: all)")
+    parser.add_argument(
+        "--n", type=int, default=None, help="test utterances edited (default: all)"
+    )
     parser.add_argument("--t-start", type=int, default=850)
     parser.add_argument("--ddim-steps", type=int, default=20)
-    parser.add_argument("--eta", type=float, default=1.0, help="DDIM noise level (1: DDPM's posterior variance)")
+    parser.add_argument(
+        "--eta",
+        type=float,
+        default=1.0,
+        help="DDIM noise level (1: DDPM's posterior variance)",
+    )
     parser.add_argument("--cfg-scale", type=float, default=8.0)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", default="_build/bench/counterfactual.json")
@@ -59,24 +66,61 @@ def main() -> int:
     target = torch.as_tensor((batch["label"].numpy() + rng.integers(1, 6, n)) % 6)
 
     def run(sampler: str):
-        return counterfactual(model, batch, target, cfg_scale=args.cfg_scale, t_start=args.t_start,
-                              steps=args.ddim_steps, eta=args.eta, sampler=sampler, generator=torch.Generator().manual_seed(0))
+        return counterfactual(
+            model,
+            batch,
+            target,
+            cfg_scale=args.cfg_scale,
+            t_start=args.t_start,
+            steps=args.ddim_steps,
+            eta=args.eta,
+            sampler=sampler,
+            generator=torch.Generator().manual_seed(0),
+        )
 
     t_ddim, cf_ddim = best_time(lambda: run("ddim"), args.repeats)
     t_ddpm, cf_ddpm = best_time(lambda: run("ddpm"), 1)
-    v_ddim, v_ddpm = validity(cf_ddim.pred_after.numpy(), target.numpy()), validity(cf_ddpm.pred_after.numpy(), target.numpy())
+    v_ddim, v_ddpm = (
+        validity(cf_ddim.pred_after.numpy(), target.numpy()),
+        validity(cf_ddpm.pred_after.numpy(), target.numpy()),
+    )
     # paired per utterance: d = DDPM hit - DDIM hit in {-1, 0, 1}; normal interval of its mean
-    d = (cf_ddpm.pred_after == target).numpy().astype(float) - (cf_ddim.pred_after == target).numpy()
+    d = (cf_ddpm.pred_after == target).numpy().astype(float) - (
+        cf_ddim.pred_after == target
+    ).numpy()
     half = 1.96 * d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
     interval = [round(d.mean() - half, 4), round(d.mean() + half, 4)]
-    print(f"validity gap DDPM - DDIM: {d.mean():+.4f}, 95 % interval {interval[0]:+.4f} .. {interval[1]:+.4f} (n = {n})")
-    rows = [{"sampler": f"DDIM ({args.ddim_steps} steps)", "seconds": t_ddim, "validity": v_ddim},
-            {"sampler": f"DDPM ({args.t_start + 1} steps)", "seconds": t_ddpm, "validity": v_ddpm}]
-    return report("counterfactual_ddim_vs_ddpm", args.out, rows,
-                  {"DDIM speedup over DDPM": (t_ddpm / t_ddim, ">=", 15.0),
-                   "validity gap |DDPM - DDIM|": (abs(v_ddpm - v_ddim), "<=", 0.02)},
-                  extra={"t_start": args.t_start, "cfg_scale": args.cfg_scale, "eta": args.eta, "n": n,
-                         "validity_gap_ddpm_minus_ddim_ci95": interval})
+    print(
+        f"validity gap DDPM - DDIM: {d.mean():+.4f}, 95 % interval {interval[0]:+.4f} .. {interval[1]:+.4f} (n = {n})"
+    )
+    rows = [
+        {
+            "sampler": f"DDIM ({args.ddim_steps} steps)",
+            "seconds": t_ddim,
+            "validity": v_ddim,
+        },
+        {
+            "sampler": f"DDPM ({args.t_start + 1} steps)",
+            "seconds": t_ddpm,
+            "validity": v_ddpm,
+        },
+    ]
+    return report(
+        "counterfactual_ddim_vs_ddpm",
+        args.out,
+        rows,
+        {
+            "DDIM speedup over DDPM": (t_ddpm / t_ddim, ">=", 15.0),
+            "validity gap |DDPM - DDIM|": (abs(v_ddpm - v_ddim), "<=", 0.02),
+        },
+        extra={
+            "t_start": args.t_start,
+            "cfg_scale": args.cfg_scale,
+            "eta": args.eta,
+            "n": n,
+            "validity_gap_ddpm_minus_ddim_ci95": interval,
+        },
+    )
 
 
 if __name__ == "__main__":

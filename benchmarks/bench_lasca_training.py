@@ -39,18 +39,27 @@ SPEEDUP_BUDGET = 2.0
 def training_rows(variant: str) -> tuple[np.ndarray, np.ndarray]:
     """(rows, D) float32 standardised pair deltas and (rows,) labels of the book's 5 s / 20 % arousal cell."""
     cfg = load_profile("book").lasca
-    ws = synth_affwild_windows(cfg, 0, 5.0, project_root() / "_build" / "bench" / "lasca_data")
-    rep = represent(ws, (cfg.encoder,) if variant == "fusion" else (), lexicons=("affective",))
+    ws = synth_affwild_windows(
+        cfg, 0, 5.0, project_root() / "_build" / "bench" / "lasca_data"
+    )
+    rep = represent(
+        ws, (cfg.encoder,) if variant == "fusion" else (), lexicons=("affective",)
+    )
     Z = rep.inputs(variant, cfg.encoder)
     pairs = preference_pairs(ws.arousal, ws.video, ws.index, 0.2)
-    train = ~np.isin(np.asarray(ws.subject).astype(str), subject_split(ws.subject, cfg.test_subjects, 0))
+    train = ~np.isin(
+        np.asarray(ws.subject).astype(str),
+        subject_split(ws.subject, cfg.test_subjects, 0),
+    )
     keep = train[pairs.first]
     X, y = symmetrise(pair_deltas(Z, pairs)[keep], pairs.label[keep])
     return StandardScaler().fit_transform(X).astype(np.float32), y
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--out", default="_build/bench/lasca_training.json")
@@ -60,9 +69,14 @@ def main() -> int:
     for variant in ("features", "fusion"):
         X, y = training_rows(variant)
         for batch in (8, 32, 200):
+
             def sk(b=batch, X=X, y=y) -> MLPClassifier:
-                mlp = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1.0, batch_size=min(b, len(y)),
-                                    random_state=np.random.RandomState(0))
+                mlp = MLPClassifier(
+                    hidden_layer_sizes=(hidden,),
+                    alpha=1.0,
+                    batch_size=min(b, len(y)),
+                    random_state=np.random.RandomState(0),
+                )
                 for _ in range(args.epochs):
                     mlp.partial_fit(X, y, classes=np.array([0, 1]))
                 return mlp
@@ -77,18 +91,39 @@ def main() -> int:
                 ours()  # loads (or compiles) the Adam kernel outside the timing
                 t_sk, a = best_time(sk, args.repeats)
                 t_ours, b = best_time(ours, args.repeats)
-            same = all(np.array_equal(p, q) for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_,
-                                                             strict=True))
+            same = all(
+                np.array_equal(p, q)
+                for p, q in zip(
+                    a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True
+                )
+            )
             if not same:
-                raise SystemExit(f"AdamMLP's weights differ from scikit-learn's ({variant}, batch {batch})")
+                raise SystemExit(
+                    f"AdamMLP's weights differ from scikit-learn's ({variant}, batch {batch})"
+                )
             speedups[(variant, batch)] = t_sk / t_ours
-            rows.append({"name": f"{variant} input ({X.shape[1]}), {batch}-row batches", "rows": len(y),
-                         "sklearn_ms_per_epoch": 1e3 * t_sk / args.epochs,
-                         "adammlp_ms_per_epoch": 1e3 * t_ours / args.epochs, "speedup": t_sk / t_ours})
-    checks = {f"AdamMLP speed-up over MLPClassifier.partial_fit, batch 8, {v} input": (speedups[(v, 8)], ">=",
-                                                                                       SPEEDUP_BUDGET)
-              for v in ("features", "fusion")}
-    extra = {"epochs": args.epochs, "cpu_count": os.cpu_count(), "identical_weights": True}
+            rows.append(
+                {
+                    "name": f"{variant} input ({X.shape[1]}), {batch}-row batches",
+                    "rows": len(y),
+                    "sklearn_ms_per_epoch": 1e3 * t_sk / args.epochs,
+                    "adammlp_ms_per_epoch": 1e3 * t_ours / args.epochs,
+                    "speedup": t_sk / t_ours,
+                }
+            )
+    checks = {
+        f"AdamMLP speed-up over MLPClassifier.partial_fit, batch 8, {v} input": (
+            speedups[(v, 8)],
+            ">=",
+            SPEEDUP_BUDGET,
+        )
+        for v in ("features", "fusion")
+    }
+    extra = {
+        "epochs": args.epochs,
+        "cpu_count": os.cpu_count(),
+        "identical_weights": True,
+    }
     return report("lasca_training", args.out, rows, checks, extra=extra)
 
 

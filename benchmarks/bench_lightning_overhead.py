@@ -36,7 +36,10 @@ from affect_lib.affect_diff.train import quiet_lightning  # noqa: E402
 from affect_lib.config import load_profile  # noqa: E402
 from affect_lib.data.datamodule import build_datamodule  # noqa: E402
 
-TERMS = ("ce", *LOSS_WEIGHTS)  # logged by training_step as train_<term>, with train_loss and tau
+TERMS = (
+    "ce",
+    *LOSS_WEIGHTS,
+)  # logged by training_step as train_<term>, with train_loss and tau
 
 
 def plain_fit(module: AffectDiffModule, loader, epochs: int) -> tuple[list[float], int]:
@@ -58,9 +61,17 @@ def plain_fit(module: AffectDiffModule, loader, epochs: int) -> tuple[list[float
             terms = module.model.losses(batch)
             loss = module._total(terms, "training")
             n = len(batch["label"])
-            logged = {"train_loss": loss, **{f"train_{t}": terms[t] for t in TERMS},
-                      "tau": torch.as_tensor(module.model.graph.tau)}
-            for key, value in logged.items():  # what self.log(on_epoch=True, batch_size=n) accumulates
+            logged = {
+                "train_loss": loss,
+                **{f"train_{t}": terms[t] for t in TERMS},
+                "tau": torch.as_tensor(module.model.graph.tau),
+            }
+            for (
+                key,
+                value,
+            ) in (
+                logged.items()
+            ):  # what self.log(on_epoch=True, batch_size=n) accumulates
                 sums[key] = sums.get(key, 0.0) + value.detach() * n
             count += n
             loss.backward()
@@ -68,7 +79,9 @@ def plain_fit(module: AffectDiffModule, loader, epochs: int) -> tuple[list[float
             opt.step()
             sched.step()
             module.on_train_batch_end(loss, batch, i)
-        _means = {key: float(total / count) for key, total in sums.items()}  # what Lightning logs per epoch
+        _means = {
+            key: float(total / count) for key, total in sums.items()
+        }  # what Lightning logs per epoch
         per_epoch = count
     marks.append(time.perf_counter())
     return marks, per_epoch
@@ -92,13 +105,24 @@ class EpochMarks(L.Callback):
         self.marks.append(time.perf_counter())
 
 
-def lightning_fit(module: AffectDiffModule, loader, epochs: int) -> tuple[list[float], int]:
+def lightning_fit(
+    module: AffectDiffModule, loader, epochs: int
+) -> tuple[list[float], int]:
     marks = EpochMarks()
     with quiet_lightning():
-        trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False,
-                            gradient_clip_val=module.cfg.train.grad_clip, limit_val_batches=0, num_sanity_val_steps=0,
-                            callbacks=[marks])
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            gradient_clip_val=module.cfg.train.grad_clip,
+            limit_val_batches=0,
+            num_sanity_val_steps=0,
+            callbacks=[marks],
+        )
         trainer.fit(module, train_dataloaders=loader)
     return marks.marks, marks.samples
 
@@ -111,32 +135,56 @@ def measure(fit, cfg, dm, epochs: int) -> dict[str, float]:
     marks, per_epoch = fit(module, dm.train_dataloader(), epochs)
     total = time.perf_counter() - start
     steady = (epochs - 1) * per_epoch / (marks[-1] - marks[1])
-    return {"steady_samples_per_s": steady, "first_epoch_s": marks[1] - marks[0], "total_s": total,
-            "total_samples_per_s": epochs * per_epoch / total}
+    return {
+        "steady_samples_per_s": steady,
+        "first_epoch_s": marks[1] - marks[0],
+        "total_s": total,
+        "total_samples_per_s": epochs * per_epoch / total,
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=3, help="at least 2: the first is excluded")
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="at least 2: the first is excluded"
+    )
     parser.add_argument("--out", default="_build/bench/lightning_overhead.json")
     args = parser.parse_args()
     if args.epochs < 2:
-        parser.error("--epochs must be >= 2 (the first epoch is excluded from the steady state)")
+        parser.error(
+            "--epochs must be >= 2 (the first epoch is excluded from the steady state)"
+        )
     cfg = load_profile("book", device="cpu")
     dm = build_datamodule(cfg)
     best: dict[str, dict[str, float]] = {}
-    for _ in range(args.repeats):  # alternate, so both see the same kind of machine load
+    for _ in range(
+        args.repeats
+    ):  # alternate, so both see the same kind of machine load
         for name, fit in (("plain PyTorch", plain_fit), ("Lightning", lightning_fit)):
             run = measure(fit, cfg, dm, args.epochs)
-            if name not in best or run["steady_samples_per_s"] > best[name]["steady_samples_per_s"]:
+            if (
+                name not in best
+                or run["steady_samples_per_s"] > best[name]["steady_samples_per_s"]
+            ):
                 best[name] = run
     plain, light = best["plain PyTorch"], best["Lightning"]
     rows = [{"contender": name, **run} for name, run in best.items()]
     ratio = plain["steady_samples_per_s"] / light["steady_samples_per_s"]
-    return report("lightning_overhead", args.out, rows, {"steady-state throughput plain / Lightning": (ratio, "<=", 1.10)},
-                  extra={"epochs": args.epochs, "repeats": args.repeats,
-                         "ratio_including_startup": plain["total_samples_per_s"] / light["total_samples_per_s"]})
+    return report(
+        "lightning_overhead",
+        args.out,
+        rows,
+        {"steady-state throughput plain / Lightning": (ratio, "<=", 1.10)},
+        extra={
+            "epochs": args.epochs,
+            "repeats": args.repeats,
+            "ratio_including_startup": plain["total_samples_per_s"]
+            / light["total_samples_per_s"],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -31,12 +31,26 @@ def main() -> int:
     n = cfg.n_train + cfg.n_val + cfg.n_test
     t_all, _ = best_time(lambda: len(generate_synth_mosei(cfg, seed=0)), args.repeats)
     t_one, _ = best_time(lambda: len(generate_synth_mosei(cfg, seed=0, workers=1)), 1)
-    rows = [{"contender": f"all {os.cpu_count()} cores", "seconds": t_all, "utterances_per_s": n / t_all},
-            {"contender": "1 worker", "seconds": t_one, "utterances_per_s": n / t_one}]
+    rows = [
+        {
+            "contender": f"all {os.cpu_count()} cores",
+            "seconds": t_all,
+            "utterances_per_s": n / t_all,
+        },
+        {"contender": "1 worker", "seconds": t_one, "utterances_per_s": n / t_one},
+    ]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    return report("synth_mosei_paper_generation", args.out, rows,
-                  {"paper-scale generation seconds": (t_all, "<=", BUDGET_S)},
-                  extra={"utterances": n, "peak_rss_gb": peak, "speedup_all_vs_one": t_one / t_all})
+    return report(
+        "synth_mosei_paper_generation",
+        args.out,
+        rows,
+        {"paper-scale generation seconds": (t_all, "<=", BUDGET_S)},
+        extra={
+            "utterances": n,
+            "peak_rss_gb": peak,
+            "speedup_all_vs_one": t_one / t_all,
+        },
+    )
 
 
 if __name__ == "__main__":

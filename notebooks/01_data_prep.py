@@ -52,15 +52,31 @@ from affect_lib.config import load_profile
 from affect_lib.data.datamodule import build_datamodule
 from affect_lib.eval.probes import probe_modalities
 from affect_lib.io import write_json
-from affect_lib.plots.chapters import class_driver_balance, modality_heatmaps, probe_accuracy_bars
+from affect_lib.plots.chapters import (
+    class_driver_balance,
+    modality_heatmaps,
+    probe_accuracy_bars,
+)
 from affect_lib.schema import EMOTIONS, MODALITIES
 
-cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
-                   run_dir=run_dir, **overrides)
+cfg = load_profile(
+    profile,
+    seed=seed,
+    device=device,
+    data_source=data_source,
+    data_dir=data_dir,
+    run_dir=run_dir,
+    **overrides,
+)
 L.seed_everything(cfg.seed, workers=True, verbose=False)
 pd.set_option("display.precision", 3)
 print(f"profile={cfg.profile} seed={cfg.seed} data_source={cfg.data_source}")
-print({k: getattr(cfg.data, k) for k in ("n_train", "n_val", "n_test", "seq_len", "n_speakers")})
+print(
+    {
+        k: getattr(cfg.data, k)
+        for k in ("n_train", "n_val", "n_test", "seq_len", "n_speakers")
+    }
+)
 
 # %% [markdown]
 # ## The generative process
@@ -93,7 +109,12 @@ sizes = {split: len(c) for split, c in corpora.items()}
 glue("n_train", sizes["train"], display=False)
 glue("n_val", sizes["val"], display=False)
 glue("n_test", sizes["test"], display=False)
-pd.DataFrame({"utterances": sizes, "speakers": {s: len(np.unique(c.speaker)) for s, c in corpora.items()}}).T
+pd.DataFrame(
+    {
+        "utterances": sizes,
+        "speakers": {s: len(np.unique(c.speaker)) for s, c in corpora.items()},
+    }
+).T
 
 # %% [markdown]
 # The splits hold {glue:text}`n_train` / {glue:text}`n_val` / {glue:text}`n_test` utterances
@@ -103,9 +124,13 @@ pd.DataFrame({"utterances": sizes, "speakers": {s: len(np.unique(c.speaker)) for
 
 # %%
 train = corpora["train"]
-balance = pd.crosstab(pd.Categorical.from_codes(train.label, EMOTIONS),
-                      pd.Categorical.from_codes(train.driver, MODALITIES),
-                      rownames=["emotion"], colnames=["driver"], margins=True)
+balance = pd.crosstab(
+    pd.Categorical.from_codes(train.label, EMOTIONS),
+    pd.Categorical.from_codes(train.driver, MODALITIES),
+    rownames=["emotion"],
+    colnames=["driver"],
+    margins=True,
+)
 balance
 
 # %%
@@ -119,7 +144,9 @@ plt.show()
 
 # %%
 present = (train.emotions > 0).sum(axis=1)
-pd.Series(present).value_counts().sort_index().rename_axis("emotions present").to_frame("utterances").T
+pd.Series(present).value_counts().sort_index().rename_axis("emotions present").to_frame(
+    "utterances"
+).T
 
 # %% [markdown]
 # ## What an utterance looks like
@@ -132,7 +159,11 @@ pd.Series(present).value_counts().sort_index().rename_axis("emotions present").t
 # %%
 test = corpora["test"]
 # one utterance per planted driver; real data have no driver (-1): then the first three utterances
-examples = [int(np.flatnonzero(test.driver == d)[0]) for d in range(len(MODALITIES)) if np.any(test.driver == d)]
+examples = [
+    int(np.flatnonzero(test.driver == d)[0])
+    for d in range(len(MODALITIES))
+    if np.any(test.driver == d)
+]
 examples = examples if len(examples) == len(MODALITIES) else [0, 1, 2][: len(test)]
 modality_heatmaps(test, examples)
 plt.show()
@@ -146,21 +177,43 @@ plt.show()
 # %%
 probes = probe_modalities(train, test, C=probe_C)
 overall = {name: round(r.accuracy, 4) for name, r in probes.items()}
-by_driver = {name: [round(float(np.mean(r.predictions[test.driver == d] == test.label[test.driver == d])), 4)
-                    for d in range(len(MODALITIES))] for name, r in probes.items()}
+by_driver = {
+    name: [
+        round(
+            float(
+                np.mean(r.predictions[test.driver == d] == test.label[test.driver == d])
+            ),
+            4,
+        )
+        for d in range(len(MODALITIES))
+    ]
+    for name, r in probes.items()
+}
 for name, acc in overall.items():
     glue(f"probe_acc_{name}", acc, display=False)
-for d, m in enumerate(MODALITIES):  # each single-modality probe on the utterances its modality drives
+for d, m in enumerate(
+    MODALITIES
+):  # each single-modality probe on the utterances its modality drives
     glue(f"probe_acc_{m}_driven", by_driver[m][d], display=False)
-table = pd.DataFrame({
-    "accuracy": overall,
-    "balanced accuracy": {n: round(r.balanced_accuracy, 4) for n, r in probes.items()},
-    "macro F1": {n: round(r.macro_f1, 4) for n, r in probes.items()},
-} | {f"acc | driver={m}": {n: v[d] for n, v in by_driver.items()} for d, m in enumerate(MODALITIES)})
+table = pd.DataFrame(
+    {
+        "accuracy": overall,
+        "balanced accuracy": {
+            n: round(r.balanced_accuracy, 4) for n, r in probes.items()
+        },
+        "macro F1": {n: round(r.macro_f1, 4) for n, r in probes.items()},
+    }
+    | {
+        f"acc | driver={m}": {n: v[d] for n, v in by_driver.items()}
+        for d, m in enumerate(MODALITIES)
+    }
+)
 table
 
 # %%
-chance = round(float(np.max(np.bincount(test.label)) / len(test)), 4)  # always the most frequent class
+chance = round(
+    float(np.max(np.bincount(test.label)) / len(test)), 4
+)  # always the most frequent class
 glue("probe_chance", chance, display=False)
 probe_accuracy_bars(overall, by_driver, chance=chance)
 plt.show()
@@ -183,12 +236,22 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":
     assert max(overall[m] for m in MODALITIES) <= 0.9, overall
     assert overall["concat"] >= max(overall[m] for m in MODALITIES) + 0.15, overall
     for d, m in enumerate(MODALITIES):
-        assert by_driver[m][d] >= max(v for j, v in enumerate(by_driver[m]) if j != d) + 0.2, (m, by_driver[m])
-summary = {"profile": cfg.profile, "seed": cfg.seed, "sizes": sizes, "probe_accuracy": overall,
-           "probe_accuracy_by_driver": by_driver,
-           "fingerprints": {split: c.fingerprint() for split, c in corpora.items()}}
+        assert (
+            by_driver[m][d]
+            >= max(v for j, v in enumerate(by_driver[m]) if j != d) + 0.2
+        ), (m, by_driver[m])
+summary = {
+    "profile": cfg.profile,
+    "seed": cfg.seed,
+    "sizes": sizes,
+    "probe_accuracy": overall,
+    "probe_accuracy_by_driver": by_driver,
+    "fingerprints": {split: c.fingerprint() for split, c in corpora.items()},
+}
 write_json(cfg.run_path / "data" / "synth_mosei_summary.json", summary)
-print("wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of each split) in the run folder")
+print(
+    "wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of each split) in the run folder"
+)
 
 # %% [markdown]
 # ## Summary
@@ -234,19 +297,38 @@ from affect_lib.eval.probes import linear_probe, pool_features
 
 text_mix = (0.7, 0.15, 0.15)
 predicted = float(np.dot(text_mix, by_driver["text"]))
-text_corpora = generate_synth_mosei(dataclasses.replace(cfg.data, driver_mix=text_mix), seed=cfg.seed)
+text_corpora = generate_synth_mosei(
+    dataclasses.replace(cfg.data, driver_mix=text_mix), seed=cfg.seed
+)
 tr, te = text_corpora["train"], text_corpora["test"]
-text_probe = linear_probe(pool_features(tr, "text"), tr.label, pool_features(te, "text"), te.label, modality="text")
+text_probe = linear_probe(
+    pool_features(tr, "text"),
+    tr.label,
+    pool_features(te, "text"),
+    te.label,
+    modality="text",
+)
 text_driven = te.driver == 0
-pd.Series({"predicted (probe unchanged)": predicted,
-           "measured": text_probe.accuracy,
-           "measured | driver=text": float(np.mean(text_probe.predictions[text_driven] == te.label[text_driven])),
-           "this notebook's probe | driver=text": by_driver["text"][0]}).round(3).to_frame("text probe accuracy")
+pd.Series(
+    {
+        "predicted (probe unchanged)": predicted,
+        "measured": text_probe.accuracy,
+        "measured | driver=text": float(
+            np.mean(text_probe.predictions[text_driven] == te.label[text_driven])
+        ),
+        "this notebook's probe | driver=text": by_driver["text"][0],
+    }
+).round(3).to_frame("text probe accuracy")
 
 # %% tags=["solution"]
-if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is about the book profile
+if (
+    cfg.profile == "book" and cfg.data_source == "synthetic"
+):  # the answer is about the book profile
     assert text_probe.accuracy > predicted + 0.03, (text_probe.accuracy, predicted)
-    assert np.mean(text_probe.predictions[text_driven] == te.label[text_driven]) > by_driver["text"][0] + 0.03
+    assert (
+        np.mean(text_probe.predictions[text_driven] == te.label[text_driven])
+        > by_driver["text"][0] + 0.03
+    )
 
 # %% [markdown]
 # The measurement beats the prediction because the probe does change: trained on a corpus where
@@ -280,24 +362,48 @@ from affect_lib.eval.probes import linear_probe
 def window_pool(corpus, modality):
     """(N, D) mean of one modality over each utterance's evidence window."""
     steps = np.arange(corpus.seq_len)
-    inside = (steps >= corpus.window[:, :1]) & (steps < corpus.window[:, 1:]) & corpus.mask
-    return (getattr(corpus, modality) * inside[..., None]).sum(axis=1) / inside.sum(axis=1, keepdims=True)
+    inside = (
+        (steps >= corpus.window[:, :1]) & (steps < corpus.window[:, 1:]) & corpus.mask
+    )
+    return (getattr(corpus, modality) * inside[..., None]).sum(axis=1) / inside.sum(
+        axis=1, keepdims=True
+    )
 
 
 # Evidence windows are known only in SynthMOSEI (real data have window = -1): generate it if needed.
-synth = corpora if cfg.data_source == "synthetic" else generate_synth_mosei(cfg.data, seed=cfg.seed)
+synth = (
+    corpora
+    if cfg.data_source == "synthetic"
+    else generate_synth_mosei(cfg.data, seed=cfg.seed)
+)
 w_train, w_test = synth["train"], synth["test"]
-window_probe = linear_probe(window_pool(w_train, "text"), w_train.label, window_pool(w_test, "text"), w_test.label,
-                            modality="text")
+window_probe = linear_probe(
+    window_pool(w_train, "text"),
+    w_train.label,
+    window_pool(w_test, "text"),
+    w_test.label,
+    modality="text",
+)
 text_driven = w_test.driver == 0
-pd.Series({"whole utterance (probe table)": by_driver["text"][0],
-           "evidence window only": float(np.mean(window_probe.predictions[text_driven] == w_test.label[text_driven]))},
-          ).round(3).to_frame("text probe accuracy | driver=text")
+pd.Series(
+    {
+        "whole utterance (probe table)": by_driver["text"][0],
+        "evidence window only": float(
+            np.mean(window_probe.predictions[text_driven] == w_test.label[text_driven])
+        ),
+    },
+).round(3).to_frame("text probe accuracy | driver=text")
 
 # %% tags=["solution"]
-if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is about the book profile
-    window_errors = 1 - np.mean(window_probe.predictions[text_driven] == w_test.label[text_driven])
-    assert window_errors < 0.5 * (1 - by_driver["text"][0]), window_errors  # "most of the errors disappear"
+if (
+    cfg.profile == "book" and cfg.data_source == "synthetic"
+):  # the answer is about the book profile
+    window_errors = 1 - np.mean(
+        window_probe.predictions[text_driven] == w_test.label[text_driven]
+    )
+    assert window_errors < 0.5 * (1 - by_driver["text"][0]), (
+        window_errors
+    )  # "most of the errors disappear"
 
 # %% [markdown]
 # Averaging over the whole utterance dilutes the driver's cue with the steps around the window

@@ -44,7 +44,9 @@ ddim_steps = 20  # DDIM steps of the edits, at most 50
 eta = 1.0  # DDIM noise level: 0 deterministic, 1 DDPM's posterior variance
 sweep_scales = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
 n_sweep = 150  # utterances in the scale sweep
-n_race = 64  # utterances in the DDIM-vs-DDPM race (DDPM runs all 851 steps: the costly part)
+n_race = (
+    64  # utterances in the DDIM-vs-DDPM race (DDPM runs all 851 steps: the costly part)
+)
 race_steps = [10, 20]
 n_matrix = 60  # utterances edited toward all six emotions
 
@@ -60,7 +62,11 @@ from affect_lib.affect_diff.counterfactual import counterfactual, modality_scale
 from affect_lib.affect_diff.module import load_affect_diff
 from affect_lib.config import load_profile
 from affect_lib.data.datamodule import build_datamodule
-from affect_lib.eval.explanations import attribution_accuracy, perceptual_scores, realism
+from affect_lib.eval.explanations import (
+    attribution_accuracy,
+    perceptual_scores,
+    realism,
+)
 from affect_lib.experiments.counterfactual_study import (
     other_emotion,
     sampler_race,
@@ -79,16 +85,27 @@ from affect_lib.plots.counterfactual import (
 from affect_lib.publish.tolerances import measured_runs
 from affect_lib.schema import EMOTIONS, MODALITIES
 
-cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
-                   run_dir=run_dir, **overrides)
+cfg = load_profile(
+    profile,
+    seed=seed,
+    device=device,
+    data_source=data_source,
+    data_dir=data_dir,
+    run_dir=run_dir,
+    **overrides,
+)
 L.seed_everything(cfg.seed, workers=True, verbose=False)
 torch.use_deterministic_algorithms(True)
 pd.set_option("display.precision", 3)
-t_start = min(cfg.model.diffusion_steps - 1, round(t_start_frac * cfg.model.diffusion_steps))
+t_start = min(
+    cfg.model.diffusion_steps - 1, round(t_start_frac * cfg.model.diffusion_steps)
+)
 steps = min(ddim_steps, t_start + 1)
 edit = {"t_start": t_start, "steps": steps, "eta": eta}
-print(f"profile={cfg.profile} seed={cfg.seed} T={cfg.model.diffusion_steps} t_start={t_start} "
-      f"cfg_scale={cfg_scale} DDIM steps={steps} eta={eta}")
+print(
+    f"profile={cfg.profile} seed={cfg.seed} T={cfg.model.diffusion_steps} t_start={t_start} "
+    f"cfg_scale={cfg_scale} DDIM steps={steps} eta={eta}"
+)
 
 # %% [markdown]
 # ## The model of chapter 3
@@ -101,8 +118,10 @@ print(f"profile={cfg.profile} seed={cfg.seed} T={cfg.model.diffusion_steps} t_st
 # %%
 ckpt = cfg.run_path / "affect_diff" / "checkpoints" / "best.ckpt"
 if not ckpt.is_file():
-    raise FileNotFoundError(f"{ckpt} is missing: run chapter 3 first "
-                            f"(affect-book run --profile {cfg.profile} --only 03)")
+    raise FileNotFoundError(
+        f"{ckpt} is missing: run chapter 3 first "
+        f"(affect-book run --profile {cfg.profile} --only 03)"
+    )
 model = load_affect_diff(ckpt, cfg)
 dm = build_datamodule(cfg)
 test = dm.datasets["test"]
@@ -110,8 +129,12 @@ n = min(n_edit, len(test))
 batch = test.__getitems__(list(range(n)))
 target = other_emotion(batch["label"], seed=cfg.seed)
 scales = modality_scales(model, dm.val_dataloader())
-print(f"{n} test utterances; modality scales (spread of reconstructions on val): "
-      + ", ".join(f"{m} {s:.3f}" for m, s in zip(MODALITIES, scales.tolist(), strict=True)))
+print(
+    f"{n} test utterances; modality scales (spread of reconstructions on val): "
+    + ", ".join(
+        f"{m} {s:.3f}" for m, s in zip(MODALITIES, scales.tolist(), strict=True)
+    )
+)
 
 # %% [markdown]
 # ## Editing toward another emotion
@@ -127,17 +150,33 @@ print(f"{n} test utterances; modality scales (spread of reconstructions on val):
 # The classifier of chapter 3 then reads $z'$: an edit is *valid* when it says $y'$.
 
 # %%
-cf = counterfactual(model, batch, target, cfg_scale=cfg_scale, scales=scales, generator=torch.Generator().manual_seed(cfg.seed), **edit)
+cf = counterfactual(
+    model,
+    batch,
+    target,
+    cfg_scale=cfg_scale,
+    scales=scales,
+    generator=torch.Generator().manual_seed(cfg.seed),
+    **edit,
+)
 summary = summarise(cf)
-fd, fd_ref = realism(cf.z, cf.z_cf, cf.mask, batch["label"].numpy(), cf.target.numpy(), len(EMOTIONS))
-headline = {"cf_validity": round(summary["validity"], 4), "cf_proximity": round(summary["proximity"], 4),
-            "cf_sparsity": round(summary["sparsity"], 4), "cf_fd_latent": round(float(fd), 4)}
+fd, fd_ref = realism(
+    cf.z, cf.z_cf, cf.mask, batch["label"].numpy(), cf.target.numpy(), len(EMOTIONS)
+)
+headline = {
+    "cf_validity": round(summary["validity"], 4),
+    "cf_proximity": round(summary["proximity"], 4),
+    "cf_sparsity": round(summary["sparsity"], 4),
+    "cf_fd_latent": round(float(fd), 4),
+}
 for key, value in headline.items():
     glue(key, value, display=False)
 glue("cf_fd_reference", round(float(fd_ref), 4), display=False)
 glue("cf_fd_ratio", round(float(fd / fd_ref), 4), display=False)
-pd.Series({**headline, "FD real class vs other classes (reference)": round(float(fd_ref), 4)},
-          name=f"s={cfg_scale:g}, t0={t_start}").to_frame()
+pd.Series(
+    {**headline, "FD real class vs other classes (reference)": round(float(fd_ref), 4)},
+    name=f"s={cfg_scale:g}, t0={t_start}",
+).to_frame()
 
 # %% [markdown]
 # **Realism** is the Fréchet distance between the time-pooled counterfactual latents aimed at an
@@ -161,12 +200,18 @@ pd.Series({**headline, "FD real class vs other classes (reference)": round(float
 # %%
 # NBVAL_IGNORE_OUTPUT
 # which utterance is shown, and what the classifier says of it, changes with training
-shown = np.flatnonzero((cf.pred_after == cf.target).numpy() & (batch["driver"].numpy() >= 0))
-i = int(shown[0]) if len(shown) else 0  # a valid edit with a planted driver, when there is one
+shown = np.flatnonzero(
+    (cf.pred_after == cf.target).numpy() & (batch["driver"].numpy() >= 0)
+)
+i = (
+    int(shown[0]) if len(shown) else 0
+)  # a valid edit with a planted driver, when there is one
 drv = int(batch["driver"][i])
-print(f"utterance {batch['id'][i]}: {EMOTIONS[int(batch['label'][i])]} (driver {MODALITIES[drv] if drv >= 0 else '?'}) "
-      f"→ {EMOTIONS[int(cf.target[i])]}; classifier before: {EMOTIONS[int(cf.pred_before[i])]}, "
-      f"after: {EMOTIONS[int(cf.pred_after[i])]}; most changed: {MODALITIES[int(cf.attribution[i])]}")
+print(
+    f"utterance {batch['id'][i]}: {EMOTIONS[int(batch['label'][i])]} (driver {MODALITIES[drv] if drv >= 0 else '?'}) "
+    f"→ {EMOTIONS[int(cf.target[i])]}; classifier before: {EMOTIONS[int(cf.pred_before[i])]}, "
+    f"after: {EMOTIONS[int(cf.pred_after[i])]}; most changed: {MODALITIES[int(cf.attribution[i])]}"
+)
 counterfactual_example(cf, i)
 plt.show()
 
@@ -186,8 +231,15 @@ plt.show()
 
 # %%
 m = min(n_sweep, n)
-sweep = scale_sweep(model, {key: v[:m] for key, v in batch.items()}, target[:m], sweep_scales, seed=cfg.seed,
-                    scales=scales, **edit)
+sweep = scale_sweep(
+    model,
+    {key: v[:m] for key, v in batch.items()},
+    target[:m],
+    sweep_scales,
+    seed=cfg.seed,
+    scales=scales,
+    **edit,
+)
 sweep
 
 # %%
@@ -208,8 +260,17 @@ plt.show()
 # %%
 # NBVAL_IGNORE_OUTPUT
 race_batch = {k: v[:n_race] for k, v in batch.items()}
-race, race_cfs = sampler_race(model, race_batch, target[:n_race], ddim_steps=[s for s in race_steps if s <= t_start + 1],
-                              seed=cfg.seed, repeats=2, cfg_scale=cfg_scale, scales=scales, **edit)
+race, race_cfs = sampler_race(
+    model,
+    race_batch,
+    target[:n_race],
+    ddim_steps=[s for s in race_steps if s <= t_start + 1],
+    seed=cfg.seed,
+    repeats=2,
+    cfg_scale=cfg_scale,
+    scales=scales,
+    **edit,
+)
 name = f"DDIM {steps}"
 ddim_speedup = round(float(race.loc[name, "speedup_vs_ddpm"]), 1)
 glue("ddim_speedup", ddim_speedup, display=False)
@@ -220,7 +281,9 @@ race[["steps", "seconds", "speedup_vs_ddpm"]].round(3)
 # produce is deterministic given the seed, and is checked:
 
 # %%
-ddim_validity_gap = round(abs(float(race.loc["DDPM", "validity"] - race.loc[name, "validity"])), 4)
+ddim_validity_gap = round(
+    abs(float(race.loc["DDPM", "validity"] - race.loc[name, "validity"])), 4
+)
 glue("ddim_validity_gap", ddim_validity_gap, display=False)
 race.drop(columns=["seconds", "speedup_vs_ddpm"]).round(3)
 
@@ -242,16 +305,30 @@ plt.show()
 
 # %%
 k = min(n_matrix, n)
-matrix = validity_matrix(model, {key: v[:k] for key, v in batch.items()}, seed=cfg.seed, cfg_scale=cfg_scale,
-                         scales=scales, **edit)
+matrix = validity_matrix(
+    model,
+    {key: v[:k] for key, v in batch.items()},
+    seed=cfg.seed,
+    cfg_scale=cfg_scale,
+    scales=scales,
+    **edit,
+)
 validity_heatmap(matrix)
 plt.show()
-per_source = np.bincount(batch["label"][:k].numpy(), minlength=len(EMOTIONS))  # utterances behind each row
-off = np.where(np.eye(len(EMOTIONS), dtype=bool), np.nan, matrix)  # edits toward another emotion
-if np.isfinite(off).any():  # which pair is lowest changes with training: the heatmap names it
+per_source = np.bincount(
+    batch["label"][:k].numpy(), minlength=len(EMOTIONS)
+)  # utterances behind each row
+off = np.where(
+    np.eye(len(EMOTIONS), dtype=bool), np.nan, matrix
+)  # edits toward another emotion
+if np.isfinite(
+    off
+).any():  # which pair is lowest changes with training: the heatmap names it
     src, tgt = np.unravel_index(np.nanargmin(off), off.shape)
-    print(f"edits toward another emotion: {np.nanmean(off):.2f} valid on average; the lowest cell: "
-          f"{off[src, tgt]:.2f}, of {per_source[src]} utterances of its source emotion")
+    print(
+        f"edits toward another emotion: {np.nanmean(off):.2f} valid on average; the lowest cell: "
+        f"{off[src, tgt]:.2f}, of {per_source[src]} utterances of its source emotion"
+    )
 
 # %% [markdown]
 # A row rests on the utterances of its source emotion among the `n_matrix` edited (the line above
@@ -271,12 +348,23 @@ driver = batch["driver"].numpy()
 attribution = cf.attribution.numpy()
 cf_attribution_acc = round(attribution_accuracy(attribution, driver), 4)
 glue("cf_attribution_acc", cf_attribution_acc, display=False)
-perceptual = {m: round(v, 4) for m, v in perceptual_scores(model, dm.test_dataloader(), seed=cfg.seed).items()}
+perceptual = {
+    m: round(v, 4)
+    for m, v in perceptual_scores(model, dm.test_dataloader(), seed=cfg.seed).items()
+}
 for m, v in perceptual.items():
     glue(f"perceptual_score_{m}", v, display=False)
-pd.DataFrame({"perceptual score (accuracy drop)": perceptual,
-              "share attributed": {m: float(np.mean(attribution == j)) for j, m in enumerate(MODALITIES)},
-              "share planted driver": {m: float(np.mean(driver == j)) for j, m in enumerate(MODALITIES)}})
+pd.DataFrame(
+    {
+        "perceptual score (accuracy drop)": perceptual,
+        "share attributed": {
+            m: float(np.mean(attribution == j)) for j, m in enumerate(MODALITIES)
+        },
+        "share planted driver": {
+            m: float(np.mean(driver == j)) for j, m in enumerate(MODALITIES)
+        },
+    }
+)
 
 # %%
 attribution_by_driver(attribution, driver)
@@ -292,12 +380,31 @@ plt.show()
 # the stored number before `make test` calls it a regression.
 
 # %%
-spread = measured_runs("04_counterfactuals.ipynb", ["cf_validity", "cf_attribution_acc", "cf_fd_ratio",
-                                                    "ddim_validity_gap", "perceptual_score_text"])
-runs = spread.drop(columns="tolerance") if "tolerance" in spread else pd.DataFrame(np.nan, index=spread.index,
-                                                                                     columns=["not measured"])
-glue("cf_attribution_acc_runs_min", float(runs.loc["cf_attribution_acc"].min()), display=False)
-glue("cf_attribution_acc_runs_max", float(runs.loc["cf_attribution_acc"].max()), display=False)
+spread = measured_runs(
+    "04_counterfactuals.ipynb",
+    [
+        "cf_validity",
+        "cf_attribution_acc",
+        "cf_fd_ratio",
+        "ddim_validity_gap",
+        "perceptual_score_text",
+    ],
+)
+runs = (
+    spread.drop(columns="tolerance")
+    if "tolerance" in spread
+    else pd.DataFrame(np.nan, index=spread.index, columns=["not measured"])
+)
+glue(
+    "cf_attribution_acc_runs_min",
+    float(runs.loc["cf_attribution_acc"].min()),
+    display=False,
+)
+glue(
+    "cf_attribution_acc_runs_max",
+    float(runs.loc["cf_attribution_acc"].max()),
+    display=False,
+)
 spread.round(3)
 
 # %% [markdown]
@@ -319,7 +426,9 @@ spread.round(3)
 # driver of 40 % of the utterances, audio and video of 30 % each).
 
 # %%
-if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floors are defined for the book profile
+if (
+    cfg.profile == "book" and cfg.data_source == "synthetic"
+):  # the floors are defined for the book profile
     # the chapter's claims, with thresholds that held in every run measured for notebooks/tolerances.json
     assert headline["cf_validity"] >= 0.80, headline
     assert np.nanmean(np.diag(matrix)) >= 0.8, np.diag(matrix)
@@ -327,16 +436,37 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floors are d
     assert headline["cf_sparsity"] == 1.0 and (sweep["sparsity"] == 1.0).all(), sweep
     s0 = sweep.loc[sweep["cfg_scale"] == 0]
     assert s0["validity"].item() < 0.25 and abs(s0["proximity"].item() - 1) <= 0.25, s0
-    assert sweep["validity"].iloc[-1] >= s0["validity"].item() + 0.5, sweep  # guidance buys validity
-    assert sweep["proximity"].iloc[-1] > s0["proximity"].item(), sweep  # ... with distance
+    assert sweep["validity"].iloc[-1] >= s0["validity"].item() + 0.5, (
+        sweep
+    )  # guidance buys validity
+    assert sweep["proximity"].iloc[-1] > s0["proximity"].item(), (
+        sweep
+    )  # ... with distance
     assert ddim_validity_gap <= 0.05, ddim_validity_gap
-    shares = np.array([perceptual[m] for m in MODALITIES])  # "roughly in proportion to the driver mix"
+    shares = np.array(
+        [perceptual[m] for m in MODALITIES]
+    )  # "roughly in proportion to the driver mix"
     mix = np.asarray(cfg.data.driver_mix)
-    assert shares.argmax() == mix.argmax() and np.abs(shares / shares.sum() - mix).max() <= 0.08, shares
-write_json(cfg.run_path / "affect_diff" / "counterfactuals.json",
-           {"profile": cfg.profile, "seed": cfg.seed, "t_start": t_start, "cfg_scale": cfg_scale, "steps": steps,
-            "eta": eta, **headline, "cf_attribution_acc": cf_attribution_acc, "perceptual": perceptual,
-            "sweep": sweep.to_dict(orient="records"), "validity_matrix": matrix.tolist()})
+    assert (
+        shares.argmax() == mix.argmax()
+        and np.abs(shares / shares.sum() - mix).max() <= 0.08
+    ), shares
+write_json(
+    cfg.run_path / "affect_diff" / "counterfactuals.json",
+    {
+        "profile": cfg.profile,
+        "seed": cfg.seed,
+        "t_start": t_start,
+        "cfg_scale": cfg_scale,
+        "steps": steps,
+        "eta": eta,
+        **headline,
+        "cf_attribution_acc": cf_attribution_acc,
+        "perceptual": perceptual,
+        "sweep": sweep.to_dict(orient="records"),
+        "validity_matrix": matrix.tolist(),
+    },
+)
 print("wrote affect_diff/counterfactuals.json")
 
 # %% [markdown]
@@ -382,7 +512,9 @@ from affect_lib.affect_diff.diffusion import guided_eps_fn
 few = {key: v[:8] for key, v in batch.items()}
 with torch.no_grad():
     enc = model.encode(few, sample=False)
-    z_t = model.schedule.noise_to(enc.latent.mu, t_start, generator=torch.Generator().manual_seed(0))
+    z_t = model.schedule.noise_to(
+        enc.latent.mu, t_start, generator=torch.Generator().manual_seed(0)
+    )
     t = torch.full((8,), t_start, dtype=torch.long)
     kw = {"influence": enc.graph.influence, "mask": few["mask"]}
     eps_cond = model.unet(z_t, t, target[:8], **kw)
@@ -390,8 +522,10 @@ with torch.no_grad():
     by_hand = eps_uncond + cfg_scale * (eps_cond - eps_uncond)
     library = guided_eps_fn(model.unet, label=target[:8], scale=cfg_scale, **kw)(z_t, t)
     scale_one = guided_eps_fn(model.unet, label=target[:8], scale=1.0, **kw)(z_t, t)
-print(f"equal to guided_eps_fn: {torch.allclose(by_hand, library, atol=1e-5)}; "
-      f"guided_eps_fn at scale 1 is the conditional prediction: {torch.allclose(scale_one, eps_cond, atol=1e-5)}")
+print(
+    f"equal to guided_eps_fn: {torch.allclose(by_hand, library, atol=1e-5)}; "
+    f"guided_eps_fn at scale 1 is the conditional prediction: {torch.allclose(scale_one, eps_cond, atol=1e-5)}"
+)
 
 # %% [markdown]
 # At $s = 1$ guidance is plain conditional sampling; $s > 1$ extrapolates away from the unconditional
@@ -417,17 +551,35 @@ print(f"equal to guided_eps_fn: {torch.allclose(by_hand, library, atol=1e-5)}; "
 few = {key: v[:64] for key, v in batch.items()}
 rows = {}
 for t0 in (round(0.5 * cfg.model.diffusion_steps), t_start):
-    shallow = counterfactual(model, few, target[:64], cfg_scale=cfg_scale, t_start=min(t0, cfg.model.diffusion_steps - 1),
-                             steps=min(steps, t0 + 1), eta=eta, scales=scales, generator=torch.Generator().manual_seed(0))
-    kept = (shallow.pred_after == shallow.pred_before).float().mean()  # still read as what it was before
+    shallow = counterfactual(
+        model,
+        few,
+        target[:64],
+        cfg_scale=cfg_scale,
+        t_start=min(t0, cfg.model.diffusion_steps - 1),
+        steps=min(steps, t0 + 1),
+        eta=eta,
+        scales=scales,
+        generator=torch.Generator().manual_seed(0),
+    )
+    kept = (
+        (shallow.pred_after == shallow.pred_before).float().mean()
+    )  # still read as what it was before
     rows[t0] = summarise(shallow) | {"keeps its emotion": float(kept)}
 pd.DataFrame(rows).T.rename_axis("t_0").round(3)
 
 # %% tags=["solution"]
-if cfg.profile == "book" and cfg.data_source == "synthetic":  # the answer is about the book profile
+if (
+    cfg.profile == "book" and cfg.data_source == "synthetic"
+):  # the answer is about the book profile
     half, deep = rows[round(0.5 * cfg.model.diffusion_steps)], rows[t_start]
-    assert half["proximity"] < deep["proximity"] and half["validity"] <= deep["validity"] - 0.3, rows
-    assert half["keeps its emotion"] > 0.5 * (1 - half["validity"]), half  # most misses keep their emotion
+    assert (
+        half["proximity"] < deep["proximity"]
+        and half["validity"] <= deep["validity"] - 0.3
+    ), rows
+    assert half["keeps its emotion"] > 0.5 * (1 - half["validity"]), (
+        half
+    )  # most misses keep their emotion
 
 # %% [markdown]
 # From half-way the edit stays much closer to the original but reaches the target far less often,

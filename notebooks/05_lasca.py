@@ -63,21 +63,48 @@ from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, load_encoder
 from affect_lib.lasca.folders import load_windows, synth_affwild_windows
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES
-from affect_lib.lasca.preference import PairScorer, fit_preference, pair_deltas, preference_pairs
-from affect_lib.lasca.saliency import normalise, otsu_threshold, salient_mask, standardise, video_stats
-from affect_lib.lasca.semantic import EmbeddingCache, cues_within_cap, describe, embedding_cache_dir
+from affect_lib.lasca.preference import (
+    PairScorer,
+    fit_preference,
+    pair_deltas,
+    preference_pairs,
+)
+from affect_lib.lasca.saliency import (
+    normalise,
+    otsu_threshold,
+    salient_mask,
+    standardise,
+    video_stats,
+)
+from affect_lib.lasca.semantic import (
+    EmbeddingCache,
+    cues_within_cap,
+    describe,
+    embedding_cache_dir,
+)
 from affect_lib.plots.lasca import ablation_bars, draws_figure, otsu_histogram
 from affect_lib.publish.tolerances import measured_runs
 
-cfg = load_profile(profile, seed=seed, device=device, data_source=data_source, data_dir=data_dir,
-                   run_dir=run_dir, **overrides)
+cfg = load_profile(
+    profile,
+    seed=seed,
+    device=device,
+    data_source=data_source,
+    data_dir=data_dir,
+    run_dir=run_dir,
+    **overrides,
+)
 if cfg.data_source not in ("synthetic", "aff_wild2", "sewa"):
-    raise ValueError(f"chapter 5 reads synthetic, aff_wild2 or sewa data, got data_source={cfg.data_source!r}")
+    raise ValueError(
+        f"chapter 5 reads synthetic, aff_wild2 or sewa data, got data_source={cfg.data_source!r}"
+    )
 pd.set_option("display.precision", 3)
 out = cfg.run_path / "lasca"
-print(f"profile={cfg.profile} seed={cfg.seed} windows={cfg.lasca.windows_s} taus={cfg.lasca.taus} "
-      f"encoders={cfg.lasca.encoders} seeds={cfg.lasca.n_seeds} mode={mode} "
-      f"mlp_batch_size={cfg.lasca.mlp_batch_size} gap_draws={cfg.lasca.gap_draws}")
+print(
+    f"profile={cfg.profile} seed={cfg.seed} windows={cfg.lasca.windows_s} taus={cfg.lasca.taus} "
+    f"encoders={cfg.lasca.encoders} seeds={cfg.lasca.n_seeds} mode={mode} "
+    f"mlp_batch_size={cfg.lasca.mlp_batch_size} gap_draws={cfg.lasca.gap_draws}"
+)
 
 # %% [markdown]
 # ## Windows of behaviour
@@ -89,13 +116,29 @@ print(f"profile={cfg.profile} seed={cfg.seed} windows={cfg.lasca.windows_s} taus
 
 # %%
 if cfg.data_source == "synthetic":
-    windows = {w: synth_affwild_windows(cfg.lasca, cfg.seed, w, out) for w in cfg.lasca.windows_s}
+    windows = {
+        w: synth_affwild_windows(cfg.lasca, cfg.seed, w, out)
+        for w in cfg.lasca.windows_s
+    }
 else:
     # videos that videos.csv gives no frame rate (or all, without videos.csv) are read at the config's fps
-    print(f"videos without an fps in videos.csv are read at {cfg.lasca.fps:g} fps (parameter fps)")
-    windows = {w: load_windows(cfg.data_dir, w, fps=cfg.lasca.fps, layout=cfg.data_source) for w in cfg.lasca.windows_s}
-pd.DataFrame({f"{w:g} s": {"windows": len(ws), "videos": len(set(ws.video)), "subjects": len(set(ws.subject))}
-              for w, ws in windows.items()})
+    print(
+        f"videos without an fps in videos.csv are read at {cfg.lasca.fps:g} fps (parameter fps)"
+    )
+    windows = {
+        w: load_windows(cfg.data_dir, w, fps=cfg.lasca.fps, layout=cfg.data_source)
+        for w in cfg.lasca.windows_s
+    }
+pd.DataFrame(
+    {
+        f"{w:g} s": {
+            "windows": len(ws),
+            "videos": len(set(ws.video)),
+            "subjects": len(set(ws.subject)),
+        }
+        for w, ws in windows.items()
+    }
+)
 
 # %% [markdown]
 # ## The lexicon
@@ -107,10 +150,25 @@ pd.DataFrame({f"{w:g} s": {"windows": len(ws), "videos": len(set(ws.video)), "su
 
 # %%
 affective, names_lex = load_lexicon("affective"), load_lexicon("feature_names")
-excerpt = ["mouthSmileLeft", "browDownLeft", "eyeWideLeft", "jawOpen", "yaw", "mfcc_1", "mfcc_2"]
+excerpt = [
+    "mouthSmileLeft",
+    "browDownLeft",
+    "eyeWideLeft",
+    "jawOpen",
+    "yaw",
+    "mfcc_1",
+    "mfcc_2",
+]
 with pd.option_context("display.max_colwidth", None):
-    display(pd.DataFrame({"affective lexicon": [affective[f] for f in excerpt],
-                          "feature-name lexicon": [names_lex[f] for f in excerpt]}, index=excerpt))
+    display(
+        pd.DataFrame(
+            {
+                "affective lexicon": [affective[f] for f in excerpt],
+                "feature-name lexicon": [names_lex[f] for f in excerpt],
+            },
+            index=excerpt,
+        )
+    )
 
 # %% [markdown]
 # ## Saliency: Otsu on one window
@@ -125,8 +183,10 @@ ws = windows[max(windows)]
 Z = normalise(ws.X, ws.video)
 masks = salient_mask(Z)
 i = int(np.argmax(np.abs(ws.arousal)))
-print(f"window {i} of {ws.video[i]}: valence {ws.valence[i]:.2f}, arousal {ws.arousal[i]:.2f}; "
-      f"{masks.sum(1).mean():.1f} salient features per window on average")
+print(
+    f"window {i} of {ws.video[i]}: valence {ws.valence[i]:.2f}, arousal {ws.arousal[i]:.2f}; "
+    f"{masks.sum(1).mean():.1f} salient features per window on average"
+)
 otsu_histogram(Z[i], otsu_threshold(Z[i]), FEATURE_NAMES, masks[i])
 plt.show()
 
@@ -137,9 +197,14 @@ plt.show()
 # always gives the same text (tested). Two windows:
 
 # %%
-for j in (int(np.argmax(ws.arousal)), int(np.argmin(ws.arousal))):  # the most and least aroused windows
+for j in (
+    int(np.argmax(ws.arousal)),
+    int(np.argmin(ws.arousal)),
+):  # the most and least aroused windows
     text = describe(masks[j], affective)
-    print(f"[arousal {ws.arousal[j]:+.2f}] {text[:420]}{' ...' if len(text) > 420 else ''}\n")
+    print(
+        f"[arousal {ws.arousal[j]:+.2f}] {text[:420]}{' ...' if len(text) > 420 else ''}\n"
+    )
 
 # %% [markdown]
 # How much of such a text does the encoder read? It takes at most {glue:text}`lasca_token_cap`
@@ -150,16 +215,26 @@ for j in (int(np.argmax(ws.arousal)), int(np.argmin(ws.arousal))):  # the most a
 tokenizer = load_encoder(cfg.lasca.encoder).tokenizer
 
 
-def n_tokens(texts: list[str]) -> list[int]:  # word pieces as the encoder counts them, special tokens included
+def n_tokens(
+    texts: list[str],
+) -> list[int]:  # word pieces as the encoder counts them, special tokens included
     return [len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]]
 
 
 template_tokens = np.array(n_tokens([describe(m, affective) for m in masks]))
 cues_read = cues_within_cap(masks, affective, n_tokens)
-reach = {"template length (word pieces), median": int(np.median(template_tokens)),
-         "salient cues per window, median": int(np.median(masks.sum(1))),
-         f"cues read whole within {MAX_SEQ_LENGTH} word pieces, median": int(np.median(cues_read))}
-for key, value in zip(("lasca_template_tokens", "lasca_salient_median", "lasca_cues_read"), reach.values(), strict=True):
+reach = {
+    "template length (word pieces), median": int(np.median(template_tokens)),
+    "salient cues per window, median": int(np.median(masks.sum(1))),
+    f"cues read whole within {MAX_SEQ_LENGTH} word pieces, median": int(
+        np.median(cues_read)
+    ),
+}
+for key, value in zip(
+    ("lasca_template_tokens", "lasca_salient_median", "lasca_cues_read"),
+    reach.values(),
+    strict=True,
+):
     glue(key, value, display=False)
 glue("lasca_token_cap", MAX_SEQ_LENGTH, display=False)
 pd.Series(reach).to_frame(f"{max(windows):g} s windows")
@@ -200,17 +275,33 @@ pd.Series(reach).to_frame(f"{max(windows):g} s windows")
 # %%
 # NBVAL_IGNORE_OUTPUT
 start = time.perf_counter()
-result = run_protocol(windows, cfg.lasca, seed=cfg.seed, mode=mode, cache_dir=embedding_cache_dir(), n_jobs=n_jobs)
+result = run_protocol(
+    windows,
+    cfg.lasca,
+    seed=cfg.seed,
+    mode=mode,
+    cache_dir=embedding_cache_dir(),
+    n_jobs=n_jobs,
+)
 print(f"{len(result.table)} fits in {time.perf_counter() - start:.1f} s")
 
 # %%
 summary = result.summary
-cell = summary.assign(acc=summary["mean"].map("{:.3f}".format) + " ± " + summary["std"].map("{:.3f}".format))
+cell = summary.assign(
+    acc=summary["mean"].map("{:.3f}".format)
+    + " ± "
+    + summary["std"].map("{:.3f}".format)
+)
 tables = {}
 for encoder in cfg.lasca.encoders:
     part = cell[cell["encoder"].isin([encoder, "none"])]
-    tables[encoder] = part.pivot_table(index=["target", "window_s", "tau"], columns="variant", values="acc",
-                                       aggfunc="first", sort=False)[["features", "st", "fusion", "namelex"]]
+    tables[encoder] = part.pivot_table(
+        index=["target", "window_s", "tau"],
+        columns="variant",
+        values="acc",
+        aggfunc="first",
+        sort=False,
+    )[["features", "st", "fusion", "namelex"]]
 tables[cfg.lasca.encoder]
 
 # %%
@@ -222,12 +313,23 @@ means = summary.set_index(["target", "window_s", "tau", "variant", "encoder"])["
 default = cfg.lasca.encoder
 for (target, w, tau, variant, encoder), value in means.items():
     if encoder in (default, "none"):
-        glue(f"lasca_{target}_{w:g}s_{round(tau * 100)}_{variant}", float(value), display=False)
-fusion = summary[summary["variant"] == "fusion"].pivot_table(index=["target", "window_s", "tau"], columns="encoder",
-                                                           values="mean")
-encoder_gap = float((fusion.max(axis=1) - fusion.min(axis=1)).mean()) if fusion.shape[1] > 1 else 0.0
+        glue(
+            f"lasca_{target}_{w:g}s_{round(tau * 100)}_{variant}",
+            float(value),
+            display=False,
+        )
+fusion = summary[summary["variant"] == "fusion"].pivot_table(
+    index=["target", "window_s", "tau"], columns="encoder", values="mean"
+)
+encoder_gap = (
+    float((fusion.max(axis=1) - fusion.min(axis=1)).mean())
+    if fusion.shape[1] > 1
+    else 0.0
+)
 glue("lasca_encoder_gap", encoder_gap, display=False)
-mlp_params = result.parameters.get(f"fusion/{default}", float("nan"))  # NaN: no fusion cell was fitted
+mlp_params = result.parameters.get(
+    f"fusion/{default}", float("nan")
+)  # NaN: no fusion cell was fitted
 glue("lasca_mlp_params", mlp_params, display=False)
 print(f"fusion MLP parameters: {result.parameters}")
 fusion.round(3)
@@ -243,12 +345,27 @@ fusion.round(3)
 # ran on:
 
 # %%
-paper = pd.DataFrame({"paper arousal": [0.55, 0.60, 0.74, 0.74], "paper valence": [0.52, 0.67, 0.74, 0.61]},
-                     index=["features", "st", "fusion", "namelex"])
+paper = pd.DataFrame(
+    {
+        "paper arousal": [0.55, 0.60, 0.74, 0.74],
+        "paper valence": [0.52, 0.67, 0.74, 0.61],
+    },
+    index=["features", "st", "fusion", "namelex"],
+)
 w5, tau20 = max(cfg.lasca.windows_s), max(cfg.lasca.taus)
 for target in ("arousal", "valence"):
-    paper[f"ours {target}"] = [round(float(means.get((target, w5, tau20, v, "none" if v == "features" else default),
-                                                     np.nan)), 3) for v in paper.index]
+    paper[f"ours {target}"] = [
+        round(
+            float(
+                means.get(
+                    (target, w5, tau20, v, "none" if v == "features" else default),
+                    np.nan,
+                )
+            ),
+            3,
+        )
+        for v in paper.index
+    ]
 paper
 
 # %% [markdown]
@@ -273,16 +390,43 @@ paper
 
 # %%
 other_mode = "template" if mode == "pooled" else "pooled"
-other = run_protocol({w5: windows[w5]}, cfg.lasca, seed=cfg.seed, mode=other_mode, variants=("st", "fusion"),
-                     taus=(tau20,), encoders=(default,), n_jobs=n_jobs,
-                     caches={(default, "affective"): EmbeddingCache(encoder=default, lexicon="affective",
-                                                                    mode=other_mode)}).summary
-both = pd.concat([summary[(summary["window_s"] == w5) & (summary["tau"] == tau20) & (summary["encoder"] == default)
-                          & summary["variant"].isin(["st", "fusion"])].assign(mode=mode), other.assign(mode=other_mode)])
+other = run_protocol(
+    {w5: windows[w5]},
+    cfg.lasca,
+    seed=cfg.seed,
+    mode=other_mode,
+    variants=("st", "fusion"),
+    taus=(tau20,),
+    encoders=(default,),
+    n_jobs=n_jobs,
+    caches={
+        (default, "affective"): EmbeddingCache(
+            encoder=default, lexicon="affective", mode=other_mode
+        )
+    },
+).summary
+both = pd.concat(
+    [
+        summary[
+            (summary["window_s"] == w5)
+            & (summary["tau"] == tau20)
+            & (summary["encoder"] == default)
+            & summary["variant"].isin(["st", "fusion"])
+        ].assign(mode=mode),
+        other.assign(mode=other_mode),
+    ]
+)
 for row in both.itertuples():
     glue(f"lasca_{row.mode}_{row.target}_{row.variant}", float(row.mean), display=False)
-both.assign(acc=both["mean"].map("{:.3f}".format) + " ± " + both["std"].map("{:.3f}".format)).pivot_table(
-    index=["target", "variant"], columns="mode", values="acc", aggfunc="first", sort=False)
+both.assign(
+    acc=both["mean"].map("{:.3f}".format) + " ± " + both["std"].map("{:.3f}".format)
+).pivot_table(
+    index=["target", "variant"],
+    columns="mode",
+    values="acc",
+    aggfunc="first",
+    sort=False,
+)
 
 # %% [markdown]
 # On arousal, sentence-only scores {glue:text}`lasca_pooled_arousal_st:.3f` pooled and
@@ -311,14 +455,30 @@ both.assign(acc=both["mean"].map("{:.3f}".format) + " ± " + both["std"].map("{:
 # %%
 gap_batches = sorted({cfg.lasca.mlp_batch_size, 32, 200}, reverse=True)
 draw_seeds = range(cfg.seed, cfg.seed + cfg.lasca.gap_draws)
-draw_variants = ("features", "st", "fusion", "zfeatures")  # zfeatures: a control (next section)
+draw_variants = (
+    "features",
+    "st",
+    "fusion",
+    "zfeatures",
+)  # zfeatures: a control (next section)
 if cfg.data_source == "synthetic":  # the draws are new SynthAffWild corpora
     # the mask control (a later section) only at the book's batch size: it is not part of the batch comparison
-    by_batch = {bs: cell_over_draws(dataclasses.replace(cfg.lasca, mlp_batch_size=bs), draw_seeds, out,
-                                    targets=("arousal", "valence"), window_s=w5, tau=tau20, mode=mode,
-                                    variants=draw_variants + (("mask",) if bs == cfg.lasca.mlp_batch_size else ()),
-                                    embedding_dir=embedding_cache_dir(), n_jobs=n_jobs)
-                for bs in gap_batches}
+    by_batch = {
+        bs: cell_over_draws(
+            dataclasses.replace(cfg.lasca, mlp_batch_size=bs),
+            draw_seeds,
+            out,
+            targets=("arousal", "valence"),
+            window_s=w5,
+            tau=tau20,
+            mode=mode,
+            variants=draw_variants
+            + (("mask",) if bs == cfg.lasca.mlp_batch_size else ()),
+            embedding_dir=embedding_cache_dir(),
+            n_jobs=n_jobs,
+        )
+        for bs in gap_batches
+    }
     draws = by_batch[cfg.lasca.mlp_batch_size]
 else:
     print("the draws are SynthAffWild corpora: not run on real data")
@@ -330,9 +490,14 @@ def gaps_over_draws(of: str, over: tuple[str, ...]) -> pd.DataFrame:
     """gap_summary of the draws, or NaN rows of the same shape when there are no draws (real data)."""
     if len(draws):
         return gap_summary(draws, of=of, over=over)
-    return pd.DataFrame(np.nan, columns=["mean", "std", "ci_low", "ci_high", "draws", "positive"],
-                        index=pd.MultiIndex.from_product([("arousal", "valence"), [f"{of} - {b}" for b in over]],
-                                                         names=["target", "gap"]))
+    return pd.DataFrame(
+        np.nan,
+        columns=["mean", "std", "ci_low", "ci_high", "draws", "positive"],
+        index=pd.MultiIndex.from_product(
+            [("arousal", "valence"), [f"{of} - {b}" for b in over]],
+            names=["target", "gap"],
+        ),
+    )
 
 
 gaps = gaps_over_draws("fusion", ("features", "st"))
@@ -360,7 +525,11 @@ for target in ("arousal", "valence"):
 for v in draw_variants:  # arousal means over the draws, 200-row and the book's batches
     for name, table in (("b200", by_batch.get(200, draws)), ("draws", draws)):
         rows = table[table["target"] == "arousal"]
-        glue(f"lasca_{name}_{v}", float(rows[v].mean()) if len(rows) else float("nan"), display=False)
+        glue(
+            f"lasca_{name}_{v}",
+            float(rows[v].mean()) if len(rows) else float("nan"),
+            display=False,
+        )
 gap_table.round(3)
 
 # %%
@@ -442,8 +611,9 @@ control.assign(verdict=control.apply(verdict, axis=1)).round(3)
 # vector does not); a negative one means the encoding loses part of what the mask holds.
 
 # %%
-steps = pd.concat([gaps_over_draws("mask", ("zfeatures",)), gaps_over_draws("st", ("mask",))]).sort_index(
-    level="target", sort_remaining=False, kind="stable")
+steps = pd.concat(
+    [gaps_over_draws("mask", ("zfeatures",)), gaps_over_draws("st", ("mask",))]
+).sort_index(level="target", sort_remaining=False, kind="stable")
 for target in ("arousal", "valence"):
     for step, gap in (("mask", "mask - zfeatures"), ("text", "st - mask")):
         row = steps.loc[(target, gap)]
@@ -455,21 +625,39 @@ def direction(row: pd.Series) -> str:
     """What the 95 % interval of a step's gap says: the step adds, loses, or neither is clear."""
     if np.isnan(row["ci_low"]):
         return "too few draws"
-    return "adds" if row["ci_low"] > 0 else "loses" if row["ci_high"] < 0 else "not distinguishable from 0"
+    return (
+        "adds"
+        if row["ci_low"] > 0
+        else "loses"
+        if row["ci_high"] < 0
+        else "not distinguishable from 0"
+    )
 
 
 # how the text step mixes the cues: the default encoder's one-cue embeddings, and left / right partners
-cue_vectors = EmbeddingCache(encoder=default, lexicon="affective", mode=mode, cache_dir=embedding_cache_dir()).embed(
-    np.eye(len(FEATURE_NAMES), dtype=bool)).astype(np.float64)
+cue_vectors = (
+    EmbeddingCache(
+        encoder=default, lexicon="affective", mode=mode, cache_dir=embedding_cache_dir()
+    )
+    .embed(np.eye(len(FEATURE_NAMES), dtype=bool))
+    .astype(np.float64)
+)
 left = [i for i, name in enumerate(FEATURE_NAMES) if name.endswith("Left")]
-right = [FEATURE_NAMES.index(FEATURE_NAMES[i][:-len("Left")] + "Right") for i in left]
+right = [FEATURE_NAMES.index(FEATURE_NAMES[i][: -len("Left")] + "Right") for i in left]
 unit = cue_vectors / np.linalg.norm(cue_vectors, axis=1, keepdims=True)
-cue_rank, pair_cosine = int(np.linalg.matrix_rank(cue_vectors)), float(np.sum(unit[left] * unit[right], axis=1).min())
+cue_rank, pair_cosine = (
+    int(np.linalg.matrix_rank(cue_vectors)),
+    float(np.sum(unit[left] * unit[right], axis=1).min()),
+)
 glue("lasca_cue_rank", cue_rank, display=False)
 glue("lasca_pair_cosine", pair_cosine, display=False)
-print(f"{default}: {len(FEATURE_NAMES)} cue embeddings of rank {cue_rank}; "
-      f"left / right partners at cosine >= {pair_cosine:.3f}")
-if len(draws):  # mean accuracy over the draws along the path: z-scores -> mask -> sentence embedding
+print(
+    f"{default}: {len(FEATURE_NAMES)} cue embeddings of rank {cue_rank}; "
+    f"left / right partners at cosine >= {pair_cosine:.3f}"
+)
+if len(
+    draws
+):  # mean accuracy over the draws along the path: z-scores -> mask -> sentence embedding
     display(draws.groupby("target")[["zfeatures", "mask", "st"]].mean().round(3))
 steps.assign(reading=steps.apply(direction, axis=1)).round(3)
 
@@ -510,8 +698,12 @@ steps.assign(reading=steps.apply(direction, axis=1)).round(3)
 # %%
 # NBVAL_IGNORE_OUTPUT
 probe = masks[:24]
-cold = EmbeddingCache(encoder=default, lexicon="affective", mode="template")  # encodes every window's text
-cold.model.encode([describe(masks[-1], affective)])  # load and warm up the encoder outside the timing
+cold = EmbeddingCache(
+    encoder=default, lexicon="affective", mode="template"
+)  # encodes every window's text
+cold.model.encode(
+    [describe(masks[-1], affective)]
+)  # load and warm up the encoder outside the timing
 start = time.perf_counter()
 cold.embed(probe)
 t_cold = (time.perf_counter() - start) / len(probe)
@@ -521,16 +713,26 @@ for _ in range(20):
 t_warm = (time.perf_counter() - start) / (20 * len(probe))
 cache_speedup = round(t_cold / t_warm)
 
-pooled = EmbeddingCache(encoder=default, lexicon="affective", mode="pooled", cache_dir=embedding_cache_dir())
+pooled = EmbeddingCache(
+    encoder=default, lexicon="affective", mode="pooled", cache_dir=embedding_cache_dir()
+)
 S = pooled.embed(masks)
 pairs = preference_pairs(ws.arousal, ws.video, ws.index, tau20)
 try:
-    model = fit_preference(pair_deltas(np.hstack([ws.X, S]), pairs), pairs.label, hidden=cfg.lasca.hidden,
-                           alpha=cfg.lasca.alpha, max_iter=cfg.lasca.max_iter,
-                           n_iter_no_change=cfg.lasca.n_iter_no_change, batch_size=cfg.lasca.mlp_batch_size,
-                           seed=cfg.seed)
+    model = fit_preference(
+        pair_deltas(np.hstack([ws.X, S]), pairs),
+        pairs.label,
+        hidden=cfg.lasca.hidden,
+        alpha=cfg.lasca.alpha,
+        max_iter=cfg.lasca.max_iter,
+        n_iter_no_change=cfg.lasca.n_iter_no_change,
+        batch_size=cfg.lasca.mlp_batch_size,
+        seed=cfg.seed,
+    )
     scorer = PairScorer(model)
-except ValueError as err:  # tiny data (smoke profile): time the featurisation path without the MLP
+except (
+    ValueError
+) as err:  # tiny data (smoke profile): time the featurisation path without the MLP
     print(f"no MLP in the latency loop: {err}")
     scorer = None
 stats = video_stats(ws.X, ws.video)
@@ -546,8 +748,14 @@ for j in range(len(ws)):
 ms_per_window = round(1000 * (time.perf_counter() - start) / len(ws), 3)
 glue("lasca_cache_speedup", cache_speedup, display=False)
 glue("lasca_ms_per_window", ms_per_window, display=False)
-pd.Series({"encode every window (ms/window)": round(1000 * t_cold, 2), "cached (ms/window)": round(1000 * t_warm, 4),
-           "cache speed-up": cache_speedup, "inference (ms/window)": ms_per_window}).to_frame("measured here")
+pd.Series(
+    {
+        "encode every window (ms/window)": round(1000 * t_cold, 2),
+        "cached (ms/window)": round(1000 * t_warm, 4),
+        "cache speed-up": cache_speedup,
+        "inference (ms/window)": ms_per_window,
+    }
+).to_frame("measured here")
 
 # %% [markdown]
 # Looking a mask's embedding up in the cache is {glue:text}`lasca_cache_speedup`× faster than
@@ -562,22 +770,50 @@ pd.Series({"encode every window (ms/window)": round(1000 * t_cold, 2), "cached (
 # with thresholds that held in every run measured for notebooks/tolerances.json.
 if cfg.profile == "book" and cfg.data_source == "synthetic":
     for target in ("arousal", "valence"):
-        assert means[(target, w5, tau20, "features", "none")] >= 0.65, means  # "already informative"
-        assert control.loc[(target, "zfeatures - features"), "mean"] > 0, control  # the person-relative view
-    assert means[("arousal", w5, tau20, "fusion", default)] - means[("arousal", w5, tau20, "features", "none")] < 0.1
-    assert steps.loc[("arousal", "mask - zfeatures"), "ci_high"] < 0, steps  # on arousal both steps lose
+        assert means[(target, w5, tau20, "features", "none")] >= 0.65, (
+            means
+        )  # "already informative"
+        assert control.loc[(target, "zfeatures - features"), "mean"] > 0, (
+            control
+        )  # the person-relative view
+    assert (
+        means[("arousal", w5, tau20, "fusion", default)]
+        - means[("arousal", w5, tau20, "features", "none")]
+        < 0.1
+    )
+    assert steps.loc[("arousal", "mask - zfeatures"), "ci_high"] < 0, (
+        steps
+    )  # on arousal both steps lose
     assert steps.loc[("arousal", "st - mask"), "ci_high"] < 0, steps
     for gap in ("mask - zfeatures", "st - mask"):  # on valence both losses are smaller
-        assert abs(steps.loc[("valence", gap), "mean"]) < abs(steps.loc[("arousal", gap), "mean"]), steps
+        assert abs(steps.loc[("valence", gap), "mean"]) < abs(
+            steps.loc[("arousal", gap), "mean"]
+        ), steps
 
 # %%
-arousal = {v: means.get(("arousal", w5, tau20, v, "none" if v == "features" else default), np.nan)
-           for v in ("features", "st", "fusion")}
-if cfg.profile == "book" and cfg.data_source == "synthetic":  # the floors are defined for the book profile
+arousal = {
+    v: means.get(
+        ("arousal", w5, tau20, v, "none" if v == "features" else default), np.nan
+    )
+    for v in ("features", "st", "fusion")
+}
+if (
+    cfg.profile == "book" and cfg.data_source == "synthetic"
+):  # the floors are defined for the book profile
     assert arousal["features"] < 0.9, arousal
-write_json(out / "protocol.json", {"profile": cfg.profile, "seed": cfg.seed, "mode": mode,
-                                   "summary": summary.to_dict(orient="records"), "parameters": result.parameters})
-print({k: round(float(v), 3) for k, v in arousal.items()}, "-> wrote lasca/protocol.json")
+write_json(
+    out / "protocol.json",
+    {
+        "profile": cfg.profile,
+        "seed": cfg.seed,
+        "mode": mode,
+        "summary": summary.to_dict(orient="records"),
+        "parameters": result.parameters,
+    },
+)
+print(
+    {k: round(float(v), 3) for k, v in arousal.items()}, "-> wrote lasca/protocol.json"
+)
 
 # %% [markdown]
 # ### One build among many
@@ -588,9 +824,18 @@ print({k: round(float(v), 3) for k, v in arousal.items()}, "-> wrote lasca/proto
 # number before `make test` calls it a regression:
 
 # %%
-measured_runs("05_lasca.ipynb", ["lasca_arousal_5s_20_features", "lasca_arousal_5s_20_st", "lasca_arousal_5s_20_fusion",
-                                 "lasca_valence_5s_20_features", "lasca_step_mask_arousal", "lasca_step_text_arousal",
-                                 "lasca_step_text_valence"]).round(3)
+measured_runs(
+    "05_lasca.ipynb",
+    [
+        "lasca_arousal_5s_20_features",
+        "lasca_arousal_5s_20_st",
+        "lasca_arousal_5s_20_fusion",
+        "lasca_valence_5s_20_features",
+        "lasca_step_mask_arousal",
+        "lasca_step_text_arousal",
+        "lasca_step_text_valence",
+    ],
+).round(3)
 
 # %% [markdown]
 # A single build's accuracies move by several points with the seed, so their tolerances are wide and
@@ -637,9 +882,13 @@ centres = (edges[:-1] + edges[1:]) / 2
 w0 = np.cumsum(counts)[:-1] / counts.sum()
 w1 = 1 - w0
 mu0 = np.cumsum(counts * centres)[:-1] / np.maximum(np.cumsum(counts)[:-1], 1)
-mu1 = (np.cumsum((counts * centres)[::-1])[::-1][1:]) / np.maximum(np.cumsum(counts[::-1])[::-1][1:], 1)
+mu1 = (np.cumsum((counts * centres)[::-1])[::-1][1:]) / np.maximum(
+    np.cumsum(counts[::-1])[::-1][1:], 1
+)
 between = w0 * w1 * (mu0 - mu1) ** 2
-print(f"by hand: {centres[:-1][np.argmax(between)]:.4f}, library: {otsu_threshold(Z[i]):.4f}")
+print(
+    f"by hand: {centres[:-1][np.argmax(between)]:.4f}, library: {otsu_threshold(Z[i]):.4f}"
+)
 
 # %% [markdown]
 # The cut after bin $k$ puts bins $0..k$ in the lower class; the threshold is that bin's centre.
@@ -661,14 +910,17 @@ print(f"by hand: {centres[:-1][np.argmax(between)]:.4f}, library: {otsu_threshol
 # ```
 
 # %% tags=["solution"]
-mine = dict(affective, jawOpen="Mouth hanging open (AU26): in this corpus mostly talking, a weak arousal cue.")
+mine = dict(
+    affective,
+    jawOpen="Mouth hanging open (AU26): in this corpus mostly talking, a weak arousal cue.",
+)
 jaw = FEATURE_NAMES.index("jawOpen")
 hits = np.flatnonzero(masks[:, jaw])
 j = int(hits[0]) if len(hits) else 0  # a window where jawOpen is salient
 for name, lexicon in (("book", affective), ("mine", mine)):
     text = describe(masks[j], lexicon)
     start = text.find("Jaw drop") if name == "book" else text.find("Mouth hanging")
-    print(f"{name}: ...{text[max(0, start - 40):start + 110]}...")
+    print(f"{name}: ...{text[max(0, start - 40) : start + 110]}...")
 
 # %% [markdown]
 # Only the `jawOpen` sentence changes, and only in windows where `jawOpen` is salient: the template is

@@ -41,7 +41,14 @@ from affect_lib.lasca.semantic import embedding_cache_dir
 from affect_lib.publish.cli import parse_value
 
 # SynthAffWildParams fields that set how strongly affect moves a cue (logits, dB, semitones per unit affect)
-SIGNAL_FIELDS = ("cue_gain", "loudness_db", "f0_semitones", "tilt_arousal", "tilt_valence", "turn_arousal")
+SIGNAL_FIELDS = (
+    "cue_gain",
+    "loudness_db",
+    "f0_semitones",
+    "tilt_arousal",
+    "tilt_valence",
+    "turn_arousal",
+)
 
 
 def _seeds(text: str) -> list[int]:
@@ -53,13 +60,33 @@ def _seeds(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data-seeds", type=_seeds, default=_seeds("0-3"))
-    ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"), help="config key")
-    ap.add_argument("-g", nargs=2, action="append", default=[], metavar=("FIELD", "VALUE"),
-                    help="SynthAffWildParams field")
-    ap.add_argument("--signal-scale", type=float, default=1.0, metavar="F",
-                    help="multiply the SIGNAL_FIELDS of the generator by F >= 0 (after -g)")
+    ap.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="config key",
+    )
+    ap.add_argument(
+        "-g",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("FIELD", "VALUE"),
+        help="SynthAffWildParams field",
+    )
+    ap.add_argument(
+        "--signal-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply the SIGNAL_FIELDS of the generator by F >= 0 (after -g)",
+    )
     ap.add_argument("--target", default="arousal", choices=("arousal", "valence"))
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--tau", type=float, default=0.2)
@@ -69,37 +96,83 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     overrides = {k: parse_value(v) for k, v in args.p}
-    gen = {k: tuple(v) if isinstance(v := parse_value(raw), list) else v for k, raw in args.g}
-    params = SynthAffWildParams(**gen)  # unknown fields and bad values fail here, with the field's name
-    if args.signal_scale != 1.0:  # a negative or non-finite scale fails in SynthAffWildParams, naming a field
-        params = dataclasses.replace(params, **{f: getattr(params, f) * args.signal_scale for f in SIGNAL_FIELDS})
-    tag = hashlib.sha256(json.dumps([overrides, dataclasses.asdict(params)], sort_keys=True, default=str)
-                         .encode()).hexdigest()[:10]
+    gen = {
+        k: tuple(v) if isinstance(v := parse_value(raw), list) else v
+        for k, raw in args.g
+    }
+    params = SynthAffWildParams(
+        **gen
+    )  # unknown fields and bad values fail here, with the field's name
+    if (
+        args.signal_scale != 1.0
+    ):  # a negative or non-finite scale fails in SynthAffWildParams, naming a field
+        params = dataclasses.replace(
+            params, **{f: getattr(params, f) * args.signal_scale for f in SIGNAL_FIELDS}
+        )
+    tag = hashlib.sha256(
+        json.dumps(
+            [overrides, dataclasses.asdict(params)], sort_keys=True, default=str
+        ).encode()
+    ).hexdigest()[:10]
     cfg = load_profile("book", **overrides)
     if args.window not in cfg.lasca.windows_s:
-        ap.error(f"--window {args.window:g} is not one of windows_s {cfg.lasca.windows_s}")
+        ap.error(
+            f"--window {args.window:g} is not one of windows_s {cfg.lasca.windows_s}"
+        )
     start = time.perf_counter()
-    draws = cell_over_draws(cfg.lasca, args.data_seeds, args.cache / tag, targets=(args.target,), window_s=args.window,
-                            tau=args.tau, variants=VARIANTS + CONTROLS, params=params, embedding_dir=embedding_cache_dir(),
-                            n_jobs=args.n_jobs)
+    draws = cell_over_draws(
+        cfg.lasca,
+        args.data_seeds,
+        args.cache / tag,
+        targets=(args.target,),
+        window_s=args.window,
+        tau=args.tau,
+        variants=VARIANTS + CONTROLS,
+        params=params,
+        embedding_dir=embedding_cache_dir(),
+        n_jobs=args.n_jobs,
+    )
     for row in draws.itertuples(index=False):
-        print(f"data seed {row.data_seed}: " + "  ".join(f"{v} {getattr(row, v):.3f}" for v in VARIANTS + CONTROLS)
-              + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
-              f"  ({row.test_pairs:.0f} test pairs per split)")
+        print(
+            f"data seed {row.data_seed}: "
+            + "  ".join(f"{v} {getattr(row, v):.3f}" for v in VARIANTS + CONTROLS)
+            + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
+            f"  ({row.test_pairs:.0f} test pairs per split)"
+        )
     means = draws[list(VARIANTS + CONTROLS)].mean()
-    print(f"mean over {len(draws)} draws: " + "  ".join(f"{v} {means[v]:.3f}" for v in VARIANTS + CONTROLS))
+    print(
+        f"mean over {len(draws)} draws: "
+        + "  ".join(f"{v} {means[v]:.3f}" for v in VARIANTS + CONTROLS)
+    )
     gaps = gap_summary(draws)
-    control = pd.concat([gap_summary(draws, of="zfeatures", over=("features", "fusion")),  # chapter 5's controls
-                         gap_summary(draws, of="mask", over=("zfeatures",)), gap_summary(draws, of="st", over=("mask",))])
+    control = pd.concat(
+        [
+            gap_summary(
+                draws, of="zfeatures", over=("features", "fusion")
+            ),  # chapter 5's controls
+            gap_summary(draws, of="mask", over=("zfeatures",)),
+            gap_summary(draws, of="st", over=("mask",)),
+        ]
+    )
     for (_, name), g in pd.concat([gaps, control]).iterrows():
-        print(f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to {g['ci_high']:+.3f} "
-              f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)")
+        print(
+            f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to {g['ci_high']:+.3f} "
+            f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)"
+        )
     print(f"{time.perf_counter() - start:.0f} s")
-    write_json(args.out, {"cell": {"target": args.target, "window_s": args.window, "tau": args.tau},
-                          "overrides": overrides, "generator": gen, "signal_scale": args.signal_scale,
-                          "params": dataclasses.asdict(params), "draws": draws.to_dict(orient="records"),
-                          "gaps": gaps.reset_index().to_dict(orient="records"),
-                          "control": control.reset_index().to_dict(orient="records")})
+    write_json(
+        args.out,
+        {
+            "cell": {"target": args.target, "window_s": args.window, "tau": args.tau},
+            "overrides": overrides,
+            "generator": gen,
+            "signal_scale": args.signal_scale,
+            "params": dataclasses.asdict(params),
+            "draws": draws.to_dict(orient="records"),
+            "gaps": gaps.reset_index().to_dict(orient="records"),
+            "control": control.reset_index().to_dict(orient="records"),
+        },
+    )
     return 0
 
 

@@ -45,34 +45,60 @@ from affect_lib.lasca.preference import (
 from affect_lib.lasca.saliency import normalise
 from affect_lib.publish.cli import parse_value
 
-N_FACE = len(FACE_FEATURES)  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
+N_FACE = len(
+    FACE_FEATURES
+)  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
 MLP_BATCH_ROWS = {"MLP, 8-row batches": 8, "MLP, 200-row batches": 200}
 LEARNERS = ("logistic regression", *MLP_BATCH_ROWS)
-FEATURES = {"raw": slice(0, N_FEATURES), "per-video z": slice(0, N_FEATURES), "face only (raw)": slice(0, N_FACE),
-            "voice only (raw)": slice(N_FACE, N_FEATURES)}
+FEATURES = {
+    "raw": slice(0, N_FEATURES),
+    "per-video z": slice(0, N_FEATURES),
+    "face only (raw)": slice(0, N_FACE),
+    "voice only (raw)": slice(N_FACE, N_FEATURES),
+}
 
 
-def _fit(learner: str, dZ: np.ndarray, labels: np.ndarray, train: np.ndarray, seed: int) -> float:
+def _fit(
+    learner: str, dZ: np.ndarray, labels: np.ndarray, train: np.ndarray, seed: int
+) -> float:
     """Pairwise accuracy on the test pairs of one learner trained on the others."""
     if learner == "logistic regression":
         X, y = symmetrise(dZ[train], labels[train])
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000)).fit(X, y)
+        model = make_pipeline(
+            StandardScaler(), LogisticRegression(C=0.1, max_iter=1000)
+        ).fit(X, y)
         return float(np.mean(model.predict(dZ[~train]) == labels[~train]))
-    model = fit_preference(dZ[train], labels[train], seed=seed, batch_size=MLP_BATCH_ROWS[learner])
+    model = fit_preference(
+        dZ[train], labels[train], seed=seed, batch_size=MLP_BATCH_ROWS[learner]
+    )
     return pairwise_accuracy(model, dZ[~train], labels[~train])
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data-seeds", type=int, default=5, help="data seeds 0 .. N-1")
-    ap.add_argument("--splits", type=int, default=10, help="subject splits per data seed")
+    ap.add_argument(
+        "--splits", type=int, default=10, help="subject splits per data seed"
+    )
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--tau", type=float, default=0.2)
-    ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
-                    help="config key of the book profile (e.g. n_subjects 24)")
+    ap.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="config key of the book profile (e.g. n_subjects 24)",
+    )
     ap.add_argument("--n-jobs", type=int, default=2)
-    ap.add_argument("--cache", type=Path, default=Path("_build/lasca_sweep/calibration"))
-    ap.add_argument("--out", type=Path, default=Path("_build/lasca_sweep/calibration.json"))
+    ap.add_argument(
+        "--cache", type=Path, default=Path("_build/lasca_sweep/calibration")
+    )
+    ap.add_argument(
+        "--out", type=Path, default=Path("_build/lasca_sweep/calibration.json")
+    )
     args = ap.parse_args(argv)
     cfg = load_profile("book", **{k: parse_value(v) for k, v in args.p}).lasca
     if args.window not in cfg.windows_s:
@@ -82,32 +108,70 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(args.data_seeds):
         ws = synth_affwild_windows(cfg, seed, args.window, args.cache)
         subjects = np.asarray(ws.subject).astype(str)
-        views = {name: (normalise(ws.X, ws.video) if name == "per-video z" else ws.X)[:, cols]
-                 for name, cols in FEATURES.items()}
+        views = {
+            name: (normalise(ws.X, ws.video) if name == "per-video z" else ws.X)[
+                :, cols
+            ]
+            for name, cols in FEATURES.items()
+        }
         for target in ("arousal", "valence"):
             pairs = preference_pairs(getattr(ws, target), ws.video, ws.index, args.tau)
             pair_counts.setdefault(target, []).append(len(pairs))
-            deltas = {name: pair_deltas(X, pairs) for name, X in views.items()}  # shared by splits and learners
+            deltas = {
+                name: pair_deltas(X, pairs) for name, X in views.items()
+            }  # shared by splits and learners
             for split in range(args.splits):
-                train = ~np.isin(subjects, subject_split(subjects, cfg.test_subjects, split))[pairs.first]
+                train = ~np.isin(
+                    subjects, subject_split(subjects, cfg.test_subjects, split)
+                )[pairs.first]
                 for name, dZ in deltas.items():
-                    learners = LEARNERS if name in ("raw", "per-video z") else LEARNERS[:1]
+                    learners = (
+                        LEARNERS if name in ("raw", "per-video z") else LEARNERS[:1]
+                    )
                     for learner in learners:
-                        key = {"data_seed": seed, "target": target, "split": split, "features": name,
-                               "learner": learner}
+                        key = {
+                            "data_seed": seed,
+                            "target": target,
+                            "split": split,
+                            "features": name,
+                            "learner": learner,
+                        }
                         tasks.append((key, learner, dZ, pairs.label, train, split))
     accs = Parallel(n_jobs=args.n_jobs)(delayed(_fit)(*task[1:]) for task in tasks)
-    table = pd.DataFrame([{**task[0], "accuracy": acc} for task, acc in zip(tasks, accs, strict=True)])
-    mean = table.groupby(["learner", "target", "features"], sort=False)["accuracy"].mean().unstack(["target", "features"])
-    print(f"SynthAffWild, {cfg.n_subjects} subjects, {args.window:g} s windows, tau {args.tau:.0%}: pairwise accuracy, mean over "
-          f"{args.data_seeds} data seeds x {args.splits} subject splits; pairs per data seed: "
-          + ", ".join(f"{t} {np.mean(c):.0f}" for t, c in pair_counts.items()))
-    print("\n| learner (on Δx) | " + " | ".join(f"{t} {f}" for t, f in mean.columns) + " |")
+    table = pd.DataFrame(
+        [{**task[0], "accuracy": acc} for task, acc in zip(tasks, accs, strict=True)]
+    )
+    mean = (
+        table.groupby(["learner", "target", "features"], sort=False)["accuracy"]
+        .mean()
+        .unstack(["target", "features"])
+    )
+    print(
+        f"SynthAffWild, {cfg.n_subjects} subjects, {args.window:g} s windows, tau {args.tau:.0%}: pairwise accuracy, mean over "
+        f"{args.data_seeds} data seeds x {args.splits} subject splits; pairs per data seed: "
+        + ", ".join(f"{t} {np.mean(c):.0f}" for t, c in pair_counts.items())
+    )
+    print(
+        "\n| learner (on Δx) | "
+        + " | ".join(f"{t} {f}" for t, f in mean.columns)
+        + " |"
+    )
     print("|---|" + "---|" * len(mean.columns))
     for learner, row in mean.iterrows():
-        print(f"| {learner} | " + " | ".join("" if np.isnan(v) else f"{v:.2f}" for v in row) + " |")
+        print(
+            f"| {learner} | "
+            + " | ".join("" if np.isnan(v) else f"{v:.2f}" for v in row)
+            + " |"
+        )
     print(f"\n{len(table)} fits in {time.perf_counter() - start:.0f} s")
-    write_json(args.out, {"window_s": args.window, "tau": args.tau, "fits": table.to_dict(orient="records")})
+    write_json(
+        args.out,
+        {
+            "window_s": args.window,
+            "tau": args.tau,
+            "fits": table.to_dict(orient="records"),
+        },
+    )
     return 0
 
 

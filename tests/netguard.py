@@ -9,7 +9,7 @@ import os
 import textwrap
 from pathlib import Path
 
-GUARD = textwrap.dedent('''
+GUARD = textwrap.dedent("""
     # sitecustomize: refuse every network connection that does not stay on this machine
     import json, os, socket
     _log = os.environ["AFFECT_NET_LOG"]
@@ -31,7 +31,7 @@ GUARD = textwrap.dedent('''
             return _gai(host, *args, **kwargs)
         _record(host)
     socket.getaddrinfo = getaddrinfo
-''')
+""")
 
 
 def guarded_env(folder: Path) -> tuple[dict[str, str], Path]:
@@ -39,4 +39,8 @@ def guarded_env(folder: Path) -> tuple[dict[str, str], Path]:
     (folder / "guard").mkdir(parents=True)
     (folder / "guard" / "sitecustomize.py").write_text(GUARD)
     log = folder / "net.log"
-    return {**os.environ, "PYTHONPATH": str(folder / "guard"), "AFFECT_NET_LOG": str(log)}, log
+    return {
+        **os.environ,
+        "PYTHONPATH": str(folder / "guard"),
+        "AFFECT_NET_LOG": str(log),
+    }, log

@@ -33,9 +33,13 @@ def test_paired_t_matches_scipy_and_handles_constant_differences():
 def test_sign_flip_test_separates_a_real_difference_from_none():
     rng = np.random.default_rng(0)
     base = (rng.random(400) < 0.7).astype(float)
-    better = np.where(rng.random(400) < 0.3, 1.0, base)  # flips some wrong answers to right
+    better = np.where(
+        rng.random(400) < 0.3, 1.0, base
+    )  # flips some wrong answers to right
     assert sign_flip_test(better, base, n_resamples=2000) < 0.01
-    same = (rng.random(400) < 0.7).astype(float)  # another draw from the same distribution: no difference
+    same = (rng.random(400) < 0.7).astype(
+        float
+    )  # another draw from the same distribution: no difference
     assert sign_flip_test(same, base, n_resamples=2000) > 0.05
     assert sign_flip_test(base, base) == 1.0
 
@@ -45,16 +49,22 @@ def test_sign_flip_test_is_close_to_the_exact_binomial_for_discordant_pairs():
     a = np.array([1] * 30 + [0] * 14 + [1] * 50 + [0] * 6, dtype=float)
     b = np.array([0] * 30 + [1] * 14 + [1] * 50 + [0] * 6, dtype=float)
     exact = stats.binomtest(30, 44).pvalue
-    assert sign_flip_test(a, b, n_resamples=40_000, seed=1) == pytest.approx(exact, abs=0.01)
+    assert sign_flip_test(a, b, n_resamples=40_000, seed=1) == pytest.approx(
+        exact, abs=0.01
+    )
 
 
 def test_holm_step_down():
     p = holm([0.01, 0.04, 0.03, float("nan"), 0.5])
-    np.testing.assert_allclose(p[[0, 2, 1, 4]], [0.04, 0.09, 0.09, 0.5])  # 4 tests: 4p, 3p, max(2p, prev), p
+    np.testing.assert_allclose(
+        p[[0, 2, 1, 4]], [0.04, 0.09, 0.09, 0.5]
+    )  # 4 tests: 4p, 3p, max(2p, prev), p
     assert math.isnan(p[3])
 
 
-@pytest.mark.parametrize("bad", [([1.0, 2.0], [1.0]), ([], []), ([1.0, float("nan")], [1.0, 2.0])])
+@pytest.mark.parametrize(
+    "bad", [([1.0, 2.0], [1.0]), ([], []), ([1.0, float("nan")], [1.0, 2.0])]
+)
 def test_paired_tests_reject_bad_input(bad):
     with pytest.raises(ValueError, match="paired_t|sign_flip_test"):
         paired_t(*map(np.array, bad))
@@ -64,7 +74,9 @@ def test_paired_tests_reject_bad_input(bad):
 
 # -- runner --------------------------------------------------------------------------------------------
 def test_driver_hit_scores_ties_fractionally():
-    infl = np.array([[0.6, 0.3, 0.1], [1 / 3, 1 / 3, 1 / 3], [0.2, 0.2, 0.6], [0.5, 0.5, 0.0]])
+    infl = np.array(
+        [[0.6, 0.3, 0.1], [1 / 3, 1 / 3, 1 / 3], [0.2, 0.2, 0.6], [0.5, 0.5, 0.0]]
+    )
     hit = _driver_hit(infl, np.array([0, 1, 0, -1]))
     np.testing.assert_allclose(hit[:3], [1.0, 1 / 3, 0.0])
     assert math.isnan(hit[3])  # unknown driver (real data)
@@ -101,19 +113,27 @@ def smoke_result(smoke_cfg):
     return run_ablations(smoke_cfg, ["full", "no_graph", "no_diffusion"], n_jobs=1)
 
 
-def test_ablation_runs_are_deterministic_and_independent_of_n_jobs(smoke_cfg, smoke_result):
+def test_ablation_runs_are_deterministic_and_independent_of_n_jobs(
+    smoke_cfg, smoke_result
+):
     again = run_ablations(smoke_cfg, ["full", "no_graph", "no_diffusion"], n_jobs=2)
     cols = ["variant", "seed", "accuracy", "driver_acc", "cf_validity", "train_loss"]
     pd.testing.assert_frame_equal(smoke_result.table()[cols], again.table()[cols])
 
 
 def test_a_run_restores_the_callers_torch_settings(smoke_cfg):
-    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    threads, deterministic = (
+        torch.get_num_threads(),
+        torch.are_deterministic_algorithms_enabled(),
+    )
     try:
         torch.set_num_threads(2)
         torch.use_deterministic_algorithms(False)
         run_variant(smoke_cfg, VARIANTS["no_diffusion"], smoke_cfg.seed)
-        assert torch.get_num_threads() == 2 and not torch.are_deterministic_algorithms_enabled()
+        assert (
+            torch.get_num_threads() == 2
+            and not torch.are_deterministic_algorithms_enabled()
+        )
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
@@ -123,25 +143,41 @@ def test_ablation_scores_follow_the_variant(smoke_cfg, smoke_result):
     t = smoke_result.table()
     assert len(t) == 3 * smoke_cfg.ablation.ablation_seeds
     no_graph = t[t["variant"] == "no_graph"]
-    assert np.allclose(no_graph["driver_acc"], 1 / 3)  # uniform weights: every modality ties
+    assert np.allclose(
+        no_graph["driver_acc"], 1 / 3
+    )  # uniform weights: every modality ties
     no_diff = t[t["variant"] == "no_diffusion"]
     assert no_diff["cf_validity"].isna().all() and no_diff["accuracy"].notna().all()
     full = t[t["variant"] == "full"]
     assert full["cf_validity"].notna().all()
     n_test = smoke_cfg.data.n_test
-    assert smoke_result.outcomes("full", "correct").shape == (smoke_cfg.ablation.ablation_seeds, n_test)
-    assert smoke_result.outcomes("full", "cf_hit").shape[1] == min(smoke_cfg.ablation.ablation_n_cf, n_test)
+    assert smoke_result.outcomes("full", "correct").shape == (
+        smoke_cfg.ablation.ablation_seeds,
+        n_test,
+    )
+    assert smoke_result.outcomes("full", "cf_hit").shape[1] == min(
+        smoke_cfg.ablation.ablation_n_cf, n_test
+    )
 
 
 def test_summary_compare_and_findings(smoke_result):
     s = summary(smoke_result)
     assert list(s.index) == ["full", "no_graph", "no_diffusion"]
     c = compare(smoke_result, n_resamples=500)
-    assert ("no_diffusion", "cf_validity") not in c.index  # no prior, nothing to compare
-    assert {("no_graph", "accuracy"), ("no_graph", "driver_acc"), ("no_diffusion", "accuracy")} <= set(c.index)
+    assert (
+        "no_diffusion",
+        "cf_validity",
+    ) not in c.index  # no prior, nothing to compare
+    assert {
+        ("no_graph", "accuracy"),
+        ("no_graph", "driver_acc"),
+        ("no_diffusion", "accuracy"),
+    } <= set(c.index)
     assert ((c["p_holm"] >= c["p_items"]) & (c["p_holm"] <= 1)).all()
     lines = findings(c)
-    assert len(lines) == len(c) and all(line.split()[0] in {"no_graph", "no_diffusion"} for line in lines)
+    assert len(lines) == len(c) and all(
+        line.split()[0] in {"no_graph", "no_diffusion"} for line in lines
+    )
 
 
 def test_compare_detects_a_planted_difference():
@@ -150,15 +186,40 @@ def test_compare_detects_a_planted_difference():
     def run(variant, seed, p):
         correct = (rng.random(300) < p).astype(float)
         hit = (rng.random(300) < 0.9).astype(float)
-        return AblationRun(variant, seed, {"accuracy": correct.mean(),
-                                           "driver_acc": hit.mean(), "cf_validity": math.nan, "seconds": 1.0},
-                           correct, hit, np.zeros(0))
+        return AblationRun(
+            variant,
+            seed,
+            {
+                "accuracy": correct.mean(),
+                "driver_acc": hit.mean(),
+                "cf_validity": math.nan,
+                "seconds": 1.0,
+            },
+            correct,
+            hit,
+            np.zeros(0),
+        )
 
-    result = AblationResult([run(v, s, p) for v, p in (("full", 0.9), ("no_graph", 0.6), ("no_cfg", 0.9))
-                             for s in range(3)])
-    unknown_driver = AblationResult([dataclasses.replace(r, scores={**r.scores, "driver_acc": math.nan},
-                                                         driver_hit=np.full(300, math.nan)) for r in result.runs])
-    assert set(compare(unknown_driver, n_resamples=100).index.get_level_values("metric")) == {"accuracy"}
+    result = AblationResult(
+        [
+            run(v, s, p)
+            for v, p in (("full", 0.9), ("no_graph", 0.6), ("no_cfg", 0.9))
+            for s in range(3)
+        ]
+    )
+    unknown_driver = AblationResult(
+        [
+            dataclasses.replace(
+                r,
+                scores={**r.scores, "driver_acc": math.nan},
+                driver_hit=np.full(300, math.nan),
+            )
+            for r in result.runs
+        ]
+    )
+    assert set(
+        compare(unknown_driver, n_resamples=100).index.get_level_values("metric")
+    ) == {"accuracy"}
     c = compare(result, n_resamples=2000)
     assert c.loc[("no_graph", "accuracy"), "significant"]
     assert not c.loc[("no_cfg", "accuracy"), "significant"]

@@ -47,7 +47,9 @@ def test_diffusion_detach_stops_the_prior_gradient_at_z(smoke_cfg):
         cfg = load_profile("smoke", diffusion_detach=detach)
         torch.manual_seed(0)
         model = AffectDiff.from_config(cfg, dm.dims, anneal_steps=10).train()
-        torch.nn.init.normal_(model.unet.final_conv.weight)  # zero-init would hide the gradient
+        torch.nn.init.normal_(
+            model.unet.final_conv.weight
+        )  # zero-init would hide the gradient
         model.losses(batch)["diff"].backward()
         got = model.bottleneck.fc_mu.weight.grad
         assert (got is not None and got.abs().sum() > 0) == expect_grad
@@ -58,7 +60,9 @@ def test_training_logs_checkpoints_and_learns(trained):
     assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
     metrics = read_metrics(result.metrics_csv)
     assert len(metrics) == cfg.train.max_epochs
-    assert {"train_loss", "val_loss", "val_acc", "val_driver_acc", "train_diff"} <= set(metrics.columns)
+    assert {"train_loss", "val_loss", "val_acc", "val_driver_acc", "train_diff"} <= set(
+        metrics.columns
+    )
     assert metrics["train_loss"].iloc[-1] < metrics["train_loss"].iloc[0]
 
 
@@ -66,8 +70,12 @@ def test_checkpoint_roundtrip_and_mismatch(trained):
     cfg, dm, result = trained
     model = load_affect_diff(result.best_checkpoint, cfg)
     batch = next(iter(dm.val_dataloader()))
-    ref = result.module.model.eval()  # the best epoch is the last one here (val_loss keeps falling)
-    torch.testing.assert_close(model.encode(batch).latent.mu, ref.encode(batch).latent.mu)
+    ref = (
+        result.module.model.eval()
+    )  # the best epoch is the last one here (val_loss keeps falling)
+    torch.testing.assert_close(
+        model.encode(batch).latent.mu, ref.encode(batch).latent.mu
+    )
     with pytest.raises(CheckpointMismatchError, match="latent_dim"):
         load_affect_diff(result.best_checkpoint, load_profile("smoke", latent_dim=4))
     ckpt = torch.load(result.best_checkpoint, weights_only=True)
@@ -91,51 +99,105 @@ def test_training_is_deterministic(trained, tmp_path):
 def test_evaluate_and_denoise(trained):
     cfg, dm, result = trained
     model = load_affect_diff(result.best_checkpoint, cfg)
-    ev = evaluate_affect_diff(model, dm.test_dataloader(), t_start=cfg.model.denoise_t_start,
-                              steps=cfg.model.ddim_steps, seed=0)
-    assert set(ev.metrics) >= {"accuracy", "macro_f1", "weighted_f1", "driver_recovery_acc", "driver_auroc",
-                               "accuracy_denoised", "mean_weighted_accuracy", "mean_weighted_f1_presence"}
+    ev = evaluate_affect_diff(
+        model,
+        dm.test_dataloader(),
+        t_start=cfg.model.denoise_t_start,
+        steps=cfg.model.ddim_steps,
+        seed=0,
+    )
+    assert set(ev.metrics) >= {
+        "accuracy",
+        "macro_f1",
+        "weighted_f1",
+        "driver_recovery_acc",
+        "driver_auroc",
+        "accuracy_denoised",
+        "mean_weighted_accuracy",
+        "mean_weighted_f1_presence",
+    }
     assert set(ev.weighted_f1_presence) == set(ev.weighted_accuracy) != set()
-    assert ev.metrics["driver_auroc"] == pytest.approx(influence_auroc(ev.influence, ev.driver)["mean"])
+    assert ev.metrics["driver_auroc"] == pytest.approx(
+        influence_auroc(ev.influence, ev.driver)["mean"]
+    )
     assert 0.0 <= ev.metrics["driver_auroc"] <= 1.0
     assert ev.influence.shape == (cfg.data.n_test, 3)
-    ev2 = evaluate_affect_diff(model, dm.test_dataloader(), t_start=cfg.model.denoise_t_start,
-                               steps=cfg.model.ddim_steps, seed=0)
+    ev2 = evaluate_affect_diff(
+        model,
+        dm.test_dataloader(),
+        t_start=cfg.model.denoise_t_start,
+        steps=cfg.model.ddim_steps,
+        seed=0,
+    )
     assert (ev.pred_denoised == ev2.pred_denoised).all()  # seeded
     batch = next(iter(dm.test_dataloader()))
     enc = model.encode(batch)
     with pytest.raises(ValueError, match="sampler"):
-        model.denoise(enc.latent.mu, batch["mask"], enc.graph.influence, t_start=5, steps=2, sampler="euler")
-    z0 = model.denoise(enc.latent.mu, batch["mask"], enc.graph.influence, t_start=0, steps=1)
+        model.denoise(
+            enc.latent.mu,
+            batch["mask"],
+            enc.graph.influence,
+            t_start=5,
+            steps=2,
+            sampler="euler",
+        )
+    z0 = model.denoise(
+        enc.latent.mu, batch["mask"], enc.graph.influence, t_start=0, steps=1
+    )
     assert z0.shape == enc.latent.mu.shape and torch.all(z0[~batch["mask"]] == 0)
 
 
 def test_total_loss_is_ce_plus_each_term_times_its_own_weight():
     """loss = CE + λ_ml·BCE + λ₁·diff + λ₂·KL + λ_rec·rec with distinct terms and weights: a swapped or
     missing weight, or a weight on CE, changes the total."""
-    assert LOSS_WEIGHTS == {"ml": "lambda_ml", "diff": "lambda_diff", "kl": "lambda_kl", "rec": "lambda_rec"}
+    assert LOSS_WEIGHTS == {
+        "ml": "lambda_ml",
+        "diff": "lambda_diff",
+        "kl": "lambda_kl",
+        "rec": "lambda_rec",
+    }
     lam = {"lambda_ml": 0.3, "lambda_diff": 2.0, "lambda_kl": 0.05, "lambda_rec": 7.0}
     cfg = load_profile("smoke", **lam)
-    module = AffectDiffModule(cfg, {"text": cfg.data.text_dim, "audio": cfg.data.audio_dim,
-                                    "video": cfg.data.video_dim}, steps_per_epoch=4)
+    module = AffectDiffModule(
+        cfg,
+        {
+            "text": cfg.data.text_dim,
+            "audio": cfg.data.audio_dim,
+            "video": cfg.data.video_dim,
+        },
+        steps_per_epoch=4,
+    )
     values = {"ce": 1.5, "ml": 0.25, "diff": 3.0, "kl": 11.0, "rec": 0.125}
     terms = {k: torch.tensor(v, dtype=torch.float64) for k, v in values.items()}
     expected = 1.5 + 0.3 * 0.25 + 2.0 * 3.0 + 0.05 * 11.0 + 7.0 * 0.125
     # The data can tell the weights apart: every other assignment of them to the terms gives another total.
-    others = [1.5 + sum(w * values[t] for w, t in zip(perm, ("ml", "diff", "kl", "rec"), strict=True))
-              for perm in itertools.permutations(lam.values())][1:]
+    others = [
+        1.5
+        + sum(
+            w * values[t]
+            for w, t in zip(perm, ("ml", "diff", "kl", "rec"), strict=True)
+        )
+        for perm in itertools.permutations(lam.values())
+    ][1:]
     assert min(abs(o - expected) for o in others) > 0.1
     assert module._total(terms, "training").item() == pytest.approx(expected, rel=1e-12)
     module.model.losses = lambda batch: terms  # the training paths use the same total
     assert module.step_loss({}).item() == pytest.approx(expected, rel=1e-12)
-    assert module.training_step({"label": torch.zeros(2)}, 0).item() == pytest.approx(expected, rel=1e-12)
+    assert module.training_step({"label": torch.zeros(2)}, 0).item() == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_non_finite_loss_names_step_and_term(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
     module = AffectDiffModule(smoke_cfg, dm.dims, steps_per_epoch=4)
-    terms = {"ce": torch.tensor(1.0), "ml": torch.tensor(1.0), "diff": torch.tensor(float("nan")),
-             "kl": torch.tensor(0.0), "rec": torch.tensor(0.0)}
+    terms = {
+        "ce": torch.tensor(1.0),
+        "ml": torch.tensor(1.0),
+        "diff": torch.tensor(float("nan")),
+        "kl": torch.tensor(0.0),
+        "rec": torch.tensor(0.0),
+    }
     with pytest.raises(FloatingPointError, match="'diff'.*global step 0"):
         module._total(terms, "training")
 
@@ -149,25 +211,36 @@ def test_classification_terms_are_the_label_ce_and_the_presence_bce(smoke_cfg):
 
     dm = build_datamodule(smoke_cfg)
     batch = dict(next(iter(dm.train_dataloader())))
-    emotions = torch.zeros_like(batch["emotions"])  # two emotions present in every row, weakly
+    emotions = torch.zeros_like(
+        batch["emotions"]
+    )  # two emotions present in every row, weakly
     emotions[torch.arange(len(emotions)), batch["label"]] = 2.0
-    emotions[torch.arange(len(emotions)), (batch["label"] + 1) % emotions.shape[1]] = 0.3
+    emotions[torch.arange(len(emotions)), (batch["label"] + 1) % emotions.shape[1]] = (
+        0.3
+    )
     batch["emotions"] = emotions
     for gamma in (0.0, 2.0):
         cfg = load_profile("smoke", focal_gamma=gamma)
         torch.manual_seed(0)
         model = AffectDiff.from_config(cfg, dm.dims, anneal_steps=10).eval()
-        torch.nn.init.normal_(model.multilabel.weight)  # away from 0.5 everywhere, so the targets matter
+        torch.nn.init.normal_(
+            model.multilabel.weight
+        )  # away from 0.5 everywhere, so the targets matter
         terms = model.losses(batch)
         logits, label = terms["logits"], batch["label"]
         p_true = F.softmax(logits, -1)[torch.arange(len(label)), label]
-        expected = (-(1 - p_true) ** gamma * p_true.log()).mean()
+        expected = (-((1 - p_true) ** gamma) * p_true.log()).mean()
         torch.testing.assert_close(terms["ce"], expected)
         present = (emotions > 0).float()
-        torch.testing.assert_close(terms["ml"], F.binary_cross_entropy_with_logits(terms["ml_logits"], present))
+        torch.testing.assert_close(
+            terms["ml"], F.binary_cross_entropy_with_logits(terms["ml_logits"], present)
+        )
         one_hot = F.one_hot(label, emotions.shape[1]).float()
-        assert not math.isclose(terms["ml"].item(), F.binary_cross_entropy_with_logits(
-            terms["ml_logits"], one_hot).item(), rel_tol=1e-3)
+        assert not math.isclose(
+            terms["ml"].item(),
+            F.binary_cross_entropy_with_logits(terms["ml_logits"], one_hot).item(),
+            rel_tol=1e-3,
+        )
     assert load_profile("smoke").model.focal_gamma == 0.0
 
 
@@ -178,10 +251,20 @@ def test_focal_loss_golden_values():
     label = torch.tensor([0, 1])
     # p_t = e^2 / (e^2 + 2) = 0.786986 and e / (1 + e + e^3) = 0.114195
     p = torch.tensor([0.7869860, 0.1141952])
-    for gamma, want in ((0.0, (-p.log()).mean()), (2.0, (-(1 - p) ** 2 * p.log()).mean())):
-        torch.testing.assert_close(focal_cross_entropy(logits, label, gamma), want, rtol=1e-5, atol=1e-6)
+    for gamma, want in (
+        (0.0, (-p.log()).mean()),
+        (2.0, (-((1 - p) ** 2) * p.log()).mean()),
+    ):
+        torch.testing.assert_close(
+            focal_cross_entropy(logits, label, gamma), want, rtol=1e-5, atol=1e-6
+        )
     # (0.213014^2 * 0.239545 + 0.885805^2 * 2.169846) / 2, by hand
-    assert focal_cross_entropy(logits, label, 2.0).item() == pytest.approx(0.8567197, rel=1e-6)
-    assert torch.equal(focal_cross_entropy(logits, label), torch.nn.functional.cross_entropy(logits, label))
+    assert focal_cross_entropy(logits, label, 2.0).item() == pytest.approx(
+        0.8567197, rel=1e-6
+    )
+    assert torch.equal(
+        focal_cross_entropy(logits, label),
+        torch.nn.functional.cross_entropy(logits, label),
+    )
     with pytest.raises(ValueError, match="gamma"):
         focal_cross_entropy(logits, label, -1.0)

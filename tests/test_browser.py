@@ -10,7 +10,12 @@ import os
 import pytest
 from PIL import Image
 
-from affect_lib.publish.browser import book_pages, check_pages, expected_glue, find_chromium
+from affect_lib.publish.browser import (
+    book_pages,
+    check_pages,
+    expected_glue,
+    find_chromium,
+)
 from affect_lib.publish.run import _mathjax_es5
 
 
@@ -20,8 +25,10 @@ def chromium():
     if path is None:
         if os.environ.get("AFFECT_REQUIRE_CHROMIUM"):
             pytest.fail("no Chromium on PATH although AFFECT_REQUIRE_CHROMIUM is set")
-        pytest.skip("no Chromium on PATH ($CHROMIUM, chromium, chromium-browser, google-chrome); "
-                    "`make browser-test` installs Debian's chromium (apt-get) and runs this test")
+        pytest.skip(
+            "no Chromium on PATH ($CHROMIUM, chromium, chromium-browser, google-chrome); "
+            "`make browser-test` installs Debian's chromium (apt-get) and runs this test"
+        )
     return path
 
 
@@ -32,12 +39,32 @@ MATHJAX = '<script defer src="mathjax/tex-chtml.js"></script>'
 
 def _notebook_source(path, key, value, markdown):
     """A stored notebook (as Sphinx copies it to _sources/) with one glued value."""
-    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [markdown]},
-                    {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": ["glue(...)"],
-                     "outputs": [{"output_type": "display_data",
-                                  "metadata": {"scrapbook": {"name": key, "mime_prefix": "application/papermill.record/"}},
-                                  "data": {"application/papermill.record/text/plain": value}}]}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": [markdown]},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": 1,
+                "source": ["glue(...)"],
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {
+                            "scrapbook": {
+                                "name": key,
+                                "mime_prefix": "application/papermill.record/",
+                            }
+                        },
+                        "data": {"application/papermill.record/text/plain": value},
+                    }
+                ],
+            },
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(nb))
 
@@ -46,22 +73,42 @@ def _notebook_source(path, key, value, markdown):
 def site(tmp_path):
     (tmp_path / "mathjax").symlink_to(_mathjax_es5(), target_is_directory=True)
     Image.new("RGB", (8, 8), (200, 30, 30)).save(tmp_path / "figure.png")
-    (tmp_path / "good.html").write_text(PAGE.format(
-        title="Good", head=MATHJAX,
-        body='<p>A figure <img src="figure.png" alt="red"></p>'
-             '<p>Inline <span class="math notranslate nohighlight">\\(x^2 + 1\\)</span> and the accuracy '
-             '<span class="pasted-text">0.8533</span>.</p>'
-             '<div class="math notranslate nohighlight">\\[\\sum_i a_i\\]</div>'))
-    _notebook_source(tmp_path / "_sources" / "good.ipynb", "acc", "0.8533", "The accuracy {glue:text}`acc`.")
-    (tmp_path / "bad.html").write_text(PAGE.format(
-        title="Bad", head="",
-        body='<p><img src="missing.png" alt="missing"> <img src="https://example.com/remote.png" alt="remote"></p>'
-             '<p>Math without MathJax: <span class="math notranslate nohighlight">\\(y\\)</span></p>'
-             '<p>The accuracy is .</p>'
-             '<script>console.error("boom from console");</script>'
-             '<script>throw new Error("boom from a script");</script>'))
-    _notebook_source(tmp_path / "_sources" / "bad.ipynb", "acc", "0.8533", "The accuracy is {glue:text}`acc`.")
-    (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=good.html" />')
+    (tmp_path / "good.html").write_text(
+        PAGE.format(
+            title="Good",
+            head=MATHJAX,
+            body='<p>A figure <img src="figure.png" alt="red"></p>'
+            '<p>Inline <span class="math notranslate nohighlight">\\(x^2 + 1\\)</span> and the accuracy '
+            '<span class="pasted-text">0.8533</span>.</p>'
+            '<div class="math notranslate nohighlight">\\[\\sum_i a_i\\]</div>',
+        )
+    )
+    _notebook_source(
+        tmp_path / "_sources" / "good.ipynb",
+        "acc",
+        "0.8533",
+        "The accuracy {glue:text}`acc`.",
+    )
+    (tmp_path / "bad.html").write_text(
+        PAGE.format(
+            title="Bad",
+            head="",
+            body='<p><img src="missing.png" alt="missing"> <img src="https://example.com/remote.png" alt="remote"></p>'
+            '<p>Math without MathJax: <span class="math notranslate nohighlight">\\(y\\)</span></p>'
+            "<p>The accuracy is .</p>"
+            '<script>console.error("boom from console");</script>'
+            '<script>throw new Error("boom from a script");</script>',
+        )
+    )
+    _notebook_source(
+        tmp_path / "_sources" / "bad.ipynb",
+        "acc",
+        "0.8533",
+        "The accuracy is {glue:text}`acc`.",
+    )
+    (tmp_path / "index.html").write_text(
+        '<meta http-equiv="Refresh" content="0; url=good.html" />'
+    )
     return tmp_path
 
 
@@ -78,15 +125,25 @@ def test_expected_glue_reads_the_stored_value(site):
 def test_expected_glue_follows_references_to_other_documents(site):
     (site / "_sources" / "book").mkdir()
     (site / "_sources" / "book" / "results.md").write_text(
-        "Accuracy {glue:text}`../good.ipynb::acc:.2f`, missing {glue:text}`../good.ipynb::nope`.")
+        "Accuracy {glue:text}`../good.ipynb::acc:.2f`, missing {glue:text}`../good.ipynb::nope`."
+    )
     assert expected_glue(site, "book/results.html") == [
-        ("../good.ipynb::acc:.2f", "0.85"), ("../good.ipynb::nope", "<no stored value for glue key 'nope'>")]
+        ("../good.ipynb::acc:.2f", "0.85"),
+        ("../good.ipynb::nope", "<no stored value for glue key 'nope'>"),
+    ]
 
 
 def test_good_page_passes(site, chromium, tmp_path):
-    [report] = check_pages(site, ["good.html"], screenshots=tmp_path / "shots", chromium=chromium)
+    [report] = check_pages(
+        site, ["good.html"], screenshots=tmp_path / "shots", chromium=chromium
+    )
     assert report.ok, report.errors
-    assert report.images == 1 and report.math == 2 and report.math_rendered == 2 and report.glue_checked == 1
+    assert (
+        report.images == 1
+        and report.math == 2
+        and report.math_rendered == 2
+        and report.glue_checked == 1
+    )
     with Image.open(report.screenshot) as shot:
         assert shot.size[0] == 1280 and shot.size[1] >= 900
 

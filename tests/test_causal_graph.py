@@ -31,14 +31,20 @@ def masked_scores(scale: float, b: int = 4, seed: int = 0) -> torch.Tensor:
 
 def assert_stochastic(adj: torch.Tensor) -> None:
     assert not torch.isnan(adj).any()
-    assert torch.all(torch.diagonal(adj, dim1=1, dim2=2) == 0)  # exactly zero, not just close
-    torch.testing.assert_close(adj.sum(-1), torch.ones(adj.shape[:2]), atol=1e-6, rtol=0)
+    assert torch.all(
+        torch.diagonal(adj, dim1=1, dim2=2) == 0
+    )  # exactly zero, not just close
+    torch.testing.assert_close(
+        adj.sum(-1), torch.ones(adj.shape[:2]), atol=1e-6, rtol=0
+    )
 
 
 def test_temperature_schedule():
     kw = dict(tau_start=1.0, tau_end=0.1, anneal_steps=1000)
     assert gumbel_temperature(0, **kw) == pytest.approx(1.0)
-    assert gumbel_temperature(500, **kw) == pytest.approx(math.sqrt(0.1))  # geometric midpoint
+    assert gumbel_temperature(500, **kw) == pytest.approx(
+        math.sqrt(0.1)
+    )  # geometric midpoint
     assert gumbel_temperature(1000, **kw) == pytest.approx(0.1)
     assert gumbel_temperature(5000, **kw) == pytest.approx(0.1)
     assert gumbel_temperature(500, **kw, schedule="linear") == pytest.approx(0.55)
@@ -96,7 +102,9 @@ def test_straight_through_gradient_is_the_soft_sample_gradient():
         grads[hard] = xi.grad
         if hard:
             one_hot = out.adjacency.detach().round()
-            torch.testing.assert_close(out.adjacency.detach(), one_hot, atol=1e-6, rtol=0)
+            torch.testing.assert_close(
+                out.adjacency.detach(), one_hot, atol=1e-6, rtol=0
+            )
             assert torch.all(one_hot.sum(-1) == 1)
     assert grads[True].abs().sum() > 0
     torch.testing.assert_close(grads[True], grads[False])
@@ -126,15 +134,22 @@ def test_training_samples_reproducible_with_a_generator():
 @pytest.mark.parametrize("stochastic", [False, True])
 def test_no_nan_with_extreme_scores(hard, stochastic):
     scores = masked_scores(1e4).requires_grad_()
-    adj = sample_adjacency(scores, tau=0.1, hard=hard, stochastic=stochastic,
-                           generator=torch.Generator().manual_seed(0))
+    adj = sample_adjacency(
+        scores,
+        tau=0.1,
+        hard=hard,
+        stochastic=stochastic,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert_stochastic(adj.detach())
     (adj * torch.arange(9.0).view(3, 3)).sum().backward()
     assert torch.isfinite(scores.grad).all()
     # through the module too: large pooled values, coldest temperature
     g = make_graph(hard=hard).train(stochastic)
     g.set_step(10_000)
-    assert_stochastic(g(1e3 * pooled(), generator=torch.Generator().manual_seed(0)).adjacency.detach())
+    assert_stochastic(
+        g(1e3 * pooled(), generator=torch.Generator().manual_seed(0)).adjacency.detach()
+    )
 
 
 def test_hard_gumbel_samples_follow_the_softmax_of_the_scores():
@@ -143,12 +158,25 @@ def test_hard_gumbel_samples_follow_the_softmax_of_the_scores():
     Catches other noise: −log U alone gives P(first) = 0.816 for scores [1, 0] instead of 0.731; rows of
     four nodes (three choices) also catch g = +log(−log U), which two choices cannot tell apart.
     """
-    rows = torch.tensor([[0.0, 1.0, 0.0, -1.0], [0.5, 0.0, -1.0, 1.5], [2.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])
+    rows = torch.tensor(
+        [
+            [0.0, 1.0, 0.0, -1.0],
+            [0.5, 0.0, -1.0, 1.5],
+            [2.0, 0.0, 0.0, 1.0],
+            [1.0, 0.0, 0.0, 0.0],
+        ]
+    )
     rows[0, 3] = float("-inf")  # row 0 is the two-way choice [1, 0] of the docstring
     rows = rows.masked_fill(torch.eye(4, dtype=torch.bool), float("-inf"))
     n = 40_000
     scores = rows.expand(n, 4, 4).contiguous()
-    adj = sample_adjacency(scores, tau=0.5, hard=True, stochastic=True, generator=torch.Generator().manual_seed(0))
+    adj = sample_adjacency(
+        scores,
+        tau=0.5,
+        hard=True,
+        stochastic=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     freq = adj.detach().mean(dim=0)  # (4, 4) share of draws whose argmax is each column
     torch.testing.assert_close(freq, torch.softmax(rows, dim=-1), atol=0.01, rtol=0)
     assert torch.all(torch.diagonal(freq) == 0)
@@ -157,14 +185,20 @@ def test_hard_gumbel_samples_follow_the_softmax_of_the_scores():
 def test_influence_is_the_normalised_incoming_mass():
     adj = torch.tensor([[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]])
     # text receives two rows' attention, audio one, video none
-    torch.testing.assert_close(influence_from_adjacency(adj), torch.tensor([[2 / 3, 1 / 3, 0.0]]))
+    torch.testing.assert_close(
+        influence_from_adjacency(adj), torch.tensor([[2 / 3, 1 / 3, 0.0]])
+    )
     out = make_graph().eval()(pooled())
-    torch.testing.assert_close(out.influence, out.adjacency.mean(dim=1))  # rows sum to 1: column mean
+    torch.testing.assert_close(
+        out.influence, out.adjacency.mean(dim=1)
+    )  # rows sum to 1: column mean
 
 
 def test_bad_input_raises():
     g = make_graph()
-    with pytest.raises(ValueError, match=r"pooled has shape \(5, 2, 8\), expected \(B, 3, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"pooled has shape \(5, 2, 8\), expected \(B, 3, 8\)"
+    ):
         g(torch.zeros(5, 2, D))
     with pytest.raises(ValueError, match="pooled has shape"):
         g(torch.zeros(3, D))
@@ -179,10 +213,20 @@ def test_bad_input_raises():
 
 
 @settings(max_examples=30, deadline=None)
-@given(scale=st.floats(1e-3, 1e5), tau=st.floats(0.01, 5.0), seed=st.integers(0, 2**16),
-       hard=st.booleans(), stochastic=st.booleans())
+@given(
+    scale=st.floats(1e-3, 1e5),
+    tau=st.floats(0.01, 5.0),
+    seed=st.integers(0, 2**16),
+    hard=st.booleans(),
+    stochastic=st.booleans(),
+)
 def test_adjacency_always_row_stochastic(scale, tau, seed, hard, stochastic):
-    adj = sample_adjacency(masked_scores(scale, seed=seed), tau=tau, hard=hard, stochastic=stochastic,
-                           generator=torch.Generator().manual_seed(seed))
+    adj = sample_adjacency(
+        masked_scores(scale, seed=seed),
+        tau=tau,
+        hard=hard,
+        stochastic=stochastic,
+        generator=torch.Generator().manual_seed(seed),
+    )
     assert_stochastic(adj)
     torch.testing.assert_close(influence_from_adjacency(adj).sum(-1), torch.ones(4))

@@ -67,8 +67,16 @@ def test_unknown_key_lists_valid_names_and_suggests():
 
 @pytest.mark.parametrize(
     "key,value",
-    [("seed", "3"), ("seed", 3.5), ("seed", True), ("n_train", "many"), ("driver_strength", "x"),
-     ("driver_mix", 0.5), ("device", 3), ("data_dir", 5)],
+    [
+        ("seed", "3"),
+        ("seed", 3.5),
+        ("seed", True),
+        ("n_train", "many"),
+        ("driver_strength", "x"),
+        ("driver_mix", 0.5),
+        ("device", 3),
+        ("data_dir", 5),
+    ],
 )
 def test_wrong_type_names_key_and_expected_type(key, value):
     with pytest.raises(ConfigError, match=f"'{key}"):
@@ -76,9 +84,13 @@ def test_wrong_type_names_key_and_expected_type(key, value):
 
 
 def test_overrides_apply_and_promote():
-    cfg = load_profile("smoke", seed=3, n_train=50, driver_strength=2, driver_mix=[0.5, 0.25, 0.25])
+    cfg = load_profile(
+        "smoke", seed=3, n_train=50, driver_strength=2, driver_mix=[0.5, 0.25, 0.25]
+    )
     assert cfg.seed == 3 and cfg.data.n_train == 50
-    assert cfg.data.driver_strength == 2.0 and isinstance(cfg.data.driver_strength, float)
+    assert cfg.data.driver_strength == 2.0 and isinstance(
+        cfg.data.driver_strength, float
+    )
     assert cfg.data.driver_mix == (0.5, 0.25, 0.25)
     assert load_profile("smoke", **{"data.n_val": 7}).data.n_val == 7
     assert PROFILES["smoke"].data.n_train != 50  # the registry is untouched
@@ -86,18 +98,37 @@ def test_overrides_apply_and_promote():
 
 @pytest.mark.parametrize(
     "key,value,match",
-    [("device", "tpu", "one of auto, cpu, cuda, mps"), ("data_source", "nope", "synthetic"),
-     ("data_source", "cmu_mosei", "needs data_dir"),
-     ("driver_mix", [0.5, 0.5, 0.5], "sum to 1"), ("class_probs", [1.0], "6 entries"),
-     ("min_len", 100, "min_len"), ("n_train", 0, "n_train"), ("seed", -1, "seed"),
-     ("conflict_prob", 1.5, "conflict_prob"), ("latent_rank", 99, "latent_rank"),
-     ("d_model", 15, "multiple of n_heads"), ("tau_end", 5.0, "tau_end"), ("gumbel_schedule", "cos", "exp, linear"),
-     ("gumbel_hard", 1, "bool"), ("denoise_t_start", 500, "denoise_t_start"), ("unet_base", 12, "multiple of 8"),
-     ("precision", "64", "one of auto"), ("driver_strength", float("nan"), "finite"), ("lr", float("inf"), "finite"), ("max_epochs", 0, "max_epochs"), ("ddim_steps", 999, "ddim_steps"),
-     ("mlp_batch_size", 0, "mlp_batch_size >= 1"), ("gap_draws", 1, "gap_draws must be >= 2"),
-     ("audio_sr", 0, "audio_sr > 0"), ("alpha", -1.0, "alpha"), ("n_iter_no_change", 0, "n_iter_no_change"),
-     ("taus", [0.1, 1.5], r"taus must be in \[0, 1\)"), ("encoders", ["mpnet"], "encoder 'minilm'"),
-     ("ablation_variants", ["full", "bogus"], "unknown ablation variant.*bogus")],
+    [
+        ("device", "tpu", "one of auto, cpu, cuda, mps"),
+        ("data_source", "nope", "synthetic"),
+        ("data_source", "cmu_mosei", "needs data_dir"),
+        ("driver_mix", [0.5, 0.5, 0.5], "sum to 1"),
+        ("class_probs", [1.0], "6 entries"),
+        ("min_len", 100, "min_len"),
+        ("n_train", 0, "n_train"),
+        ("seed", -1, "seed"),
+        ("conflict_prob", 1.5, "conflict_prob"),
+        ("latent_rank", 99, "latent_rank"),
+        ("d_model", 15, "multiple of n_heads"),
+        ("tau_end", 5.0, "tau_end"),
+        ("gumbel_schedule", "cos", "exp, linear"),
+        ("gumbel_hard", 1, "bool"),
+        ("denoise_t_start", 500, "denoise_t_start"),
+        ("unet_base", 12, "multiple of 8"),
+        ("precision", "64", "one of auto"),
+        ("driver_strength", float("nan"), "finite"),
+        ("lr", float("inf"), "finite"),
+        ("max_epochs", 0, "max_epochs"),
+        ("ddim_steps", 999, "ddim_steps"),
+        ("mlp_batch_size", 0, "mlp_batch_size >= 1"),
+        ("gap_draws", 1, "gap_draws must be >= 2"),
+        ("audio_sr", 0, "audio_sr > 0"),
+        ("alpha", -1.0, "alpha"),
+        ("n_iter_no_change", 0, "n_iter_no_change"),
+        ("taus", [0.1, 1.5], r"taus must be in \[0, 1\)"),
+        ("encoders", ["mpnet"], "encoder 'minilm'"),
+        ("ablation_variants", ["full", "bogus"], "unknown ablation variant.*bogus"),
+    ],
 )
 def test_semantic_validation(key, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -120,15 +151,24 @@ def test_the_ablation_variants_known_to_the_config_are_the_registry():
 
 def test_override_keys_are_unique_across_sections():
     top = [f.name for f in dataclasses.fields(RunConfig)]
-    sections = [set(f.name for f in dataclasses.fields(c)) for c in (DataConfig, ModelConfig, TrainConfig, LascaConfig, AblationConfig)]
-    sections.append(set(top) - {"profile", "data", "model", "train", "lasca", "ablation"})
-    assert sum(len(s) for s in sections) == len(set().union(*sections))  # no name appears twice
+    sections = [
+        set(f.name for f in dataclasses.fields(c))
+        for c in (DataConfig, ModelConfig, TrainConfig, LascaConfig, AblationConfig)
+    ]
+    sections.append(
+        set(top) - {"profile", "data", "model", "train", "lasca", "ablation"}
+    )
+    assert sum(len(s) for s in sections) == len(
+        set().union(*sections)
+    )  # no name appears twice
     assert set(override_keys()) == set().union(*sections)
 
 
 def test_config_hash_ignores_location_but_not_content():
     a = load_profile("smoke")
-    assert config_hash(a) == config_hash(load_profile("smoke", run_dir="/elsewhere", device="cpu"))
+    assert config_hash(a) == config_hash(
+        load_profile("smoke", run_dir="/elsewhere", device="cpu")
+    )
     assert config_hash(a) != config_hash(load_profile("smoke", seed=1))
     assert config_hash(a) != config_hash(load_profile("smoke", n_train=10))
 

@@ -16,23 +16,41 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = sorted((ROOT / "data_cards").glob("*.md"))
 KEYS = {"pretty_name", "license", "task", "size", "modalities", "languages"}
-SECTIONS = ["Description", "Structure and features", "Collection and annotation", "Intended use",
-            "Biases and ethical considerations", "Consent, licence and how to obtain it",
-            "How to point this book at it", "Citation"]
+SECTIONS = [
+    "Description",
+    "Structure and features",
+    "Collection and annotation",
+    "Intended use",
+    "Biases and ethical considerations",
+    "Consent, licence and how to obtain it",
+    "How to point this book at it",
+    "Citation",
+]
 MODALITIES = {"text", "audio", "video"}
 
 
 def _bib_keys() -> set[str]:
-    return set(re.findall(r"@\w+\{([^,\s]+),", (ROOT / "book" / "references.bib").read_text(encoding="utf-8")))
+    return set(
+        re.findall(
+            r"@\w+\{([^,\s]+),",
+            (ROOT / "book" / "references.bib").read_text(encoding="utf-8"),
+        )
+    )
 
 
 def _split(text: str, card: Path) -> tuple[dict, list[str]]:
     lines = text.splitlines()
-    assert lines and lines[0] == "---", f"{card.name}: must start with a '---' YAML front matter line"
-    end = lines.index("---", 1) if "---" in lines[1:] else pytest.fail(f"{card.name}: front matter not closed")
+    assert lines and lines[0] == "---", (
+        f"{card.name}: must start with a '---' YAML front matter line"
+    )
+    end = (
+        lines.index("---", 1)
+        if "---" in lines[1:]
+        else pytest.fail(f"{card.name}: front matter not closed")
+    )
     meta = yaml.safe_load("\n".join(lines[1:end]))
     assert isinstance(meta, dict), f"{card.name}: front matter is not a YAML mapping"
-    return meta, lines[end + 1:]
+    return meta, lines[end + 1 :]
 
 
 def _sections(body: list[str], card: Path) -> tuple[str, list[tuple[str, str]]]:
@@ -42,14 +60,18 @@ def _sections(body: list[str], card: Path) -> tuple[str, list[tuple[str, str]]]:
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
         if not fenced and line.startswith("# "):
-            assert title is None and not sections, f"{card.name}: one '# ' title, before the sections"
+            assert title is None and not sections, (
+                f"{card.name}: one '# ' title, before the sections"
+            )
             title = line[2:].strip()
         elif not fenced and line.startswith("## "):
             sections.append((line[3:].strip(), []))
         elif sections:
             sections[-1][1].append(line)
         else:
-            assert not line.strip(), f"{card.name}: text before the first section: {line!r}"
+            assert not line.strip(), (
+                f"{card.name}: text before the first section: {line!r}"
+            )
     assert title is not None, f"{card.name}: missing the '# Data card: ...' title line"
     return title, [(h, "\n".join(t).strip()) for h, t in sections]
 
@@ -62,17 +84,26 @@ def test_the_real_dataset_cards_exist():
 @pytest.mark.parametrize("card", CARDS, ids=lambda p: p.name)
 def test_card_follows_the_dataset_card_form(card):
     meta, body = _split(card.read_text(encoding="utf-8"), card)
-    assert set(meta) == KEYS, f"{card.name}: front matter keys {sorted(meta)}, expected exactly {sorted(KEYS)}"
+    assert set(meta) == KEYS, (
+        f"{card.name}: front matter keys {sorted(meta)}, expected exactly {sorted(KEYS)}"
+    )
     for key, value in meta.items():
         items = value if isinstance(value, list) else [value]
-        assert items and all(str(v).strip() for v in items), f"{card.name}: {key} is empty"
+        assert items and all(str(v).strip() for v in items), (
+            f"{card.name}: {key} is empty"
+        )
     for key in ("task", "modalities", "languages"):
         assert isinstance(meta[key], list), f"{card.name}: {key} must be a list"
-    assert set(meta["modalities"]) <= MODALITIES, f"{card.name}: modalities must be among {sorted(MODALITIES)}"
+    assert set(meta["modalities"]) <= MODALITIES, (
+        f"{card.name}: modalities must be among {sorted(MODALITIES)}"
+    )
     title, sections = _sections(body, card)
-    assert title == f"Data card: {meta['pretty_name']}", f"{card.name}: title {title!r} must be " \
-        f"'Data card: {meta['pretty_name']}'"
-    assert [h for h, _ in sections] == SECTIONS, f"{card.name}: sections {[h for h, _ in sections]}"
+    assert title == f"Data card: {meta['pretty_name']}", (
+        f"{card.name}: title {title!r} must be 'Data card: {meta['pretty_name']}'"
+    )
+    assert [h for h, _ in sections] == SECTIONS, (
+        f"{card.name}: sections {[h for h, _ in sections]}"
+    )
     for heading, text in sections:
         assert text, f"{card.name}: section '{heading}' is empty"
 
@@ -82,5 +113,9 @@ def test_card_citations_resolve(card):
     text = card.read_text(encoding="utf-8")
     cited = set(re.findall(r"\{cite\}`([^`]+)`", text))
     keys = {k.strip() for group in cited for k in group.split(",")}
-    assert keys, f"{card.name}: cites nothing (use {{cite}}`key` with a key of book/references.bib)"
-    assert keys <= _bib_keys(), f"{card.name}: unknown bibtex keys {sorted(keys - _bib_keys())}"
+    assert keys, (
+        f"{card.name}: cites nothing (use {{cite}}`key` with a key of book/references.bib)"
+    )
+    assert keys <= _bib_keys(), (
+        f"{card.name}: unknown bibtex keys {sorted(keys - _bib_keys())}"
+    )

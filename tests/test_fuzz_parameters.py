@@ -12,8 +12,15 @@ from affect_lib.publish.cli import parse_value
 
 pytestmark = pytest.mark.reliability
 
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-                   st.text(max_size=12), st.lists(st.floats(-5, 5), max_size=8), st.lists(st.integers(-3, 9), max_size=4))
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.lists(st.floats(-5, 5), max_size=8),
+    st.lists(st.integers(-3, 9), max_size=4),
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -25,15 +32,27 @@ def test_any_value_of_a_known_key_is_accepted_or_named(key, value):
         assert key in str(exc) or "must" in str(exc) or "need" in str(exc), str(exc)
     else:
         assert cfg.profile == "smoke"
-        for section in (cfg, cfg.data, cfg.model, cfg.train):  # nothing non-finite gets through
+        for section in (
+            cfg,
+            cfg.data,
+            cfg.model,
+            cfg.train,
+        ):  # nothing non-finite gets through
             for f in dataclasses.fields(section):
                 v = getattr(section, f.name)
-                for x in (v if isinstance(v, tuple) else (v,)):
-                    assert not (isinstance(x, float) and not math.isfinite(x)), (f.name, v)
+                for x in v if isinstance(v, tuple) else (v,):
+                    assert not (isinstance(x, float) and not math.isfinite(x)), (
+                        f.name,
+                        v,
+                    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(key=st.text(min_size=1, max_size=20).filter(lambda k: k.rpartition(".")[2] not in override_keys()))
+@given(
+    key=st.text(min_size=1, max_size=20).filter(
+        lambda k: k.rpartition(".")[2] not in override_keys()
+    )
+)
 def test_unknown_keys_are_named_with_the_valid_ones(key):
     with pytest.raises(ConfigError) as exc:
         load_profile("book", **{key: 1})
@@ -59,14 +78,21 @@ def _float_keys():
     keys = []
     for cls in (RunConfig, DataConfig, ModelConfig, TrainConfig):
         hints = __import__("typing").get_type_hints(cls)
-        keys += [f.name for f in dataclasses.fields(cls) if hints[f.name] in (float, tuple[float, ...])]
+        keys += [
+            f.name
+            for f in dataclasses.fields(cls)
+            if hints[f.name] in (float, tuple[float, ...])
+        ]
     return keys
 
 
 @pytest.mark.parametrize("key", _float_keys())
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 def test_non_finite_numbers_are_refused_for_every_float_key(key, bad):
-    value = [bad, 0.5, 0.5] if key in ("driver_mix", "modality_scale") else (
-        [bad] * 6 if key == "class_probs" else bad)
+    value = (
+        [bad, 0.5, 0.5]
+        if key in ("driver_mix", "modality_scale")
+        else ([bad] * 6 if key == "class_probs" else bad)
+    )
     with pytest.raises(ConfigError, match=key):
         load_profile("smoke", **{key: value})

@@ -18,18 +18,26 @@ def test_masked_max_ignores_padding():
     assert masked_max(x, mask).item() == 2.0
     enc = ModalityEncoders(dims={"text": 4, "audio": 3, "video": 2}, d_model=8)
     with pytest.raises(ValueError, match="how must be one of"):
-        enc.pool({m: torch.zeros(1, 3, 8) for m in ("text", "audio", "video")}, mask, how="median")
+        enc.pool(
+            {m: torch.zeros(1, 3, 8) for m in ("text", "audio", "video")},
+            mask,
+            how="median",
+        )
 
 
 def test_forward_shapes_and_uniform_ablation(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
     batch = next(iter(dm.val_dataloader()))
     for use_graph in (True, False):
-        model = GraphFusionClassifier.from_config(smoke_cfg, dm.dims, anneal_steps=10, use_graph=use_graph).eval()
+        model = GraphFusionClassifier.from_config(
+            smoke_cfg, dm.dims, anneal_steps=10, use_graph=use_graph
+        ).eval()
         logits, graph = model(batch)
         assert logits.shape == (len(batch["label"]), 6)
         assert graph.adjacency.shape == (len(batch["label"]), 3, 3)
-        torch.testing.assert_close(graph.influence.sum(-1), torch.ones(len(batch["label"])))
+        torch.testing.assert_close(
+            graph.influence.sum(-1), torch.ones(len(batch["label"]))
+        )
         if not use_graph:
             assert torch.all(graph.influence == 1 / 3)
 
@@ -39,7 +47,9 @@ def test_training_is_deterministic_and_learns(smoke_cfg):
         torch.manual_seed(0)
         dm = build_datamodule(smoke_cfg)
         model = GraphFusionClassifier.from_config(smoke_cfg, dm.dims, anneal_steps=40)
-        hist = fit_graph_classifier(model, dm.train_dataloader(), dm.val_dataloader(), epochs=5, lr=1e-2)
+        hist = fit_graph_classifier(
+            model, dm.train_dataloader(), dm.val_dataloader(), epochs=5, lr=1e-2
+        )
         return hist, evaluate_graph_classifier(model, dm.test_dataloader())
 
     (h1, e1), (h2, e2) = train(), train()
@@ -54,7 +64,9 @@ def test_fit_rejects_bad_epochs(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
     model = GraphFusionClassifier.from_config(smoke_cfg, dm.dims, anneal_steps=1)
     with pytest.raises(ValueError, match="epochs"):
-        fit_graph_classifier(model, dm.train_dataloader(), dm.val_dataloader(), epochs=0, lr=1e-3)
+        fit_graph_classifier(
+            model, dm.train_dataloader(), dm.val_dataloader(), epochs=0, lr=1e-3
+        )
 
 
 def test_devices():

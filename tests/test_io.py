@@ -20,7 +20,9 @@ def test_crash_while_writing_keeps_previous_file(tmp_path):
             tmp.write_text('{"version": 2, "trunc')
             raise RuntimeError("killed mid-write")
     assert json.loads(target.read_text()) == {"version": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp file left behind
+    assert [p.name for p in tmp_path.iterdir()] == [
+        "metrics.json"
+    ]  # no temp file left behind
 
 
 def test_nan_becomes_null_and_inf_is_refused_without_a_file(tmp_path):
@@ -40,7 +42,10 @@ def test_corrupt_json_names_the_file(tmp_path):
 
 def test_sha256_file(tmp_path):
     (tmp_path / "f").write_bytes(b"abc")
-    assert sha256_file(tmp_path / "f") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert (
+        sha256_file(tmp_path / "f")
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 @pytest.mark.reliability
@@ -71,5 +76,10 @@ def test_temp_names_never_reuse_an_existing_file(tmp_path, monkeypatch):
     leftover = tmp_path / ".m.json.aaaaaaaaaaaa.tmp"
     leftover.write_text("someone else's")
     write_json(tmp_path / "m.json", {"v": 1})
-    assert leftover.read_text() == "someone else's" and read_json(tmp_path / "m.json") == {"v": 1}
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".m.json.aaaaaaaaaaaa.tmp", "m.json"]
+    assert leftover.read_text() == "someone else's" and read_json(
+        tmp_path / "m.json"
+    ) == {"v": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".m.json.aaaaaaaaaaaa.tmp",
+        "m.json",
+    ]

@@ -29,14 +29,24 @@ def test_every_feature_has_one_non_empty_entry_in_order(name):
 
 def test_feature_name_lexicon_file_equals_the_derivation():
     assert dict(load_lexicon("feature_names")) == derive_feature_name_lexicon()
-    assert (LEXICON_DIR / "feature_names.yaml").read_text(encoding="utf-8") == render_feature_name_yaml()
+    assert (LEXICON_DIR / "feature_names.yaml").read_text(
+        encoding="utf-8"
+    ) == render_feature_name_yaml()
 
 
-@pytest.mark.parametrize("name,phrase", [
-    ("mouthSmileLeft", "mouth smile left"), ("_neutral", "neutral"), ("browInnerUp", "brow inner up"),
-    ("eyeLookInRight", "eye look in right"), ("tx", "head translation x"), ("pitch", "head pitch"),
-    ("mfcc_3", "mel-frequency cepstral coefficient 3"), ("mfcc_15", "mel-frequency cepstral coefficient 15"),
-])
+@pytest.mark.parametrize(
+    "name,phrase",
+    [
+        ("mouthSmileLeft", "mouth smile left"),
+        ("_neutral", "neutral"),
+        ("browInnerUp", "brow inner up"),
+        ("eyeLookInRight", "eye look in right"),
+        ("tx", "head translation x"),
+        ("pitch", "head pitch"),
+        ("mfcc_3", "mel-frequency cepstral coefficient 3"),
+        ("mfcc_15", "mel-frequency cepstral coefficient 15"),
+    ],
+)
 def test_feature_name_phrase(name, phrase):
     assert feature_name_phrase(name) == phrase
 
@@ -49,14 +59,21 @@ def test_affective_lexicon_is_short_distinct_and_documented():
         assert len(text.split()) <= 40, name
     # left/right twins may share the affect sentence but every entry is its own text
     assert len(set(lex.values())) == len(lex)
-    header = (LEXICON_DIR / "affective.yaml").read_text(encoding="utf-8").split("\n\n")[0]
+    header = (
+        (LEXICON_DIR / "affective.yaml").read_text(encoding="utf-8").split("\n\n")[0]
+    )
     assert "stands in" in header and "by hand" in header and "version" in header.lower()
 
 
 def test_affective_lexicon_names_the_core_affect_cues():
     lex = load_lexicon("affective")
-    assert "AU12" in lex["mouthSmileLeft"] and "positive valence" in lex["mouthSmileLeft"]
-    assert "AU15" in lex["mouthFrownRight"] and "negative valence" in lex["mouthFrownRight"]
+    assert (
+        "AU12" in lex["mouthSmileLeft"] and "positive valence" in lex["mouthSmileLeft"]
+    )
+    assert (
+        "AU15" in lex["mouthFrownRight"]
+        and "negative valence" in lex["mouthFrownRight"]
+    )
     assert "arousal" in lex["eyeWideLeft"] and "loudness" in lex["mfcc_1"]
 
 
@@ -68,7 +85,11 @@ def _write(tmp_path, body: str):
 
 def _full(skip: str | None = None, extra: str = "", empty: str | None = None) -> str:
     blank = '""'
-    lines = [f"{n}: {blank if n == empty else 'text of ' + n}" for n in FEATURE_NAMES if n != skip]
+    lines = [
+        f"{n}: {blank if n == empty else 'text of ' + n}"
+        for n in FEATURE_NAMES
+        if n != skip
+    ]
     return "\n".join(lines) + "\n" + extra
 
 
@@ -77,15 +98,21 @@ def test_a_valid_custom_file_loads(tmp_path):
     assert lex["jawOpen"] == "text of jawOpen"
 
 
-@pytest.mark.parametrize("body,fragment", [
-    (_full(skip="jawOpen"), "missing entries for 1 feature(s): jawOpen"),
-    (_full(extra="smirk: a smile\n"), "unknown feature key(s) 'smirk'"),
-    (_full(empty="noseSneerLeft"), "entry 'noseSneerLeft' is empty"),
-    (_full(extra="").replace("tz: text of tz", "tz: 3"), "entry 'tz' must be a string"),
-    ("- just\n- a list\n", "expected a mapping"),
-    (_full(extra="jawOpen: again\n"), "duplicate key 'jawOpen'"),
-    ("jawOpen: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        (_full(skip="jawOpen"), "missing entries for 1 feature(s): jawOpen"),
+        (_full(extra="smirk: a smile\n"), "unknown feature key(s) 'smirk'"),
+        (_full(empty="noseSneerLeft"), "entry 'noseSneerLeft' is empty"),
+        (
+            _full(extra="").replace("tz: text of tz", "tz: 3"),
+            "entry 'tz' must be a string",
+        ),
+        ("- just\n- a list\n", "expected a mapping"),
+        (_full(extra="jawOpen: again\n"), "duplicate key 'jawOpen'"),
+        ("jawOpen: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_bad_files_name_the_file_and_the_key(tmp_path, body, fragment):
     path = _write(tmp_path, body)
     with pytest.raises(LexiconError) as err:

@@ -15,7 +15,9 @@ from threadpoolctl import threadpool_limits
 from affect_lib.lasca.mlp import AdamMLP
 
 
-def _problem(n: int, d: int, seed: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+def _problem(
+    n: int, d: int, seed: int, dtype=np.float32
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)).astype(dtype)
     return X, (X @ rng.standard_normal(d) + rng.standard_normal(n) > 0).astype(np.int64)
@@ -25,18 +27,67 @@ def _weights(mlp) -> list[np.ndarray]:
     return [w.copy() for w in mlp.coefs_ + mlp.intercepts_]
 
 
-@pytest.mark.parametrize(("n", "d", "hidden", "batch", "dtype", "settings"), [
-    (230, 457, 256, 8, np.float32, {}),     # chapter 5's fusion input at the book's batch
-    (230, 73, 256, 32, np.float32, {}),     # features only; 230 = 7 x 32 + 6: a short last batch
-    (61, 12, 16, 200, np.float32, {}),      # batch larger than the data: one full batch per epoch
-    (50, 10, 8, 7, np.float32, {"alpha": 0.0}),  # no L2 penalty
-    (40, 6, 5, 8, np.float64, {"alpha": 0.3}),   # float64 weights follow float64 input, as in scikit-learn
-    (37, 5, 1, 1, np.float32, {"learning_rate_init": 0.05, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6}),
-])
-def test_weights_equal_scikit_learns_after_every_epoch(n, d, hidden, batch, dtype, settings):
+@pytest.mark.parametrize(
+    ("n", "d", "hidden", "batch", "dtype", "settings"),
+    [
+        (
+            230,
+            457,
+            256,
+            8,
+            np.float32,
+            {},
+        ),  # chapter 5's fusion input at the book's batch
+        (
+            230,
+            73,
+            256,
+            32,
+            np.float32,
+            {},
+        ),  # features only; 230 = 7 x 32 + 6: a short last batch
+        (
+            61,
+            12,
+            16,
+            200,
+            np.float32,
+            {},
+        ),  # batch larger than the data: one full batch per epoch
+        (50, 10, 8, 7, np.float32, {"alpha": 0.0}),  # no L2 penalty
+        (
+            40,
+            6,
+            5,
+            8,
+            np.float64,
+            {"alpha": 0.3},
+        ),  # float64 weights follow float64 input, as in scikit-learn
+        (
+            37,
+            5,
+            1,
+            1,
+            np.float32,
+            {
+                "learning_rate_init": 0.05,
+                "beta_1": 0.8,
+                "beta_2": 0.99,
+                "epsilon": 1e-6,
+            },
+        ),
+    ],
+)
+def test_weights_equal_scikit_learns_after_every_epoch(
+    n, d, hidden, batch, dtype, settings
+):
     X, y = _problem(n, d, seed=d, dtype=dtype)
-    sk = MLPClassifier(hidden_layer_sizes=(hidden,), batch_size=min(batch, n), random_state=np.random.RandomState(5),
-                       **{"alpha": 1.0, **settings})
+    sk = MLPClassifier(
+        hidden_layer_sizes=(hidden,),
+        batch_size=min(batch, n),
+        random_state=np.random.RandomState(5),
+        **{"alpha": 1.0, **settings},
+    )
     ours = AdamMLP(hidden, batch_size=batch, random_state=5, **settings)
     with threadpool_limits(limits=1, user_api="blas"):  # as fit_preference trains
         for epoch in range(6):
@@ -55,14 +106,27 @@ def test_an_int_seed_draws_a_new_batch_order_every_epoch():
     # first repeat one batch order; AdamMLP seeds once, as scikit-learn does with a RandomState
     X, y = _problem(80, 5, 2)
     ours = AdamMLP(8, random_state=3)
-    reseeded = MLPClassifier(hidden_layer_sizes=(8,), alpha=1.0, batch_size=8, random_state=3)
-    once = MLPClassifier(hidden_layer_sizes=(8,), alpha=1.0, batch_size=8, random_state=np.random.RandomState(3))
+    reseeded = MLPClassifier(
+        hidden_layer_sizes=(8,), alpha=1.0, batch_size=8, random_state=3
+    )
+    once = MLPClassifier(
+        hidden_layer_sizes=(8,),
+        alpha=1.0,
+        batch_size=8,
+        random_state=np.random.RandomState(3),
+    )
     for _ in range(3):
         for mlp in (once, reseeded):
             mlp.partial_fit(X, y, classes=np.array([0, 1]))
         ours.partial_fit(X, y)
-    assert all(np.array_equal(a, b) for a, b in zip(_weights(once), _weights(ours), strict=True))
-    assert not all(np.array_equal(a, b) for a, b in zip(_weights(reseeded), _weights(ours), strict=True))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(_weights(once), _weights(ours), strict=True)
+    )
+    assert not all(
+        np.array_equal(a, b)
+        for a, b in zip(_weights(reseeded), _weights(ours), strict=True)
+    )
 
 
 def test_fit_runs_max_iter_epochs_from_fresh_weights_and_works_in_a_pipeline():
@@ -75,7 +139,12 @@ def test_fit_runs_max_iter_epochs_from_fresh_weights_and_works_in_a_pipeline():
     for a, b in zip(_weights(stepwise), _weights(again), strict=True):
         np.testing.assert_array_equal(a, b)
     assert again.n_iter_ == 4 and again.classes_.tolist() == [0, 1]
-    model = Pipeline([("scale", StandardScaler()), ("mlp", AdamMLP(16, alpha=1e-4, max_iter=30, random_state=0))]).fit(X, y)
+    model = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("mlp", AdamMLP(16, alpha=1e-4, max_iter=30, random_state=0)),
+        ]
+    ).fit(X, y)
     assert model.score(X, y) > 0.8  # a learnable problem is learnt
     proba = model.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

@@ -19,31 +19,59 @@ from affect_lib.lasca.preference import (
 )
 
 # two videos; changes in units of the [-1, 1] scale -> relative change = change / 2
-Y = np.array([0.0, 0.3, 0.3, -0.12, -0.15, 0.5,   # video a: changes 0.3, 0, -0.42, -0.03, 0.65
-              0.9, 0.0, 0.25, 0.6])                # video b: changes -0.9, 0.25, 0.35
+Y = np.array(
+    [
+        0.0,
+        0.3,
+        0.3,
+        -0.12,
+        -0.15,
+        0.5,  # video a: changes 0.3, 0, -0.42, -0.03, 0.65
+        0.9,
+        0.0,
+        0.25,
+        0.6,
+    ]
+)  # video b: changes -0.9, 0.25, 0.35
 VIDEO = np.array(["a"] * 6 + ["b"] * 4)
 INDEX = np.array([0, 1, 2, 3, 4, 5, 0, 1, 2, 3])
 
 
 def _pairs(tau, y=Y, video=VIDEO, index=INDEX):
     p = preference_pairs(y, video, index, tau)
-    return [(int(i), int(j), int(label)) for i, j, label in zip(p.first, p.second, p.label, strict=True)]
+    return [
+        (int(i), int(j), int(label))
+        for i, j, label in zip(p.first, p.second, p.label, strict=True)
+    ]
 
 
 def test_relative_change_is_a_share_of_the_scale():
-    np.testing.assert_allclose(relative_change(np.array([-1.0, 0.0, 0.02]), np.array([1.0, 0.2, -0.02])),
-                               [1.0, 0.1, 0.02])
+    np.testing.assert_allclose(
+        relative_change(np.array([-1.0, 0.0, 0.02]), np.array([1.0, 0.2, -0.02])),
+        [1.0, 0.1, 0.02],
+    )
 
 
 def test_exact_pairs_for_tau_10_and_20_percent():
     # relative changes: a: .15 .0 .21 .015 .325; b: .45 .125 .175
-    assert _pairs(0.1) == [(0, 1, 1), (2, 3, 0), (4, 5, 1), (6, 7, 0), (7, 8, 1), (8, 9, 1)]
+    assert _pairs(0.1) == [
+        (0, 1, 1),
+        (2, 3, 0),
+        (4, 5, 1),
+        (6, 7, 0),
+        (7, 8, 1),
+        (8, 9, 1),
+    ]
     assert _pairs(0.2) == [(2, 3, 0), (4, 5, 1), (6, 7, 0)]
-    assert _pairs(0.1, Y.astype(np.float32)) == _pairs(0.1)  # WindowSet targets are float32
+    assert _pairs(0.1, Y.astype(np.float32)) == _pairs(
+        0.1
+    )  # WindowSet targets are float32
 
 
 def test_threshold_is_strict():
-    y = np.array([0.0, 0.25, 0.0])  # relative change exactly 0.125 (binary fractions: no rounding)
+    y = np.array(
+        [0.0, 0.25, 0.0]
+    )  # relative change exactly 0.125 (binary fractions: no rounding)
     assert _pairs(0.125, y, np.array(["v"] * 3), np.arange(3)) == []
     assert _pairs(0.124, y, np.array(["v"] * 3), np.arange(3)) == [(0, 1, 1), (1, 2, 0)]
 
@@ -52,7 +80,9 @@ def test_pairs_never_cross_videos_nor_gaps_and_ignore_row_order():
     # the last window of a (0.5) and the first of b (0.9) are adjacent rows but different videos
     assert (5, 6, 1) not in _pairs(0.0)
     y = np.array([0.0, 0.9, -0.9])
-    assert _pairs(0.0, y, np.array(["v", "v", "v"]), np.array([0, 2, 3])) == [(1, 2, 0)]  # 0 -> 2 is a gap
+    assert _pairs(0.0, y, np.array(["v", "v", "v"]), np.array([0, 2, 3])) == [
+        (1, 2, 0)
+    ]  # 0 -> 2 is a gap
     perm = np.random.default_rng(0).permutation(len(Y))
     shuffled = _pairs(0.1, Y[perm], VIDEO[perm], INDEX[perm])
     assert sorted((perm[i], perm[j], lab) for i, j, lab in shuffled) == _pairs(0.1)
@@ -62,7 +92,9 @@ def test_pair_inputs_are_validated():
     with pytest.raises(ValueError, match="same \\(video, index\\)"):
         preference_pairs(np.zeros(3), np.array(["v"] * 3), np.array([0, 1, 1]), 0.1)
     with pytest.raises(ValueError, match="NaN"):
-        preference_pairs(np.array([0.0, np.nan]), np.array(["v"] * 2), np.arange(2), 0.1)
+        preference_pairs(
+            np.array([0.0, np.nan]), np.array(["v"] * 2), np.arange(2), 0.1
+        )
     with pytest.raises(ValueError, match="tau"):
         preference_pairs(Y, VIDEO, INDEX, 1.5)
 
@@ -73,7 +105,7 @@ def test_deltas_and_symmetrisation():
     dZ = pair_deltas(Z, p)
     np.testing.assert_array_equal(dZ[0], Z[1] - Z[0])
     both, labels = symmetrise(dZ, p.label)
-    np.testing.assert_array_equal(both[len(p):], -dZ)
+    np.testing.assert_array_equal(both[len(p) :], -dZ)
     np.testing.assert_array_equal(labels, np.concatenate([p.label, 1 - p.label]))
     assert labels.mean() == 0.5
 
@@ -97,8 +129,19 @@ def test_small_batches_train_where_large_ones_stay_at_the_start():
     # 200 pairs: 200-row batches are 2 Adam steps per epoch, 50 in 25 epochs, and the MLP barely moves
     # from its initialisation; 8-row batches (the default) learn the problem (measured 0.43-0.53 vs 0.86-0.87)
     dZ, y = _problem(600, 20, 0)
-    acc = {bs: np.mean([pairwise_accuracy(fit_preference(dZ[:200], y[:200], hidden=32, seed=s, batch_size=bs),
-                                          dZ[200:], y[200:]) for s in range(3)]) for bs in (200, 8)}
+    acc = {
+        bs: np.mean(
+            [
+                pairwise_accuracy(
+                    fit_preference(dZ[:200], y[:200], hidden=32, seed=s, batch_size=bs),
+                    dZ[200:],
+                    y[200:],
+                )
+                for s in range(3)
+            ]
+        )
+        for bs in (200, 8)
+    }
     assert acc[8] > 0.85 and acc[200] < 0.65, acc
     with pytest.raises(ValueError, match="batch_size"):
         fit_preference(dZ[:200], y[:200], batch_size=0)
@@ -137,20 +180,30 @@ def test_fit_preference_keeps_the_results_of_scikit_learns_mlp():
         (X, yf), (Xv, yv) = [symmetrise(dZ[i], y[i]) for i in (fit, val)]
         scaler = StandardScaler().fit(X)
         X, Xv = scaler.transform(X), scaler.transform(Xv)
-        mlp = MLPClassifier(hidden_layer_sizes=(64,), alpha=1.0, batch_size=batch,
-                            random_state=np.random.RandomState(seed))
+        mlp = MLPClassifier(
+            hidden_layer_sizes=(64,),
+            alpha=1.0,
+            batch_size=batch,
+            random_state=np.random.RandomState(seed),
+        )
         scores, best, since, kept = [], -np.inf, 0, None
         with threadpool_limits(limits=1, user_api="blas"):
             for _ in range(25):
                 mlp.partial_fit(X, yf, classes=np.array([0, 1]))
                 scores.append(float(np.mean(mlp.predict(Xv) == yv)))
                 if scores[-1] > best + 1e-4:
-                    best, since, kept = scores[-1], 0, [w.copy() for w in mlp.coefs_ + mlp.intercepts_]
+                    best, since, kept = (
+                        scores[-1],
+                        0,
+                        [w.copy() for w in mlp.coefs_ + mlp.intercepts_],
+                    )
                 else:
                     since += 1
                     if since >= 3:
                         break
-        ours = fit_preference(dZ, y, hidden=64, batch_size=batch, seed=seed).named_steps["mlp"]
+        ours = fit_preference(
+            dZ, y, hidden=64, batch_size=batch, seed=seed
+        ).named_steps["mlp"]
         assert ours.validation_scores_ == scores
         for a, b in zip(kept, ours.coefs_ + ours.intercepts_, strict=True):
             np.testing.assert_array_equal(a, b)
@@ -173,11 +226,15 @@ def test_early_stopping_holds_out_pairs_with_their_mirrors_and_keeps_the_best_ep
     mlp = model.named_steps["mlp"]
     val = mlp.validation_pairs_
     assert len(val) == 30 and mlp.n_iter_ == len(mlp.validation_scores_)
-    assert model.named_steps["scale"].n_samples_seen_ == 2 * (300 - 30)  # trained on the other pairs only
+    assert model.named_steps["scale"].n_samples_seen_ == 2 * (
+        300 - 30
+    )  # trained on the other pairs only
     # the score it stopped on is the held-out pairs' accuracy, both orientations, of the kept weights
     both = np.concatenate([dZ[val], -dZ[val]])
     labels = np.concatenate([y[val], 1 - y[val]])
-    assert pairwise_accuracy(model, both, labels) == pytest.approx(mlp.best_validation_score_)
+    assert pairwise_accuracy(model, both, labels) == pytest.approx(
+        mlp.best_validation_score_
+    )
     assert mlp.best_validation_score_ == max(mlp.validation_scores_)
     # stopped early: 3 epochs without improvement after the best one, or ran out of epochs
     best = int(np.argmax(mlp.validation_scores_))
@@ -191,10 +248,16 @@ def test_non_finite_deltas_are_a_clear_error():
         fit_preference(dZ, y)
 
 
-@pytest.mark.parametrize("labels,shown", [(0.9, "0.9"), (-1, "-1"), (2, "2"), ("up", "<U2")])
+@pytest.mark.parametrize(
+    "labels,shown", [(0.9, "0.9"), (-1, "-1"), (2, "2"), ("up", "<U2")]
+)
 def test_labels_other_than_zero_or_one_are_a_clear_error(labels, shown):
     dZ, y = _problem(40, 4, 0)
-    bad = np.where(y == 1, labels, 0) if not isinstance(labels, str) else np.full(len(y), labels)
+    bad = (
+        np.where(y == 1, labels, 0)
+        if not isinstance(labels, str)
+        else np.full(len(y), labels)
+    )
     with pytest.raises(ValueError, match=f"labels must be 0 or 1.*{shown}"):
         fit_preference(dZ, bad)
 
@@ -207,7 +270,9 @@ def test_symmetrised_learner_has_no_base_rate_to_exploit():
     model = fit_preference(dZ, np.ones(800, np.int64), hidden=16, seed=0)
     down = rng.normal(size=(100, 5)).astype(np.float32)
     down[:, 0] = -1 - np.abs(down[:, 0])
-    assert pairwise_accuracy(model, down, np.zeros(100, np.int64)) > 0.8  # unsymmetrised: 0
+    assert (
+        pairwise_accuracy(model, down, np.zeros(100, np.int64)) > 0.8
+    )  # unsymmetrised: 0
 
 
 def test_too_few_pairs_is_a_clear_error():
@@ -223,4 +288,6 @@ def test_pair_scorer_matches_the_pipeline():
     expected = model.predict_proba(dZ)[:, 1]
     np.testing.assert_allclose(scorer.proba(dZ), expected, rtol=1e-5, atol=1e-6)
     assert isinstance(scorer.proba(dZ[0]), float)
-    np.testing.assert_array_equal(scorer.proba(dZ) > 0.5, predict_direction(model, dZ) == 1)
+    np.testing.assert_array_equal(
+        scorer.proba(dZ) > 0.5, predict_direction(model, dZ) == 1
+    )

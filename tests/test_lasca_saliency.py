@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from affect_lib.lasca.saliency import normalise, otsu_threshold, otsu_thresholds, salient_mask, standardise
+from affect_lib.lasca.saliency import (
+    normalise,
+    otsu_threshold,
+    otsu_thresholds,
+    salient_mask,
+    standardise,
+)
 
 
 def brute_force_otsu(values: np.ndarray, nbins: int = 256) -> tuple[float, np.ndarray]:
@@ -25,14 +31,16 @@ def brute_force_otsu(values: np.ndarray, nbins: int = 256) -> tuple[float, np.nd
     centres = (edges[:-1] + edges[1:]) / 2
     best, split = -1.0, None
     for k in range(nbins - 1):
-        w0, w1 = hist[: k + 1].sum(), hist[k + 1:].sum()
+        w0, w1 = hist[: k + 1].sum(), hist[k + 1 :].sum()
         mu0 = (hist[: k + 1] * centres[: k + 1]).sum() / w0
-        mu1 = (hist[k + 1:] * centres[k + 1:]).sum() / w1
+        mu1 = (hist[k + 1 :] * centres[k + 1 :]).sum() / w1
         between = w0 * w1 * (mu0 - mu1) ** 2
         if between > best * (1 + 1e-12):
             best, split = between, k
     bins = np.zeros(values.shape, int)
-    bins[finite] = np.minimum(np.searchsorted(edges, v, side="right") - 1, nbins - 1)  # np.histogram's bins
+    bins[finite] = np.minimum(
+        np.searchsorted(edges, v, side="right") - 1, nbins - 1
+    )  # np.histogram's bins
     return float(centres[split]), finite & (bins > split)
 
 
@@ -41,12 +49,16 @@ def test_bimodal_threshold_lies_between_the_modes():
     values = np.concatenate([rng.normal(0, 0.5, 300), rng.normal(10, 0.5, 200)])
     thr = otsu_threshold(values)
     width = (values.max() - values.min()) / 256
-    assert values[:300].max() - width < thr < values[300:].min()  # skimage: first split of the gap
+    assert (
+        values[:300].max() - width < thr < values[300:].min()
+    )  # skimage: first split of the gap
     mask = salient_mask(values[None])[0]
     assert mask[300:].all() and not mask[:300].any()
 
 
-@pytest.mark.parametrize("scale,nbins", [(1.0, 256), (1e-4, 256), (1e4, 256), (1.0, 16)])
+@pytest.mark.parametrize(
+    "scale,nbins", [(1.0, 256), (1e-4, 256), (1e4, 256), (1.0, 16)]
+)
 def test_golden_against_brute_force(scale, nbins):
     rng = np.random.default_rng(int(np.log10(scale)) + nbins)
     V = rng.normal(size=(300, 73)) * scale
@@ -69,8 +81,13 @@ def test_salient_is_the_upper_otsu_class_not_above_the_bin_centre():
 def test_one_row_path_equals_the_batched_path():
     V = np.random.default_rng(3).standard_t(3, size=(400, 73))
     assert np.array_equal([otsu_threshold(v) for v in V], otsu_thresholds(V))
-    assert np.array_equal([brute_force_otsu(v)[0] for v in V[:50]], otsu_thresholds(V[:50]))
-    assert all(np.array_equal(salient_mask(v), m) for v, m in zip(V, salient_mask(V), strict=True))
+    assert np.array_equal(
+        [brute_force_otsu(v)[0] for v in V[:50]], otsu_thresholds(V[:50])
+    )
+    assert all(
+        np.array_equal(salient_mask(v), m)
+        for v, m in zip(V, salient_mask(V), strict=True)
+    )
 
 
 def test_constant_and_nan_windows_have_no_salient_feature():
@@ -103,7 +120,9 @@ def test_normalise_is_a_per_video_z_score():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(30, 73))
     groups = np.repeat(["a", "b", "c"], 10)
-    X[groups == "b"] = X[groups == "b"] * 7 + 100  # another person: other baseline and scale
+    X[groups == "b"] = (
+        X[groups == "b"] * 7 + 100
+    )  # another person: other baseline and scale
     X[:, 5] = 0.4  # a feature constant in every video
     Z = normalise(X, groups)
     assert Z.dtype == np.float32 and not np.isnan(Z).any()
@@ -112,20 +131,36 @@ def test_normalise_is_a_per_video_z_score():
         np.testing.assert_allclose(rows.mean(0), 0, atol=1e-5)
         np.testing.assert_allclose(np.delete(rows.std(0), 5), 1, atol=1e-4)
     assert (Z[:, 5] == 0).all()
-    np.testing.assert_allclose(Z[groups == "b"], normalise(X[groups == "b"], groups[groups == "b"]), atol=1e-5)
+    np.testing.assert_allclose(
+        Z[groups == "b"], normalise(X[groups == "b"], groups[groups == "b"]), atol=1e-5
+    )
 
 
 def test_standardise_keeps_nan_and_zeroes_constant_features():
-    z = standardise(np.array([1.0, np.nan, 3.0]), np.array([0.0, 0.0, 3.0]), np.array([2.0, 1.0, 0.0]))
+    z = standardise(
+        np.array([1.0, np.nan, 3.0]),
+        np.array([0.0, 0.0, 3.0]),
+        np.array([2.0, 1.0, 0.0]),
+    )
     assert z[0] == 0.5 and np.isnan(z[1]) and z[2] == 0
 
 
 _shape = st.tuples(st.integers(1, 6), st.integers(2, 80))
-rows = arrays(np.float64, _shape, elements=st.one_of(
-    st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False), st.just(np.nan)))
+rows = arrays(
+    np.float64,
+    _shape,
+    elements=st.one_of(
+        st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False), st.just(np.nan)
+    ),
+)
 # multiples of 1/64: scaling by 2**k (|k| <= 4) is exact, far from under- and overflow
-dyadic_rows = arrays(np.float64, _shape, elements=st.one_of(
-    st.integers(-10**6, 10**6).map(lambda i: i / 64), st.just(np.nan)))
+dyadic_rows = arrays(
+    np.float64,
+    _shape,
+    elements=st.one_of(
+        st.integers(-(10**6), 10**6).map(lambda i: i / 64), st.just(np.nan)
+    ),
+)
 
 
 @settings(max_examples=150, deadline=None)

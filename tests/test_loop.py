@@ -14,9 +14,19 @@ def _lightning(cfg, dm, epochs):
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = AffectDiffModule(cfg, dm.dims, steps_per_epoch=len(dm.train_dataloader()))
     with quiet_lightning():
-        trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False, deterministic=True,
-                            gradient_clip_val=cfg.train.grad_clip, limit_val_batches=0, num_sanity_val_steps=0)
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            deterministic=True,
+            gradient_clip_val=cfg.train.grad_clip,
+            limit_val_batches=0,
+            num_sanity_val_steps=0,
+        )
         trainer.fit(module, train_dataloaders=dm.train_dataloader())
     return module
 
@@ -29,7 +39,9 @@ def _plain(cfg, dm, epochs):
 
 
 # train-only on purpose: the plain loop has no validation pass to compare with
-@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
+@pytest.mark.filterwarnings(
+    "ignore:You defined a `validation_step` but have no `val_dataloader`"
+)
 def test_plain_loop_gives_lightnings_weights(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
     a = _lightning(smoke_cfg, dm, 2).state_dict()
@@ -38,7 +50,9 @@ def test_plain_loop_gives_lightnings_weights(smoke_cfg):
     assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
     assert a.keys() == b.keys()
     for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs")
+        torch.testing.assert_close(
+            a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs"
+        )
 
 
 def test_plain_loop_is_deterministic_and_learns(smoke_cfg):

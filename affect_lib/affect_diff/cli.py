@@ -60,7 +60,13 @@ def _mirror(instance: Any, name: str) -> type:
             sub = _mirror(value, f"{name}_{f.name}")
             specs.append((f.name, sub, field(default_factory=sub)))
         elif isinstance(value, tuple):
-            specs.append((f.name, _hydra_type(hints[f.name]), field(default_factory=lambda v=value: list(v))))
+            specs.append(
+                (
+                    f.name,
+                    _hydra_type(hints[f.name]),
+                    field(default_factory=lambda v=value: list(v)),
+                )
+            )
         else:
             specs.append((f.name, _hydra_type(hints[f.name]), field(default=value)))
     return dataclasses.make_dataclass(name, specs)
@@ -69,11 +75,15 @@ def _mirror(instance: Any, name: str) -> type:
 def schema_for(profile: str) -> type:
     """The structured config of ``affect-train`` for ``profile``: RunConfig mirror + trainer + resume."""
     if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+        raise ConfigError(
+            f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}"
+        )
     run = _mirror(PROFILES[profile], "AffectTrainRun")
     fields = [(f.name, f.type, f) for f in dataclasses.fields(run)]
-    fields += [("trainer", TrainerOptions, field(default_factory=TrainerOptions)),
-               ("resume", bool, field(default=False))]
+    fields += [
+        ("trainer", TrainerOptions, field(default_factory=TrainerOptions)),
+        ("resume", bool, field(default=False)),
+    ]
     return dataclasses.make_dataclass("AffectTrainConfig", fields)
 
 
@@ -84,8 +94,15 @@ def _to_run_config(profile: str, merged: dict[str, Any]) -> RunConfig:
     for key, value in merged.items():
         if key in _SECTIONS:
             section = getattr(base, key)
-            changes |= {f"{key}.{k}": v for k, v in value.items() if _plain(getattr(section, k)) != v}
-        elif key not in ("profile", "trainer", "resume") and _plain(getattr(base, key)) != value:
+            changes |= {
+                f"{key}.{k}": v
+                for k, v in value.items()
+                if _plain(getattr(section, k)) != v
+            }
+        elif (
+            key not in ("profile", "trainer", "resume")
+            and _plain(getattr(base, key)) != value
+        ):
             changes[key] = value
     return load_profile(profile, **changes)
 
@@ -100,7 +117,9 @@ def _compose(argv: list[str]) -> dict[str, Any]:
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    profile = next((a.split("=", 1)[1] for a in argv if a.startswith("profile=")), "book")
+    profile = next(
+        (a.split("=", 1)[1] for a in argv if a.startswith("profile=")), "book"
+    )
     ConfigStore.instance().store(name="affect_train", node=schema_for(profile))
     GlobalHydra.instance().clear()
     with initialize(version_base=None, config_path=None):
@@ -128,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"affect-train: error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # Hydra's override errors (unknown key, bad type) name the key
+    except (
+        Exception
+    ) as exc:  # Hydra's override errors (unknown key, bad type) name the key
         if type(exc).__module__.startswith(("hydra", "omegaconf")):
             print(f"affect-train: error: {exc}", file=sys.stderr)
             return 2
@@ -145,32 +166,63 @@ def main(argv: list[str] | None = None) -> int:
     t = merged["trainer"]
     last = cfg.run_path / "affect_diff" / "checkpoints" / "last.ckpt"
     if merged["resume"] and not last.is_file():
-        print(f"affect-train: error: resume=true but {last} does not exist (train without resume first)",
-              file=sys.stderr)
+        print(
+            f"affect-train: error: resume=true but {last} does not exist (train without resume first)",
+            file=sys.stderr,
+        )
         return 2
     try:
         dm = build_datamodule(cfg)
-    except DataFormatError as exc:  # a missing, corrupt or misaligned file: the message names it
+    except (
+        DataFormatError
+    ) as exc:  # a missing, corrupt or misaligned file: the message names it
         print(f"affect-train: error: {exc}", file=sys.stderr)
         return 2
-    result = train_affect_diff(cfg, dm, resume=merged["resume"], progress_bar=t["progress_bar"],
-                               accelerator=t["accelerator"], devices=t["devices"], num_nodes=t["num_nodes"],
-                               strategy=t["strategy"])
+    result = train_affect_diff(
+        cfg,
+        dm,
+        resume=merged["resume"],
+        progress_bar=t["progress_bar"],
+        accelerator=t["accelerator"],
+        devices=t["devices"],
+        num_nodes=t["num_nodes"],
+        strategy=t["strategy"],
+    )
     trainer = result.module.trainer
     out = result.last_checkpoint.parent.parent
     # Every rank records its parameters' fingerprint: identical files prove the replicas agree.
-    write_json(out / f"params_rank{trainer.global_rank}.json",
-               {"rank": trainer.global_rank, "world_size": trainer.world_size,
-                "sha256": param_fingerprint(result.module)})
+    write_json(
+        out / f"params_rank{trainer.global_rank}.json",
+        {
+            "rank": trainer.global_rank,
+            "world_size": trainer.world_size,
+            "sha256": param_fingerprint(result.module),
+        },
+    )
     if trainer.global_rank == 0:
         model = result.module.model
-        ev = evaluate_affect_diff(model, dm.test_dataloader(), t_start=cfg.model.denoise_t_start,
-                                  steps=cfg.model.ddim_steps, seed=cfg.seed)
-        write_json(out / "metrics.json", {"profile": cfg.profile, "seed": cfg.seed, "epochs": result.epochs,
-                                          "test": {k: round(v, 4) for k, v in ev.metrics.items()},
-                                          "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()})
-        print(f"[affect-train] {result.epochs} epochs; test " +
-              ", ".join(f"{k}={v:.4f}" for k, v in ev.metrics.items()) + f"; artifacts in {out}")
+        ev = evaluate_affect_diff(
+            model,
+            dm.test_dataloader(),
+            t_start=cfg.model.denoise_t_start,
+            steps=cfg.model.ddim_steps,
+            seed=cfg.seed,
+        )
+        write_json(
+            out / "metrics.json",
+            {
+                "profile": cfg.profile,
+                "seed": cfg.seed,
+                "epochs": result.epochs,
+                "test": {k: round(v, 4) for k, v in ev.metrics.items()},
+                "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            },
+        )
+        print(
+            f"[affect-train] {result.epochs} epochs; test "
+            + ", ".join(f"{k}={v:.4f}" for k, v in ev.metrics.items())
+            + f"; artifacts in {out}"
+        )
     return 0
 
 

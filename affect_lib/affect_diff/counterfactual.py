@@ -35,7 +35,9 @@ class Counterfactual:
     pred_before: torch.Tensor  # classifier on μ
     pred_after: torch.Tensor  # classifier on z′
     target: torch.Tensor
-    change: torch.Tensor  # (B, 3) RMS change of each modality's reconstruction / that modality's scale
+    change: (
+        torch.Tensor
+    )  # (B, 3) RMS change of each modality's reconstruction / that modality's scale
     mask: torch.Tensor  # (B, T)
 
     @property
@@ -67,9 +69,14 @@ def modality_scales(model: AffectDiff, loader) -> torch.Tensor:
     recon: dict[str, list[torch.Tensor]] = {m: [] for m in MODALITIES}
     masks = []
     for batch in loader:
-        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        batch = {
+            k: v.to(device) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()
+        }
         enc = model.encode(batch, sample=False)
-        decoded = model.bottleneck.decode(enc.latent.mu, batch["mask"], enc.graph.influence)
+        decoded = model.bottleneck.decode(
+            enc.latent.mu, batch["mask"], enc.graph.influence
+        )
         for m in MODALITIES:
             recon[m].append(decoded[m][batch["mask"]].cpu())
         masks.append(batch["mask"][batch["mask"]].cpu())
@@ -78,9 +85,19 @@ def modality_scales(model: AffectDiff, loader) -> torch.Tensor:
 
 
 @torch.no_grad()
-def counterfactual(model: AffectDiff, batch: dict[str, torch.Tensor], target_label: int | torch.Tensor, *,
-                   cfg_scale: float, t_start: int, steps: int, sampler: str = "ddim", eta: float = 0.0,
-                   scales: torch.Tensor | None = None, generator: torch.Generator | None = None) -> Counterfactual:
+def counterfactual(
+    model: AffectDiff,
+    batch: dict[str, torch.Tensor],
+    target_label: int | torch.Tensor,
+    *,
+    cfg_scale: float,
+    t_start: int,
+    steps: int,
+    sampler: str = "ddim",
+    eta: float = 0.0,
+    scales: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Counterfactual:
     """Edit each utterance of ``batch`` toward ``target_label`` (an int or a (B,) tensor).
 
     ``steps`` is the number of DDIM steps and ``eta`` DDIM's noise level (both ignored by
@@ -92,20 +109,52 @@ def counterfactual(model: AffectDiff, batch: dict[str, torch.Tensor], target_lab
     batch_size = mask.shape[0]
     target = torch.as_tensor(target_label, dtype=torch.long, device=mask.device)
     target = target.expand(batch_size) if target.ndim == 0 else target
-    if target.shape != (batch_size,) or target.min() < 0 or target.max() >= model.classifier.out_features:
-        raise ValueError(f"target_label must be in [0, {model.classifier.out_features}) with shape ({batch_size},), "
-                         f"got {target_label!r}")
+    if (
+        target.shape != (batch_size,)
+        or target.min() < 0
+        or target.max() >= model.classifier.out_features
+    ):
+        raise ValueError(
+            f"target_label must be in [0, {model.classifier.out_features}) with shape ({batch_size},), "
+            f"got {target_label!r}"
+        )
     enc = model.encode(batch, sample=False)
     z = enc.latent.mu
-    z_cf = model.denoise(z, mask, enc.graph.influence, t_start=t_start, steps=steps, label=target,
-                         cfg_scale=cfg_scale, sampler=sampler, eta=eta, generator=generator)
+    z_cf = model.denoise(
+        z,
+        mask,
+        enc.graph.influence,
+        t_start=t_start,
+        steps=steps,
+        label=target,
+        cfg_scale=cfg_scale,
+        sampler=sampler,
+        eta=eta,
+        generator=generator,
+    )
     # the edit changes z only; the utterance keeps its influence weights
     infl = enc.graph.influence
-    recon, recon_cf = model.bottleneck.decode(z, mask, infl), model.bottleneck.decode(z_cf, mask, infl)
+    recon, recon_cf = (
+        model.bottleneck.decode(z, mask, infl),
+        model.bottleneck.decode(z_cf, mask, infl),
+    )
     if scales is None:
         scales = _spread(recon, mask)
     scales = scales.to(z.device).clamp_min(1e-8)
-    change = torch.stack([_rms(recon_cf[m] - recon[m], mask) for m in MODALITIES], dim=1) / scales
+    change = (
+        torch.stack([_rms(recon_cf[m] - recon[m], mask) for m in MODALITIES], dim=1)
+        / scales
+    )
     before, _ = model.classify(z, mask)
     after, _ = model.classify(z_cf, mask)
-    return Counterfactual(z, z_cf, recon, recon_cf, before.argmax(-1), after.argmax(-1), target, change, mask)
+    return Counterfactual(
+        z,
+        z_cf,
+        recon,
+        recon_cf,
+        before.argmax(-1),
+        after.argmax(-1),
+        target,
+        change,
+        mask,
+    )

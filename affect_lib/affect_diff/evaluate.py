@@ -31,8 +31,12 @@ class AffectDiffEval:
 
     metrics: dict[str, float]
     per_class_f1: dict[str, float]
-    weighted_accuracy: dict[str, float]  # CMU-MOSEI WA per emotion, multi-label head vs emotions > 0
-    weighted_f1_presence: dict[str, float]  # CMU-MOSEI weighted F1 per emotion, same binarisation
+    weighted_accuracy: dict[
+        str, float
+    ]  # CMU-MOSEI WA per emotion, multi-label head vs emotions > 0
+    weighted_f1_presence: dict[
+        str, float
+    ]  # CMU-MOSEI weighted F1 per emotion, same binarisation
     pred_mu: np.ndarray  # (N,) argmax of the classifier on μ
     pred_denoised: np.ndarray  # (N,) argmax on the denoised latent
     label: np.ndarray
@@ -42,13 +46,17 @@ class AffectDiffEval:
 
 
 @torch.no_grad()
-def evaluate_affect_diff(model: AffectDiff, loader: DataLoader, *, t_start: int, steps: int, seed: int) -> AffectDiffEval:
+def evaluate_affect_diff(
+    model: AffectDiff, loader: DataLoader, *, t_start: int, steps: int, seed: int
+) -> AffectDiffEval:
     """Classify μ and the unconditionally denoised μ (DDIM, ``steps`` from ``t_start``) for a split."""
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
     keys = ("logits_mu", "ml_logits_mu", "logits_denoised", "influence", "adjacency")
-    out: dict[str, list[np.ndarray]] = {k: [] for k in (*keys, "label", "emotions", "driver")}
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in (*keys, "label", "emotions", "driver")
+    }
     for batch in loader:
         batch = to_device(batch, device)
         pred = model.predict(batch, t_start=t_start, steps=steps, generator=gen)
@@ -65,15 +73,45 @@ def evaluate_affect_diff(model: AffectDiff, loader: DataLoader, *, t_start: int,
         "macro_f1": macro_f1(label, pred_mu, len(EMOTIONS)),
         "weighted_f1": weighted_f1(label, pred_mu, len(EMOTIONS)),
         "accuracy_denoised": accuracy(label, pred_den),
-        "driver_recovery_acc": attribution_accuracy(arr["influence"].argmax(1), driver),  # NaN without a driver
+        "driver_recovery_acc": attribution_accuracy(
+            arr["influence"].argmax(1), driver
+        ),  # NaN without a driver
         "driver_auroc": influence_auroc(arr["influence"], driver)["mean"],
     }
-    per_class = dict(zip(EMOTIONS, f1_scores(label, pred_mu, len(EMOTIONS)).tolist(), strict=True))
+    per_class = dict(
+        zip(EMOTIONS, f1_scores(label, pred_mu, len(EMOTIONS)).tolist(), strict=True)
+    )
     # Emotions present in some but not all utterances are scored (WA and F1 are undefined otherwise).
-    scored = [i for i in range(len(EMOTIONS)) if 0 < np.sum(arr["emotions"][:, i] > 0) < len(label)]
-    wa = {EMOTIONS[i]: mosei_weighted_accuracy(arr["emotions"][:, i], arr["ml_logits_mu"][:, i]) for i in scored}
-    wf1 = {EMOTIONS[i]: mosei_weighted_f1(arr["emotions"][:, i], arr["ml_logits_mu"][:, i]) for i in scored}
-    metrics["mean_weighted_accuracy"] = float(np.mean(list(wa.values()))) if wa else float("nan")
-    metrics["mean_weighted_f1_presence"] = float(np.mean(list(wf1.values()))) if wf1 else float("nan")
-    return AffectDiffEval(metrics, per_class, wa, wf1, pred_mu, pred_den, label, driver, arr["influence"],
-                          arr["adjacency"])
+    scored = [
+        i
+        for i in range(len(EMOTIONS))
+        if 0 < np.sum(arr["emotions"][:, i] > 0) < len(label)
+    ]
+    wa = {
+        EMOTIONS[i]: mosei_weighted_accuracy(
+            arr["emotions"][:, i], arr["ml_logits_mu"][:, i]
+        )
+        for i in scored
+    }
+    wf1 = {
+        EMOTIONS[i]: mosei_weighted_f1(arr["emotions"][:, i], arr["ml_logits_mu"][:, i])
+        for i in scored
+    }
+    metrics["mean_weighted_accuracy"] = (
+        float(np.mean(list(wa.values()))) if wa else float("nan")
+    )
+    metrics["mean_weighted_f1_presence"] = (
+        float(np.mean(list(wf1.values()))) if wf1 else float("nan")
+    )
+    return AffectDiffEval(
+        metrics,
+        per_class,
+        wa,
+        wf1,
+        pred_mu,
+        pred_den,
+        label,
+        driver,
+        arr["influence"],
+        arr["adjacency"],
+    )

@@ -18,11 +18,15 @@ import torch.nn.functional as F
 __all__ = ["focal_cross_entropy"]
 
 
-def focal_cross_entropy(logits: torch.Tensor, label: torch.Tensor, gamma: float = 0.0) -> torch.Tensor:
+def focal_cross_entropy(
+    logits: torch.Tensor, label: torch.Tensor, gamma: float = 0.0
+) -> torch.Tensor:
     """Mean focal loss of logits (B, C) against labels (B,) int64; ``gamma = 0``: ``F.cross_entropy``."""
     if gamma < 0:
         raise ValueError(f"focal_cross_entropy: gamma must be >= 0, got {gamma}")
     if gamma == 0:
-        return F.cross_entropy(logits, label)  # the same op as before the option existed: same bits
+        return F.cross_entropy(
+            logits, label
+        )  # the same op as before the option existed: same bits
     log_pt = F.log_softmax(logits, dim=-1).gather(1, label[:, None])[:, 0]  # (B,)
     return (-(1.0 - log_pt.exp()).pow(gamma) * log_pt).mean()

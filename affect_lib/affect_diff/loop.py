@@ -20,7 +20,9 @@ from affect_lib.devices import to_device
 __all__ = ["fit_plain"]
 
 
-def fit_plain(module: AffectDiffModule, loader: DataLoader, *, epochs: int) -> list[float]:
+def fit_plain(
+    module: AffectDiffModule, loader: DataLoader, *, epochs: int
+) -> list[float]:
     """Train ``module`` for ``epochs`` epochs over ``loader``; returns the mean training loss per epoch.
 
     No validation, checkpoints or early stopping: a fixed budget, identical for every variant.
@@ -35,7 +37,9 @@ def fit_plain(module: AffectDiffModule, loader: DataLoader, *, epochs: int) -> l
     losses = []
     for epoch in range(epochs):
         if callable(getattr(loader.sampler, "set_epoch", None)):
-            loader.sampler.set_epoch(epoch)  # what Lightning does for samplers that have it
+            loader.sampler.set_epoch(
+                epoch
+            )  # what Lightning does for samplers that have it
         total, count = 0.0, 0
         for i, batch in enumerate(loader):
             batch = to_device(batch, device)

@@ -20,9 +20,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from affect_lib.affect_diff.bottleneck import BottleneckOutput, LatentBottleneck, reconstruction_loss
+from affect_lib.affect_diff.bottleneck import (
+    BottleneckOutput,
+    LatentBottleneck,
+    reconstruction_loss,
+)
 from affect_lib.affect_diff.causal_graph import CausalAttentionGraph, GraphOutput
-from affect_lib.affect_diff.diffusion import DiffusionSchedule, UNet1D, drop_labels, guided_eps_fn
+from affect_lib.affect_diff.diffusion import (
+    DiffusionSchedule,
+    UNet1D,
+    drop_labels,
+    guided_eps_fn,
+)
 from affect_lib.affect_diff.encoders import POOLING, ModalityEncoders
 from affect_lib.affect_diff.focal import focal_cross_entropy
 from affect_lib.config import RunConfig
@@ -42,51 +51,129 @@ class Encoded:
 class AffectDiff(nn.Module):
     """The full model; build it with :meth:`from_config`. Batches follow the DESIGN.md contract."""
 
-    def __init__(self, *, dims: dict[str, int], d_model: int, latent_dim: int, dropout: float, pooling: str,
-                 tau_start: float, tau_end: float, anneal_steps: int, gumbel_schedule: str, gumbel_hard: bool,
-                 unet_base: int, unet_mults: tuple[int, ...], diffusion_steps: int, p_uncond: float,
-                 beta: float, free_bits: float, diffusion_detach: bool, use_graph: bool = True,
-                 decoder_influence: bool = False, focal_gamma: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        dims: dict[str, int],
+        d_model: int,
+        latent_dim: int,
+        dropout: float,
+        pooling: str,
+        tau_start: float,
+        tau_end: float,
+        anneal_steps: int,
+        gumbel_schedule: str,
+        gumbel_hard: bool,
+        unet_base: int,
+        unet_mults: tuple[int, ...],
+        diffusion_steps: int,
+        p_uncond: float,
+        beta: float,
+        free_bits: float,
+        diffusion_detach: bool,
+        use_graph: bool = True,
+        decoder_influence: bool = False,
+        focal_gamma: float = 0.0,
+    ) -> None:
         super().__init__()
         if pooling not in POOLING:
-            raise ValueError(f"pooling must be one of {sorted(POOLING)}, got {pooling!r}")
-        self.pooling, self.p_uncond, self.diffusion_detach, self.use_graph = pooling, p_uncond, diffusion_detach, use_graph
+            raise ValueError(
+                f"pooling must be one of {sorted(POOLING)}, got {pooling!r}"
+            )
+        self.pooling, self.p_uncond, self.diffusion_detach, self.use_graph = (
+            pooling,
+            p_uncond,
+            diffusion_detach,
+            use_graph,
+        )
         self.focal_gamma = focal_gamma
         self.encoders = ModalityEncoders(dims=dims, d_model=d_model, dropout=dropout)
-        self.node_norm = nn.LayerNorm(d_model, elementwise_affine=False)  # equal energy per graph node
-        self.graph = CausalAttentionGraph(d_model=d_model, tau_start=tau_start, tau_end=tau_end,
-                                          anneal_steps=anneal_steps, schedule=gumbel_schedule, hard=gumbel_hard)
-        self.bottleneck = LatentBottleneck(d_model=d_model, latent_dim=latent_dim, modality_dims=dims,
-                                           beta=beta, free_bits=free_bits, decoder_influence=decoder_influence)
-        self.unet = UNet1D(channels=latent_dim, base_channels=unet_base, channel_mults=unet_mults,
-                           num_classes=len(EMOTIONS), n_modalities=len(MODALITIES))
+        self.node_norm = nn.LayerNorm(
+            d_model, elementwise_affine=False
+        )  # equal energy per graph node
+        self.graph = CausalAttentionGraph(
+            d_model=d_model,
+            tau_start=tau_start,
+            tau_end=tau_end,
+            anneal_steps=anneal_steps,
+            schedule=gumbel_schedule,
+            hard=gumbel_hard,
+        )
+        self.bottleneck = LatentBottleneck(
+            d_model=d_model,
+            latent_dim=latent_dim,
+            modality_dims=dims,
+            beta=beta,
+            free_bits=free_bits,
+            decoder_influence=decoder_influence,
+        )
+        self.unet = UNet1D(
+            channels=latent_dim,
+            base_channels=unet_base,
+            channel_mults=unet_mults,
+            num_classes=len(EMOTIONS),
+            n_modalities=len(MODALITIES),
+        )
         self.schedule = DiffusionSchedule(timesteps=diffusion_steps)
         self.classifier = nn.Linear(latent_dim, len(EMOTIONS))
-        self.multilabel = nn.Linear(latent_dim, len(EMOTIONS))  # CMU-MOSEI labels are multi-label
+        self.multilabel = nn.Linear(
+            latent_dim, len(EMOTIONS)
+        )  # CMU-MOSEI labels are multi-label
 
     @classmethod
-    def from_config(cls, cfg: RunConfig, dims: dict[str, int], *, anneal_steps: int,
-                    use_graph: bool = True) -> AffectDiff:
+    def from_config(
+        cls,
+        cfg: RunConfig,
+        dims: dict[str, int],
+        *,
+        anneal_steps: int,
+        use_graph: bool = True,
+    ) -> AffectDiff:
         m = cfg.model
-        return cls(dims=dims, d_model=m.d_model, latent_dim=m.latent_dim, dropout=m.dropout, pooling=m.pooling,
-                   tau_start=m.tau_start, tau_end=m.tau_end, anneal_steps=anneal_steps,
-                   gumbel_schedule=m.gumbel_schedule, gumbel_hard=m.gumbel_hard, unet_base=m.unet_base,
-                   unet_mults=m.unet_mults, diffusion_steps=m.diffusion_steps, p_uncond=m.p_uncond,
-                   beta=m.beta, free_bits=m.free_bits, diffusion_detach=m.diffusion_detach, use_graph=use_graph,
-                   decoder_influence=m.decoder_influence, focal_gamma=m.focal_gamma)
+        return cls(
+            dims=dims,
+            d_model=m.d_model,
+            latent_dim=m.latent_dim,
+            dropout=m.dropout,
+            pooling=m.pooling,
+            tau_start=m.tau_start,
+            tau_end=m.tau_end,
+            anneal_steps=anneal_steps,
+            gumbel_schedule=m.gumbel_schedule,
+            gumbel_hard=m.gumbel_hard,
+            unet_base=m.unet_base,
+            unet_mults=m.unet_mults,
+            diffusion_steps=m.diffusion_steps,
+            p_uncond=m.p_uncond,
+            beta=m.beta,
+            free_bits=m.free_bits,
+            diffusion_detach=m.diffusion_detach,
+            use_graph=use_graph,
+            decoder_influence=m.decoder_influence,
+            focal_gamma=m.focal_gamma,
+        )
 
     # -- encoder side -----------------------------------------------------------------------------------
-    def encode(self, batch: dict[str, torch.Tensor], *, sample: bool | None = None) -> Encoded:
+    def encode(
+        self, batch: dict[str, torch.Tensor], *, sample: bool | None = None
+    ) -> Encoded:
         """Encoders, graph and bottleneck. ``use_graph=False`` fuses with uniform weights (ablation)."""
         encoded = self.encoders(batch)
-        nodes = self.node_norm(self.encoders.pool(encoded, batch["mask"], how=self.pooling))  # (B, 3, d)
+        nodes = self.node_norm(
+            self.encoders.pool(encoded, batch["mask"], how=self.pooling)
+        )  # (B, 3, d)
         graph = self.graph(nodes)
         if not self.use_graph:
             uniform = torch.full_like(graph.influence, 1.0 / len(MODALITIES))
             graph = GraphOutput(graph.adjacency, uniform, graph.scores, graph.tau)
-        return Encoded(graph, self.bottleneck(encoded, graph.influence, batch["mask"], sample=sample))
+        return Encoded(
+            graph,
+            self.bottleneck(encoded, graph.influence, batch["mask"], sample=sample),
+        )
 
-    def classify(self, z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def classify(
+        self, z: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """z (B, T, latent_dim) → single-label logits (B, 6) and multi-label logits (B, 6)."""
         pooled = POOLING[self.pooling](z, mask)
         return self.classifier(pooled), self.multilabel(pooled)
@@ -98,48 +185,119 @@ class AffectDiff(nn.Module):
         enc = self.encode(batch)
         z = enc.latent.z
         logits, ml_logits = self.classify(z, mask)
-        ce = focal_cross_entropy(logits, label, self.focal_gamma)  # gamma 0: plain cross-entropy
-        ml = F.binary_cross_entropy_with_logits(ml_logits, (batch["emotions"] > 0).to(ml_logits.dtype))
+        ce = focal_cross_entropy(
+            logits, label, self.focal_gamma
+        )  # gamma 0: plain cross-entropy
+        ml = F.binary_cross_entropy_with_logits(
+            ml_logits, (batch["emotions"] > 0).to(ml_logits.dtype)
+        )
         # The prior learns the latent distribution; with diffusion_detach its gradient stops at z and
         # at the influence weights, so it cannot reshape the encoder against the classifier.
         z0 = z.detach() if self.diffusion_detach else z
-        influence = enc.graph.influence.detach() if self.diffusion_detach else enc.graph.influence
-        cond_label = drop_labels(label, p=self.p_uncond, null_label=self.unet.null_label) if self.training else label
-        diff = self.schedule.loss(self.unet, z0, mask=mask, label=cond_label, influence=influence)
+        influence = (
+            enc.graph.influence.detach()
+            if self.diffusion_detach
+            else enc.graph.influence
+        )
+        cond_label = (
+            drop_labels(label, p=self.p_uncond, null_label=self.unet.null_label)
+            if self.training
+            else label
+        )
+        diff = self.schedule.loss(
+            self.unet, z0, mask=mask, label=cond_label, influence=influence
+        )
         # Decoders that read the influence weights take them as given: reconstruction must not train the graph.
         recon = self.bottleneck.decode(z, mask, enc.graph.influence.detach())
         rec, _ = reconstruction_loss(recon, {m: batch[m] for m in MODALITIES}, mask)
-        return {"ce": ce, "ml": ml, "diff": diff, "kl": enc.latent.kl, "rec": rec,
-                "logits": logits, "ml_logits": ml_logits, "influence": enc.graph.influence}
+        return {
+            "ce": ce,
+            "ml": ml,
+            "diff": diff,
+            "kl": enc.latent.kl,
+            "rec": rec,
+            "logits": logits,
+            "ml_logits": ml_logits,
+            "influence": enc.graph.influence,
+        }
 
     # -- inference --------------------------------------------------------------------------------------
     @torch.no_grad()
-    def denoise(self, z: torch.Tensor, mask: torch.Tensor, influence: torch.Tensor, *, t_start: int,
-                steps: int, label: torch.Tensor | int | None = None, cfg_scale: float = 0.0,
-                sampler: str = "ddim", eta: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def denoise(
+        self,
+        z: torch.Tensor,
+        mask: torch.Tensor,
+        influence: torch.Tensor,
+        *,
+        t_start: int,
+        steps: int,
+        label: torch.Tensor | int | None = None,
+        cfg_scale: float = 0.0,
+        sampler: str = "ddim",
+        eta: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Noise z (B, T, L) to ``t_start`` and denoise it back, toward ``label`` with CFG scale
         ``cfg_scale`` (``label=None``: unconditional, the null label). ``eta`` is DDIM's noise level
         (0 deterministic, 1 DDPM's posterior variance). Returns z′ (B, T, L)."""
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
         scale = 0.0 if label is None else cfg_scale
-        eps_fn = guided_eps_fn(self.unet, label=self.unet.null_label if label is None else label, scale=scale,
-                               influence=influence, mask=mask)
+        eps_fn = guided_eps_fn(
+            self.unet,
+            label=self.unet.null_label if label is None else label,
+            scale=scale,
+            influence=influence,
+            mask=mask,
+        )
         x_t = self.schedule.noise_to(z, t_start, generator=generator)
         if sampler == "ddim":
-            return self.schedule.ddim_sample(eps_fn, tuple(z.shape), steps=steps, eta=eta, x_T=x_t,
-                                             t_start=t_start, mask=mask, generator=generator)
-        return self.schedule.p_sample_loop(eps_fn, tuple(z.shape), x_T=x_t, t_start=t_start, mask=mask,
-                                           generator=generator)
+            return self.schedule.ddim_sample(
+                eps_fn,
+                tuple(z.shape),
+                steps=steps,
+                eta=eta,
+                x_T=x_t,
+                t_start=t_start,
+                mask=mask,
+                generator=generator,
+            )
+        return self.schedule.p_sample_loop(
+            eps_fn,
+            tuple(z.shape),
+            x_T=x_t,
+            t_start=t_start,
+            mask=mask,
+            generator=generator,
+        )
 
     @torch.no_grad()
-    def predict(self, batch: dict[str, torch.Tensor], *, t_start: int, steps: int,
-                generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def predict(
+        self,
+        batch: dict[str, torch.Tensor],
+        *,
+        t_start: int,
+        steps: int,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:
         """Eval-mode predictions: logits on μ and on the unconditionally denoised μ, influence, μ."""
         enc = self.encode(batch, sample=False)
         mu, mask = enc.latent.mu, batch["mask"]
         logits_mu, ml_mu = self.classify(mu, mask)
-        z_den = self.denoise(mu, mask, enc.graph.influence, t_start=t_start, steps=steps, generator=generator)
+        z_den = self.denoise(
+            mu,
+            mask,
+            enc.graph.influence,
+            t_start=t_start,
+            steps=steps,
+            generator=generator,
+        )
         logits_den, _ = self.classify(z_den, mask)
-        return {"logits_mu": logits_mu, "ml_logits_mu": ml_mu, "logits_denoised": logits_den,
-                "influence": enc.graph.influence, "adjacency": enc.graph.adjacency, "mu": mu}
+        return {
+            "logits_mu": logits_mu,
+            "ml_logits_mu": ml_mu,
+            "logits_denoised": logits_den,
+            "influence": enc.graph.influence,
+            "adjacency": enc.graph.adjacency,
+            "mu": mu,
+        }

@@ -19,10 +19,20 @@ import affect_lib
 from affect_lib.affect_diff.model import AffectDiff
 from affect_lib.config import RunConfig, config_hash
 
-__all__ = ["AffectDiffModule", "CheckpointMismatchError", "load_affect_diff", "LOSS_WEIGHTS"]
+__all__ = [
+    "AffectDiffModule",
+    "CheckpointMismatchError",
+    "load_affect_diff",
+    "LOSS_WEIGHTS",
+]
 
 # loss term -> ModelConfig field holding its weight (CE has weight 1)
-LOSS_WEIGHTS = {"ml": "lambda_ml", "diff": "lambda_diff", "kl": "lambda_kl", "rec": "lambda_rec"}
+LOSS_WEIGHTS = {
+    "ml": "lambda_ml",
+    "diff": "lambda_diff",
+    "kl": "lambda_kl",
+    "rec": "lambda_rec",
+}
 
 
 class CheckpointMismatchError(ValueError):
@@ -32,12 +42,23 @@ class CheckpointMismatchError(ValueError):
 class AffectDiffModule(L.LightningModule):
     """Trains :class:`AffectDiff`; logs ``train_loss``, ``val_loss``, ``val_acc``, ``val_driver_acc``."""
 
-    def __init__(self, cfg: RunConfig, dims: dict[str, int], *, steps_per_epoch: int, use_graph: bool = True) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        dims: dict[str, int],
+        *,
+        steps_per_epoch: int,
+        use_graph: bool = True,
+    ) -> None:
         super().__init__()
         self.cfg, self.dims = cfg, dict(dims)
         anneal = max(1, steps_per_epoch * cfg.train.max_epochs)
-        self.model = AffectDiff.from_config(cfg, self.dims, anneal_steps=anneal, use_graph=use_graph)
-        self._epoch_sums: dict[str, torch.Tensor] = {}  # training_step's running sums (logged per epoch)
+        self.model = AffectDiff.from_config(
+            cfg, self.dims, anneal_steps=anneal, use_graph=use_graph
+        )
+        self._epoch_sums: dict[
+            str, torch.Tensor
+        ] = {}  # training_step's running sums (logged per epoch)
         self._epoch_count = 0
 
     def _total(self, terms: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
@@ -46,8 +67,10 @@ class AffectDiffModule(L.LightningModule):
             total = total + getattr(self.cfg.model, weight_name) * terms[term]
         for term in ("ce", *LOSS_WEIGHTS):
             if not torch.isfinite(terms[term]):
-                raise FloatingPointError(f"{stage}: non-finite loss term '{term}' = {terms[term].item()} at "
-                                         f"global step {self.global_step} (epoch {self.current_epoch})")
+                raise FloatingPointError(
+                    f"{stage}: non-finite loss term '{term}' = {terms[term].item()} at "
+                    f"global step {self.global_step} (epoch {self.current_epoch})"
+                )
         return total
 
     def step_loss(self, batch: dict[str, Any]) -> torch.Tensor:
@@ -60,19 +83,30 @@ class AffectDiffModule(L.LightningModule):
         # Epoch means weighted by batch size, summed here and logged once per epoch: seven self.log
         # calls per step cost a few percent of a CPU step (measured by bench_lightning_overhead).
         n = len(batch["label"])
-        values = {"train_loss": loss, **{f"train_{t}": terms[t] for t in ("ce", *LOSS_WEIGHTS)},
-                  "tau": torch.as_tensor(self.model.graph.tau)}
+        values = {
+            "train_loss": loss,
+            **{f"train_{t}": terms[t] for t in ("ce", *LOSS_WEIGHTS)},
+            "tau": torch.as_tensor(self.model.graph.tau),
+        }
         if batch_idx == 0:
             self._epoch_sums, self._epoch_count = {}, 0
         for key, value in values.items():
-            self._epoch_sums[key] = self._epoch_sums.get(key, 0.0) + value.detach().double() * n
+            self._epoch_sums[key] = (
+                self._epoch_sums.get(key, 0.0) + value.detach().double() * n
+            )
         self._epoch_count += n
         return loss
 
     def on_train_epoch_end(self) -> None:
         if self._epoch_count:
-            self.log_dict({k: (v / self._epoch_count).float() for k, v in self._epoch_sums.items()},
-                          on_step=False, on_epoch=True)
+            self.log_dict(
+                {
+                    k: (v / self._epoch_count).float()
+                    for k, v in self._epoch_sums.items()
+                },
+                on_step=False,
+                on_epoch=True,
+            )
         self._epoch_sums, self._epoch_count = {}, 0
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
@@ -83,7 +117,9 @@ class AffectDiffModule(L.LightningModule):
         (after the DataLoader iterator has drawn its own seed from the global RNG): a run resumed
         from last.ckpt continues exactly like an uninterrupted one (Lightning saves no RNG state)."""
         if batch_idx == 0:
-            L.seed_everything(self.cfg.seed * 1_000 + epoch, workers=True, verbose=False)
+            L.seed_everything(
+                self.cfg.seed * 1_000 + epoch, workers=True, verbose=False
+            )
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.model.graph.step()  # anneal the Gumbel temperature once per optimisation step
@@ -91,11 +127,22 @@ class AffectDiffModule(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         terms = self.model.losses(batch)
         n = len(batch["label"])
-        self.log("val_loss", self._total(terms, "validation"), on_epoch=True, batch_size=n)
-        self.log("val_acc", (terms["logits"].argmax(-1) == batch["label"]).float().mean(), on_epoch=True, batch_size=n)
+        self.log(
+            "val_loss", self._total(terms, "validation"), on_epoch=True, batch_size=n
+        )
+        self.log(
+            "val_acc",
+            (terms["logits"].argmax(-1) == batch["label"]).float().mean(),
+            on_epoch=True,
+            batch_size=n,
+        )
         known = batch["driver"] >= 0
         if known.any():
-            hit = (terms["influence"].argmax(-1)[known] == batch["driver"][known]).float().mean()
+            hit = (
+                (terms["influence"].argmax(-1)[known] == batch["driver"][known])
+                .float()
+                .mean()
+            )
             self.log("val_driver_acc", hit, on_epoch=True, batch_size=int(known.sum()))
         for term in ("ce", "diff"):
             self.log(f"val_{term}", terms[term], on_epoch=True, batch_size=n)
@@ -104,14 +151,25 @@ class AffectDiffModule(L.LightningModule):
         t = self.cfg.train
         # foreach: one fused kernel per step over all tensors instead of one per tensor (about 25 % of a
         # CPU training step at the book's size); the update is the same AdamW.
-        opt = torch.optim.AdamW(self.parameters(), lr=t.lr, weight_decay=t.weight_decay, foreach=True)
+        opt = torch.optim.AdamW(
+            self.parameters(), lr=t.lr, weight_decay=t.weight_decay, foreach=True
+        )
         warmup = max(1, t.warmup_steps)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: min(1.0, (step + 1) / warmup)
+        )
+        return {
+            "optimizer": opt,
+            "lr_scheduler": {"scheduler": sched, "interval": "step"},
+        }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["affect_lib"] = {"version": affect_lib.__version__, "config": _plain(dataclasses.asdict(self.cfg)),
-                                    "config_hash": config_hash(self.cfg, exclude=_NOT_AFFECT_DIFF), "dims": self.dims}
+        checkpoint["affect_lib"] = {
+            "version": affect_lib.__version__,
+            "config": _plain(dataclasses.asdict(self.cfg)),
+            "config_hash": config_hash(self.cfg, exclude=_NOT_AFFECT_DIFF),
+            "dims": self.dims,
+        }
 
 
 # Where things live and run, and the LaScA and ablation sections, do not change what an Affect-Diff checkpoint is.
@@ -127,7 +185,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def load_affect_diff(path: str | Path, cfg: RunConfig, *, use_graph: bool = True) -> AffectDiff:
+def load_affect_diff(
+    path: str | Path, cfg: RunConfig, *, use_graph: bool = True
+) -> AffectDiff:
     """Load the model weights of a checkpoint written for ``cfg`` by this library version (eval mode).
 
     Uses ``torch.load(weights_only=True)``: no code is executed. Raises
@@ -135,23 +195,45 @@ def load_affect_diff(path: str | Path, cfg: RunConfig, *, use_graph: bool = True
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found; notebook 03 (03_diffusion_training) writes it")
+        raise FileNotFoundError(
+            f"checkpoint {path} not found; notebook 03 (03_diffusion_training) writes it"
+        )
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     meta = ckpt.get("affect_lib")
     if meta is None:
-        raise CheckpointMismatchError(f"{path}: not an affect_lib checkpoint (no 'affect_lib' metadata)")
+        raise CheckpointMismatchError(
+            f"{path}: not an affect_lib checkpoint (no 'affect_lib' metadata)"
+        )
     if meta["version"] != affect_lib.__version__:
-        raise CheckpointMismatchError(f"{path}: written by affect_lib {meta['version']}, "
-                                      f"this is {affect_lib.__version__}; retrain (notebook 03)")
+        raise CheckpointMismatchError(
+            f"{path}: written by affect_lib {meta['version']}, "
+            f"this is {affect_lib.__version__}; retrain (notebook 03)"
+        )
     if meta["config_hash"] != config_hash(cfg, exclude=_NOT_AFFECT_DIFF):
-        ours = {k: v for k, v in _plain(dataclasses.asdict(cfg)).items() if k not in _NOT_AFFECT_DIFF}
-        diff = sorted(f"{section}.{k}" for section, values in ours.items() if isinstance(values, dict)
-                      for k, v in values.items() if meta["config"].get(section, {}).get(k) != v)
-        diff += sorted(k for k, v in ours.items() if not isinstance(v, dict)
-                       and meta["config"].get(k) != v)
-        raise CheckpointMismatchError(f"{path}: written for another config (differs in {', '.join(diff) or 'hash'}); "
-                                      "load it with the config it was trained with, or retrain")
-    model = AffectDiff.from_config(cfg, meta["dims"], anneal_steps=1, use_graph=use_graph)
+        ours = {
+            k: v
+            for k, v in _plain(dataclasses.asdict(cfg)).items()
+            if k not in _NOT_AFFECT_DIFF
+        }
+        diff = sorted(
+            f"{section}.{k}"
+            for section, values in ours.items()
+            if isinstance(values, dict)
+            for k, v in values.items()
+            if meta["config"].get(section, {}).get(k) != v
+        )
+        diff += sorted(
+            k
+            for k, v in ours.items()
+            if not isinstance(v, dict) and meta["config"].get(k) != v
+        )
+        raise CheckpointMismatchError(
+            f"{path}: written for another config (differs in {', '.join(diff) or 'hash'}); "
+            "load it with the config it was trained with, or retrain"
+        )
+    model = AffectDiff.from_config(
+        cfg, meta["dims"], anneal_steps=1, use_graph=use_graph
+    )
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     model.load_state_dict(state)
     return model.eval()

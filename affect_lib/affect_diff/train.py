@@ -28,7 +28,14 @@ from affect_lib.config import RunConfig
 from affect_lib.data.datamodule import AffectDataModule
 from affect_lib.io import atomic_path
 
-__all__ = ["TrainResult", "make_trainer", "train_affect_diff", "read_metrics", "quiet_lightning", "AtomicCheckpointIO"]
+__all__ = [
+    "TrainResult",
+    "make_trainer",
+    "train_affect_diff",
+    "read_metrics",
+    "quiet_lightning",
+    "AtomicCheckpointIO",
+]
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -38,9 +45,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     move copies into the target in place, so a crash mid-copy would truncate ``last.ckpt``.
     """
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
         if storage_options is not None:
-            raise TypeError(f"AtomicCheckpointIO takes no storage_options, got {storage_options!r}")
+            raise TypeError(
+                f"AtomicCheckpointIO takes no storage_options, got {storage_options!r}"
+            )
         with atomic_path(path) as tmp:
             torch.save(checkpoint, tmp)
 
@@ -48,13 +59,21 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 @contextmanager
 def quiet_lightning():
     """Silence Lightning's banners and hints (they would land in the stored notebook outputs)."""
-    loggers = [logging.getLogger(n) for n in ("lightning.pytorch", "lightning.fabric", "lightning")]
+    loggers = [
+        logging.getLogger(n)
+        for n in ("lightning.pytorch", "lightning.fabric", "lightning")
+    ]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*(does not have many workers|smaller than the logging interval).*")
-        warnings.filterwarnings("ignore", message=r".*(LeafSpec|TBPTT|sync_dist|litlogger|tensorboardX).*")
+        warnings.filterwarnings(
+            "ignore",
+            message=r".*(does not have many workers|smaller than the logging interval).*",
+        )
+        warnings.filterwarnings(
+            "ignore", message=r".*(LeafSpec|TBPTT|sync_dist|litlogger|tensorboardX).*"
+        )
         warnings.filterwarnings("ignore", message=r".*exists and is not empty.*")
         try:
             yield
@@ -64,8 +83,14 @@ def quiet_lightning():
 
 
 def _precision(name: str) -> str:
-    if name == "auto":  # bf16 where the hardware has it, full precision on CPU (deterministic)
-        return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+    if (
+        name == "auto"
+    ):  # bf16 where the hardware has it, full precision on CPU (deterministic)
+        return (
+            "bf16-mixed"
+            if torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+            else "32-true"
+        )
     return "32-true" if name == "32" else name
 
 
@@ -75,28 +100,55 @@ def _logger(cfg: RunConfig, out: Path) -> Logger:
 
         return TensorBoardLogger(save_dir=str(out), name="logs", version="")
     if cfg.train.logger == "wandb":
-        from lightning.pytorch.loggers import WandbLogger  # needs `pip install wandb`; runs offline
+        from lightning.pytorch.loggers import (
+            WandbLogger,
+        )  # needs `pip install wandb`; runs offline
 
         return WandbLogger(project="Affect-Diff", save_dir=str(out), offline=True)
     return CSVLogger(save_dir=str(out), name="logs", version="")
 
 
-def make_trainer(cfg: RunConfig, out: Path, *, devices: int | str = 1, num_nodes: int = 1,
-                 strategy: str = "auto", accelerator: str | None = None, max_epochs: int | None = None,
-                 progress_bar: bool = False, extra_callbacks: list[Any] | None = None) -> L.Trainer:
+def make_trainer(
+    cfg: RunConfig,
+    out: Path,
+    *,
+    devices: int | str = 1,
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    accelerator: str | None = None,
+    max_epochs: int | None = None,
+    progress_bar: bool = False,
+    extra_callbacks: list[Any] | None = None,
+) -> L.Trainer:
     """Trainer with best/last checkpoints, early stopping on ``val_loss`` and gradient clipping."""
-    checkpoint = ModelCheckpoint(dirpath=str(out / "checkpoints"), filename="best", monitor="val_loss", mode="min",
-                                 save_last=True, enable_version_counter=False)
+    checkpoint = ModelCheckpoint(
+        dirpath=str(out / "checkpoints"),
+        filename="best",
+        monitor="val_loss",
+        mode="min",
+        save_last=True,
+        enable_version_counter=False,
+    )
     early = EarlyStopping(monitor="val_loss", patience=cfg.train.patience, mode="min")
     if accelerator is None:
         accelerator = "cpu" if cfg.device == "cpu" else "auto"
     return L.Trainer(
-        max_epochs=max_epochs or cfg.train.max_epochs, accelerator=accelerator, devices=devices,
-        num_nodes=num_nodes, strategy=strategy, precision=_precision(cfg.train.precision),
-        gradient_clip_val=cfg.train.grad_clip, deterministic=True, logger=_logger(cfg, out),
-        callbacks=[checkpoint, early, *(extra_callbacks or [])], enable_progress_bar=progress_bar,
+        max_epochs=max_epochs or cfg.train.max_epochs,
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy=strategy,
+        precision=_precision(cfg.train.precision),
+        gradient_clip_val=cfg.train.grad_clip,
+        deterministic=True,
+        logger=_logger(cfg, out),
+        callbacks=[checkpoint, early, *(extra_callbacks or [])],
+        enable_progress_bar=progress_bar,
         plugins=[AtomicCheckpointIO()],
-        enable_model_summary=False, log_every_n_steps=10, num_sanity_val_steps=0)
+        enable_model_summary=False,
+        log_every_n_steps=10,
+        num_sanity_val_steps=0,
+    )
 
 
 @dataclass(frozen=True)
@@ -108,9 +160,17 @@ class TrainResult:
     epochs: int
 
 
-def train_affect_diff(cfg: RunConfig, dm: AffectDataModule, *, out: Path | None = None, resume: bool = False,
-                      use_graph: bool = True, progress_bar: bool = False, max_epochs: int | None = None,
-                      **trainer_kwargs: Any) -> TrainResult:
+def train_affect_diff(
+    cfg: RunConfig,
+    dm: AffectDataModule,
+    *,
+    out: Path | None = None,
+    resume: bool = False,
+    use_graph: bool = True,
+    progress_bar: bool = False,
+    max_epochs: int | None = None,
+    **trainer_kwargs: Any,
+) -> TrainResult:
     """Train Affect-Diff on ``dm``; artifacts in ``out`` (default ``<run_dir>/affect_diff``).
 
     A fresh run (``resume=False``) clears ``out`` first, so reruns with one seed give identical
@@ -120,17 +180,28 @@ def train_affect_diff(cfg: RunConfig, dm: AffectDataModule, *, out: Path | None 
     last = out / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         raise FileNotFoundError(f"resume=True but {last} does not exist")
-    if not resume and rank_zero_only.rank == 0:  # other DDP/SLURM ranks must not delete rank 0's files
+    if (
+        not resume and rank_zero_only.rank == 0
+    ):  # other DDP/SLURM ranks must not delete rank 0's files
         shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     steps_per_epoch = len(dm.train_dataloader())
-    module = AffectDiffModule(cfg, dm.dims, steps_per_epoch=steps_per_epoch, use_graph=use_graph)
+    module = AffectDiffModule(
+        cfg, dm.dims, steps_per_epoch=steps_per_epoch, use_graph=use_graph
+    )
     with quiet_lightning():
-        trainer = make_trainer(cfg, out, progress_bar=progress_bar, max_epochs=max_epochs, **trainer_kwargs)
+        trainer = make_trainer(
+            cfg, out, progress_bar=progress_bar, max_epochs=max_epochs, **trainer_kwargs
+        )
         trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resume else None)
-    return TrainResult(module, out / "checkpoints" / "best.ckpt", last, out / "logs" / "metrics.csv",
-                       trainer.current_epoch)
+    return TrainResult(
+        module,
+        out / "checkpoints" / "best.ckpt",
+        last,
+        out / "logs" / "metrics.csv",
+        trainer.current_epoch,
+    )
 
 
 def read_metrics(csv_path: Path) -> pd.DataFrame:

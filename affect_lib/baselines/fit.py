@@ -19,9 +19,18 @@ from affect_lib.devices import to_device
 __all__ = ["fit_classifier"]
 
 
-def fit_classifier(model: nn.Module, train: DataLoader, val: DataLoader, *, epochs: int, lr: float,
-                   evaluate: Callable[[nn.Module, DataLoader], Any], weight_decay: float = 1e-2,
-                   after_step: Callable[[], Any] | None = None, restore_best: bool = False) -> list[dict[str, float]]:
+def fit_classifier(
+    model: nn.Module,
+    train: DataLoader,
+    val: DataLoader,
+    *,
+    epochs: int,
+    lr: float,
+    evaluate: Callable[[nn.Module, DataLoader], Any],
+    weight_decay: float = 1e-2,
+    after_step: Callable[[], Any] | None = None,
+    restore_best: bool = False,
+) -> list[dict[str, float]]:
     """AdamW + cross-entropy + gradient clipping at norm 1; ``model(batch)`` returns logits (B, C)
     or a tuple whose first item is the logits. ``after_step`` runs after every optimiser step.
     ``restore_best`` reloads the weights of the epoch with the best validation accuracy (early stopping).
@@ -45,7 +54,9 @@ def fit_classifier(model: nn.Module, train: DataLoader, val: DataLoader, *, epoc
             logits = out[0] if isinstance(out, tuple) else out
             loss = nn.functional.cross_entropy(logits, batch["label"])
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite cross-entropy at epoch {epoch}, batch {step}: {loss.item()}")
+                raise FloatingPointError(
+                    f"non-finite cross-entropy at epoch {epoch}, batch {step}: {loss.item()}"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -55,7 +66,11 @@ def fit_classifier(model: nn.Module, train: DataLoader, val: DataLoader, *, epoc
             total += loss.item() * len(batch["label"])
             count += len(batch["label"])
         ev = evaluate(model, val)
-        record = {"epoch": epoch, "train_loss": total / count, "val_accuracy": ev.accuracy}
+        record = {
+            "epoch": epoch,
+            "train_loss": total / count,
+            "val_accuracy": ev.accuracy,
+        }
         if hasattr(ev, "driver_acc"):
             record["val_driver_acc"] = ev.driver_acc
         if hasattr(model, "graph"):

@@ -26,37 +26,79 @@ from affect_lib.devices import to_device
 from affect_lib.eval.explanations import attribution_accuracy
 from affect_lib.schema import EMOTIONS
 
-__all__ = ["GraphFusionClassifier", "GraphEval", "fit_graph_classifier", "evaluate_graph_classifier"]
+__all__ = [
+    "GraphFusionClassifier",
+    "GraphEval",
+    "fit_graph_classifier",
+    "evaluate_graph_classifier",
+]
 
 
 class GraphFusionClassifier(nn.Module):
     """Modality encoders + causal attention graph + influence-weighted fusion + linear head."""
 
-    def __init__(self, *, dims: dict[str, int], d_model: int, dropout: float = 0.1, pooling: str = "max",
-                 tau_start: float = 1.0, tau_end: float = 0.1, anneal_steps: int = 1000,
-                 schedule: str = "exp", hard: bool = False, use_graph: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        dims: dict[str, int],
+        d_model: int,
+        dropout: float = 0.1,
+        pooling: str = "max",
+        tau_start: float = 1.0,
+        tau_end: float = 0.1,
+        anneal_steps: int = 1000,
+        schedule: str = "exp",
+        hard: bool = False,
+        use_graph: bool = True,
+    ) -> None:
         super().__init__()
-        self.use_graph = use_graph  # False: uniform modality weights (the "no graph" ablation)
+        self.use_graph = (
+            use_graph  # False: uniform modality weights (the "no graph" ablation)
+        )
         self.encoders = ModalityEncoders(dims=dims, d_model=d_model, dropout=dropout)
         self.pooling = pooling
-        self.graph = CausalAttentionGraph(d_model=d_model, tau_start=tau_start, tau_end=tau_end,
-                                          anneal_steps=anneal_steps, schedule=schedule, hard=hard)
+        self.graph = CausalAttentionGraph(
+            d_model=d_model,
+            tau_start=tau_start,
+            tau_end=tau_end,
+            anneal_steps=anneal_steps,
+            schedule=schedule,
+            hard=hard,
+        )
         # Pooled nodes are re-normalised so every modality reaches the fusion with the same energy:
         # only the influence weights can then decide which modality the prediction listens to.
         self.node_norm = nn.LayerNorm(d_model, elementwise_affine=False)
         self.head = nn.Linear(d_model, len(EMOTIONS))
 
     @classmethod
-    def from_config(cls, cfg: RunConfig, dims: dict[str, int], anneal_steps: int,
-                    use_graph: bool = True) -> GraphFusionClassifier:
+    def from_config(
+        cls,
+        cfg: RunConfig,
+        dims: dict[str, int],
+        anneal_steps: int,
+        use_graph: bool = True,
+    ) -> GraphFusionClassifier:
         m = cfg.model
-        return cls(dims=dims, d_model=m.d_model, dropout=m.dropout, pooling=m.pooling, tau_start=m.tau_start,
-                   tau_end=m.tau_end, anneal_steps=anneal_steps, schedule=m.gumbel_schedule, hard=m.gumbel_hard,
-                   use_graph=use_graph)
+        return cls(
+            dims=dims,
+            d_model=m.d_model,
+            dropout=m.dropout,
+            pooling=m.pooling,
+            tau_start=m.tau_start,
+            tau_end=m.tau_end,
+            anneal_steps=anneal_steps,
+            schedule=m.gumbel_schedule,
+            hard=m.gumbel_hard,
+            use_graph=use_graph,
+        )
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, GraphOutput]:
+    def forward(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, GraphOutput]:
         """Return logits (B, 6) and the graph output (adjacency (B,3,3), influence (B,3))."""
-        pooled = self.encoders.pool(self.encoders(batch), batch["mask"], how=self.pooling)
+        pooled = self.encoders.pool(
+            self.encoders(batch), batch["mask"], how=self.pooling
+        )
         pooled = self.node_norm(pooled)  # (B, 3, d)
         graph = self.graph(pooled)
         if not self.use_graph:
@@ -78,7 +120,9 @@ class GraphEval:
 
 
 @torch.no_grad()
-def evaluate_graph_classifier(model: GraphFusionClassifier, loader: DataLoader) -> GraphEval:
+def evaluate_graph_classifier(
+    model: GraphFusionClassifier, loader: DataLoader
+) -> GraphEval:
     """Eval mode (deterministic graph); driver accuracy over utterances whose driver is known."""
     model.eval()
     device = next(model.parameters()).device
@@ -92,15 +136,38 @@ def evaluate_graph_classifier(model: GraphFusionClassifier, loader: DataLoader) 
         adj.append(graph.adjacency)
     pred, label, driver = (torch.cat(x).cpu().numpy() for x in (preds, labels, drivers))
     influence = torch.cat(infl).cpu().numpy()
-    driver_acc = attribution_accuracy(influence.argmax(-1), driver)  # NaN when no driver is known
-    return GraphEval(float(np.mean(pred == label)), driver_acc, pred, influence, torch.cat(adj).cpu().numpy())
+    driver_acc = attribution_accuracy(
+        influence.argmax(-1), driver
+    )  # NaN when no driver is known
+    return GraphEval(
+        float(np.mean(pred == label)),
+        driver_acc,
+        pred,
+        influence,
+        torch.cat(adj).cpu().numpy(),
+    )
 
 
-def fit_graph_classifier(model: GraphFusionClassifier, train: DataLoader, val: DataLoader, *, epochs: int,
-                         lr: float, weight_decay: float = 1e-2) -> list[dict[str, float]]:
+def fit_graph_classifier(
+    model: GraphFusionClassifier,
+    train: DataLoader,
+    val: DataLoader,
+    *,
+    epochs: int,
+    lr: float,
+    weight_decay: float = 1e-2,
+) -> list[dict[str, float]]:
     """Train with :func:`~affect_lib.baselines.fit.fit_classifier`, one temperature step per batch.
 
     Returns one record per epoch: train loss, validation accuracy and driver recovery, and τ.
     """
-    return fit_classifier(model, train, val, epochs=epochs, lr=lr, weight_decay=weight_decay,
-                          evaluate=evaluate_graph_classifier, after_step=model.graph.step)
+    return fit_classifier(
+        model,
+        train,
+        val,
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        evaluate=evaluate_graph_classifier,
+        after_step=model.graph.step,
+    )

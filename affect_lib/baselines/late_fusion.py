@@ -24,18 +24,39 @@ __all__ = ["LateFusionMLP", "BaselineEval", "evaluate_baseline", "fit_baseline"]
 class LateFusionMLP(nn.Module):
     """Per modality: pool over time → LayerNorm → MLP → logits; output log of the mean probability."""
 
-    def __init__(self, *, dims: dict[str, int], hidden: int = 64, dropout: float = 0.2, pooling: str = "mean") -> None:
+    def __init__(
+        self,
+        *,
+        dims: dict[str, int],
+        hidden: int = 64,
+        dropout: float = 0.2,
+        pooling: str = "mean",
+    ) -> None:
         super().__init__()
         if pooling not in POOLING:
-            raise ValueError(f"pooling must be one of {sorted(POOLING)}, got {pooling!r}")
+            raise ValueError(
+                f"pooling must be one of {sorted(POOLING)}, got {pooling!r}"
+            )
         self.pool = POOLING[pooling]
-        self.heads = nn.ModuleDict({
-            m: nn.Sequential(nn.LayerNorm(dims[m]), nn.Dropout(dropout), nn.Linear(dims[m], hidden), nn.GELU(),
-                             nn.Linear(hidden, len(EMOTIONS))) for m in MODALITIES})
+        self.heads = nn.ModuleDict(
+            {
+                m: nn.Sequential(
+                    nn.LayerNorm(dims[m]),
+                    nn.Dropout(dropout),
+                    nn.Linear(dims[m], hidden),
+                    nn.GELU(),
+                    nn.Linear(hidden, len(EMOTIONS)),
+                )
+                for m in MODALITIES
+            }
+        )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Batch → (B, 6) log of the averaged class probabilities (a valid input to cross-entropy)."""
-        probs = [self.heads[m](self.pool(batch[m], batch["mask"])).softmax(-1) for m in MODALITIES]
+        probs = [
+            self.heads[m](self.pool(batch[m], batch["mask"])).softmax(-1)
+            for m in MODALITIES
+        ]
         return torch.stack(probs).mean(0).clamp_min(1e-8).log()
 
 
@@ -57,6 +78,16 @@ def evaluate_baseline(model: nn.Module, loader: DataLoader) -> BaselineEval:
     return BaselineEval(float(np.mean(pred == label)), pred)
 
 
-def fit_baseline(model: nn.Module, train: DataLoader, val: DataLoader, *, epochs: int, lr: float) -> list[dict[str, float]]:
+def fit_baseline(
+    model: nn.Module, train: DataLoader, val: DataLoader, *, epochs: int, lr: float
+) -> list[dict[str, float]]:
     """Train and keep the epoch with the best validation accuracy (the baseline gets early stopping too)."""
-    return fit_classifier(model, train, val, epochs=epochs, lr=lr, evaluate=evaluate_baseline, restore_best=True)
+    return fit_classifier(
+        model,
+        train,
+        val,
+        epochs=epochs,
+        lr=lr,
+        evaluate=evaluate_baseline,
+        restore_best=True,
+    )

@@ -16,16 +16,17 @@ from affect_lib.schema import EMOTIONS, MODALITIES
 __all__ = ["MultimodalCorpus"]
 
 
-
 def _check_finite(name: str, arr: np.ndarray, chunk: int = 1024) -> None:
     """Raise naming the first non-finite index; row chunks keep the temporary mask small."""
     for lo in range(0, len(arr), chunk):
-        ok = np.isfinite(arr[lo:lo + chunk])
+        ok = np.isfinite(arr[lo : lo + chunk])
         if not ok.all():
             index = np.argwhere(~ok)[0]
             index[0] += lo
-            raise ValueError(f"corpus: {name}[{', '.join(map(str, index.tolist()))}] is "
-                             f"{float(arr[tuple(index)])}, expected finite values")
+            raise ValueError(
+                f"corpus: {name}[{', '.join(map(str, index.tolist()))}] is "
+                f"{float(arr[tuple(index)])}, expected finite values"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,39 +57,57 @@ class MultimodalCorpus:
     def __post_init__(self) -> None:
         mask = self.mask
         if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.dtype != np.bool_:
-            raise ValueError(f"corpus: mask has shape {np.shape(mask)} dtype {getattr(mask, 'dtype', type(mask))}, "
-                             "expected an (N, T) bool array")
+            raise ValueError(
+                f"corpus: mask has shape {np.shape(mask)} dtype {getattr(mask, 'dtype', type(mask))}, "
+                "expected an (N, T) bool array"
+            )
         n, t = mask.shape
         for m in MODALITIES:
             arr = getattr(self, m)
             if arr.ndim != 3 or arr.shape[:2] != (n, t):
-                raise ValueError(f"corpus: {m} has shape {arr.shape}, expected ({n}, {t}, D)")
+                raise ValueError(
+                    f"corpus: {m} has shape {arr.shape}, expected ({n}, {t}, D)"
+                )
             if arr.dtype != np.float32:
                 raise ValueError(f"corpus: {m} has dtype {arr.dtype}, expected float32")
             _check_finite(m, arr)
-        expected = {"label": (n,), "emotions": (n, 6), "driver": (n,), "speaker": (n,),
-                    "window": (n, 2), "conflict": (n, 3)}
+        expected = {
+            "label": (n,),
+            "emotions": (n, 6),
+            "driver": (n,),
+            "speaker": (n,),
+            "window": (n, 2),
+            "conflict": (n, 3),
+        }
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
-                raise ValueError(f"corpus: {name} has shape {getattr(self, name).shape}, expected {shape}")
+                raise ValueError(
+                    f"corpus: {name} has shape {getattr(self, name).shape}, expected {shape}"
+                )
         if len(self.ids) != n:
             raise ValueError(f"corpus: {len(self.ids)} ids for {n} utterances")
         for name in ("label", "driver"):
             if not np.issubdtype(getattr(self, name).dtype, np.integer):
-                raise ValueError(f"corpus: {name} has dtype {getattr(self, name).dtype}, expected int64")
+                raise ValueError(
+                    f"corpus: {name} has dtype {getattr(self, name).dtype}, expected int64"
+                )
         if n and (self.label.min() < 0 or self.label.max() >= len(EMOTIONS)):
             raise ValueError(f"corpus: label out of range [0, {len(EMOTIONS)})")
         bad = (self.driver < -1) | (self.driver >= len(MODALITIES))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"corpus: driver[{i}] is {int(self.driver[i])}, expected 0=text 1=audio 2=video "
-                             "or -1 (unknown)")
+            raise ValueError(
+                f"corpus: driver[{i}] is {int(self.driver[i])}, expected 0=text 1=audio 2=video "
+                "or -1 (unknown)"
+            )
         _check_finite("emotions", self.emotions)
         bad = (self.emotions < 0) | (self.emotions > 3)
         if bad.any():
             i, j = (int(k) for k in np.argwhere(bad)[0])
-            raise ValueError(f"corpus: emotions[{i}, {j}] ({EMOTIONS[j]}) is {float(self.emotions[i, j])}, "
-                             "expected an intensity in [0, 3]")
+            raise ValueError(
+                f"corpus: emotions[{i}, {j}] ({EMOTIONS[j]}) is {float(self.emotions[i, j])}, "
+                "expected an intensity in [0, 3]"
+            )
 
     def __len__(self) -> int:
         return int(self.mask.shape[0])
@@ -105,7 +124,10 @@ class MultimodalCorpus:
         """A new corpus with the utterances at ``index`` (copies the arrays)."""
         index = np.asarray(index)
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        out = {k: (tuple(v[i] for i in index) if k == "ids" else v[index]) for k, v in values.items()}
+        out = {
+            k: (tuple(v[i] for i in index) if k == "ids" else v[index])
+            for k, v in values.items()
+        }
         return MultimodalCorpus(**out)
 
     def fingerprint(self) -> str:

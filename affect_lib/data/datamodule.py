@@ -21,7 +21,12 @@ from affect_lib.data.corpus import MultimodalCorpus
 from affect_lib.data.synthetic.mosei import SPLITS, generate_synth_mosei
 from affect_lib.schema import MODALITIES
 
-__all__ = ["CorpusDataset", "EpochShuffleSampler", "AffectDataModule", "build_datamodule"]
+__all__ = [
+    "CorpusDataset",
+    "EpochShuffleSampler",
+    "AffectDataModule",
+    "build_datamodule",
+]
 
 Batch = dict[str, Any]
 
@@ -31,18 +36,24 @@ class CorpusDataset(Dataset):
 
     def __init__(self, corpus: MultimodalCorpus) -> None:
         self.corpus = corpus
-        self._tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(corpus, name)))
-                         for name in (*MODALITIES, "mask", "label", "emotions", "driver")}
+        self._tensors = {
+            name: torch.from_numpy(np.ascontiguousarray(getattr(corpus, name)))
+            for name in (*MODALITIES, "mask", "label", "emotions", "driver")
+        }
 
     def __len__(self) -> int:
         return len(self.corpus)
 
     def __getitem__(self, index: int) -> Batch:
-        return {k: v[index] for k, v in self._tensors.items()} | {"id": self.corpus.ids[index]}
+        return {k: v[index] for k, v in self._tensors.items()} | {
+            "id": self.corpus.ids[index]
+        }
 
     def __getitems__(self, indices: Sequence[int]) -> Batch:
         idx = torch.as_tensor(indices, dtype=torch.long)
-        return {k: v[idx] for k, v in self._tensors.items()} | {"id": [self.corpus.ids[i] for i in indices]}
+        return {k: v[idx] for k, v in self._tensors.items()} | {
+            "id": [self.corpus.ids[i] for i in indices]
+        }
 
 
 class EpochShuffleSampler(Sampler[int]):
@@ -70,12 +81,20 @@ def _identity(batch: Batch) -> Batch:
 class AffectDataModule(L.LightningDataModule):
     """Train/val/test loaders over given corpora; shuffling is seeded, so epochs are reproducible."""
 
-    def __init__(self, corpora: dict[str, MultimodalCorpus], *, batch_size: int, seed: int,
-                 num_workers: int = 0) -> None:
+    def __init__(
+        self,
+        corpora: dict[str, MultimodalCorpus],
+        *,
+        batch_size: int,
+        seed: int,
+        num_workers: int = 0,
+    ) -> None:
         super().__init__()
         missing = [s for s in SPLITS if s not in corpora]
         if missing:
-            raise ValueError(f"AffectDataModule: missing split(s) {missing}; expected {list(SPLITS)}")
+            raise ValueError(
+                f"AffectDataModule: missing split(s) {missing}; expected {list(SPLITS)}"
+            )
         self.corpora = corpora
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
         self.datasets = {s: CorpusDataset(c) for s, c in corpora.items()}
@@ -85,10 +104,19 @@ class AffectDataModule(L.LightningDataModule):
         return self.corpora["train"].dims
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        sampler = EpochShuffleSampler(len(self.datasets[split]), seed=self.seed) if shuffle else None
-        return DataLoader(self.datasets[split], batch_size=self.batch_size, sampler=sampler,
-                          collate_fn=_identity, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        sampler = (
+            EpochShuffleSampler(len(self.datasets[split]), seed=self.seed)
+            if shuffle
+            else None
+        )
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.batch_size,
+            sampler=sampler,
+            collate_fn=_identity,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
@@ -106,11 +134,23 @@ def build_datamodule(cfg: RunConfig) -> AffectDataModule:
     if cfg.data_source == "cmu_mosei":
         from affect_lib.data.mosei.dataset import load_mosei
 
-        folds = Path(cfg.data_dir) / "folds.json"  # optional: overrides CMU-MOSEI's standard folds
-        corpora = load_mosei(cfg.data_dir, seq_len=cfg.data.seq_len, folds=folds if folds.is_file() else None)
+        folds = (
+            Path(cfg.data_dir) / "folds.json"
+        )  # optional: overrides CMU-MOSEI's standard folds
+        corpora = load_mosei(
+            cfg.data_dir,
+            seq_len=cfg.data.seq_len,
+            folds=folds if folds.is_file() else None,
+        )
     elif cfg.data_source == "synthetic":
         corpora = generate_synth_mosei(cfg.data, cfg.seed)
     else:  # load_profile only admits the sources above
-        raise ValueError(f"data_source {cfg.data_source!r} is not available; valid: synthetic, cmu_mosei")
-    return AffectDataModule(corpora, batch_size=cfg.data.batch_size, seed=cfg.seed,
-                            num_workers=cfg.data.num_workers)
+        raise ValueError(
+            f"data_source {cfg.data_source!r} is not available; valid: synthetic, cmu_mosei"
+        )
+    return AffectDataModule(
+        corpora,
+        batch_size=cfg.data.batch_size,
+        seed=cfg.seed,
+        num_workers=cfg.data.num_workers,
+    )

@@ -23,8 +23,17 @@ from affect_lib.devices import to_device
 from affect_lib.eval.metrics import auroc
 from affect_lib.schema import MODALITIES
 
-__all__ = ["validity", "proximity", "sparsity", "frechet_distance", "pool_latent", "realism", "attribution_accuracy",
-           "influence_auroc", "perceptual_scores"]
+__all__ = [
+    "validity",
+    "proximity",
+    "sparsity",
+    "frechet_distance",
+    "pool_latent",
+    "realism",
+    "attribution_accuracy",
+    "influence_auroc",
+    "perceptual_scores",
+]
 
 
 def validity(pred_after: np.ndarray, target: np.ndarray) -> float:
@@ -42,7 +51,9 @@ def proximity(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor) -> np.nda
     return (num / den).cpu().numpy()
 
 
-def sparsity(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, *, tol: float = 0.1) -> np.ndarray:
+def sparsity(
+    z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, *, tol: float = 0.1
+) -> np.ndarray:
     """(B,) share of latent dimensions whose mean |Δ| over valid steps exceeds tol × mean |z|."""
     steps = mask.sum(dim=1, keepdim=True).clamp_min(1).to(z.dtype)  # (B, 1)
     delta = _valid((z_cf - z).abs(), mask).sum(dim=1) / steps  # (B, L)
@@ -52,16 +63,27 @@ def sparsity(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, *, tol: fl
 
 def pool_latent(z: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
     """(B, T, L) → (B, L) mean over valid steps (the representation realism is measured on)."""
-    return (_valid(z, mask).sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp_min(1).to(z.dtype)).cpu().numpy()
+    return (
+        (
+            _valid(z, mask).sum(dim=1)
+            / mask.sum(dim=1, keepdim=True).clamp_min(1).to(z.dtype)
+        )
+        .cpu()
+        .numpy()
+    )
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to the rows of ``a`` (N, L) and ``b`` (M, L):
     ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a Σ_b)^{1/2})."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"frechet_distance: need (N, L) and (M, L), got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"frechet_distance: need (N, L) and (M, L), got {a.shape} and {b.shape}"
+        )
     if len(a) < 2 or len(b) < 2:
-        raise ValueError(f"frechet_distance: need at least 2 rows each, got {len(a)} and {len(b)}")
+        raise ValueError(
+            f"frechet_distance: need at least 2 rows each, got {len(a)} and {len(b)}"
+        )
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
@@ -69,8 +91,16 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * covmean))
 
 
-def realism(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, labels: np.ndarray, target: np.ndarray,
-            n_classes: int, *, min_rows: int = 3) -> tuple[float, float]:
+def realism(
+    z: torch.Tensor,
+    z_cf: torch.Tensor,
+    mask: torch.Tensor,
+    labels: np.ndarray,
+    target: np.ndarray,
+    n_classes: int,
+    *,
+    min_rows: int = 3,
+) -> tuple[float, float]:
     """Realism of edits toward other emotions, and the scale to read it on: (edit FD, reference FD).
 
     ``z``, ``z_cf`` (B, T, L) original and edited latents, ``mask`` (B, T); ``labels``, ``target`` (B,).
@@ -86,10 +116,18 @@ def realism(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, labels: np.
         aimed = target == k
         if aimed.sum() >= min_rows and (labels == k).sum() >= min_rows:
             rows = torch.as_tensor(aimed)
-            edits.append(frechet_distance(pool_latent(z_cf[rows], mask[rows]), real[labels == k]))
-    reference = [frechet_distance(real[labels == k], real[labels != k]) for k in range(n_classes)
-                 if (labels == k).sum() >= min_rows and (labels != k).sum() >= 2]
-    return (float(np.mean(edits)) if edits else float("nan"), float(np.mean(reference)) if reference else float("nan"))
+            edits.append(
+                frechet_distance(pool_latent(z_cf[rows], mask[rows]), real[labels == k])
+            )
+    reference = [
+        frechet_distance(real[labels == k], real[labels != k])
+        for k in range(n_classes)
+        if (labels == k).sum() >= min_rows and (labels != k).sum() >= 2
+    ]
+    return (
+        float(np.mean(edits)) if edits else float("nan"),
+        float(np.mean(reference)) if reference else float("nan"),
+    )
 
 
 def attribution_accuracy(attribution: np.ndarray, driver: np.ndarray) -> float:
@@ -105,13 +143,24 @@ def influence_auroc(influence: np.ndarray, driver: np.ndarray) -> dict[str, floa
     drives" (``driver`` (N,), -1 where unknown, those rows left out), plus ``"mean"`` over the
     modalities that drive some but not all utterances. NaN where it is undefined."""
     influence, driver = np.asarray(influence, dtype=float), np.asarray(driver)
-    if influence.ndim != 2 or influence.shape[1] != len(MODALITIES) or driver.shape != influence.shape[:1]:
-        raise ValueError(f"influence_auroc: need influence (N, {len(MODALITIES)}) and driver (N,), "
-                         f"got {influence.shape} and {driver.shape}")
+    if (
+        influence.ndim != 2
+        or influence.shape[1] != len(MODALITIES)
+        or driver.shape != influence.shape[:1]
+    ):
+        raise ValueError(
+            f"influence_auroc: need influence (N, {len(MODALITIES)}) and driver (N,), "
+            f"got {influence.shape} and {driver.shape}"
+        )
     if driver.size and (driver.min() < -1 or driver.max() >= len(MODALITIES)):
-        raise ValueError(f"influence_auroc: driver must be -1 (unknown) or a modality index 0..{len(MODALITIES) - 1}")
+        raise ValueError(
+            f"influence_auroc: driver must be -1 (unknown) or a modality index 0..{len(MODALITIES) - 1}"
+        )
     known = driver >= 0
-    out = {m: auroc(influence[known, i], driver[known] == i) for i, m in enumerate(MODALITIES)}
+    out = {
+        m: auroc(influence[known, i], driver[known] == i)
+        for i, m in enumerate(MODALITIES)
+    }
     defined = [v for v in out.values() if not np.isnan(v)]
     out["mean"] = float(np.mean(defined)) if defined else float("nan")
     return out
@@ -124,14 +173,20 @@ def perceptual_scores(model: AffectDiff, loader, *, seed: int) -> dict[str, floa
     model.eval()
     device = next(model.parameters()).device
     batches = [to_device(b, device) for b in loader]
-    full = {k: torch.cat([b[k] for b in batches]) for k in (*MODALITIES, "mask", "label")}
-    perm = torch.randperm(len(full["label"]), generator=torch.Generator().manual_seed(seed)).to(device)
+    full = {
+        k: torch.cat([b[k] for b in batches]) for k in (*MODALITIES, "mask", "label")
+    }
+    perm = torch.randperm(
+        len(full["label"]), generator=torch.Generator().manual_seed(seed)
+    ).to(device)
 
     def accuracy(data: dict[str, torch.Tensor]) -> float:
         hits = 0
         for i in range(0, len(data["label"]), 256):
-            chunk = {k: v[i:i + 256] for k, v in data.items()}
-            logits, _ = model.classify(model.encode(chunk, sample=False).latent.mu, chunk["mask"])
+            chunk = {k: v[i : i + 256] for k, v in data.items()}
+            logits, _ = model.classify(
+                model.encode(chunk, sample=False).latent.mu, chunk["mask"]
+            )
             hits += int((logits.argmax(-1) == chunk["label"]).sum())
         return hits / len(data["label"])
 

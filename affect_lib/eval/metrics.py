@@ -13,14 +13,24 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
-__all__ = ["accuracy", "balanced_accuracy", "f1_scores", "macro_f1", "weighted_f1", "mosei_weighted_accuracy",
-           "mosei_weighted_f1", "auroc"]
+__all__ = [
+    "accuracy",
+    "balanced_accuracy",
+    "f1_scores",
+    "macro_f1",
+    "weighted_f1",
+    "mosei_weighted_accuracy",
+    "mosei_weighted_f1",
+    "auroc",
+]
 
 
 def _check(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"metrics: y_true {y_true.shape} and y_pred {y_pred.shape} must be equal 1-D shapes")
+        raise ValueError(
+            f"metrics: y_true {y_true.shape} and y_pred {y_pred.shape} must be equal 1-D shapes"
+        )
     if y_true.size == 0:
         raise ValueError("metrics: empty input")
     return y_true, y_pred
@@ -34,7 +44,9 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean per-class recall over the classes present in ``y_true``."""
     y_true, y_pred = _check(y_true, y_pred)
-    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+    return float(
+        np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)])
+    )
 
 
 def f1_scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -58,7 +70,9 @@ def weighted_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float
     return float(np.sum(f1_scores(y_true, y_pred, n_classes) * support) / support.sum())
 
 
-def _presence(truth: np.ndarray, pred: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+def _presence(
+    truth: np.ndarray, pred: np.ndarray, what: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Binarise one emotion's intensities/scores with > 0; both classes must occur in the truth."""
     truth, pred = np.asarray(truth, dtype=float), np.asarray(pred, dtype=float)
     if not (np.isfinite(truth).all() and np.isfinite(pred).all()):
@@ -89,7 +103,9 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
     random positive outscores a random negative, ties counting one half. NaN when a class is absent."""
     scores, positive = np.asarray(scores, dtype=float), np.asarray(positive)
     if scores.shape != positive.shape or scores.ndim != 1:
-        raise ValueError(f"auroc: scores {scores.shape} and positive {positive.shape} must be equal 1-D shapes")
+        raise ValueError(
+            f"auroc: scores {scores.shape} and positive {positive.shape} must be equal 1-D shapes"
+        )
     if positive.dtype != bool:
         raise ValueError(f"auroc: positive must be boolean, got {positive.dtype}")
     if not np.isfinite(scores).all():

@@ -24,7 +24,9 @@ __all__ = ["paired_t", "sign_flip_test", "holm"]
 def _paired(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
-        raise ValueError(f"{what}: need two 1-D arrays of the same non-zero length, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"{what}: need two 1-D arrays of the same non-zero length, got {a.shape} and {b.shape}"
+        )
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError(f"{what}: scores contain NaN or inf")
     return a, b
@@ -45,7 +47,9 @@ def paired_t(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
-def sign_flip_test(a: np.ndarray, b: np.ndarray, *, n_resamples: int = 10_000, seed: int = 0) -> float:
+def sign_flip_test(
+    a: np.ndarray, b: np.ndarray, *, n_resamples: int = 10_000, seed: int = 0
+) -> float:
     """Two-sided permutation p-value of mean(a − b) = 0 by random sign flips of the paired differences.
 
     a, b (N,) per-item scores of two models. Exact under the null that each difference is

@@ -21,12 +21,16 @@ def pool_features(corpus: MultimodalCorpus, modality: str) -> np.ndarray:
     if modality == "concat":
         return np.concatenate([pool_features(corpus, m) for m in MODALITIES], axis=1)
     if modality not in MODALITIES:
-        raise ValueError(f"unknown modality {modality!r}; valid: {', '.join(MODALITIES)}, concat")
+        raise ValueError(
+            f"unknown modality {modality!r}; valid: {', '.join(MODALITIES)}, concat"
+        )
     x = getattr(corpus, modality)
     counts = corpus.mask.sum(axis=1, keepdims=True)
     if np.any(counts == 0):
         raise ValueError(f"{modality}: utterance with no valid step (mask all False)")
-    return x.sum(axis=1) / counts  # padding rows are zero, so the sum covers valid steps only
+    return (
+        x.sum(axis=1) / counts
+    )  # padding rows are zero, so the sum covers valid steps only
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,15 @@ class ProbeResult:
     predictions: np.ndarray
 
 
-def linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-                 *, modality: str = "features", C: float = 1.0) -> ProbeResult:
+def linear_probe(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    modality: str = "features",
+    C: float = 1.0,
+) -> ProbeResult:
     """Standardise, fit multinomial logistic regression (L2, lbfgs: deterministic), score on test."""
     for name, arr in (("x_train", x_train), ("x_test", x_test)):
         if not np.all(np.isfinite(arr)):
@@ -49,12 +60,27 @@ def linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
     model.fit(x_train, y_train)
     pred = model.predict(x_test)
-    return ProbeResult(modality, accuracy(y_test, pred), balanced_accuracy(y_test, pred),
-                       macro_f1(y_test, pred, len(EMOTIONS)), pred)
+    return ProbeResult(
+        modality,
+        accuracy(y_test, pred),
+        balanced_accuracy(y_test, pred),
+        macro_f1(y_test, pred, len(EMOTIONS)),
+        pred,
+    )
 
 
-def probe_modalities(train: MultimodalCorpus, test: MultimodalCorpus, *, C: float = 1.0) -> dict[str, ProbeResult]:
+def probe_modalities(
+    train: MultimodalCorpus, test: MultimodalCorpus, *, C: float = 1.0
+) -> dict[str, ProbeResult]:
     """One probe per modality and one on the concatenation, keyed ``text, audio, video, concat``."""
-    return {m: linear_probe(pool_features(train, m), train.label, pool_features(test, m), test.label,
-                            modality=m, C=C)
-            for m in (*MODALITIES, "concat")}
+    return {
+        m: linear_probe(
+            pool_features(train, m),
+            train.label,
+            pool_features(test, m),
+            test.label,
+            modality=m,
+            C=C,
+        )
+        for m in (*MODALITIES, "concat")
+    }

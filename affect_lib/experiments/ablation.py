@@ -41,8 +41,16 @@ from affect_lib.data.datamodule import AffectDataModule, build_datamodule
 from affect_lib.devices import to_device
 from affect_lib.experiments.counterfactual_study import other_emotion
 
-__all__ = ["Variant", "VARIANTS", "CF_EDIT", "AblationRun", "AblationResult", "run_variant", "run_ablations",
-           "variant_config"]
+__all__ = [
+    "Variant",
+    "VARIANTS",
+    "CF_EDIT",
+    "AblationRun",
+    "AblationResult",
+    "run_variant",
+    "run_ablations",
+    "variant_config",
+]
 
 # Chapter 4's edit: start at 0.85 T, guidance scale 10, DDIM with eta = 1 (its `ddim_steps` steps).
 CF_EDIT = {"t_start_frac": 0.85, "cfg_scale": 10.0, "eta": 1.0}
@@ -55,30 +63,83 @@ class Variant:
     name: str  # glue-safe identifier (letters, digits, underscores)
     description: str
     group: str  # "component", "lambda1", "lambda2" or "gumbel" (for tables and plots)
-    model: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields to override
-    use_graph: bool = True  # False: uniform modality weights instead of the causal graph
-    diffusion: bool = True  # False: no prior is trained (λ₁ = 0), so there are no counterfactuals
+    model: dict[str, Any] = field(
+        default_factory=dict
+    )  # ModelConfig fields to override
+    use_graph: bool = (
+        True  # False: uniform modality weights instead of the causal graph
+    )
+    diffusion: bool = (
+        True  # False: no prior is trained (λ₁ = 0), so there are no counterfactuals
+    )
 
 
-VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    Variant("full", "the model of chapter 3 (λ₁ = 1 with the diffusion gradient stopped at z, λ₂ = 1e-3)",
-            "component"),
-    Variant("no_graph", "uniform modality weights instead of the causal graph", "component", use_graph=False),
-    Variant("no_diffusion", "no diffusion prior (λ₁ = 0): a VAE classifier on μ, no counterfactuals", "component",
-            {"lambda_diff": 0.0}, diffusion=False),
-    Variant("no_cfg", "no classifier-free-guidance dropout (p_uncond = 0)", "component", {"p_uncond": 0.0}),
-    Variant("gumbel_hard", "hard (straight-through one-hot) Gumbel edges in training", "gumbel",
-            {"gumbel_hard": True}),
-    Variant("lambda1_0p1", "diffusion gradient reaches the encoder, λ₁ = 0.1", "lambda1",
-            {"diffusion_detach": False, "lambda_diff": 0.1}),
-    Variant("lambda1_1", "diffusion gradient reaches the encoder, λ₁ = 1", "lambda1",
-            {"diffusion_detach": False, "lambda_diff": 1.0}),
-    Variant("lambda1_10", "diffusion gradient reaches the encoder, λ₁ = 10", "lambda1",
-            {"diffusion_detach": False, "lambda_diff": 10.0}),
-    Variant("lambda2_0", "no KL term (λ₂ = 0)", "lambda2", {"lambda_kl": 0.0}),
-    Variant("lambda2_0p01", "λ₂ = 0.01 (10× the full model's)", "lambda2", {"lambda_kl": 0.01}),
-    Variant("lambda2_0p1", "λ₂ = 0.1 (100× the full model's)", "lambda2", {"lambda_kl": 0.1}),
-)}
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant(
+            "full",
+            "the model of chapter 3 (λ₁ = 1 with the diffusion gradient stopped at z, λ₂ = 1e-3)",
+            "component",
+        ),
+        Variant(
+            "no_graph",
+            "uniform modality weights instead of the causal graph",
+            "component",
+            use_graph=False,
+        ),
+        Variant(
+            "no_diffusion",
+            "no diffusion prior (λ₁ = 0): a VAE classifier on μ, no counterfactuals",
+            "component",
+            {"lambda_diff": 0.0},
+            diffusion=False,
+        ),
+        Variant(
+            "no_cfg",
+            "no classifier-free-guidance dropout (p_uncond = 0)",
+            "component",
+            {"p_uncond": 0.0},
+        ),
+        Variant(
+            "gumbel_hard",
+            "hard (straight-through one-hot) Gumbel edges in training",
+            "gumbel",
+            {"gumbel_hard": True},
+        ),
+        Variant(
+            "lambda1_0p1",
+            "diffusion gradient reaches the encoder, λ₁ = 0.1",
+            "lambda1",
+            {"diffusion_detach": False, "lambda_diff": 0.1},
+        ),
+        Variant(
+            "lambda1_1",
+            "diffusion gradient reaches the encoder, λ₁ = 1",
+            "lambda1",
+            {"diffusion_detach": False, "lambda_diff": 1.0},
+        ),
+        Variant(
+            "lambda1_10",
+            "diffusion gradient reaches the encoder, λ₁ = 10",
+            "lambda1",
+            {"diffusion_detach": False, "lambda_diff": 10.0},
+        ),
+        Variant("lambda2_0", "no KL term (λ₂ = 0)", "lambda2", {"lambda_kl": 0.0}),
+        Variant(
+            "lambda2_0p01",
+            "λ₂ = 0.01 (10× the full model's)",
+            "lambda2",
+            {"lambda_kl": 0.01},
+        ),
+        Variant(
+            "lambda2_0p1",
+            "λ₂ = 0.1 (100× the full model's)",
+            "lambda2",
+            {"lambda_kl": 0.1},
+        ),
+    )
+}
 
 
 def variant_config(cfg: RunConfig, variant: Variant, seed: int) -> RunConfig:
@@ -88,8 +149,12 @@ def variant_config(cfg: RunConfig, variant: Variant, seed: int) -> RunConfig:
     run is chapter 3's training stopped after ``ablation_epochs`` epochs."""
     unknown = set(variant.model) - {f.name for f in dataclasses.fields(cfg.model)}
     if unknown:
-        raise ValueError(f"variant {variant.name!r}: unknown ModelConfig field(s) {sorted(unknown)}")
-    return dataclasses.replace(cfg, seed=seed, model=dataclasses.replace(cfg.model, **variant.model))
+        raise ValueError(
+            f"variant {variant.name!r}: unknown ModelConfig field(s) {sorted(unknown)}"
+        )
+    return dataclasses.replace(
+        cfg, seed=seed, model=dataclasses.replace(cfg.model, **variant.model)
+    )
 
 
 @dataclass(frozen=True)
@@ -100,8 +165,12 @@ class AblationRun:
     seed: int
     scores: dict[str, float]  # accuracy, driver_acc, cf_validity, train_loss, seconds
     correct: np.ndarray  # (N_test,) 0/1: the variant's inference path is right
-    driver_hit: np.ndarray  # (N_test,) in [0, 1]: 1/k when the driver is among k tied maxima; NaN if unknown
-    cf_hit: np.ndarray  # (n_cf,) 0/1: the edit reached its target (empty without a prior)
+    driver_hit: (
+        np.ndarray
+    )  # (N_test,) in [0, 1]: 1/k when the driver is among k tied maxima; NaN if unknown
+    cf_hit: (
+        np.ndarray
+    )  # (n_cf,) 0/1: the edit reached its target (empty without a prior)
 
 
 @dataclass(frozen=True)
@@ -110,13 +179,19 @@ class AblationResult:
 
     def table(self) -> pd.DataFrame:
         """One row per run: variant, seed and its scores."""
-        return pd.DataFrame([{"variant": r.variant, "seed": r.seed, **r.scores} for r in self.runs])
+        return pd.DataFrame(
+            [{"variant": r.variant, "seed": r.seed, **r.scores} for r in self.runs]
+        )
 
     def outcomes(self, variant: str, what: str) -> np.ndarray:
         """(n_seeds, N) per-utterance outcomes ``what`` (correct, driver_hit, cf_hit), rows in seed order."""
-        runs = sorted((r for r in self.runs if r.variant == variant), key=lambda r: r.seed)
+        runs = sorted(
+            (r for r in self.runs if r.variant == variant), key=lambda r: r.seed
+        )
         if not runs:
-            raise KeyError(f"no runs of variant {variant!r}; have {sorted({r.variant for r in self.runs})}")
+            raise KeyError(
+                f"no runs of variant {variant!r}; have {sorted({r.variant for r in self.runs})}"
+            )
         return np.stack([getattr(r, what) for r in runs])
 
 
@@ -129,8 +204,9 @@ def _driver_hit(influence: np.ndarray, driver: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def _score(model: AffectDiff, dm: AffectDataModule, cfg: RunConfig, variant: Variant, n_cf: int
-           ) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
+def _score(
+    model: AffectDiff, dm: AffectDataModule, cfg: RunConfig, variant: Variant, n_cf: int
+) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
     model.eval()
     right, hits = [], []
     for batch in dm.test_dataloader():
@@ -145,14 +221,26 @@ def _score(model: AffectDiff, dm: AffectDataModule, cfg: RunConfig, variant: Var
         test = dm.datasets["test"]
         batch = test.__getitems__(list(range(min(n_cf, len(test)))))
         target = other_emotion(batch["label"], seed=cfg.seed)
-        t_start = min(cfg.model.diffusion_steps - 1, round(CF_EDIT["t_start_frac"] * cfg.model.diffusion_steps))
-        cf = counterfactual(model, batch, target, cfg_scale=CF_EDIT["cfg_scale"], t_start=t_start,
-                            steps=min(cfg.model.ddim_steps, t_start + 1), eta=CF_EDIT["eta"],
-                            generator=torch.Generator().manual_seed(cfg.seed))
+        t_start = min(
+            cfg.model.diffusion_steps - 1,
+            round(CF_EDIT["t_start_frac"] * cfg.model.diffusion_steps),
+        )
+        cf = counterfactual(
+            model,
+            batch,
+            target,
+            cfg_scale=CF_EDIT["cfg_scale"],
+            t_start=t_start,
+            steps=min(cfg.model.ddim_steps, t_start + 1),
+            eta=CF_EDIT["eta"],
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
         cf_hit = (cf.pred_after == target).numpy().astype(float)
-    scores = {"accuracy": float(correct.mean()),
-              "driver_acc": float(np.nanmean(hit)) if np.isfinite(hit).any() else math.nan,
-              "cf_validity": float(cf_hit.mean()) if cf_hit.size else math.nan}
+    scores = {
+        "accuracy": float(correct.mean()),
+        "driver_acc": float(np.nanmean(hit)) if np.isfinite(hit).any() else math.nan,
+        "cf_validity": float(cf_hit.mean()) if cf_hit.size else math.nan,
+    }
     return scores, correct, hit, cf_hit
 
 
@@ -161,7 +249,9 @@ _DATA: dict[str, AffectDataModule] = {}
 
 
 def _data(cfg: RunConfig) -> AffectDataModule:
-    key = config_hash(cfg, exclude=("run_dir", "device", "lasca", "ablation", "model", "train"))
+    key = config_hash(
+        cfg, exclude=("run_dir", "device", "lasca", "ablation", "model", "train")
+    )
     if key not in _DATA:
         _DATA.clear()
         _DATA[key] = build_datamodule(cfg)
@@ -171,7 +261,10 @@ def _data(cfg: RunConfig) -> AffectDataModule:
 def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
     """Train and score one variant with training seed ``seed`` on ``cfg``'s data (CPU, one thread)."""
     # one thread and deterministic kernels for the run only: the caller's settings come back afterwards
-    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    threads, deterministic = (
+        torch.get_num_threads(),
+        torch.are_deterministic_algorithms_enabled(),
+    )
     torch.set_num_threads(1)
     try:
         start = time.perf_counter()
@@ -182,9 +275,13 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
         L.seed_everything(seed, workers=True, verbose=False)
         loader = dm.train_dataloader()
         epochs = cfg.ablation.ablation_epochs
-        module = AffectDiffModule(vcfg, dm.dims, steps_per_epoch=len(loader), use_graph=variant.use_graph)
+        module = AffectDiffModule(
+            vcfg, dm.dims, steps_per_epoch=len(loader), use_graph=variant.use_graph
+        )
         losses = fit_plain(module, loader, epochs=epochs)
-        scores, correct, hit, cf_hit = _score(module.model, dm, vcfg, variant, cfg.ablation.ablation_n_cf)
+        scores, correct, hit, cf_hit = _score(
+            module.model, dm, vcfg, variant, cfg.ablation.ablation_n_cf
+        )
         scores.update(train_loss=losses[-1], seconds=time.perf_counter() - start)
         return AblationRun(variant.name, seed, scores, correct, hit, cf_hit)
     finally:
@@ -192,7 +289,9 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
         torch.use_deterministic_algorithms(deterministic)
 
 
-def run_ablations(cfg: RunConfig, variants: list[str] | None = None, *, n_jobs: int = 1) -> AblationResult:
+def run_ablations(
+    cfg: RunConfig, variants: list[str] | None = None, *, n_jobs: int = 1
+) -> AblationResult:
     """Every variant (default: ``cfg.ablation.ablation_variants``) × seeds ``cfg.seed + i``, i < ``ablation_seeds``.
 
     ``n_jobs`` > 1 spreads the runs over that many processes (joblib); results are identical.
@@ -200,18 +299,30 @@ def run_ablations(cfg: RunConfig, variants: list[str] | None = None, *, n_jobs: 
     names = list(cfg.ablation.ablation_variants if variants is None else variants)
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
-        raise ValueError(f"unknown ablation variant(s) {unknown}; valid: {', '.join(VARIANTS)}")
+        raise ValueError(
+            f"unknown ablation variant(s) {unknown}; valid: {', '.join(VARIANTS)}"
+        )
     if "full" not in names:
-        raise ValueError("the variants must include 'full' (every ablation is compared with it)")
+        raise ValueError(
+            "the variants must include 'full' (every ablation is compared with it)"
+        )
     if cfg.device not in ("auto", "cpu"):
-        raise ValueError(f"ablations run on the CPU (one thread per run); got device={cfg.device!r}")
+        raise ValueError(
+            f"ablations run on the CPU (one thread per run); got device={cfg.device!r}"
+        )
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
-    tasks = [(VARIANTS[n], cfg.seed + i) for n in names for i in range(cfg.ablation.ablation_seeds)]
+    tasks = [
+        (VARIANTS[n], cfg.seed + i)
+        for n in names
+        for i in range(cfg.ablation.ablation_seeds)
+    ]
     if n_jobs == 1:
         runs = [run_variant(cfg, v, s) for v, s in tasks]
     else:
         from joblib import Parallel, delayed
 
-        runs = Parallel(n_jobs=n_jobs, backend="loky")(delayed(run_variant)(cfg, v, s) for v, s in tasks)
+        runs = Parallel(n_jobs=n_jobs, backend="loky")(
+            delayed(run_variant)(cfg, v, s) for v, s in tasks
+        )
     return AblationResult(list(runs))

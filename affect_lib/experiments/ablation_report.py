@@ -41,8 +41,13 @@ def _seed_scores(result: AblationResult, variant: str, metric: str) -> np.ndarra
     return t[t["variant"] == variant].sort_values("seed")[metric].to_numpy(float)
 
 
-def compare(result: AblationResult, *, reference: str = "full", n_resamples: int = 10_000, seed: int = 0
-            ) -> pd.DataFrame:
+def compare(
+    result: AblationResult,
+    *,
+    reference: str = "full",
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per (ablation, metric): Δ = ablation − reference (mean over seeds), p over seeds,
     p over test utterances and its Holm adjustment within the metric's family of ablations.
 
@@ -57,21 +62,36 @@ def compare(result: AblationResult, *, reference: str = "full", n_resamples: int
             items = result.outcomes(v, outcome)
             if items.size == 0 or ref_items.size == 0:
                 continue
-            a, b = _seed_scores(result, v, metric), _seed_scores(result, reference, metric)
+            a, b = (
+                _seed_scores(result, v, metric),
+                _seed_scores(result, reference, metric),
+            )
             if not (np.isfinite(a).all() and np.isfinite(b).all()):
                 continue  # undefined here (e.g. driver accuracy on real data: no planted driver)
             if items.shape != ref_items.shape:
-                raise ValueError(f"{v} and {reference} were scored on different items ({items.shape} vs "
-                                 f"{ref_items.shape}); run them with the same seeds and data")
+                raise ValueError(
+                    f"{v} and {reference} were scored on different items ({items.shape} vs "
+                    f"{ref_items.shape}); run them with the same seeds and data"
+                )
             # average over seeds per item; items without a known driver (NaN) are dropped
             ia, ib = np.nanmean(items, axis=0), np.nanmean(ref_items, axis=0)
             keep = np.isfinite(ia) & np.isfinite(ib)
-            rows.append({"variant": v, "metric": metric, "reference": float(np.mean(b)), "ablation": float(np.mean(a)),
-                         "delta": float(np.mean(a) - np.mean(b)),
-                         "p_seeds": paired_t(a, b) if len(a) >= 2 else math.nan,
-                         "p_items": sign_flip_test(ia[keep], ib[keep], n_resamples=n_resamples, seed=seed)
-                         if keep.any() else math.nan,
-                         "n_items": int(keep.sum())})
+            rows.append(
+                {
+                    "variant": v,
+                    "metric": metric,
+                    "reference": float(np.mean(b)),
+                    "ablation": float(np.mean(a)),
+                    "delta": float(np.mean(a) - np.mean(b)),
+                    "p_seeds": paired_t(a, b) if len(a) >= 2 else math.nan,
+                    "p_items": sign_flip_test(
+                        ia[keep], ib[keep], n_resamples=n_resamples, seed=seed
+                    )
+                    if keep.any()
+                    else math.nan,
+                    "n_items": int(keep.sum()),
+                }
+            )
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -88,11 +108,15 @@ def findings(comparison: pd.DataFrame) -> list[str]:
     for (variant, metric), r in comparison.iterrows():
         if r["significant"]:
             verb = "raises" if r["delta"] > 0 else "lowers"
-            out.append(f"{variant} {verb} {metric} by {abs(r['delta']):.3f} "
-                       f"({r['reference']:.3f} -> {r['ablation']:.3f}; Holm-adjusted p = {r['p_holm']:.2g})")
+            out.append(
+                f"{variant} {verb} {metric} by {abs(r['delta']):.3f} "
+                f"({r['reference']:.3f} -> {r['ablation']:.3f}; Holm-adjusted p = {r['p_holm']:.2g})"
+            )
         else:
-            out.append(f"{variant} leaves {metric} unchanged within noise (Δ = {r['delta']:+.3f}, "
-                       f"Holm-adjusted p = {r['p_holm']:.2g})")
+            out.append(
+                f"{variant} leaves {metric} unchanged within noise (Δ = {r['delta']:+.3f}, "
+                f"Holm-adjusted p = {r['p_holm']:.2g})"
+            )
     return out
 
 
@@ -100,7 +124,9 @@ def ablation_dots(result: AblationResult) -> Figure:
     """One panel per metric: each seed as a dot, the mean as a bar; the full model's mean dashed."""
     table = result.table()
     order = list(dict.fromkeys(table["variant"]))
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(13, 0.38 * len(order) + 1.6), sharey=True)
+    fig, axes = plt.subplots(
+        1, len(METRICS), figsize=(13, 0.38 * len(order) + 1.6), sharey=True
+    )
     y = np.arange(len(order))
     for ax, metric in zip(axes, METRICS, strict=True):
         means = table.groupby("variant", sort=False)[metric].mean().reindex(order)
@@ -125,24 +151,42 @@ def ablation_dots(result: AblationResult) -> Figure:
 def sweep_lines(result: AblationResult) -> Figure:
     """Accuracy, driver accuracy and CF validity along the λ₁ (joint) and λ₂ sweeps, mean ± std."""
     table = result.table()
-    sweeps = {"lambda1": ("λ₁ (diffusion gradient reaches the encoder)", "lambda_diff"),
-              "lambda2": ("λ₂ (weight of the β-KL)", "lambda_kl")}
+    sweeps = {
+        "lambda1": ("λ₁ (diffusion gradient reaches the encoder)", "lambda_diff"),
+        "lambda2": ("λ₂ (weight of the β-KL)", "lambda_kl"),
+    }
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     for ax, (group, (title, key)) in zip(axes, sweeps.items(), strict=True):
-        names = [n for n in dict.fromkeys(table["variant"]) if VARIANTS[n].group == group]
+        names = [
+            n for n in dict.fromkeys(table["variant"]) if VARIANTS[n].group == group
+        ]
         if group == "lambda2" and "full" in set(table["variant"]):
             names.append("full")  # the full model is the λ₂ = 1e-3 point of this sweep
         if not names:
             ax.set_visible(False)
             continue
-        xs = {n: VARIANTS[n].model.get(key, 1e-3 if key == "lambda_kl" else 1.0) for n in names}
+        xs = {
+            n: VARIANTS[n].model.get(key, 1e-3 if key == "lambda_kl" else 1.0)
+            for n in names
+        }
         names.sort(key=xs.get)
         for metric, marker in zip(METRICS, "osd", strict=True):
-            stats_ = table[table["variant"].isin(names)].groupby("variant")[metric].agg(["mean", "std"]).reindex(names)
+            stats_ = (
+                table[table["variant"].isin(names)]
+                .groupby("variant")[metric]
+                .agg(["mean", "std"])
+                .reindex(names)
+            )
             if stats_["mean"].isna().all():
                 continue
-            ax.errorbar([xs[n] for n in names], stats_["mean"], yerr=stats_["std"].fillna(0), marker=marker,
-                        capsize=3, label=metric.replace("_", " "))
+            ax.errorbar(
+                [xs[n] for n in names],
+                stats_["mean"],
+                yerr=stats_["std"].fillna(0),
+                marker=marker,
+                capsize=3,
+                label=metric.replace("_", " "),
+            )
         ax.set_xscale("symlog", linthresh=1e-3 if key == "lambda_kl" else 0.1)
         ax.set_xlabel(title)
         ax.set_ylim(0, 1.02)

@@ -27,7 +27,12 @@ from scipy import stats
 
 from affect_lib.config import LascaConfig
 from affect_lib.data.synthetic.affwild import SynthAffWildParams
-from affect_lib.experiments.lasca_protocol import CONTROLS, TARGETS, VARIANTS, run_protocol
+from affect_lib.experiments.lasca_protocol import (
+    CONTROLS,
+    TARGETS,
+    VARIANTS,
+    run_protocol,
+)
 from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.semantic import EmbeddingCache
 
@@ -41,15 +46,27 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     v = v[~np.isnan(v)]
     if len(v) < 2:
         return (float(v.mean()) if len(v) else float("nan")), float("nan")
-    return float(v.mean()), float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return float(v.mean()), float(
+        stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    )
 
 
-def cell_over_draws(cfg: LascaConfig, data_seeds: Sequence[int], cache_dir: str | os.PathLike[str], *,
-                    targets: Sequence[str] = ("arousal",), window_s: float = 5.0, tau: float = 0.2,
-                    encoder: str | None = None, variants: Sequence[str] = ("features", "st", "fusion"),
-                    mode: str = "pooled", params: SynthAffWildParams | None = None,
-                    embedding_dir: str | os.PathLike[str] | None = None,
-                    caches: dict[tuple[str, str], EmbeddingCache] | None = None, n_jobs: int = 1) -> pd.DataFrame:
+def cell_over_draws(
+    cfg: LascaConfig,
+    data_seeds: Sequence[int],
+    cache_dir: str | os.PathLike[str],
+    *,
+    targets: Sequence[str] = ("arousal",),
+    window_s: float = 5.0,
+    tau: float = 0.2,
+    encoder: str | None = None,
+    variants: Sequence[str] = ("features", "st", "fusion"),
+    mode: str = "pooled",
+    params: SynthAffWildParams | None = None,
+    embedding_dir: str | os.PathLike[str] | None = None,
+    caches: dict[tuple[str, str], EmbeddingCache] | None = None,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
     """The cells (``targets`` x ``window_s``, ``tau``, ``encoder``; default ``cfg.encoder``) on every draw.
 
     Returns one row per data seed and target: ``data_seed``, ``target``, the mean accuracy over split
@@ -59,29 +76,58 @@ def cell_over_draws(cfg: LascaConfig, data_seeds: Sequence[int], cache_dir: str 
     """
     unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
     if unknown or not variants or not targets or not data_seeds:
-        raise ValueError(f"cell_over_draws: unknown variants/targets {sorted(unknown)} or nothing to run; "
-                         f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}")
+        raise ValueError(
+            f"cell_over_draws: unknown variants/targets {sorted(unknown)} or nothing to run; "
+            f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}"
+        )
     if float(window_s) not in map(float, cfg.windows_s):
-        raise ValueError(f"cell_over_draws: window_s {window_s:g} is not one of windows_s {cfg.windows_s}")
+        raise ValueError(
+            f"cell_over_draws: window_s {window_s:g} is not one of windows_s {cfg.windows_s}"
+        )
     encoder = cfg.encoder if encoder is None else encoder
     caches = {} if caches is None else caches
     rows = []
     for d in data_seeds:
-        with tempfile.TemporaryDirectory(prefix="synth_affwild_") as files:  # only read on a cache miss
-            ws = synth_affwild_windows(cfg, int(d), window_s, Path(cache_dir), params=params, files_dir=files)
-        summary = run_protocol({window_s: ws}, cfg, seed=int(d), mode=mode, cache_dir=embedding_dir,
-                               variants=variants, targets=targets, taus=(tau,), encoders=(encoder,), caches=caches,
-                               n_jobs=n_jobs).summary
+        with tempfile.TemporaryDirectory(
+            prefix="synth_affwild_"
+        ) as files:  # only read on a cache miss
+            ws = synth_affwild_windows(
+                cfg, int(d), window_s, Path(cache_dir), params=params, files_dir=files
+            )
+        summary = run_protocol(
+            {window_s: ws},
+            cfg,
+            seed=int(d),
+            mode=mode,
+            cache_dir=embedding_dir,
+            variants=variants,
+            targets=targets,
+            taus=(tau,),
+            encoders=(encoder,),
+            caches=caches,
+            n_jobs=n_jobs,
+        ).summary
         for target in targets:
             cell = summary[summary["target"] == target]
             acc = cell.set_index("variant")["mean"]
-            rows.append({"data_seed": int(d), "target": target, **{v: float(acc[v]) for v in variants},
-                         "test_pairs": float(cell["test_pairs"].mean())})
+            rows.append(
+                {
+                    "data_seed": int(d),
+                    "target": target,
+                    **{v: float(acc[v]) for v in variants},
+                    "test_pairs": float(cell["test_pairs"].mean()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def gap_summary(draws: pd.DataFrame, *, of: str = "fusion", over: Sequence[str] = ("features", "st"),
-                level: float = 0.95) -> pd.DataFrame:
+def gap_summary(
+    draws: pd.DataFrame,
+    *,
+    of: str = "fusion",
+    over: Sequence[str] = ("features", "st"),
+    level: float = 0.95,
+) -> pd.DataFrame:
     """The gap ``of - b`` for every ``b`` in ``over``, per target, across the draws of :func:`cell_over_draws`.
 
     One row per target and gap (index ``("arousal", "fusion - features")``, ...): ``mean``, ``std``
@@ -93,7 +139,9 @@ def gap_summary(draws: pd.DataFrame, *, of: str = "fusion", over: Sequence[str] 
         raise ValueError(f"gap_summary: level must be in (0, 1), got {level}")
     missing = {"target", of, *over} - set(draws.columns)
     if missing:
-        raise ValueError(f"gap_summary: no column {sorted(missing)} in the draws table (columns: {list(draws.columns)})")
+        raise ValueError(
+            f"gap_summary: no column {sorted(missing)} in the draws table (columns: {list(draws.columns)})"
+        )
     rows = {}
     for target, part in draws.groupby("target", sort=False):
         for b in over:
@@ -101,8 +149,14 @@ def gap_summary(draws: pd.DataFrame, *, of: str = "fusion", over: Sequence[str] 
             n = len(gap)
             mean, half = mean_interval(gap, level)
             std = float(gap.std(ddof=1)) if n > 1 else float("nan")
-            rows[(target, f"{of} - {b}")] = {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half,
-                                             "draws": n, "positive": float(np.mean(gap > 0)) if n else float("nan")}
+            rows[(target, f"{of} - {b}")] = {
+                "mean": mean,
+                "std": std,
+                "ci_low": mean - half,
+                "ci_high": mean + half,
+                "draws": n,
+                "positive": float(np.mean(gap > 0)) if n else float("nan"),
+            }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["target", "gap"])
     return out

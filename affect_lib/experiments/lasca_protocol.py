@@ -59,17 +59,51 @@ from affect_lib.lasca.preference import (
 from affect_lib.lasca.saliency import normalise, salient_mask
 from affect_lib.lasca.semantic import EmbeddingCache
 
-__all__ = ["VARIANTS", "CONTROLS", "TARGETS", "VARIANT_LEXICON", "MIN_TRAIN_PAIRS", "Representations",
-           "represent", "subject_split", "ProtocolResult", "run_protocol", "summarise", "toy_window_set"]
+__all__ = [
+    "VARIANTS",
+    "CONTROLS",
+    "TARGETS",
+    "VARIANT_LEXICON",
+    "MIN_TRAIN_PAIRS",
+    "Representations",
+    "represent",
+    "subject_split",
+    "ProtocolResult",
+    "run_protocol",
+    "summarise",
+    "toy_window_set",
+]
 
-VARIANTS: tuple[str, ...] = ("features", "st", "fusion", "namelex")  # the paper's ablation
-CONTROLS: tuple[str, ...] = ("zfeatures", "mask")  # ours (module docstring); run only when named
+VARIANTS: tuple[str, ...] = (
+    "features",
+    "st",
+    "fusion",
+    "namelex",
+)  # the paper's ablation
+CONTROLS: tuple[str, ...] = (
+    "zfeatures",
+    "mask",
+)  # ours (module docstring); run only when named
 TARGETS: tuple[str, ...] = ("arousal", "valence")
-VARIANT_LEXICON: dict[str, str | None] = {"features": None, "st": "affective", "fusion": "affective",
-                                          "namelex": "feature_names", "zfeatures": None, "mask": None}
-_FEATURES = {"features": "x", "st": None, "fusion": "x", "namelex": "x", "zfeatures": "zx",
-             "mask": "masks"}  # which feature block
-MIN_TRAIN_PAIRS = 10  # 20 rows once symmetrised: early stopping's 10 % split still holds both classes
+VARIANT_LEXICON: dict[str, str | None] = {
+    "features": None,
+    "st": "affective",
+    "fusion": "affective",
+    "namelex": "feature_names",
+    "zfeatures": None,
+    "mask": None,
+}
+_FEATURES = {
+    "features": "x",
+    "st": None,
+    "fusion": "x",
+    "namelex": "x",
+    "zfeatures": "zx",
+    "mask": "masks",
+}  # which feature block
+MIN_TRAIN_PAIRS = (
+    10  # 20 rows once symmetrised: early stopping's 10 % split still holds both classes
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,9 +128,15 @@ class Representations:
         return np.hstack(parts).astype(np.float32)
 
 
-def represent(ws: WindowSet, encoders: Iterable[str], *, lexicons: Iterable[str] = ("affective", "feature_names"),
-              mode: str = "pooled", cache_dir: str | Path | None = None,
-              caches: dict[tuple[str, str], EmbeddingCache] | None = None) -> Representations:
+def represent(
+    ws: WindowSet,
+    encoders: Iterable[str],
+    *,
+    lexicons: Iterable[str] = ("affective", "feature_names"),
+    mode: str = "pooled",
+    cache_dir: str | Path | None = None,
+    caches: dict[tuple[str, str], EmbeddingCache] | None = None,
+) -> Representations:
     """Masks (per-video z-scores, Otsu) and embeddings of every window, for every (encoder, lexicon).
 
     ``caches``: reuse :class:`EmbeddingCache` objects across window sets (a dict filled on demand),
@@ -104,10 +144,14 @@ def represent(ws: WindowSet, encoders: Iterable[str], *, lexicons: Iterable[str]
     """
     X = np.asarray(ws.X, dtype=np.float32)
     if X.ndim != 2 or X.shape[1] != N_FEATURES:
-        raise ValueError(f"window set X must be (N, {N_FEATURES}) in FEATURE_NAMES order, got {X.shape}")
+        raise ValueError(
+            f"window set X must be (N, {N_FEATURES}) in FEATURE_NAMES order, got {X.shape}"
+        )
     names = tuple(getattr(ws, "feature_names", FEATURE_NAMES))
     if names != FEATURE_NAMES:
-        raise ValueError("window set features are not in FEATURE_NAMES order (affect_lib.lasca.names)")
+        raise ValueError(
+            "window set features are not in FEATURE_NAMES order (affect_lib.lasca.names)"
+        )
     zx = normalise(X, ws.video)
     masks = salient_mask(zx)
     caches = {} if caches is None else caches
@@ -116,11 +160,17 @@ def represent(ws: WindowSet, encoders: Iterable[str], *, lexicons: Iterable[str]
         for lexicon in lexicons:
             key = (encoder, lexicon)
             if key not in caches:
-                caches[key] = EmbeddingCache(encoder=encoder, lexicon=lexicon, mode=mode, cache_dir=cache_dir)
+                caches[key] = EmbeddingCache(
+                    encoder=encoder, lexicon=lexicon, mode=mode, cache_dir=cache_dir
+                )
             elif caches[key].mode != mode:
-                raise ValueError(f"cache for {key} is in mode {caches[key].mode!r}, asked for {mode!r}")
+                raise ValueError(
+                    f"cache for {key} is in mode {caches[key].mode!r}, asked for {mode!r}"
+                )
             semantic[key] = caches[key].embed(masks)
-    return Representations(window_s=float(ws.window_s), x=X, zx=zx, masks=masks, semantic=semantic)
+    return Representations(
+        window_s=float(ws.window_s), x=X, zx=zx, masks=masks, semantic=semantic
+    )
 
 
 def subject_split(subjects: np.ndarray, share: float, seed: int) -> np.ndarray:
@@ -128,7 +178,9 @@ def subject_split(subjects: np.ndarray, share: float, seed: int) -> np.ndarray:
     with ``numpy.random.default_rng(seed)``; at least one subject stays for training."""
     distinct = np.unique(np.asarray(subjects).astype(str))
     if len(distinct) < 2:
-        raise ValueError(f"a subject-independent split needs >= 2 subjects, got {len(distinct)}")
+        raise ValueError(
+            f"a subject-independent split needs >= 2 subjects, got {len(distinct)}"
+        )
     n_test = min(max(1, int(round(share * len(distinct)))), len(distinct) - 1)
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(distinct, size=n_test, replace=False))
@@ -146,13 +198,28 @@ class ProtocolResult:
     parameters: dict[str, int]
 
 
-def _fit_cell(base: dict[str, Any], dZ: np.ndarray, labels: np.ndarray, train: np.ndarray, hyper: dict[str, Any],
-              seed: int) -> tuple[dict[str, Any], int | None]:
+def _fit_cell(
+    base: dict[str, Any],
+    dZ: np.ndarray,
+    labels: np.ndarray,
+    train: np.ndarray,
+    hyper: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], int | None]:
     """One cell and seed: fit on the train pairs, score on the others -> (table row, parameter count)."""
     n_train, n_test = int(train.sum()), int((~train).sum())
-    row = dict(base, n_train_pairs=n_train, n_test_pairs=n_test, accuracy=float("nan"), n_iter=0, note="")
+    row = dict(
+        base,
+        n_train_pairs=n_train,
+        n_test_pairs=n_test,
+        accuracy=float("nan"),
+        n_iter=0,
+        note="",
+    )
     if n_train < MIN_TRAIN_PAIRS or n_test == 0:
-        row["note"] = f"not fitted: {n_train} train / {n_test} test pairs (needs >= {MIN_TRAIN_PAIRS} / 1)"
+        row["note"] = (
+            f"not fitted: {n_train} train / {n_test} test pairs (needs >= {MIN_TRAIN_PAIRS} / 1)"
+        )
         return row, None
     model = fit_preference(dZ[train], labels[train], seed=seed, **hyper)
     row["accuracy"] = pairwise_accuracy(model, dZ[~train], labels[~train])
@@ -160,12 +227,21 @@ def _fit_cell(base: dict[str, Any], dZ: np.ndarray, labels: np.ndarray, train: n
     return row, trainable_parameters(model)
 
 
-def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg: LascaConfig, *,
-                 seed: int = 0, mode: str = "pooled", cache_dir: str | Path | None = None,
-                 variants: Sequence[str] = VARIANTS, targets: Sequence[str] = TARGETS,
-                 taus: Sequence[float] | None = None, encoders: Sequence[str] | None = None,
-                 caches: dict[tuple[str, str], EmbeddingCache] | None = None, n_jobs: int = 1,
-                 progress: bool = False) -> ProtocolResult:
+def run_protocol(
+    window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet],
+    cfg: LascaConfig,
+    *,
+    seed: int = 0,
+    mode: str = "pooled",
+    cache_dir: str | Path | None = None,
+    variants: Sequence[str] = VARIANTS,
+    targets: Sequence[str] = TARGETS,
+    taus: Sequence[float] | None = None,
+    encoders: Sequence[str] | None = None,
+    caches: dict[tuple[str, str], EmbeddingCache] | None = None,
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> ProtocolResult:
     """Run the grid (module docstring) on ``window_sets`` (one per window size) and return the tables.
 
     ``mode``: the semantic embedding mode ("pooled" or "template", :mod:`affect_lib.lasca.semantic`);
@@ -173,35 +249,61 @@ def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg
     cfg.n_seeds - 1``. ``n_jobs``: fits run in that many processes (joblib; results do not depend on
     it). ``progress``: print one line per window set.
     """
-    sets = list(window_sets.values()) if isinstance(window_sets, Mapping) else list(window_sets)
+    sets = (
+        list(window_sets.values())
+        if isinstance(window_sets, Mapping)
+        else list(window_sets)
+    )
     taus = tuple(cfg.taus if taus is None else taus)
     encoders = tuple(cfg.encoders if encoders is None else encoders)
     unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
     if unknown or not sets:
-        raise ValueError(f"run_protocol: unknown variants/targets {sorted(unknown)} or no window set; "
-                         f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}")
+        raise ValueError(
+            f"run_protocol: unknown variants/targets {sorted(unknown)} or no window set; "
+            f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}"
+        )
     lexicons = sorted({VARIANT_LEXICON[v] for v in variants} - {None})
     seeds = [seed + k for k in range(cfg.n_seeds)]
-    hyper = {"hidden": cfg.hidden, "alpha": cfg.alpha, "max_iter": cfg.max_iter,
-             "n_iter_no_change": cfg.n_iter_no_change, "batch_size": cfg.mlp_batch_size}
+    hyper = {
+        "hidden": cfg.hidden,
+        "alpha": cfg.alpha,
+        "max_iter": cfg.max_iter,
+        "n_iter_no_change": cfg.n_iter_no_change,
+        "batch_size": cfg.mlp_batch_size,
+    }
     caches = {} if caches is None else caches
-    tasks: list[tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, dict[str, Any], int]] = []
+    tasks: list[
+        tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, dict[str, Any], int]
+    ] = []
     timings = {"represent_s": 0.0, "fit_s": 0.0}
     # one split per seed for every window set, drawn from all their subjects: a subject without windows
     # of one length (a short video) must not change which subjects the other length tests on
-    everyone = np.unique(np.concatenate([np.asarray(ws.subject).astype(str) for ws in sets]))
+    everyone = np.unique(
+        np.concatenate([np.asarray(ws.subject).astype(str) for ws in sets])
+    )
     held_out = {s: subject_split(everyone, cfg.test_subjects, s) for s in seeds}
     for ws in sets:
         start = time.perf_counter()
-        rep = represent(ws, encoders if lexicons else (), lexicons=lexicons, mode=mode, cache_dir=cache_dir,
-                        caches=caches)
+        rep = represent(
+            ws,
+            encoders if lexicons else (),
+            lexicons=lexicons,
+            mode=mode,
+            cache_dir=cache_dir,
+            caches=caches,
+        )
         timings["represent_s"] += time.perf_counter() - start
         if progress:
-            print(f"LaScA protocol: {rep.window_s:g} s windows represented ({len(rep.x)} windows)")
+            print(
+                f"LaScA protocol: {rep.window_s:g} s windows represented ({len(rep.x)} windows)"
+            )
         subjects = np.asarray(ws.subject).astype(str)
         test_rows = {s: np.isin(subjects, held_out[s]) for s in seeds}
-        inputs = {(v, e): rep.inputs(v, e) for v in variants
-                  for e in ((None,) if VARIANT_LEXICON[v] is None else encoders)}
+        inputs = {
+            (v, e): rep.inputs(v, e)
+            for v in variants
+            for e in ((None,) if VARIANT_LEXICON[v] is None else encoders)
+        }
         for target in targets:
             y = np.asarray(getattr(ws, target))
             for tau in taus:
@@ -210,9 +312,16 @@ def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg
                 for s in seeds:
                     train = ~test_rows[s][pairs.first]
                     for (variant, encoder), dZ in deltas.items():
-                        base = {"window_s": rep.window_s, "tau": float(tau), "target": target, "variant": variant,
-                                "encoder": encoder or "none", "lexicon": VARIANT_LEXICON[variant] or "none",
-                                "mode": mode if VARIANT_LEXICON[variant] else "none", "seed": s}
+                        base = {
+                            "window_s": rep.window_s,
+                            "tau": float(tau),
+                            "target": target,
+                            "variant": variant,
+                            "encoder": encoder or "none",
+                            "lexicon": VARIANT_LEXICON[variant] or "none",
+                            "mode": mode if VARIANT_LEXICON[variant] else "none",
+                            "seed": s,
+                        }
                         tasks.append((base, dZ, pairs.label, train, hyper, s))
     start = time.perf_counter()
     if n_jobs == 1:
@@ -222,9 +331,13 @@ def run_protocol(window_sets: Sequence[WindowSet] | Mapping[Any, WindowSet], cfg
 
         results = Parallel(n_jobs=n_jobs)(delayed(_fit_cell)(*task) for task in tasks)
     timings["fit_s"] = time.perf_counter() - start
-    params = {f"{row['variant']}/{row['encoder']}": n for row, n in results if n is not None}
+    params = {
+        f"{row['variant']}/{row['encoder']}": n for row, n in results if n is not None
+    }
     table = pd.DataFrame([row for row, _ in results])
-    return ProtocolResult(table=table, summary=summarise(table), timings=timings, parameters=params)
+    return ProtocolResult(
+        table=table, summary=summarise(table), timings=timings, parameters=params
+    )
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
@@ -232,23 +345,47 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     were fitted and the mean number of test pairs, in grid order."""
     keys = ["window_s", "tau", "target", "variant", "encoder"]
     g = table.groupby(keys, sort=False)
-    out = g["accuracy"].agg(mean="mean", std=lambda a: float(np.std(a.dropna(), ddof=1)) if a.notna().sum() > 1
-                            else 0.0, n_seeds="count")
+    out = g["accuracy"].agg(
+        mean="mean",
+        std=lambda a: float(np.std(a.dropna(), ddof=1)) if a.notna().sum() > 1 else 0.0,
+        n_seeds="count",
+    )
     out["test_pairs"] = g["n_test_pairs"].mean()
     return out.reset_index()
 
 
 # ------------------------------------------------------------------------------------ toy window set
-_TOY_CUES = {"mouthSmileLeft": (1.0, 0.3), "mouthSmileRight": (1.0, 0.3), "cheekSquintLeft": (0.7, 0.2),
-             "cheekSquintRight": (0.7, 0.2), "mouthFrownLeft": (-0.8, -0.2), "mouthFrownRight": (-0.8, -0.2),
-             "browDownLeft": (-0.6, 0.3), "browDownRight": (-0.6, 0.3), "noseSneerLeft": (-0.6, 0.2),
-             "noseSneerRight": (-0.6, 0.2), "eyeWideLeft": (0.0, 0.9), "eyeWideRight": (0.0, 0.9),
-             "jawOpen": (0.2, 0.8), "browOuterUpLeft": (0.1, 0.6), "browOuterUpRight": (0.1, 0.6),
-             "_neutral": (0.0, -0.7), "mfcc_1": (0.1, 1.0), "mfcc_2": (0.0, 0.6), "tz": (0.0, 0.4)}
+_TOY_CUES = {
+    "mouthSmileLeft": (1.0, 0.3),
+    "mouthSmileRight": (1.0, 0.3),
+    "cheekSquintLeft": (0.7, 0.2),
+    "cheekSquintRight": (0.7, 0.2),
+    "mouthFrownLeft": (-0.8, -0.2),
+    "mouthFrownRight": (-0.8, -0.2),
+    "browDownLeft": (-0.6, 0.3),
+    "browDownRight": (-0.6, 0.3),
+    "noseSneerLeft": (-0.6, 0.2),
+    "noseSneerRight": (-0.6, 0.2),
+    "eyeWideLeft": (0.0, 0.9),
+    "eyeWideRight": (0.0, 0.9),
+    "jawOpen": (0.2, 0.8),
+    "browOuterUpLeft": (0.1, 0.6),
+    "browOuterUpRight": (0.1, 0.6),
+    "_neutral": (0.0, -0.7),
+    "mfcc_1": (0.1, 1.0),
+    "mfcc_2": (0.0, 0.6),
+    "tz": (0.0, 0.4),
+}
 
 
-def toy_window_set(*, n_subjects: int = 8, videos_per_subject: int = 2, windows_per_video: int = 20,
-                   window_s: float = 3.0, seed: int = 0) -> WindowSet:
+def toy_window_set(
+    *,
+    n_subjects: int = 8,
+    videos_per_subject: int = 2,
+    windows_per_video: int = 20,
+    window_s: float = 3.0,
+    seed: int = 0,
+) -> WindowSet:
     """Random windows with planted affect cues (smiles up with valence, eye widening with arousal, ...).
 
     Valence and arousal are AR(1) walks over a video's windows in [-1, 1]; every feature is a
@@ -269,13 +406,23 @@ def toy_window_set(*, n_subjects: int = 8, videos_per_subject: int = 2, windows_
             for t in range(windows_per_video):
                 state = 0.7 * state + rng.normal(0, 0.35, 2)
                 va[t] = np.tanh(state)
-            X = base + gain * (va @ load.T) + rng.normal(0, 0.3, (windows_per_video, N_FEATURES))
+            X = (
+                base
+                + gain * (va @ load.T)
+                + rng.normal(0, 0.3, (windows_per_video, N_FEATURES))
+            )
             Xs.append(X)
             vs.append(va[:, 0])
             as_.append(va[:, 1])
             subj += [f"s{s:02d}"] * windows_per_video
             vid += [f"s{s:02d}_v{k}"] * windows_per_video
             idx.append(np.arange(windows_per_video))
-    return WindowSet(X=np.vstack(Xs).astype(np.float32), valence=np.concatenate(vs).astype(np.float32),
-                     arousal=np.concatenate(as_).astype(np.float32), subject=np.array(subj),
-                     video=np.array(vid), index=np.concatenate(idx).astype(np.int64), window_s=float(window_s))
+    return WindowSet(
+        X=np.vstack(Xs).astype(np.float32),
+        valence=np.concatenate(vs).astype(np.float32),
+        arousal=np.concatenate(as_).astype(np.float32),
+        subject=np.array(subj),
+        video=np.array(vid),
+        index=np.concatenate(idx).astype(np.int64),
+        window_s=float(window_s),
+    )

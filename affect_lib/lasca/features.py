@@ -25,7 +25,15 @@ import numpy as np
 from affect_lib.data.affwild.reader import FrameFeatures, VATrace
 from affect_lib.lasca.names import FEATURE_NAMES
 
-__all__ = ["N_MFCC", "MFCC_N_FFT", "MIN_VALID_SHARE", "mfcc_hop", "mfcc_frames", "WindowSet", "window_statistics"]
+__all__ = [
+    "N_MFCC",
+    "MFCC_N_FFT",
+    "MIN_VALID_SHARE",
+    "mfcc_hop",
+    "mfcc_frames",
+    "WindowSet",
+    "window_statistics",
+]
 
 N_MFCC = 15
 MFCC_N_FFT = 2048  # librosa's default: 128 ms at 16 kHz
@@ -38,7 +46,9 @@ def mfcc_hop(sr: int, fps: float) -> int:
     return max(1, int(round(sr / fps)))
 
 
-def mfcc_frames(wave: np.ndarray, sr: int, fps: float, *, n_frames: int | None = None) -> np.ndarray:
+def mfcc_frames(
+    wave: np.ndarray, sr: int, fps: float, *, n_frames: int | None = None
+) -> np.ndarray:
     """15 MFCCs per video frame: (n_frames, 15) float32, row k describes the audio around ``k / fps`` s.
 
     ``librosa.feature.mfcc(y=wave, sr=sr, n_mfcc=15, n_fft=2048, hop_length=round(sr / fps))`` with
@@ -54,13 +64,19 @@ def mfcc_frames(wave: np.ndarray, sr: int, fps: float, *, n_frames: int | None =
     if y.ndim == 2:
         y = y.mean(axis=1)
     if y.ndim != 1 or y.size == 0:
-        raise ValueError(f"wave must be (n,) or (n, channels) with n > 0 samples, got shape {np.shape(wave)}")
+        raise ValueError(
+            f"wave must be (n,) or (n, channels) with n > 0 samples, got shape {np.shape(wave)}"
+        )
     if not np.isfinite(y).all():
-        raise ValueError(f"wave holds {int((~np.isfinite(y)).sum())} NaN/inf samples, expected finite audio")
+        raise ValueError(
+            f"wave holds {int((~np.isfinite(y)).sum())} NaN/inf samples, expected finite audio"
+        )
     if not sr > 0 or not fps > 0:
         raise ValueError(f"sr and fps must be > 0, got sr={sr}, fps={fps}")
     hop = mfcc_hop(sr, fps)
-    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=N_MFCC, n_fft=MFCC_N_FFT, hop_length=hop).T  # (m, 15)
+    mfcc = librosa.feature.mfcc(
+        y=y, sr=sr, n_mfcc=N_MFCC, n_fft=MFCC_N_FFT, hop_length=hop
+    ).T  # (m, 15)
     covered = int(np.floor(y.size * fps / sr + 1e-9))
     n = covered if n_frames is None else int(n_frames)
     if n < 0:
@@ -89,12 +105,20 @@ class WindowSet:
     def __post_init__(self) -> None:
         n = len(self.X)
         if self.X.ndim != 2 or self.X.shape[1] != len(self.feature_names):
-            raise ValueError(f"X must be (N, {len(self.feature_names)}) with columns in feature_names order "
-                             f"(FEATURE_NAMES of affect_lib.lasca.names by default), got {self.X.shape}")
+            raise ValueError(
+                f"X must be (N, {len(self.feature_names)}) with columns in feature_names order "
+                f"(FEATURE_NAMES of affect_lib.lasca.names by default), got {self.X.shape}"
+            )
         for name in ("valence", "arousal", "subject", "video", "index"):
             if getattr(self, name).shape != (n,):
-                raise ValueError(f"{name} must be ({n},), got {getattr(self, name).shape}")
-        if not (np.isfinite(self.X).all() and np.isfinite(self.valence).all() and np.isfinite(self.arousal).all()):
+                raise ValueError(
+                    f"{name} must be ({n},), got {getattr(self, name).shape}"
+                )
+        if not (
+            np.isfinite(self.X).all()
+            and np.isfinite(self.valence).all()
+            and np.isfinite(self.arousal).all()
+        ):
             raise ValueError("WindowSet values must be finite")
 
     def __len__(self) -> int:
@@ -102,8 +126,15 @@ class WindowSet:
 
     def subset(self, mask: np.ndarray) -> WindowSet:
         """The windows selected by a boolean mask or an index array."""
-        return dataclasses.replace(self, X=self.X[mask], valence=self.valence[mask], arousal=self.arousal[mask],
-                                   subject=self.subject[mask], video=self.video[mask], index=self.index[mask])
+        return dataclasses.replace(
+            self,
+            X=self.X[mask],
+            valence=self.valence[mask],
+            arousal=self.arousal[mask],
+            subject=self.subject[mask],
+            video=self.video[mask],
+            index=self.index[mask],
+        )
 
     def per_video_zscore(self) -> WindowSet:
         """Each feature standardised within each video (mean 0, sd 1 over its windows; sd 0 -> 1)."""
@@ -115,7 +146,9 @@ class WindowSet:
         return dataclasses.replace(self, X=X.astype(np.float32))
 
 
-def _bin_means(times: np.ndarray, values: np.ndarray, n_win: int, window_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _bin_means(
+    times: np.ndarray, values: np.ndarray, n_win: int, window_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Per window [w*W, (w+1)*W): (means (n_win, d), NaN where no finite value; counts of finite values)."""
     edges = np.searchsorted(times, np.arange(n_win + 1) * window_s - 1e-9, side="left")
     finite = np.isfinite(values)
@@ -127,25 +160,50 @@ def _bin_means(times: np.ndarray, values: np.ndarray, n_win: int, window_s: floa
         return np.where(c > 0, s / np.maximum(c, 1), np.nan), c
 
 
-def window_statistics(va: VATrace, streams: Sequence[FrameFeatures], *, window_s: float,
-                      fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def window_statistics(
+    va: VATrace, streams: Sequence[FrameFeatures], *, window_s: float, fps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Windows of one video: (X (w, sum of stream dims) float32, valence (w,), arousal (w,), index (w,)).
 
     ``va`` has one sample per video frame (``len(va.times) / fps`` s); each stream is a per-frame
     feature table on its own time axis (invalid rows left out). See the module docstring for the rules.
     """
     if not window_s > 0 or not fps > 0:
-        raise ValueError(f"window_s and fps must be > 0, got window_s={window_s}, fps={fps}")
+        raise ValueError(
+            f"window_s and fps must be > 0, got window_s={window_s}, fps={fps}"
+        )
     n_win = int(np.floor(len(va.times) / fps / window_s + 1e-9))
     d = sum(s.features.shape[1] for s in streams)
     if n_win == 0:
-        return np.zeros((0, d), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-    target = np.where(va.valid[:, None], np.stack([va.valence, va.arousal], axis=1), np.nan).astype(np.float64)
+        return (
+            np.zeros((0, d), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int64),
+        )
+    target = np.where(
+        va.valid[:, None], np.stack([va.valence, va.arousal], axis=1), np.nan
+    ).astype(np.float64)
     va_mean, va_count = _bin_means(va.times, target, n_win, window_s)
     _, frames = _bin_means(va.times, np.ones((len(va.times), 1)), n_win, window_s)
-    parts = [_bin_means(s.times, np.where(s.valid[:, None], s.features, np.nan).astype(np.float64),
-                        n_win, window_s)[0] for s in streams]
+    parts = [
+        _bin_means(
+            s.times,
+            np.where(s.valid[:, None], s.features, np.nan).astype(np.float64),
+            n_win,
+            window_s,
+        )[0]
+        for s in streams
+    ]
     X = np.hstack(parts)
-    keep = (va_count[:, 0] >= MIN_VALID_SHARE * frames[:, 0]) & (va_count[:, 0] > 0) & np.isfinite(X).all(axis=1)
-    return (X[keep].astype(np.float32), va_mean[keep, 0].astype(np.float32), va_mean[keep, 1].astype(np.float32),
-            np.flatnonzero(keep).astype(np.int64))
+    keep = (
+        (va_count[:, 0] >= MIN_VALID_SHARE * frames[:, 0])
+        & (va_count[:, 0] > 0)
+        & np.isfinite(X).all(axis=1)
+    )
+    return (
+        X[keep].astype(np.float32),
+        va_mean[keep, 0].astype(np.float32),
+        va_mean[keep, 1].astype(np.float32),
+        np.flatnonzero(keep).astype(np.int64),
+    )

@@ -43,7 +43,9 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["AdamMLP"]
 
 
-@numba.njit(cache=True, error_model="numpy")  # numpy's error model: no zero check, so the loop vectorises
+@numba.njit(
+    cache=True, error_model="numpy"
+)  # numpy's error model: no zero check, so the loop vectorises
 def _adam_step(w, g, m, v, alpha, rows, b1, c1, b2, c2, neg_rate, eps):
     """One Adam update of a parameter in place. ``w``, ``m``, ``v`` (one float dtype, any shape, C order):
     weights and moments; ``g``: the summed batch gradient ``A^T d`` (without the L2 term and the
@@ -57,7 +59,9 @@ def _adam_step(w, g, m, v, alpha, rows, b1, c1, b2, c2, neg_rate, eps):
         m[i] = mi
         v[i] = vi
         # the step in float64, rounded once into w's dtype by the store (numpy's w += step)
-        w[i] = np.float64(w[i]) + (neg_rate * np.float64(mi)) / np.float64(np.sqrt(vi) + eps)
+        w[i] = np.float64(w[i]) + (neg_rate * np.float64(mi)) / np.float64(
+            np.sqrt(vi) + eps
+        )
 
 
 class AdamMLP(ClassifierMixin, BaseEstimator):
@@ -78,9 +82,19 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
     out_activation_ = "logistic"
     solver = "adam"
 
-    def __init__(self, hidden: int = 256, *, alpha: float = 1.0, batch_size: int = 8, max_iter: int = 25,
-                 learning_rate_init: float = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-8, random_state: int | np.random.RandomState | None = None) -> None:
+    def __init__(
+        self,
+        hidden: int = 256,
+        *,
+        alpha: float = 1.0,
+        batch_size: int = 8,
+        max_iter: int = 25,
+        learning_rate_init: float = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         self.hidden = hidden
         self.alpha = alpha
         self.batch_size = batch_size
@@ -96,20 +110,39 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
         self._rng = check_random_state(self.random_state)
         self.coefs_, self.intercepts_ = [], []
         for fan_in, fan_out in ((n_features, self.hidden), (self.hidden, 1)):
-            bound = np.sqrt(6.0 / (fan_in + fan_out))  # Glorot, as scikit-learn for relu
-            self.coefs_.append(self._rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False))
-            self.intercepts_.append(self._rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False))
+            bound = np.sqrt(
+                6.0 / (fan_in + fan_out)
+            )  # Glorot, as scikit-learn for relu
+            self.coefs_.append(
+                self._rng.uniform(-bound, bound, (fan_in, fan_out)).astype(
+                    dtype, copy=False
+                )
+            )
+            self.intercepts_.append(
+                self._rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
+            )
         params = self.coefs_ + self.intercepts_
-        self._moments = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+        self._moments = (
+            [np.zeros_like(p) for p in params],
+            [np.zeros_like(p) for p in params],
+        )
         self.classes_ = np.array([0, 1])
         self.n_iter_, self.t_ = 0, 0
 
-    def _check(self, X: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def _check(
+        self, X: np.ndarray, y: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         X = np.asarray(X)
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
-        if X.ndim != 2 or (hasattr(self, "coefs_") and X.shape[1] != self.coefs_[0].shape[0]):
-            expected = f"(N, {self.coefs_[0].shape[0]})" if hasattr(self, "coefs_") else "(N, D)"
+        if X.ndim != 2 or (
+            hasattr(self, "coefs_") and X.shape[1] != self.coefs_[0].shape[0]
+        ):
+            expected = (
+                f"(N, {self.coefs_[0].shape[0]})"
+                if hasattr(self, "coefs_")
+                else "(N, D)"
+            )
             raise ValueError(f"AdamMLP: X must be {expected}, got {X.shape}")
         if not np.isfinite(X).all():
             raise ValueError("AdamMLP: X has NaN or infinite values")
@@ -123,13 +156,19 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
     def partial_fit(self, X: np.ndarray, y: np.ndarray) -> AdamMLP:
         """One epoch of shuffled mini-batches over (N, D) ``X`` and (N,) labels ``y``."""
         if int(self.hidden) < 1 or int(self.batch_size) < 1:
-            raise ValueError(f"AdamMLP: hidden and batch_size must be >= 1, got {self.hidden} and {self.batch_size}")
+            raise ValueError(
+                f"AdamMLP: hidden and batch_size must be >= 1, got {self.hidden} and {self.batch_size}"
+            )
         X, Y = self._check(X, y)
         if not hasattr(self, "coefs_"):
             self._start(X.shape[1], X.dtype)
-        elif X.dtype != self.coefs_[0].dtype:  # the moments and constants would mix precisions
-            raise ValueError(f"AdamMLP: X is {X.dtype}, the weights {self.coefs_[0].dtype} (drawn at the first "
-                             "partial_fit); train with one dtype")
+        elif (
+            X.dtype != self.coefs_[0].dtype
+        ):  # the moments and constants would mix precisions
+            raise ValueError(
+                f"AdamMLP: X is {X.dtype}, the weights {self.coefs_[0].dtype} (drawn at the first "
+                "partial_fit); train with one dtype"
+            )
         n = X.shape[0]
         rows = int(min(self.batch_size, n))
         order = np.arange(n)
@@ -138,12 +177,16 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
         ms, vs = self._moments
         # the hyperparameters as scikit-learn's arithmetic sees Python floats: cast to the weights' dtype
         # (NumPy 2's weak scalars), the learning-rate factor computed in float64
-        lr, beta_1, beta_2 = float(self.learning_rate_init), float(self.beta_1), float(self.beta_2)
+        lr, beta_1, beta_2 = (
+            float(self.learning_rate_init),
+            float(self.beta_1),
+            float(self.beta_2),
+        )
         cast = X.dtype.type
         b1, b2, k1, k2 = cast(beta_1), cast(beta_2), cast(1 - beta_1), cast(1 - beta_2)
         eps, alpha, no_l2 = cast(float(self.epsilon)), cast(float(self.alpha)), cast(0)
         for start in range(0, n, rows):
-            batch = order[start:start + rows]
+            batch = order[start : start + rows]
             xb, yb = X[batch], Y[batch]
             h = xb @ w1
             h += c1
@@ -156,13 +199,30 @@ class AdamMLP(ClassifierMixin, BaseEstimator):
             d1[h == 0] = 0
             grads = (xb.T @ d1, h.T @ d2, np.sum(d1, axis=0), np.sum(d2, axis=0))
             self.t_ += 1
-            neg_rate = -(lr * np.sqrt(1 - beta_2 ** self.t_) / (1 - beta_1 ** self.t_))
+            neg_rate = -(lr * np.sqrt(1 - beta_2**self.t_) / (1 - beta_1**self.t_))
             m = cast(len(batch))
-            for k, (p, g) in enumerate(zip(self.coefs_ + self.intercepts_, grads, strict=True)):
-                _adam_step(p, g, ms[k], vs[k], alpha if k < 2 else no_l2, m, b1, k1, b2, k2, float(neg_rate), eps)
+            for k, (p, g) in enumerate(
+                zip(self.coefs_ + self.intercepts_, grads, strict=True)
+            ):
+                _adam_step(
+                    p,
+                    g,
+                    ms[k],
+                    vs[k],
+                    alpha if k < 2 else no_l2,
+                    m,
+                    b1,
+                    k1,
+                    b2,
+                    k2,
+                    float(neg_rate),
+                    eps,
+                )
         self.n_iter_ += 1
         if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
-            raise ValueError("AdamMLP: the weights became non-finite (inputs too large? standardise them)")
+            raise ValueError(
+                "AdamMLP: the weights became non-finite (inputs too large? standardise them)"
+            )
         return self
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> AdamMLP:

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from affect_lib.data.affwild.reader import BLENDSHAPE_NAMES, HEAD_POSE_NAMES
 
-__all__ = ["BLENDSHAPES", "HEAD_POSE", "FACE_FEATURES", "VOICE_FEATURES", "FEATURE_NAMES", "N_FEATURES"]
+__all__ = [
+    "BLENDSHAPES",
+    "HEAD_POSE",
+    "FACE_FEATURES",
+    "VOICE_FEATURES",
+    "FEATURE_NAMES",
+    "N_FEATURES",
+]
 
-BLENDSHAPES: tuple[str, ...] = BLENDSHAPE_NAMES  # the CSV columns MediaPipe writes, same order
-HEAD_POSE: tuple[str, ...] = HEAD_POSE_NAMES  # pitch, yaw, roll (degrees), tx, ty, tz (cm)
+BLENDSHAPES: tuple[str, ...] = (
+    BLENDSHAPE_NAMES  # the CSV columns MediaPipe writes, same order
+)
+HEAD_POSE: tuple[str, ...] = (
+    HEAD_POSE_NAMES  # pitch, yaw, roll (degrees), tx, ty, tz (cm)
+)
 FACE_FEATURES: tuple[str, ...] = BLENDSHAPES + HEAD_POSE
-VOICE_FEATURES: tuple[str, ...] = tuple(f"mfcc_{i}" for i in range(1, 16))  # mfcc_1 = librosa's c0
+VOICE_FEATURES: tuple[str, ...] = tuple(
+    f"mfcc_{i}" for i in range(1, 16)
+)  # mfcc_1 = librosa's c0
 FEATURE_NAMES: tuple[str, ...] = FACE_FEATURES + VOICE_FEATURES
 N_FEATURES = len(FEATURE_NAMES)
 

@@ -59,8 +59,19 @@ from threadpoolctl import threadpool_limits
 
 from affect_lib.lasca.mlp import AdamMLP
 
-__all__ = ["Pairs", "relative_change", "preference_pairs", "pair_deltas", "symmetrise", "validation_split",
-           "fit_preference", "predict_direction", "pairwise_accuracy", "trainable_parameters", "PairScorer"]
+__all__ = [
+    "Pairs",
+    "relative_change",
+    "preference_pairs",
+    "pair_deltas",
+    "symmetrise",
+    "validation_split",
+    "fit_preference",
+    "predict_direction",
+    "pairwise_accuracy",
+    "trainable_parameters",
+    "PairScorer",
+]
 
 
 @dataclass(frozen=True)
@@ -78,15 +89,21 @@ class Pairs:
 
     def subset(self, keep: np.ndarray) -> Pairs:
         """The pairs where ``keep`` (P,) bool is True."""
-        return Pairs(self.first[keep], self.second[keep], self.label[keep], self.change[keep])
+        return Pairs(
+            self.first[keep], self.second[keep], self.label[keep], self.change[keep]
+        )
 
 
 def relative_change(y_first: np.ndarray, y_second: np.ndarray) -> np.ndarray:
     """``|y_second - y_first| / 2``: the change as a share of the [-1, 1] annotation range."""
-    return np.abs(np.asarray(y_second, np.float64) - np.asarray(y_first, np.float64)) / 2.0
+    return (
+        np.abs(np.asarray(y_second, np.float64) - np.asarray(y_first, np.float64)) / 2.0
+    )
 
 
-def preference_pairs(y: np.ndarray, video: np.ndarray, index: np.ndarray, tau: float) -> Pairs:
+def preference_pairs(
+    y: np.ndarray, video: np.ndarray, index: np.ndarray, tau: float
+) -> Pairs:
     """All pairs of consecutive windows (same video, index i and i + 1) whose relative change exceeds ``tau``.
 
     ``y``, ``video``, ``index``: (N,) per window, in any row order. Pairs are returned sorted by
@@ -96,11 +113,15 @@ def preference_pairs(y: np.ndarray, video: np.ndarray, index: np.ndarray, tau: f
     video = np.asarray(video)
     index = np.asarray(index)
     if not (y.shape == video.shape == index.shape) or y.ndim != 1:
-        raise ValueError(f"y, video and index must be (N,) alike, got {y.shape}, {video.shape}, {index.shape}")
+        raise ValueError(
+            f"y, video and index must be (N,) alike, got {y.shape}, {video.shape}, {index.shape}"
+        )
     if not 0 <= tau < 1:
         raise ValueError(f"tau must be in [0, 1), got {tau}")
     if np.isnan(y).any():
-        raise ValueError("preference_pairs: NaN targets (drop unannotated windows first)")
+        raise ValueError(
+            "preference_pairs: NaN targets (drop unannotated windows first)"
+        )
     _, vid = np.unique(video, return_inverse=True)
     order = np.lexsort((index, vid))
     a, b = order[:-1], order[1:]
@@ -111,13 +132,18 @@ def preference_pairs(y: np.ndarray, video: np.ndarray, index: np.ndarray, tau: f
     change = relative_change(y[a], y[b])
     keep = change > tau
     a, b = a[keep], b[keep]
-    return Pairs(a.astype(np.int64), b.astype(np.int64), (y[b] > y[a]).astype(np.int64), change[keep])
+    return Pairs(
+        a.astype(np.int64),
+        b.astype(np.int64),
+        (y[b] > y[a]).astype(np.int64),
+        change[keep],
+    )
 
 
 def pair_deltas(Z: np.ndarray, pairs: Pairs) -> np.ndarray:
     """``z[second] - z[first]`` for every pair: (N, D) window representations -> (P, D) float32."""
     Z = np.asarray(Z)
-    return (Z[pairs.second].astype(np.float32) - Z[pairs.first].astype(np.float32))
+    return Z[pairs.second].astype(np.float32) - Z[pairs.first].astype(np.float32)
 
 
 def symmetrise(dZ: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +152,9 @@ def symmetrise(dZ: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.concatenate([dZ, -dZ]), np.concatenate([labels, 1 - labels])
 
 
-def validation_split(n_pairs: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(
+    n_pairs: int, share: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Early stopping's hold-out: (fit, validation) pair indices, a random ``max(1, round(share * n))``
     of ``range(n_pairs)`` held out (``numpy.random.default_rng(seed)``), both sorted."""
     if not 0 < share < 1:
@@ -136,9 +164,19 @@ def validation_split(n_pairs: int, share: float, seed: int) -> tuple[np.ndarray,
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def fit_preference(dZ: np.ndarray, labels: np.ndarray, *, hidden: int = 256, alpha: float = 1.0,
-                   max_iter: int = 25, n_iter_no_change: int = 3, validation: float = 0.1,
-                   batch_size: int = 8, seed: int = 0, symmetric: bool = True) -> Pipeline:
+def fit_preference(
+    dZ: np.ndarray,
+    labels: np.ndarray,
+    *,
+    hidden: int = 256,
+    alpha: float = 1.0,
+    max_iter: int = 25,
+    n_iter_no_change: int = 3,
+    validation: float = 0.1,
+    batch_size: int = 8,
+    seed: int = 0,
+    symmetric: bool = True,
+) -> Pipeline:
     """Train the preference MLP on pair deltas (P, D) and labels (P,); returns scaler + MLP pipeline.
 
     Early stopping on a ``validation`` share of the pairs and ``symmetric`` (reversed pairs added to
@@ -150,28 +188,55 @@ def fit_preference(dZ: np.ndarray, labels: np.ndarray, *, hidden: int = 256, alp
     dZ = np.asarray(dZ, dtype=np.float32)
     raw = np.asarray(labels)
     if dZ.ndim != 2 or raw.shape != (dZ.shape[0],):
-        raise ValueError(f"fit_preference expects dZ (P, D) and labels (P,), got {dZ.shape} and {raw.shape}")
+        raise ValueError(
+            f"fit_preference expects dZ (P, D) and labels (P,), got {dZ.shape} and {raw.shape}"
+        )
     numeric = raw.dtype.kind in "biuf"
-    if not numeric or not np.isin(raw, (0, 1)).all():  # 0.9 would truncate to 0 silently
-        shown = sorted(set(raw[~np.isin(raw, (0, 1))].tolist()))[:5] if numeric else f"dtype {raw.dtype}"
-        raise ValueError(f"fit_preference: labels must be 0 or 1 (1 = the target increases), got {shown}")
+    if (
+        not numeric or not np.isin(raw, (0, 1)).all()
+    ):  # 0.9 would truncate to 0 silently
+        shown = (
+            sorted(set(raw[~np.isin(raw, (0, 1))].tolist()))[:5]
+            if numeric
+            else f"dtype {raw.dtype}"
+        )
+        raise ValueError(
+            f"fit_preference: labels must be 0 or 1 (1 = the target increases), got {shown}"
+        )
     labels = raw.astype(np.int64)
     if batch_size < 1 or max_iter < 1:
-        raise ValueError(f"fit_preference: batch_size and max_iter must be >= 1, got {batch_size} and {max_iter}")
+        raise ValueError(
+            f"fit_preference: batch_size and max_iter must be >= 1, got {batch_size} and {max_iter}"
+        )
     if not np.isfinite(dZ).all():
         bad = np.argwhere(~np.isfinite(dZ))[0]
-        raise ValueError(f"fit_preference: non-finite pair delta at pair {bad[0]}, dimension {bad[1]}")
-    both = np.concatenate([labels, 1 - labels]) if symmetric else labels  # the labels symmetrise() makes
+        raise ValueError(
+            f"fit_preference: non-finite pair delta at pair {bad[0]}, dimension {bad[1]}"
+        )
+    both = (
+        np.concatenate([labels, 1 - labels]) if symmetric else labels
+    )  # the labels symmetrise() makes
     if len(labels) < 10 or len(np.unique(both)) < 2:
-        raise ValueError(f"fit_preference needs >= 10 training pairs of both directions, got {len(labels)} "
-                         f"with labels {sorted(set(labels.tolist()))} (lower tau or use more data)")
+        raise ValueError(
+            f"fit_preference needs >= 10 training pairs of both directions, got {len(labels)} "
+            f"with labels {sorted(set(labels.tolist()))} (lower tau or use more data)"
+        )
     fit, val = validation_split(len(labels), validation, seed)
-    (X, y), (Xv, yv) = [symmetrise(dZ[i], labels[i]) if symmetric else (dZ[i], labels[i]) for i in (fit, val)]
+    (X, y), (Xv, yv) = [
+        symmetrise(dZ[i], labels[i]) if symmetric else (dZ[i], labels[i])
+        for i in (fit, val)
+    ]
     scaler = StandardScaler().fit(X)
     X, Xv = scaler.transform(X), scaler.transform(Xv)
     # seeded once for the whole fit: every epoch draws a new batch order (scikit-learn's partial_fit
     # re-seeds from an int at every call, so it needs a RandomState there; AdamMLP seeds once either way)
-    mlp = AdamMLP(hidden, alpha=alpha, max_iter=max_iter, batch_size=min(int(batch_size), len(y)), random_state=seed)
+    mlp = AdamMLP(
+        hidden,
+        alpha=alpha,
+        max_iter=max_iter,
+        batch_size=min(int(batch_size), len(y)),
+        random_state=seed,
+    )
     tol = 1e-4  # scikit-learn's: an improvement must exceed it
     scores: list[float] = []
     best, since_best, weights = -np.inf, 0, None
@@ -183,20 +248,31 @@ def fit_preference(dZ: np.ndarray, labels: np.ndarray, *, hidden: int = 256, alp
             scores.append(float(np.mean(mlp.predict(Xv) == yv)))
             if scores[-1] > best + tol:
                 best, since_best = scores[-1], 0
-                weights = ([c.copy() for c in mlp.coefs_], [b.copy() for b in mlp.intercepts_])
+                weights = (
+                    [c.copy() for c in mlp.coefs_],
+                    [b.copy() for b in mlp.intercepts_],
+                )
             else:
                 since_best += 1
                 if since_best >= n_iter_no_change:
                     break
-    mlp.coefs_, mlp.intercepts_ = weights  # the best epoch, as scikit-learn's early stopping does
-    mlp.validation_pairs_, mlp.validation_scores_, mlp.best_validation_score_ = val, scores, best
+    mlp.coefs_, mlp.intercepts_ = (
+        weights  # the best epoch, as scikit-learn's early stopping does
+    )
+    mlp.validation_pairs_, mlp.validation_scores_, mlp.best_validation_score_ = (
+        val,
+        scores,
+        best,
+    )
     return Pipeline([("scale", scaler), ("mlp", mlp)])
 
 
 def predict_direction(model: Pipeline, dZ: np.ndarray) -> np.ndarray:
     """Predicted direction (P,) int64, 1 = increase."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return np.asarray(model.predict(np.asarray(dZ, dtype=np.float32)), dtype=np.int64)
+        return np.asarray(
+            model.predict(np.asarray(dZ, dtype=np.float32)), dtype=np.int64
+        )
 
 
 def pairwise_accuracy(model: Pipeline, dZ: np.ndarray, labels: np.ndarray) -> float:
@@ -223,12 +299,22 @@ class PairScorer:
 
     def __init__(self, model: Pipeline) -> None:
         scaler, mlp = model.named_steps["scale"], model.named_steps["mlp"]
-        if mlp.activation != "relu" or len(mlp.coefs_) != 2 or mlp.out_activation_ != "logistic":
-            raise ValueError("PairScorer expects the preference MLP (one relu hidden layer, logistic output)")
-        scale = scaler.scale_ if scaler.scale_ is not None else np.ones_like(scaler.mean_)
+        if (
+            mlp.activation != "relu"
+            or len(mlp.coefs_) != 2
+            or mlp.out_activation_ != "logistic"
+        ):
+            raise ValueError(
+                "PairScorer expects the preference MLP (one relu hidden layer, logistic output)"
+            )
+        scale = (
+            scaler.scale_ if scaler.scale_ is not None else np.ones_like(scaler.mean_)
+        )
         # fold the standardisation into the first layer: ((x - m) / s) W1 + b1 = x (W1 / s) + (b1 - (m / s) W1)
         self.w1 = (mlp.coefs_[0] / scale[:, None]).astype(np.float64)
-        self.b1 = (mlp.intercepts_[0] - (scaler.mean_ / scale) @ mlp.coefs_[0]).astype(np.float64)
+        self.b1 = (mlp.intercepts_[0] - (scaler.mean_ / scale) @ mlp.coefs_[0]).astype(
+            np.float64
+        )
         self.w2 = mlp.coefs_[1][:, 0].astype(np.float64)
         self.b2 = float(mlp.intercepts_[1][0])
 

@@ -26,7 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["otsu_threshold", "otsu_thresholds", "normalise", "standardise", "video_stats", "salient_mask"]
+__all__ = [
+    "otsu_threshold",
+    "otsu_thresholds",
+    "normalise",
+    "standardise",
+    "video_stats",
+    "salient_mask",
+]
 
 
 def _histogram_rows(V: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -44,7 +51,11 @@ def _histogram_rows(V: np.ndarray, edges: np.ndarray) -> np.ndarray:
     idx -= Vf < np.take_along_axis(edges, idx, axis=1)
     idx += (Vf >= np.take_along_axis(edges, idx + 1, axis=1)) & (idx != nbins - 1)
     flat = (idx + nbins * np.arange(rows)[:, None])[finite]
-    return np.bincount(flat, minlength=rows * nbins).reshape(rows, nbins).astype(np.float64)
+    return (
+        np.bincount(flat, minlength=rows * nbins)
+        .reshape(rows, nbins)
+        .astype(np.float64)
+    )
 
 
 def _otsu_rows(V: np.ndarray, nbins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +64,9 @@ def _otsu_rows(V: np.ndarray, nbins: int) -> tuple[np.ndarray, np.ndarray]:
     if nbins < 2:
         raise ValueError(f"nbins must be >= 2, got {nbins}")
     if np.isinf(V).any():
-        raise ValueError("Otsu saliency: infinite values (expected finite numbers or NaN)")
+        raise ValueError(
+            "Otsu saliency: infinite values (expected finite numbers or NaN)"
+        )
     rows = V.shape[0]
     thr, upper = np.full(rows, np.nan), np.full(rows, np.nan)
     nan = np.isnan(V)
@@ -71,8 +84,12 @@ def _otsu_rows(V: np.ndarray, nbins: int) -> tuple[np.ndarray, np.ndarray]:
     w0 = np.cumsum(hist, axis=1)
     w1 = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
     hc = hist * centres
-    m0 = np.cumsum(hc, axis=1) / w0  # never 0/0: each row's minimum lies in its first bin,
-    m1 = (np.cumsum(hc[:, ::-1], axis=1) / w1[:, ::-1])[:, ::-1]  # and its maximum in its last
+    m0 = (
+        np.cumsum(hc, axis=1) / w0
+    )  # never 0/0: each row's minimum lies in its first bin,
+    m1 = (np.cumsum(hc[:, ::-1], axis=1) / w1[:, ::-1])[
+        :, ::-1
+    ]  # and its maximum in its last
     between = w0[:, :-1] * w1[:, 1:] * (m0[:, :-1] - m1[:, 1:]) ** 2
     best = np.argmax(between, axis=1)[:, None]
     thr[split] = np.take_along_axis(centres, best, axis=1)[:, 0]
@@ -85,7 +102,9 @@ def _otsu_row(v: np.ndarray, nbins: int) -> tuple[float, float]:
     if nbins < 2:
         raise ValueError(f"nbins must be >= 2, got {nbins}")
     if np.isinf(v).any():
-        raise ValueError("Otsu saliency: infinite values (expected finite numbers or NaN)")
+        raise ValueError(
+            "Otsu saliency: infinite values (expected finite numbers or NaN)"
+        )
     v = v[~np.isnan(v)]
     if v.size == 0:
         return float("nan"), float("nan")
@@ -112,7 +131,9 @@ def otsu_thresholds(V: np.ndarray, nbins: int = 256) -> np.ndarray:
     """
     V = np.asarray(V, dtype=np.float64)
     if V.ndim != 2:
-        raise ValueError(f"otsu_thresholds expects a 2-D array (rows, values), got shape {V.shape}")
+        raise ValueError(
+            f"otsu_thresholds expects a 2-D array (rows, values), got shape {V.shape}"
+        )
     return _otsu_rows(V, nbins)[0]
 
 
@@ -124,12 +145,16 @@ def otsu_threshold(values: np.ndarray, nbins: int = 256) -> float:
     return _otsu_row(v, nbins)[0]
 
 
-def video_stats(X: np.ndarray, groups: np.ndarray) -> dict[object, tuple[np.ndarray, np.ndarray]]:
+def video_stats(
+    X: np.ndarray, groups: np.ndarray
+) -> dict[object, tuple[np.ndarray, np.ndarray]]:
     """Per-group feature mean and std (population, NaN ignored): ``{group: (mean (D,), std (D,))}``."""
     X = np.asarray(X, dtype=np.float64)
     groups = np.asarray(groups)
     if X.ndim != 2 or groups.shape != (X.shape[0],):
-        raise ValueError(f"video_stats expects X (N, D) and groups (N,), got {X.shape} and {groups.shape}")
+        raise ValueError(
+            f"video_stats expects X (N, D) and groups (N,), got {X.shape} and {groups.shape}"
+        )
     stats: dict[object, tuple[np.ndarray, np.ndarray]] = {}
     for g in dict.fromkeys(groups.tolist()):
         rows = X[groups == g]
@@ -140,7 +165,9 @@ def video_stats(X: np.ndarray, groups: np.ndarray) -> dict[object, tuple[np.ndar
     return stats
 
 
-def standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+def standardise(
+    x: np.ndarray, mean: np.ndarray, std: np.ndarray, eps: float = 1e-8
+) -> np.ndarray:
     """``(x - mean) / std`` with 0 where ``std <= eps`` (a feature constant in the video): (..., D) float32."""
     x = np.asarray(x, dtype=np.float64)
     safe = np.where(std > eps, std, 1.0)
@@ -172,7 +199,9 @@ def salient_mask(Z: np.ndarray, nbins: int = 256) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return Z >= upper1  # False for NaN values and for a NaN bound (no split)
     if Z.ndim != 2:
-        raise ValueError(f"salient_mask expects (N, D) or (D,) values, got shape {Z.shape}")
+        raise ValueError(
+            f"salient_mask expects (N, D) or (D,) values, got shape {Z.shape}"
+        )
     upper = _otsu_rows(Z, nbins)[1]
     with np.errstate(invalid="ignore"):
         return Z >= upper[:, None]

@@ -67,15 +67,36 @@ from affect_lib.lasca.encoders import (
     model_cache_dir,
     weights_id,
 )
-from affect_lib.lasca.lexicon import LEXICONS, lexicon_hash, load_lexicon, validate_lexicon
+from affect_lib.lasca.lexicon import (
+    LEXICONS,
+    lexicon_hash,
+    load_lexicon,
+    validate_lexicon,
+)
 from affect_lib.lasca.names import FACE_FEATURES, FEATURE_NAMES, N_FEATURES
 
-__all__ = ["TEMPLATE", "NO_CUE_TEXT", "MODES", "describe", "describe_many", "cues_within_cap", "mask_key",
-           "template_hash", "embedding_cache_dir", "EmbeddingCache"]
+__all__ = [
+    "TEMPLATE",
+    "NO_CUE_TEXT",
+    "MODES",
+    "describe",
+    "describe_many",
+    "cues_within_cap",
+    "mask_key",
+    "template_hash",
+    "embedding_cache_dir",
+    "EmbeddingCache",
+]
 
-TEMPLATE: Mapping[str, str] = MappingProxyType({
-    "face": "Salient facial cues: {cues}.", "voice": "Salient vocal cues: {cues}.", "sep": "; ", "join": " ",
-    "version": "1"})
+TEMPLATE: Mapping[str, str] = MappingProxyType(
+    {
+        "face": "Salient facial cues: {cues}.",
+        "voice": "Salient vocal cues: {cues}.",
+        "sep": "; ",
+        "join": " ",
+        "version": "1",
+    }
+)
 NO_CUE_TEXT = "No facial or vocal cue stands out from this person's usual behaviour."
 MODES = ("template", "pooled")
 _N_FACE = len(FACE_FEATURES)
@@ -85,20 +106,28 @@ _N_FACE = len(FACE_FEATURES)
 def _check_mask(mask: np.ndarray) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.shape[-1:] != (N_FEATURES,):
-        raise ValueError(f"a saliency mask has {N_FEATURES} entries (FEATURE_NAMES), got shape {mask.shape}")
+        raise ValueError(
+            f"a saliency mask has {N_FEATURES} entries (FEATURE_NAMES), got shape {mask.shape}"
+        )
     return mask.astype(bool, copy=False)
 
 
 def describe(mask: np.ndarray, lexicon: Mapping[str, str]) -> str:
     """The template text of one window's mask (73,) bool (module docstring)."""
     mask = _check_mask(mask)
-    descs = [lexicon[name].rstrip(". ") for name, on in zip(FEATURE_NAMES, mask, strict=True) if on]
+    descs = [
+        lexicon[name].rstrip(". ")
+        for name, on in zip(FEATURE_NAMES, mask, strict=True)
+        if on
+    ]
     n_face = int(mask[:_N_FACE].sum())
     parts = []
     if n_face:
         parts.append(TEMPLATE["face"].format(cues=TEMPLATE["sep"].join(descs[:n_face])))
     if len(descs) > n_face:
-        parts.append(TEMPLATE["voice"].format(cues=TEMPLATE["sep"].join(descs[n_face:])))
+        parts.append(
+            TEMPLATE["voice"].format(cues=TEMPLATE["sep"].join(descs[n_face:]))
+        )
     return TEMPLATE["join"].join(parts) if parts else NO_CUE_TEXT
 
 
@@ -107,9 +136,12 @@ def describe_many(masks: np.ndarray, lexicon: Mapping[str, str]) -> list[str]:
     return [describe(m, lexicon) for m in _check_mask(masks).reshape(-1, N_FEATURES)]
 
 
-def cues_within_cap(masks: np.ndarray, lexicon: Mapping[str, str],
-                    count_tokens: Callable[[list[str]], Sequence[int]], max_tokens: int = MAX_SEQ_LENGTH
-                    ) -> np.ndarray:
+def cues_within_cap(
+    masks: np.ndarray,
+    lexicon: Mapping[str, str],
+    count_tokens: Callable[[list[str]], Sequence[int]],
+    max_tokens: int = MAX_SEQ_LENGTH,
+) -> np.ndarray:
     """How many of each window's salient cues the encoder reads whole under the token cap: (N,) int.
 
     ``masks`` (N, 73) bool (or one (73,) mask: a 0-d result). For each mask, the largest k such that
@@ -121,11 +153,15 @@ def cues_within_cap(masks: np.ndarray, lexicon: Mapping[str, str],
     masks = _check_mask(masks)
     flat = masks.reshape(-1, N_FEATURES)
     lo, hi = np.zeros(len(flat), int), flat.sum(1)
-    order = np.cumsum(flat, axis=1)  # order[i, f]: rank (1-based) of feature f among mask i's salient cues
+    order = np.cumsum(
+        flat, axis=1
+    )  # order[i, f]: rank (1-based) of feature f among mask i's salient cues
     while (open_ := np.flatnonzero(lo < hi)).size:
         k = (lo[open_] + hi[open_] + 1) // 2
         first = flat[open_] & (order[open_] <= k[:, None])
-        fits = np.asarray(count_tokens(describe_many(first, lexicon)), int) <= max_tokens
+        fits = (
+            np.asarray(count_tokens(describe_many(first, lexicon)), int) <= max_tokens
+        )
         lo[open_] = np.where(fits, k, lo[open_])
         hi[open_] = np.where(fits, hi[open_], k - 1)
     return lo.reshape(masks.shape[:-1])
@@ -136,11 +172,21 @@ def mask_key(mask: np.ndarray) -> bytes:
     return np.packbits(_check_mask(mask)).tobytes()
 
 
-def template_hash(lexicon: Mapping[str, str], max_seq_length: int, weights: str = "") -> str:
+def template_hash(
+    lexicon: Mapping[str, str], max_seq_length: int, weights: str = ""
+) -> str:
     """Hash (hex, 16) of everything that changes a mask's embedding for one encoder: lexicon, template,
     token cap and ``weights`` (:func:`~affect_lib.lasca.encoders.weights_id`)."""
-    blob = json.dumps({"lexicon": lexicon_hash(lexicon), "template": dict(TEMPLATE), "no_cue": NO_CUE_TEXT,
-                       "max_seq_length": max_seq_length, "weights": weights}, sort_keys=True).encode()
+    blob = json.dumps(
+        {
+            "lexicon": lexicon_hash(lexicon),
+            "template": dict(TEMPLATE),
+            "no_cue": NO_CUE_TEXT,
+            "max_seq_length": max_seq_length,
+            "weights": weights,
+        },
+        sort_keys=True,
+    ).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -170,20 +216,38 @@ class EmbeddingCache:
     window masks in template mode, of one-cue masks in pooled mode) and encoder calls.
     """
 
-    def __init__(self, *, encoder: str, lexicon: str = "affective", mode: str = "template",
-                 cache_dir: str | os.PathLike[str] | None = None, max_seq_length: int = MAX_SEQ_LENGTH,
-                 batch_size: int = 32, model: Any = None, lexicon_texts: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        encoder: str,
+        lexicon: str = "affective",
+        mode: str = "template",
+        cache_dir: str | os.PathLike[str] | None = None,
+        max_seq_length: int = MAX_SEQ_LENGTH,
+        batch_size: int = 32,
+        model: Any = None,
+        lexicon_texts: Mapping[str, str] | None = None,
+    ) -> None:
         if encoder not in ENCODERS:
-            raise EncoderError(f"unknown encoder {encoder!r}; valid encoders: {', '.join(ENCODERS)}")
+            raise EncoderError(
+                f"unknown encoder {encoder!r}; valid encoders: {', '.join(ENCODERS)}"
+            )
         if mode not in MODES:
-            raise ValueError(f"unknown embedding mode {mode!r}; valid modes: {', '.join(MODES)}")
+            raise ValueError(
+                f"unknown embedding mode {mode!r}; valid modes: {', '.join(MODES)}"
+            )
         if lexicon_texts is None and lexicon not in LEXICONS:
-            raise ValueError(f"unknown lexicon {lexicon!r}; valid lexicons: {', '.join(LEXICONS)}")
+            raise ValueError(
+                f"unknown lexicon {lexicon!r}; valid lexicons: {', '.join(LEXICONS)}"
+            )
         self.encoder = encoder
         self.mode = mode
         self.lexicon_name = lexicon
-        self.lexicon = (validate_lexicon(lexicon_texts, "lexicon_texts") if lexicon_texts is not None
-                        else load_lexicon(lexicon))
+        self.lexicon = (
+            validate_lexicon(lexicon_texts, "lexicon_texts")
+            if lexicon_texts is not None
+            else load_lexicon(lexicon)
+        )
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
         self.weights = weights_id(encoder)
@@ -192,10 +256,14 @@ class EmbeddingCache:
         self._model = model
         self._memory: dict[bytes, np.ndarray] = {}
         self._dirty = False
-        self._cue_matrix: np.ndarray | None = None  # pooled mode: (74, D), rows = FEATURE_NAMES + no cue
+        self._cue_matrix: np.ndarray | None = (
+            None  # pooled mode: (74, D), rows = FEATURE_NAMES + no cue
+        )
         self.stats = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "encode_calls": 0}
         self.stale_files: list[Path] = []
-        self._disk_keys: set[bytes] = set()  # keys read from the disk store when this cache was opened
+        self._disk_keys: set[bytes] = (
+            set()
+        )  # keys read from the disk store when this cache was opened
         if self.cache_dir is not None:
             self._load_disk()
 
@@ -205,13 +273,18 @@ class EmbeddingCache:
         """The disk store of this cache (None when memory only)."""
         if self.cache_dir is None:
             return None
-        return self.cache_dir / f"{self.encoder}-{self.lexicon_name}-{self.mode}-{self.namespace}.npz"
+        return (
+            self.cache_dir
+            / f"{self.encoder}-{self.lexicon_name}-{self.mode}-{self.namespace}.npz"
+        )
 
     def _load_disk(self) -> None:
         assert self.cache_dir is not None and self.path is not None
         prefix = f"{self.encoder}-{self.lexicon_name}-{self.mode}-"
         if self.cache_dir.is_dir():
-            self.stale_files = sorted(p for p in self.cache_dir.glob(f"{prefix}*.npz") if p != self.path)
+            self.stale_files = sorted(
+                p for p in self.cache_dir.glob(f"{prefix}*.npz") if p != self.path
+            )
         if not self.path.is_file():
             return
         try:
@@ -219,23 +292,35 @@ class EmbeddingCache:
                 meta = json.loads(str(store["meta"]))
                 keys, emb = store["keys"], store["embeddings"]
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{self.path}: unreadable embedding cache ({exc}); delete it to rebuild") from exc
+            raise ValueError(
+                f"{self.path}: unreadable embedding cache ({exc}); delete it to rebuild"
+            ) from exc
         expected = self._meta()
         if any(meta.get(k) != v for k, v in expected.items()):
-            raise ValueError(f"{self.path}: embedding cache made for {meta}, expected {expected}; delete it")
+            raise ValueError(
+                f"{self.path}: embedding cache made for {meta}, expected {expected}; delete it"
+            )
         # a damaged store must not be served: fresh encodes are checked the same way (_encode)
         finite = bool(np.isfinite(emb).all())
         if keys.ndim != 2 or emb.ndim != 2 or len(keys) != len(emb) or not finite:
-            raise ValueError(f"{self.path}: unreadable embedding cache ({len(keys)} keys {keys.shape}, embeddings "
-                             f"{emb.shape}, finite: {finite}); delete it to rebuild")
+            raise ValueError(
+                f"{self.path}: unreadable embedding cache ({len(keys)} keys {keys.shape}, embeddings "
+                f"{emb.shape}, finite: {finite}); delete it to rebuild"
+            )
         for key_row, vec in zip(keys, emb, strict=True):
             self._memory[key_row.tobytes()] = vec
         self._disk_keys = set(self._memory)
 
     def _meta(self) -> dict[str, Any]:
-        return {"encoder": self.encoder, "lexicon": self.lexicon_name, "mode": self.mode, "namespace": self.namespace,
-                "lexicon_hash": lexicon_hash(self.lexicon), "max_seq_length": self.max_seq_length,
-                "weights": self.weights}
+        return {
+            "encoder": self.encoder,
+            "lexicon": self.lexicon_name,
+            "mode": self.mode,
+            "namespace": self.namespace,
+            "lexicon_hash": lexicon_hash(self.lexicon),
+            "max_seq_length": self.max_seq_length,
+            "weights": self.weights,
+        }
 
     def save(self) -> None:
         """Write the store atomically (merging what another process may have added meanwhile)."""
@@ -243,16 +328,25 @@ class EmbeddingCache:
             return
         merged = dict(self._memory)
         if self.path.is_file():
-            with contextlib.suppress(OSError, ValueError, KeyError, zipfile.BadZipFile), \
-                    np.load(self.path, allow_pickle=False) as store:
-                for key_row, vec in zip(store["keys"], store["embeddings"], strict=True):
+            with (
+                contextlib.suppress(OSError, ValueError, KeyError, zipfile.BadZipFile),
+                np.load(self.path, allow_pickle=False) as store,
+            ):
+                for key_row, vec in zip(
+                    store["keys"], store["embeddings"], strict=True
+                ):
                     merged.setdefault(key_row.tobytes(), vec)
         keys = sorted(merged)
         with atomic_path(self.path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), -1),
-                         embeddings=np.stack([merged[k] for k in keys]).astype(np.float32),
-                         meta=np.array(json.dumps(self._meta(), sort_keys=True)))
+                np.savez(
+                    fh,
+                    keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(
+                        len(keys), -1
+                    ),
+                    embeddings=np.stack([merged[k] for k in keys]).astype(np.float32),
+                    meta=np.array(json.dumps(self._meta(), sort_keys=True)),
+                )
         self._dirty = False
 
     # -- encoding
@@ -268,12 +362,19 @@ class EmbeddingCache:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         self.stats["encode_calls"] += 1
-        out = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
+        out = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         out = np.asarray(out, dtype=np.float32)
         if out.shape[0] != len(texts) or not np.isfinite(out).all():
-            raise EncoderError(f"encoder {self.encoder!r} returned {out.shape} / non-finite values for "
-                               f"{len(texts)} texts")
+            raise EncoderError(
+                f"encoder {self.encoder!r} returned {out.shape} / non-finite values for "
+                f"{len(texts)} texts"
+            )
         return out
 
     def embed(self, masks: np.ndarray, *, save: bool = True) -> np.ndarray:
@@ -285,7 +386,9 @@ class EmbeddingCache:
 
     def _cues(self, save: bool) -> np.ndarray:
         if self._cue_matrix is None:
-            atoms = np.vstack([np.eye(N_FEATURES, dtype=bool), np.zeros((1, N_FEATURES), dtype=bool)])
+            atoms = np.vstack(
+                [np.eye(N_FEATURES, dtype=bool), np.zeros((1, N_FEATURES), dtype=bool)]
+            )
             self._cue_matrix = self._embed_masks(atoms, save)
         return self._cue_matrix
 
@@ -297,7 +400,9 @@ class EmbeddingCache:
         out = summed / np.where(norm > 0, norm, 1.0)
         out[empty] = cues[N_FEATURES]
         if (norm[~empty] == 0).any():
-            raise EncoderError("pooled embedding: salient cues whose embeddings cancel out exactly")
+            raise EncoderError(
+                "pooled embedding: salient cues whose embeddings cancel out exactly"
+            )
         return out.astype(np.float32)
 
     def _embed_masks(self, masks: np.ndarray, save: bool) -> np.ndarray:
@@ -306,35 +411,50 @@ class EmbeddingCache:
         missing: dict[bytes, int] = {}
         for i, key in enumerate(keys):
             if key in self._memory:
-                self.stats["disk_hits" if key in self._disk_keys else "memory_hits"] += 1
+                self.stats[
+                    "disk_hits" if key in self._disk_keys else "memory_hits"
+                ] += 1
             elif key not in missing:
                 missing[key] = i
                 self.stats["misses"] += 1
             else:
                 self.stats["memory_hits"] += 1
         if missing:
-            vecs = self._encode(describe_many(masks[list(missing.values())], self.lexicon))
+            vecs = self._encode(
+                describe_many(masks[list(missing.values())], self.lexicon)
+            )
             for key, vec in zip(missing, vecs, strict=True):
                 self._memory[key] = vec
             self._dirty = True
             if save:
                 self.save()
         if not keys:
-            return np.zeros((0, self.dim if self._memory else ENCODERS[self.encoder]["dim"]), np.float32)
+            return np.zeros(
+                (0, self.dim if self._memory else ENCODERS[self.encoder]["dim"]),
+                np.float32,
+            )
         return np.stack([self._memory[k] for k in keys])
 
     def lookup(self, mask: np.ndarray) -> np.ndarray:
         """Embedding (D,) of one mask (73,) bool: the inference fast path (a dict lookup in template
         mode, a small matrix product in pooled mode; encodes on a miss)."""
-        mask = _check_mask(mask)  # a 0/1 int mask would index rows 0 and 1 in pooled mode
+        mask = _check_mask(
+            mask
+        )  # a 0/1 int mask would index rows 0 and 1 in pooled mode
         if mask.ndim != 1:
-            raise ValueError(f"lookup takes one mask ({N_FEATURES},), got shape {mask.shape}; use embed for many")
+            raise ValueError(
+                f"lookup takes one mask ({N_FEATURES},), got shape {mask.shape}; use embed for many"
+            )
         if self.mode == "pooled" and self._cue_matrix is not None:
             if not mask.any():
                 return self._cue_matrix[N_FEATURES]
             v = self._cue_matrix[:N_FEATURES][mask].sum(axis=0)
             return v / np.linalg.norm(v)
-        vec = self._memory.get(np.packbits(mask).tobytes()) if self.mode == "template" else None
+        vec = (
+            self._memory.get(np.packbits(mask).tobytes())
+            if self.mode == "template"
+            else None
+        )
         return vec if vec is not None else self.embed(mask[None])[0]
 
     @property
@@ -349,4 +469,3 @@ class EmbeddingCache:
 
     def __contains__(self, mask: object) -> bool:
         return isinstance(mask, np.ndarray) and mask_key(mask) in self._memory
-

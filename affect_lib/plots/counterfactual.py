@@ -11,7 +11,13 @@ from matplotlib.figure import Figure
 from affect_lib.affect_diff.counterfactual import Counterfactual
 from affect_lib.schema import EMOTIONS, MODALITIES
 
-__all__ = ["counterfactual_example", "tradeoff_curve", "sampler_bars", "validity_heatmap", "attribution_by_driver"]
+__all__ = [
+    "counterfactual_example",
+    "tradeoff_curve",
+    "sampler_bars",
+    "validity_heatmap",
+    "attribution_by_driver",
+]
 
 
 def counterfactual_example(cf: Counterfactual, i: int, *, max_dims: int = 24) -> Figure:
@@ -25,14 +31,30 @@ def counterfactual_example(cf: Counterfactual, i: int, *, max_dims: int = 24) ->
         a = cf.recon[m][i].cpu().numpy()[valid][:, :max_dims].T
         b = cf.recon_cf[m][i].cpu().numpy()[valid][:, :max_dims].T
         lim = float(np.abs(np.concatenate([a, b])).max()) or 1.0
-        for row, (x, cmap, vmax) in enumerate(((a, "RdBu_r", lim), (b, "RdBu_r", lim),
-                                                (b - a, "PuOr_r", float(np.abs(b - a).max()) or 1.0))):
-            axes[row, col].imshow(x, aspect="auto", cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+        for row, (x, cmap, vmax) in enumerate(
+            (
+                (a, "RdBu_r", lim),
+                (b, "RdBu_r", lim),
+                (b - a, "PuOr_r", float(np.abs(b - a).max()) or 1.0),
+            )
+        ):
+            axes[row, col].imshow(
+                x,
+                aspect="auto",
+                cmap=cmap,
+                vmin=-vmax,
+                vmax=vmax,
+                interpolation="nearest",
+            )
             axes[row, col].set_yticks([])
-        axes[0, col].set_title(f"{m}: change {float(cf.change[i, col]):.2f}",
-                               fontweight="bold" if col == top else "normal")
+        axes[0, col].set_title(
+            f"{m}: change {float(cf.change[i, col]):.2f}",
+            fontweight="bold" if col == top else "normal",
+        )
         axes[2, col].set_xlabel("time step")
-    for row, name in enumerate(("original", f"→ {EMOTIONS[int(cf.target[i])]}", "difference")):
+    for row, name in enumerate(
+        ("original", f"→ {EMOTIONS[int(cf.target[i])]}", "difference")
+    ):
         axes[row, 0].set_ylabel(name)
     fig.tight_layout()
     return fig
@@ -43,10 +65,24 @@ def tradeoff_curve(sweep: pd.DataFrame, chosen: float) -> Figure:
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     ax.plot(sweep["proximity"], sweep["validity"], "-o", color="#4C72B0")
     for _, row in sweep.iterrows():
-        ax.annotate(f"s={row.cfg_scale:g}", (row.proximity, row.validity), textcoords="offset points",
-                    xytext=(5, -10), fontsize=8)
+        ax.annotate(
+            f"s={row.cfg_scale:g}",
+            (row.proximity, row.validity),
+            textcoords="offset points",
+            xytext=(5, -10),
+            fontsize=8,
+        )
     pick = sweep[sweep["cfg_scale"] == chosen]
-    ax.plot(pick["proximity"], pick["validity"], "o", ms=12, mfc="none", mec="#C44E52", mew=2, label="chosen")
+    ax.plot(
+        pick["proximity"],
+        pick["validity"],
+        "o",
+        ms=12,
+        mfc="none",
+        mec="#C44E52",
+        mew=2,
+        label="chosen",
+    )
     ax.set_xlabel("proximity ‖z′ − z‖ / ‖z‖ (lower = closer)")
     ax.set_ylabel("validity (share classified as target)")
     ax.set_ylim(0, 1.02)
@@ -76,8 +112,15 @@ def validity_heatmap(matrix: np.ndarray) -> Figure:
     ax.imshow(matrix, vmin=0, vmax=1, cmap="Greens")
     for i in range(len(EMOTIONS)):
         for j in range(len(EMOTIONS)):
-            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                    color="white" if matrix[i, j] > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{matrix[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if matrix[i, j] > 0.6 else "black",
+            )
     ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
     ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
     ax.set_xlabel("target emotion")
@@ -97,7 +140,14 @@ def attribution_by_driver(attribution: np.ndarray, driver: np.ndarray) -> Figure
     ax.imshow(rates, vmin=0, vmax=1, cmap="Oranges")
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(counts[i, j]), ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                str(counts[i, j]),
+                ha="center",
+                va="center",
+                color="white" if rates[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(k), MODALITIES)
     ax.set_yticks(range(k), MODALITIES)
     ax.set_xlabel("modality that changed most")

@@ -20,15 +20,40 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["BrowserCheckError", "Chromium", "find_chromium", "ensure_chromium", "CANDIDATES", "FLAGS",
-           "WIDTH", "HEIGHT"]
+__all__ = [
+    "BrowserCheckError",
+    "Chromium",
+    "find_chromium",
+    "ensure_chromium",
+    "CANDIDATES",
+    "FLAGS",
+    "WIDTH",
+    "HEIGHT",
+]
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-         "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
-         # every host name except the local server's fails to resolve: nothing leaves the machine
-         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost")
+CANDIDATES = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+)
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+    # every host name except the local server's fails to resolve: nothing leaves the machine
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+)
 WIDTH, HEIGHT = 1280, 900
 
 
@@ -50,22 +75,31 @@ def ensure_chromium(install: bool = False) -> str:
     found = find_chromium()
     if found or not install:
         if not found:
-            raise BrowserCheckError("no Chromium found (looked for $CHROMIUM, " + ", ".join(CANDIDATES)
-                                    + "); install it (`apt-get install chromium`) or pass --install")
+            raise BrowserCheckError(
+                "no Chromium found (looked for $CHROMIUM, "
+                + ", ".join(CANDIDATES)
+                + "); install it (`apt-get install chromium`) or pass --install"
+            )
         return found
     if not shutil.which("apt-get"):
-        raise BrowserCheckError("no Chromium found and no apt-get to install it; install Chromium or Chrome "
-                                "and put it on PATH (or set $CHROMIUM)")
+        raise BrowserCheckError(
+            "no Chromium found and no apt-get to install it; install Chromium or Chrome "
+            "and put it on PATH (or set $CHROMIUM)"
+        )
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     print("[browser-check] installing Debian's chromium (apt-get) ...", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
         proc = subprocess.run(sudo + cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise BrowserCheckError(f"`{' '.join(sudo + cmd)}` failed:\n{proc.stderr[-2000:]}")
+            raise BrowserCheckError(
+                f"`{' '.join(sudo + cmd)}` failed:\n{proc.stderr[-2000:]}"
+            )
     found = find_chromium()
     if not found:
-        raise BrowserCheckError("apt-get installed chromium, but no chromium is on PATH")
+        raise BrowserCheckError(
+            "apt-get installed chromium, but no chromium is on PATH"
+        )
     return found
 
 
@@ -91,11 +125,24 @@ class Chromium:
             os.dup2(child_in, 3)
             os.dup2(child_out, 4)
 
-        cmd = [self.executable, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
-               f"--window-size={WIDTH},{HEIGHT}", "about:blank"]
+        cmd = [
+            self.executable,
+            *FLAGS,
+            f"--user-data-dir={self._profile}",
+            "--remote-debugging-pipe",
+            f"--window-size={WIDTH},{HEIGHT}",
+            "about:blank",
+        ]
         self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                                     pass_fds=(3, 4), preexec_fn=fds_3_and_4, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+            pass_fds=(3, 4),
+            preexec_fn=fds_3_and_4,
+            start_new_session=True,
+        )
         for fd in (to_child_r, from_child_w, child_in, child_out):
             os.close(fd)
         self._next_id = 0
@@ -104,7 +151,9 @@ class Chromium:
         self._answers: dict[int, dict[str, Any]] = {}
         self._events: dict[str | None, list[dict[str, Any]]] = {}
         self._closed = False
-        self._reader = threading.Thread(target=self._read, name="cdp-reader", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read, name="cdp-reader", daemon=True
+        )
         self._reader.start()
         try:
             self.version = self.send("Browser.getVersion").get("product", "?")
@@ -139,8 +188,14 @@ class Chromium:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-2000:]
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None,
-             timeout: float | None = None) -> dict[str, Any]:
+    def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Send one command and return its ``result``; a protocol error raises BrowserCheckError."""
         with self._lock:
             self._next_id += 1
@@ -152,16 +207,24 @@ class Chromium:
         with self._write_lock:
             try:
                 while data:
-                    data = data[os.write(self._to_child, data):]
+                    data = data[os.write(self._to_child, data) :]
             except OSError as exc:
-                raise BrowserCheckError(f"Chromium is gone ({exc}); its log:\n{self._browser_log()}") from None
+                raise BrowserCheckError(
+                    f"Chromium is gone ({exc}); its log:\n{self._browser_log()}"
+                ) from None
         deadline = time.monotonic() + (timeout or self.timeout)
         with self._lock:
             while msg_id not in self._answers:
                 left = deadline - time.monotonic()
                 if self._closed or left <= 0:
-                    what = "exited" if self._closed else f"did not answer {method} within {timeout or self.timeout:g} s"
-                    raise BrowserCheckError(f"Chromium {what}; its log:\n{self._browser_log()}")
+                    what = (
+                        "exited"
+                        if self._closed
+                        else f"did not answer {method} within {timeout or self.timeout:g} s"
+                    )
+                    raise BrowserCheckError(
+                        f"Chromium {what}; its log:\n{self._browser_log()}"
+                    )
                 self._lock.wait(left)
             answer = self._answers.pop(msg_id)
         if "error" in answer:
@@ -177,11 +240,16 @@ class Chromium:
         with self._lock:
             self._events.pop(session, None)
 
-    def wait_event(self, session: str | None, method: str, timeout: float) -> dict[str, Any] | None:
+    def wait_event(
+        self, session: str | None, method: str, timeout: float
+    ) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                hit = next((e for e in self._events.get(session, []) if e["method"] == method), None)
+                hit = next(
+                    (e for e in self._events.get(session, []) if e["method"] == method),
+                    None,
+                )
                 left = deadline - time.monotonic()
                 if hit or self._closed or left <= 0:
                     return hit
@@ -196,7 +264,9 @@ class Chromium:
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # the browser we started and its helpers
+                os.killpg(
+                    self.proc.pid, signal.SIGKILL
+                )  # the browser we started and its helpers
                 self.proc.wait(5)
         self._reader.join(5)  # EOF once the browser is gone
         for fd in (self._to_child, self._from_child):

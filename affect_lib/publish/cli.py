@@ -1,10 +1,10 @@
 """``affect-book``: run the notebooks with papermill, regenerate stored outputs, build the HTML book.
 
-    affect-book run --profile book [-p KEY VALUE]... [--only NN]...
-    affect-book build [--profile book] [--notebooks auto|run|committed] [--strict]
-    affect-book notebooks [--only NN]...      # re-execute sources into the stored .ipynb (book profile)
-    affect-book student [--only NN]... [--out DIR]   # student copies: solutions -> # TODO (_build/student)
-    affect-book browser-check [--install]     # every page of _build/html in headless Chromium
+affect-book run --profile book [-p KEY VALUE]... [--only NN]...
+affect-book build [--profile book] [--notebooks auto|run|committed] [--strict]
+affect-book notebooks [--only NN]...      # re-execute sources into the stored .ipynb (book profile)
+affect-book student [--only NN]... [--out DIR]   # student copies: solutions -> # TODO (_build/student)
+affect-book browser-check [--install]     # every page of _build/html in headless Chromium
 """
 
 from __future__ import annotations
@@ -41,29 +41,71 @@ def parse_value(text: str) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="affect-book", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="affect-book",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute the notebooks into _build/runs/<profile>/notebooks")
+    run = sub.add_parser(
+        "run", help="execute the notebooks into _build/runs/<profile>/notebooks"
+    )
     run.add_argument("--profile", required=True, help=f"one of {', '.join(PROFILES)}")
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
-                     help="a config key or notebook parameter (repeatable), e.g. -p seed 3")
-    run.add_argument("--only", action="append", metavar="NN", help="run only notebook NN (repeatable)")
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="a config key or notebook parameter (repeatable), e.g. -p seed 3",
+    )
+    run.add_argument(
+        "--only",
+        action="append",
+        metavar="NN",
+        help="run only notebook NN (repeatable)",
+    )
     build = sub.add_parser("build", help="build the HTML book into _build/html")
-    build.add_argument("--profile", default="book", help=f"one of {', '.join(PROFILES)} (default book)")
-    build.add_argument("--notebooks", default="auto", choices=("auto", "run", "committed"),
-                       help="which executed notebooks to publish (default: the committed ones for book, "
-                            "the profile's run otherwise)")
-    build.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
-    regen = sub.add_parser("notebooks", help="re-execute notebooks/NN_*.py into their stored .ipynb")
+    build.add_argument(
+        "--profile", default="book", help=f"one of {', '.join(PROFILES)} (default book)"
+    )
+    build.add_argument(
+        "--notebooks",
+        default="auto",
+        choices=("auto", "run", "committed"),
+        help="which executed notebooks to publish (default: the committed ones for book, "
+        "the profile's run otherwise)",
+    )
+    build.add_argument(
+        "--strict", action="store_true", help="Sphinx warnings are errors"
+    )
+    regen = sub.add_parser(
+        "notebooks", help="re-execute notebooks/NN_*.py into their stored .ipynb"
+    )
     regen.add_argument("--only", action="append", metavar="NN")
-    student = sub.add_parser("student", help="write student copies (solutions replaced by # TODO) to _build/student")
+    student = sub.add_parser(
+        "student",
+        help="write student copies (solutions replaced by # TODO) to _build/student",
+    )
     student.add_argument("--only", action="append", metavar="NN")
-    student.add_argument("--out", type=Path, help="output folder (default _build/student)")
-    check = sub.add_parser("browser-check", help="open every page of the built book in headless Chromium")
+    student.add_argument(
+        "--out", type=Path, help="output folder (default _build/student)"
+    )
+    check = sub.add_parser(
+        "browser-check", help="open every page of the built book in headless Chromium"
+    )
     check.add_argument("--html", type=Path, help="built book (default _build/html)")
-    check.add_argument("--screenshots", type=Path, help="screenshots and report.json (default _build/screenshots)")
-    check.add_argument("--install", action="store_true", help="apt-get install chromium if none is found")
+    check.add_argument(
+        "--screenshots",
+        type=Path,
+        help="screenshots and report.json (default _build/screenshots)",
+    )
+    check.add_argument(
+        "--install",
+        action="store_true",
+        help="apt-get install chromium if none is found",
+    )
     return parser
 
 
@@ -74,12 +116,20 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            text = text_keys()  # `-p data_dir 2024` is a folder name, not the number 2024
-            params = {key: value if key.rpartition(".")[2] in text and value not in _NONE else parse_value(value)
-                      for key, value in args.parameter}
+            text = (
+                text_keys()
+            )  # `-p data_dir 2024` is a folder name, not the number 2024
+            params = {
+                key: value
+                if key.rpartition(".")[2] in text and value not in _NONE
+                else parse_value(value)
+                for key, value in args.parameter
+            }
             result = book.run(args.profile, params, args.only)
             total = sum(result.timings.values())
-            print(f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> {result.out_dir}")
+            print(
+                f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> {result.out_dir}"
+            )
         elif args.command == "build":
             book.build(args.profile, notebooks=args.notebooks, strict=args.strict)
         elif args.command == "student":
@@ -92,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             from affect_lib.publish.browser import run_cli
 
             build_dir = project_root() / "_build"
-            return run_cli(args.html or build_dir / "html", args.screenshots or build_dir / "screenshots",
-                           install=args.install)
+            return run_cli(
+                args.html or build_dir / "html",
+                args.screenshots or build_dir / "screenshots",
+                install=args.install,
+            )
         else:
             for path in book.regenerate(only=args.only):
                 print(f"[affect-book] wrote {path}")

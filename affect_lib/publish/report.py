@@ -20,13 +20,29 @@ from affect_lib.io import sha256_file
 
 __all__ = ["reproducibility_page", "performance_page"]
 
-PACKAGES = ("affect-lib", "torch", "lightning", "numpy", "scipy", "scikit-learn", "pandas", "matplotlib",
-            "hydra-core", "jupyter-book", "myst-nb", "papermill", "jupytext", "nbval")
+PACKAGES = (
+    "affect-lib",
+    "torch",
+    "lightning",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "matplotlib",
+    "hydra-core",
+    "jupyter-book",
+    "myst-nb",
+    "papermill",
+    "jupytext",
+    "nbval",
+)
 
 
 def _git(root: Path, *args: str) -> str:
     try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+        )
         return out.stdout.strip() if out.returncode == 0 else "unknown"
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
@@ -54,12 +70,19 @@ def _cpu_model() -> str:
 
 
 def _hardware() -> dict[str, str]:
-    info = {"CPU": _cpu_model(), "machine": platform.machine(), "cpu cores": str(os.cpu_count()),
-            "python": platform.python_version(), "platform": platform.platform()}
+    info = {
+        "CPU": _cpu_model(),
+        "machine": platform.machine(),
+        "cpu cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     try:
         import torch
 
-        info["GPU"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+        info["GPU"] = (
+            torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+        )
     except Exception:  # torch missing or a broken driver: the report still builds
         info["GPU"] = "unknown"
     return info
@@ -85,13 +108,33 @@ def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
         "",
         "## What was built",
         "",
-        _table([["git commit", f"`{commit}`" + (" (with uncommitted changes)" if dirty not in ("", "unknown") else "")],
+        _table(
+            [
+                [
+                    "git commit",
+                    f"`{commit}`"
+                    + (
+                        " (with uncommitted changes)"
+                        if dirty not in ("", "unknown")
+                        else ""
+                    ),
+                ],
                 ["profile", f"`{profile}`"],
-                ["notebooks", "executed by `affect-book run` for this build" if notebooks == "run"
-                 else "the committed notebooks (stored `book`-profile outputs, checked by nbval)"],
-                ["parameters", f"`{json.dumps(timings.get('parameters', {}), sort_keys=True)}`"
-                 if notebooks == "run" else "profile defaults"]],
-               ["item", "value"]),
+                [
+                    "notebooks",
+                    "executed by `affect-book run` for this build"
+                    if notebooks == "run"
+                    else "the committed notebooks (stored `book`-profile outputs, checked by nbval)",
+                ],
+                [
+                    "parameters",
+                    f"`{json.dumps(timings.get('parameters', {}), sort_keys=True)}`"
+                    if notebooks == "run"
+                    else "profile defaults",
+                ],
+            ],
+            ["item", "value"],
+        ),
         "",
         "## Seeds",
         "",
@@ -116,46 +159,96 @@ def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
     ]
     nb_times = timings.get("notebooks", {})
     if notebooks == "run" and nb_times:
-        rows = [[name, f"{v['seconds']:.1f}" if v.get("seconds") is not None else "-", v.get("status", "?"),
-                 _params(v.get("parameters", timings.get("parameters", {})))]
-                for name, v in sorted(nb_times.items())]
+        rows = [
+            [
+                name,
+                f"{v['seconds']:.1f}" if v.get("seconds") is not None else "-",
+                v.get("status", "?"),
+                _params(v.get("parameters", timings.get("parameters", {}))),
+            ]
+            for name, v in sorted(nb_times.items())
+        ]
         total = sum(v["seconds"] or 0 for v in nb_times.values())
-        parts += [_table(rows + [["**total**", f"**{total:.1f}**", "", ""]],
-                         ["notebook", "seconds", "status", "parameters"]), ""]
+        parts += [
+            _table(
+                rows + [["**total**", f"**{total:.1f}**", "", ""]],
+                ["notebook", "seconds", "status", "parameters"],
+            ),
+            "",
+        ]
     else:
-        parts += ["This build shows the committed notebooks, so no wall times were measured for it; "
-                  "`make book` (or `affect-book run --profile book`) records them in "
-                  "`_build/runs/book/timings.json`.", ""]
-    artifacts = sorted([*run_dir.glob("*/checkpoints/best.ckpt"), *run_dir.glob("*/*.json"), *run_dir.glob("*/*.csv")]
-                       ) if run_dir.exists() else []
+        parts += [
+            "This build shows the committed notebooks, so no wall times were measured for it; "
+            "`make book` (or `affect-book run --profile book`) records them in "
+            "`_build/runs/book/timings.json`.",
+            "",
+        ]
+    artifacts = (
+        sorted(
+            [
+                *run_dir.glob("*/checkpoints/best.ckpt"),
+                *run_dir.glob("*/*.json"),
+                *run_dir.glob("*/*.csv"),
+            ]
+        )
+        if run_dir.exists()
+        else []
+    )
     parts += ["## Artifacts", ""]
     if artifacts:
-        parts += [_table([[f"`{p.relative_to(run_dir)}`", f"`{sha256_file(p)[:16]}…`"] for p in artifacts],
-                         ["file (in the run folder)", "SHA-256"]), ""]
-        parts += ["Dataset fingerprints (SHA-256 over every array of each split) are in "
-                  "`data/synth_mosei_summary.json`.", ""]
+        parts += [
+            _table(
+                [
+                    [f"`{p.relative_to(run_dir)}`", f"`{sha256_file(p)[:16]}…`"]
+                    for p in artifacts
+                ],
+                ["file (in the run folder)", "SHA-256"],
+            ),
+            "",
+        ]
+        parts += [
+            "Dataset fingerprints (SHA-256 over every array of each split) are in "
+            "`data/synth_mosei_summary.json`.",
+            "",
+        ]
     else:
         parts += ["No artifacts in the run folder of this profile yet.", ""]
-    parts += ["## How to rerun", "",
-              "```bash",
-              f"git checkout {commit if commit != 'unknown' else '<commit>'}",
-              f"make book PROFILE={profile}                              # everything, then the HTML book",
-              f".venv/bin/affect-book run --profile {profile} -p seed 1  # every notebook with another seed",
-              "```", "",
-              "One notebook at a time (each reads what the earlier ones wrote into the run folder; "
-              "`-p KEY VALUE` overrides any parameter or config key, see the rerun page):", "",
-              _table([[f"`{p.stem}`", f"`.venv/bin/affect-book run --profile {profile} --only {p.stem[:2]}`"]
-                      for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))],
-                     ["notebook", "command"]), ""]
+    parts += [
+        "## How to rerun",
+        "",
+        "```bash",
+        f"git checkout {commit if commit != 'unknown' else '<commit>'}",
+        f"make book PROFILE={profile}                              # everything, then the HTML book",
+        f".venv/bin/affect-book run --profile {profile} -p seed 1  # every notebook with another seed",
+        "```",
+        "",
+        "One notebook at a time (each reads what the earlier ones wrote into the run folder; "
+        "`-p KEY VALUE` overrides any parameter or config key, see the rerun page):",
+        "",
+        _table(
+            [
+                [
+                    f"`{p.stem}`",
+                    f"`.venv/bin/affect-book run --profile {profile} --only {p.stem[:2]}`",
+                ]
+                for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+            ],
+            ["notebook", "command"],
+        ),
+        "",
+    ]
     return "\n".join(parts)
 
 
 def _committed_outputs() -> list[str]:
     """What the hardware table means for the committed notebooks, whose outputs `make notebooks` computed."""
-    return ["The table above is the machine that built these pages. The stored outputs it shows were computed "
-            "by `make notebooks`, possibly on another kind of CPU: such a CPU rounds differently in the last "
-            "digits and training amplifies that, so nbval compares trained outputs within the tolerances of "
-            "`notebooks/tolerances.json` and the others exactly.", ""]
+    return [
+        "The table above is the machine that built these pages. The stored outputs it shows were computed "
+        "by `make notebooks`, possibly on another kind of CPU: such a CPU rounds differently in the last "
+        "digits and training amplifies that, so nbval compares trained outputs within the tolerances of "
+        "`notebooks/tolerances.json` and the others exactly.",
+        "",
+    ]
 
 
 def _params(params: dict[str, Any]) -> str:
@@ -166,28 +259,53 @@ def _seeds(profile: str, timings: dict[str, Any]) -> str:
     """The seeds this build used: the ``seed`` parameter of each notebook and what it implies."""
     from affect_lib.config import load_profile
 
-    per_nb = {name: v.get("parameters", timings.get("parameters", {}))
-              for name, v in timings.get("notebooks", {}).items()}
+    per_nb = {
+        name: v.get("parameters", timings.get("parameters", {}))
+        for name, v in timings.get("notebooks", {}).items()
+    }
     seeds = sorted({int(p.get("seed", 0)) for p in per_nb.values()}) or [0]
     rows = []
     for seed in seeds:
         cfg = load_profile(profile, seed=seed)
-        users = [n for n, p in per_nb.items() if int(p.get("seed", 0)) == seed] or ["every notebook"]
-        rows.append([f"`{seed}`", ", ".join(f"`{u}`" for u in users),
-                     ", ".join(str(seed + i) for i in range(cfg.ablation.ablation_seeds)),
-                     f"{cfg.lasca.n_seeds} subject splits from `{seed}`"])
-    return _table(rows, ["seed", "notebooks", "ablation training seeds (chapter 6)", "LaScA (chapter 5)"])
+        users = [n for n, p in per_nb.items() if int(p.get("seed", 0)) == seed] or [
+            "every notebook"
+        ]
+        rows.append(
+            [
+                f"`{seed}`",
+                ", ".join(f"`{u}`" for u in users),
+                ", ".join(str(seed + i) for i in range(cfg.ablation.ablation_seeds)),
+                f"{cfg.lasca.n_seeds} subject splits from `{seed}`",
+            ]
+        )
+    return _table(
+        rows,
+        [
+            "seed",
+            "notebooks",
+            "ablation training seeds (chapter 6)",
+            "LaScA (chapter 5)",
+        ],
+    )
 
 
 PERFORMANCE_FIGURE = "performance_budgets.png"
-_ROW_NAMES = ("notebook", "contender", "sampler", "encoder", "name")  # the column naming a benchmark row
+_ROW_NAMES = (
+    "notebook",
+    "contender",
+    "sampler",
+    "encoder",
+    "name",
+)  # the column naming a benchmark row
 
 
 def _fmt(value: Any) -> str:
     """A table cell: floats to 4 significant digits, "-" when not measured (null/NaN), "|" escaped."""
     if value is None or (isinstance(value, float) and value != value):
         return "-"
-    return f"{value:.4g}" if isinstance(value, float) else str(value).replace("|", "\\|")
+    return (
+        f"{value:.4g}" if isinstance(value, float) else str(value).replace("|", "\\|")
+    )
 
 
 def _budget_share(check: dict[str, Any]) -> float | None:
@@ -216,9 +334,14 @@ def _load_benchmarks(root: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _budget_figure(claims: list[tuple[str, str, dict[str, Any]]], target: Path) -> None:
     """One bar per claim from the budget (1) to its share of the budget, log scale: green met, red missed."""
-    from matplotlib.figure import Figure  # no pyplot: no global backend state at build time
+    from matplotlib.figure import (
+        Figure,
+    )  # no pyplot: no global backend state at build time
 
-    labels = [f"{bench}: {claim}" if len(claim) <= 60 else f"{bench}: {claim[:57]}..." for bench, claim, _ in claims]
+    labels = [
+        f"{bench}: {claim}" if len(claim) <= 60 else f"{bench}: {claim[:57]}..."
+        for bench, claim, _ in claims
+    ]
     fig = Figure(figsize=(10, 0.4 * len(claims) + 1.2), layout="constrained")
     ax = fig.add_subplot()
     y = list(range(len(claims)))[::-1]
@@ -229,8 +352,14 @@ def _budget_figure(claims: list[tuple[str, str, dict[str, Any]]], target: Path) 
             continue
         share = min(max(share, 1e-3), 1e3)
         ax.barh(yi, share - 1, left=1, color="tab:green" if check["ok"] else "tab:red")
-        ax.text(share * (0.9 if share < 1 else 1.1), yi, f"{check['value']:.3g} ({check['op']} {check['budget']:g})",
-                va="center", ha="right" if share < 1 else "left", fontsize=7)
+        ax.text(
+            share * (0.9 if share < 1 else 1.1),
+            yi,
+            f"{check['value']:.3g} ({check['op']} {check['budget']:g})",
+            va="center",
+            ha="right" if share < 1 else "left",
+            fontsize=7,
+        )
     ax.axvline(1.0, color="black", lw=1)
     ax.set_xscale("log")
     ax.set_xlim(1e-3, 1e3)
@@ -247,26 +376,54 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
     budget written to ``figure_dir / PERFORMANCE_FIGURE`` (the page links it by that name, so pass the
     folder the page is written to; ``None``: no chart), then each benchmark's measurements.
     """
-    parts = ["# Performance", "",
-             "Budgets are claims about ratios measured side by side in one process (machines are noisy; "
-             "ratios travel better than absolute times). `make bench` runs `benchmarks/bench_*.py`, writes "
-             "`_build/bench/*.json` and exits non-zero when a budget is missed; `make book` checks its own "
-             "run's notebook times (the book execution result, nothing else). This page shows the results "
-             "present when the book was built.", ""]
+    parts = [
+        "# Performance",
+        "",
+        "Budgets are claims about ratios measured side by side in one process (machines are noisy; "
+        "ratios travel better than absolute times). `make bench` runs `benchmarks/bench_*.py`, writes "
+        "`_build/bench/*.json` and exits non-zero when a budget is missed; `make book` checks its own "
+        "run's notebook times (the book execution result, nothing else). This page shows the results "
+        "present when the book was built.",
+        "",
+    ]
     benchmarks = _load_benchmarks(root)
     if not benchmarks:
-        return "\n".join(parts + ["No benchmark results were present at build time: run `make bench`, then "
-                                  "rebuild the book.", ""])
-    claims = [(name, claim, check) for name, data in benchmarks
-              for claim, check in (data.get("checks") or {}).items()]
+        return "\n".join(
+            parts
+            + [
+                "No benchmark results were present at build time: run `make bench`, then "
+                "rebuild the book.",
+                "",
+            ]
+        )
+    claims = [
+        (name, claim, check)
+        for name, data in benchmarks
+        for claim, check in (data.get("checks") or {}).items()
+    ]
     if claims:
-        rows = [[name.replace("_", " "), _fmt(claim), _fmt(c.get("value")), f"{c['op']} {c['budget']:g}",
-                 "OK" if c["ok"] else "**MISS**"] for name, claim, c in claims]
-        parts += ["## Claims and budgets", "", _table(rows, ["benchmark", "claim", "measured", "budget", "result"]), ""]
+        rows = [
+            [
+                name.replace("_", " "),
+                _fmt(claim),
+                _fmt(c.get("value")),
+                f"{c['op']} {c['budget']:g}",
+                "OK" if c["ok"] else "**MISS**",
+            ]
+            for name, claim, c in claims
+        ]
+        parts += [
+            "## Claims and budgets",
+            "",
+            _table(rows, ["benchmark", "claim", "measured", "budget", "result"]),
+            "",
+        ]
         if figure_dir is not None:
             _budget_figure(claims, figure_dir / PERFORMANCE_FIGURE)
-            parts += [f"![Each claim's share of its budget, log scale: a bar left of 1 meets it]({PERFORMANCE_FIGURE})",
-                      ""]
+            parts += [
+                f"![Each claim's share of its budget, log scale: a bar left of 1 meets it]({PERFORMANCE_FIGURE})",
+                "",
+            ]
     for name, data in benchmarks:
         parts += [f"## {name.replace('_', ' ')}", ""]
         if "error" in data:
@@ -274,17 +431,34 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
             continue
         machine = data.get("machine") or {}
         if machine:
-            parts += [f"Measured on {machine.get('cores', '?')} cores ({machine.get('platform', '?')}).", ""]
-        settings = {k: v for k, v in data.items() if k not in ("benchmark", "machine", "rows", "checks")
-                    and not isinstance(v, dict)}  # a benchmark's parameters and extra results
+            parts += [
+                f"Measured on {machine.get('cores', '?')} cores ({machine.get('platform', '?')}).",
+                "",
+            ]
+        settings = {
+            k: v
+            for k, v in data.items()
+            if k not in ("benchmark", "machine", "rows", "checks")
+            and not isinstance(v, dict)
+        }  # a benchmark's parameters and extra results
         if settings:
-            shown = (f"`{k}` = " + (f"`{v}`" if isinstance(v, str) else _fmt(v)) for k, v in settings.items())
-            parts += ["Settings and further results: " + "; ".join(shown) + ".", ""]  # text as code: no typography
+            shown = (
+                f"`{k}` = " + (f"`{v}`" if isinstance(v, str) else _fmt(v))
+                for k, v in settings.items()
+            )
+            parts += [
+                "Settings and further results: " + "; ".join(shown) + ".",
+                "",
+            ]  # text as code: no typography
         rows = data.get("rows") or []
         if isinstance(rows, list) and rows:
-            keys = sorted(rows[0], key=lambda k: k not in _ROW_NAMES)  # JSON keys come sorted: name column first
+            keys = sorted(
+                rows[0], key=lambda k: k not in _ROW_NAMES
+            )  # JSON keys come sorted: name column first
             parts += [_table([[_fmt(r.get(k)) for k in keys] for r in rows], keys), ""]
         if not data.get("checks"):
-            parts += ["This result file has no budget checks (written by an older benchmark): rerun `make bench`.",
-                      ""]
+            parts += [
+                "This result file has no budget checks (written by an older benchmark): rerun `make bench`.",
+                "",
+            ]
     return "\n".join(parts)

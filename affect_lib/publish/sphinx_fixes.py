@@ -15,7 +15,9 @@ from typing import Any
 __all__ = ["dedupe_scripts", "setup"]
 
 
-def dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+def dedupe_scripts(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """``html-page-context`` handler: keep the first of identical ``<script>`` entries."""
     scripts = context.get("script_files")
     if not isinstance(scripts, list):
@@ -23,7 +25,10 @@ def dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str
     seen: set[tuple[Any, ...]] = set()
     unique = []
     for js in scripts:
-        key = (getattr(js, "filename", str(js)) or "", tuple(sorted(getattr(js, "attributes", {}).items())))
+        key = (
+            getattr(js, "filename", str(js)) or "",
+            tuple(sorted(getattr(js, "attributes", {}).items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(js)
@@ -31,5 +36,7 @@ def dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str
 
 
 def setup(app: Any) -> dict[str, Any]:
-    app.connect("html-page-context", dedupe_scripts, priority=900)  # after the extensions that add scripts
+    app.connect(
+        "html-page-context", dedupe_scripts, priority=900
+    )  # after the extensions that add scripts
     return {"parallel_read_safe": True, "parallel_write_safe": True}

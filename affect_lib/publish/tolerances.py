@@ -30,20 +30,48 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RULE", "SKIPPED", "numbers", "cell_key", "flatten", "glue_names", "tolerance", "pooled", "snap",
-           "Tolerances", "nbval_compare", "measure", "measured_runs"]
+__all__ = [
+    "RULE",
+    "SKIPPED",
+    "numbers",
+    "cell_key",
+    "flatten",
+    "glue_names",
+    "tolerance",
+    "pooled",
+    "snap",
+    "Tolerances",
+    "nbval_compare",
+    "measure",
+    "measured_runs",
+]
 
-RULE = ("tolerance = max(6 x sd, 2 x largest |run - stored|, one unit of the finest last printed digit) "
-        "over the stored value and every run with the same text around the numbers, raised to the output's "
-        "median relative tolerance times the value; 0 (exact) where no run differs")
+RULE = (
+    "tolerance = max(6 x sd, 2 x largest |run - stored|, one unit of the finest last printed digit) "
+    "over the stored value and every run with the same text around the numbers, raised to the output's "
+    "median relative tolerance times the value; 0 (exact) where no run differs"
+)
 SD_FACTOR, DEV_FACTOR = 6.0, 2.0
 
 # nbval's own skip list (nbval.plugin.IPyNbFile.skip_compare) plus the images it ignores by default.
-SKIPPED = frozenset({"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
-                     "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg"})
+SKIPPED = frozenset(
+    {
+        "metadata",
+        "traceback",
+        "prompt_number",
+        "output_type",
+        "name",
+        "execution_count",
+        "application/vnd.jupyter.widget-view+json",
+        "image/png",
+        "image/jpeg",
+    }
+)
 
 # A number not glued to a word: "AU12", "mfcc_3", "cell-011" and "x86_64" stay text.
-_NUMBER = re.compile(r"(?<![\w.+-])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?!\w|\.\d)|(?<!\w)(?:nan|inf)(?!\w)")
+_NUMBER = re.compile(
+    r"(?<![\w.+-])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?!\w|\.\d)|(?<!\w)(?:nan|inf)(?!\w)"
+)
 
 
 def numbers(text: str) -> tuple[str, list[str]]:
@@ -87,7 +115,11 @@ def _coalesced(outputs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             if name in streams:
                 streams[name]["text"] += _text(out["text"])
                 continue
-            streams[name] = {"output_type": "stream", "name": name, "text": _text(out["text"])}
+            streams[name] = {
+                "output_type": "stream",
+                "name": name,
+                "text": _text(out["text"]),
+            }
             merged.append(streams[name])
         else:
             merged.append(dict(out))
@@ -168,11 +200,22 @@ def pooled(tols: Sequence[float], tokens: Sequence[str]) -> list[float]:
     every run), while the other numbers of the same table show the scale of the noise; numbers that
     no run changed stay exact."""
     values = [abs(_value(t)) for t in tokens]
-    rel = sorted(tol / v for tol, v in zip(tols, values, strict=True) if 0 < tol < math.inf and v > 0)
+    rel = sorted(
+        tol / v
+        for tol, v in zip(tols, values, strict=True)
+        if 0 < tol < math.inf and v > 0
+    )
     if not rel:
         return list(tols)
-    median = rel[len(rel) // 2] if len(rel) % 2 else (rel[len(rel) // 2 - 1] + rel[len(rel) // 2]) / 2
-    return [max(tol, median * v) if tol > 0 else tol for tol, v in zip(tols, values, strict=True)]
+    median = (
+        rel[len(rel) // 2]
+        if len(rel) % 2
+        else (rel[len(rel) // 2 - 1] + rel[len(rel) // 2]) / 2
+    )
+    return [
+        max(tol, median * v) if tol > 0 else tol
+        for tol, v in zip(tols, values, strict=True)
+    ]
 
 
 def snap(stored: str, computed: str, tols: Sequence[float]) -> tuple[str, list[str]]:
@@ -188,9 +231,13 @@ def snap(stored: str, computed: str, tols: Sequence[float]) -> tuple[str, list[s
         vs, vc = _value(s), _value(c)
         if s == c or (math.isnan(vs) and math.isnan(vc)):
             continue
-        if not (math.isfinite(vs) and math.isfinite(vc) and abs(vc - vs) <= tol * (1 + 1e-9)):
-            problems.append(f"number {i + 1} ({_context(skel_s, i)}): stored {s}, computed {c}, "
-                            f"|difference| {abs(vc - vs):.3g} > tolerance {tol:.3g}")
+        if not (
+            math.isfinite(vs) and math.isfinite(vc) and abs(vc - vs) <= tol * (1 + 1e-9)
+        ):
+            problems.append(
+                f"number {i + 1} ({_context(skel_s, i)}): stored {s}, computed {c}, "
+                f"|difference| {abs(vc - vs):.3g} > tolerance {tol:.3g}"
+            )
     return (computed, problems) if problems else (stored, [])
 
 
@@ -217,16 +264,27 @@ class Tolerances:
         try:
             data = json.loads(path.read_text())
         except ValueError as exc:
-            raise ValueError(f"{path}: not JSON ({exc}); regenerate it with `make tolerances`") from None
+            raise ValueError(
+                f"{path}: not JSON ({exc}); regenerate it with `make tolerances`"
+            ) from None
         if not isinstance(data, dict) or not isinstance(data.get("cells"), dict):
-            raise ValueError(f"{path}: expected an object with 'cells'; regenerate it with `make tolerances`")
+            raise ValueError(
+                f"{path}: expected an object with 'cells'; regenerate it with `make tolerances`"
+            )
         return cls(data)
 
-    def entry(self, notebook: str, source: str | Sequence[str]) -> dict[str, Any] | None:
+    def entry(
+        self, notebook: str, source: str | Sequence[str]
+    ) -> dict[str, Any] | None:
         return self.cells.get(notebook, {}).get(cell_key(source))
 
-    def apply(self, notebook: str, source: str | Sequence[str], computed: list[Any],
-              stored: list[Any]) -> tuple[list[Any], list[str]]:
+    def apply(
+        self,
+        notebook: str,
+        source: str | Sequence[str],
+        computed: list[Any],
+        stored: list[Any],
+    ) -> tuple[list[Any], list[str]]:
         """``computed`` outputs with in-tolerance numbers snapped to the stored text, and a line for
         each number outside its tolerance. Cells without an entry come back unchanged."""
         entry = self.entry(notebook, source)
@@ -246,7 +304,9 @@ class Tolerances:
                 return text
             new, bad = snap(ref[label], text, tols[label]["tol"])
             name = tols[label].get("glue")
-            problems.extend(f"{label}{f' (glue {name})' if name else ''}: {b}" for b in bad)
+            problems.extend(
+                f"{label}{f' (glue {name})' if name else ''}: {b}" for b in bad
+            )
             return new
 
         for out in snapped:
@@ -259,25 +319,35 @@ class Tolerances:
         return snapped, problems
 
 
-def nbval_compare(exact: Callable[..., bool], tolerances: Tolerances) -> Callable[..., bool]:
+def nbval_compare(
+    exact: Callable[..., bool], tolerances: Tolerances
+) -> Callable[..., bool]:
     """A replacement for nbval's ``IPyNbCell.compare_outputs``: the computed outputs of a listed cell
     are snapped to the stored numbers within tolerance, then ``exact`` (nbval's own comparison) runs,
     and a failure names each number outside its tolerance."""
 
-    def compare_outputs(cell: Any, test: list[Any], ref: list[Any], skip_compare: Any = None) -> bool:
-        test, problems = tolerances.apply(Path(cell.parent.path).name, cell.cell.source, test, ref)
+    def compare_outputs(
+        cell: Any, test: list[Any], ref: list[Any], skip_compare: Any = None
+    ) -> bool:
+        test, problems = tolerances.apply(
+            Path(cell.parent.path).name, cell.cell.source, test, ref
+        )
         same = exact(cell, test, ref, skip_compare)
         if not same and problems:
-            cell.comparison_traceback.append("outside the measured tolerance (notebooks/tolerances.json):")
+            cell.comparison_traceback.append(
+                "outside the measured tolerance (notebooks/tolerances.json):"
+            )
             cell.comparison_traceback.extend(f"  {p}" for p in problems)
         return same
 
     return compare_outputs
 
 
-def measure(stored: Mapping[str, Sequence[Mapping[str, Any]]],
-            runs: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
-            same_seed: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
+def measure(
+    stored: Mapping[str, Sequence[Mapping[str, Any]]],
+    runs: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+    same_seed: Iterable[str],
+) -> tuple[dict[str, Any], list[str]]:
     """Tolerances of one notebook's cells from its re-executions.
 
     ``stored``: ``{cell source: outputs}`` of the stored notebook; ``runs``: ``{run name: {cell
@@ -310,15 +380,28 @@ def measure(stored: Mapping[str, Sequence[Mapping[str, Any]]],
                 if s2 == skel and len(t2) == len(toks):
                     seen[name] = t2
                 elif name in same_seed:
-                    warnings.append(f"cell {first!r} output {label}: run {name!r} printed other text")
-            tols = pooled([tolerance(tok, [t[i] for t in seen.values()]) for i, tok in enumerate(toks)], toks)
+                    warnings.append(
+                        f"cell {first!r} output {label}: run {name!r} printed other text"
+                    )
+            tols = pooled(
+                [
+                    tolerance(tok, [t[i] for t in seen.values()])
+                    for i, tok in enumerate(toks)
+                ],
+                toks,
+            )
             if not any(tols):
                 continue
-            item: dict[str, Any] = {"tol": [_round(t) for t in tols], "runs": sorted(seen)}
+            item: dict[str, Any] = {
+                "tol": [_round(t) for t in tols],
+                "runs": sorted(seen),
+            }
             if label in glued:
                 item["glue"] = glued[label]
-                item["values"] = {"stored": toks[0] if toks else None,
-                                  **{n: t[0] for n, t in seen.items() if t}}
+                item["values"] = {
+                    "stored": toks[0] if toks else None,
+                    **{n: t[0] for n, t in seen.items() if t},
+                }
             entry["outputs"][label] = item
         if entry["outputs"]:
             cells[cell_key(source)] = entry
@@ -333,7 +416,9 @@ def _round(x: float) -> float:
     return float(f"{math.ceil(x / scale) * scale:.3g}")
 
 
-def measured_runs(notebook: str, keys: Sequence[str], path: str | Path | None = None) -> Any:
+def measured_runs(
+    notebook: str, keys: Sequence[str], path: str | Path | None = None
+) -> Any:
     """A table of glued numbers as stored and as each measured run printed them, with their tolerance.
 
     ``keys``: glue keys of ``notebook`` (e.g. ``"04_counterfactuals.ipynb"``). Rows: the keys; columns:
@@ -353,6 +438,10 @@ def measured_runs(notebook: str, keys: Sequence[str], path: str | Path | None = 
     rows = {}
     for key in keys:
         item = found.get(key)
-        values = {k: float(v) for k, v in (item or {}).get("values", {}).items() if v is not None}
+        values = {
+            k: float(v)
+            for k, v in (item or {}).get("values", {}).items()
+            if v is not None
+        }
         rows[key] = {**values, "tolerance": item["tol"][0]} if item else {}
     return pd.DataFrame.from_dict(rows, orient="index").reindex(list(keys))

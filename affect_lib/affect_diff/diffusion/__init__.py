@@ -8,7 +8,11 @@ from affect_lib.affect_diff.diffusion.gaussian_diffusion import (
     guided_eps_fn,
     linear_beta_schedule,
 )
-from affect_lib.affect_diff.diffusion.unet1d import ResnetBlock1D, SinusoidalTimeEmbedding, UNet1D
+from affect_lib.affect_diff.diffusion.unet1d import (
+    ResnetBlock1D,
+    SinusoidalTimeEmbedding,
+    UNet1D,
+)
 
 __all__ = [
     "DiffusionSchedule",

@@ -27,7 +27,11 @@ class SinusoidalTimeEmbedding(nn.Module):
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         half = self.dim // 2
-        freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+        freqs = torch.exp(
+            -math.log(10000.0)
+            * torch.arange(half, device=t.device, dtype=torch.float32)
+            / half
+        )
         args = t.float()[:, None] * freqs[None, :]
         return torch.cat([args.sin(), args.cos()], dim=-1)
 
@@ -39,11 +43,21 @@ class ResnetBlock1D(nn.Module):
     residual when the channel count changes.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, *, cond_dim: int, groups: int = 8, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        *,
+        cond_dim: int,
+        groups: int = 8,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         for name, ch in (("in_ch", in_ch), ("out_ch", out_ch)):
             if ch % groups:
-                raise ValueError(f"{name}={ch} must be divisible by groups={groups} (GroupNorm)")
+                raise ValueError(
+                    f"{name}={ch} must be divisible by groups={groups} (GroupNorm)"
+                )
         self.norm1 = nn.GroupNorm(groups, in_ch)
         self.conv1 = nn.Conv1d(in_ch, out_ch, 3, padding=1)
         self.cond_proj = nn.Sequential(nn.SiLU(), nn.Linear(cond_dim, out_ch))
@@ -67,38 +81,72 @@ class UNet1D(nn.Module):
     multiple of ``2^(n−1)`` and cropped back.
     """
 
-    def __init__(self, *, channels: int, base_channels: int = 64, channel_mults: tuple[int, ...] = (1, 2, 4),
-                 num_classes: int = 6, n_modalities: int = 3, groups: int = 8, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        channels: int,
+        base_channels: int = 64,
+        channel_mults: tuple[int, ...] = (1, 2, 4),
+        num_classes: int = 6,
+        n_modalities: int = 3,
+        groups: int = 8,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if channels < 1 or num_classes < 1 or n_modalities < 1 or not channel_mults:
-            raise ValueError("channels, num_classes, n_modalities must be >= 1 and channel_mults non-empty, got "
-                             f"{channels}, {num_classes}, {n_modalities}, {channel_mults}")
-        self.channels, self.num_classes, self.n_modalities = channels, num_classes, n_modalities
+            raise ValueError(
+                "channels, num_classes, n_modalities must be >= 1 and channel_mults non-empty, got "
+                f"{channels}, {num_classes}, {n_modalities}, {channel_mults}"
+            )
+        self.channels, self.num_classes, self.n_modalities = (
+            channels,
+            num_classes,
+            n_modalities,
+        )
         self.levels = len(channel_mults)
         dims = [base_channels * m for m in channel_mults]
         cond_dim = 4 * base_channels
 
-        self.time_mlp = nn.Sequential(SinusoidalTimeEmbedding(base_channels), nn.Linear(base_channels, cond_dim),
-                                      nn.SiLU(), nn.Linear(cond_dim, cond_dim))
-        self.label_emb = nn.Embedding(num_classes + 1, cond_dim)  # last row: the CFG null label
+        self.time_mlp = nn.Sequential(
+            SinusoidalTimeEmbedding(base_channels),
+            nn.Linear(base_channels, cond_dim),
+            nn.SiLU(),
+            nn.Linear(cond_dim, cond_dim),
+        )
+        self.label_emb = nn.Embedding(
+            num_classes + 1, cond_dim
+        )  # last row: the CFG null label
         self.influence_proj = nn.Linear(n_modalities, cond_dim)
 
         def block(i: int, o: int) -> ResnetBlock1D:
-            return ResnetBlock1D(i, o, cond_dim=cond_dim, groups=groups, dropout=dropout)
+            return ResnetBlock1D(
+                i, o, cond_dim=cond_dim, groups=groups, dropout=dropout
+            )
 
         self.init_conv = nn.Conv1d(channels, base_channels, 3, padding=1)
         self.down_blocks, self.downsamples = nn.ModuleList(), nn.ModuleList()
         for i, d in enumerate(dims):
             self.down_blocks.append(block(dims[i - 1] if i else base_channels, d))
             last = i == self.levels - 1
-            self.downsamples.append(nn.Identity() if last else nn.Conv1d(d, d, 3, stride=2, padding=1))
-        self.mid_blocks = nn.ModuleList([block(dims[-1], dims[-1]), block(dims[-1], dims[-1])])
+            self.downsamples.append(
+                nn.Identity() if last else nn.Conv1d(d, d, 3, stride=2, padding=1)
+            )
+        self.mid_blocks = nn.ModuleList(
+            [block(dims[-1], dims[-1]), block(dims[-1], dims[-1])]
+        )
         self.up_blocks, self.upsamples = nn.ModuleList(), nn.ModuleList()
         for i in reversed(range(self.levels)):
-            self.up_blocks.append(block(2 * dims[i], dims[i]))  # input: current h ++ skip of level i
-            self.upsamples.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                                                nn.Conv1d(dims[i], dims[i - 1], 3, padding=1))
-                                  if i else nn.Identity())
+            self.up_blocks.append(
+                block(2 * dims[i], dims[i])
+            )  # input: current h ++ skip of level i
+            self.upsamples.append(
+                nn.Sequential(
+                    nn.Upsample(scale_factor=2, mode="nearest"),
+                    nn.Conv1d(dims[i], dims[i - 1], 3, padding=1),
+                )
+                if i
+                else nn.Identity()
+            )
         self.final_norm = nn.GroupNorm(groups, dims[0])
         self.final_conv = nn.Conv1d(dims[0], channels, 1)
         # Zero init: the untrained model predicts ε = 0, so the first loss is E‖ε‖² = 1 whatever the
@@ -111,47 +159,77 @@ class UNet1D(nn.Module):
         """Label index meaning "no label" for classifier-free guidance."""
         return self.num_classes
 
-    def _batch_vector(self, name: str, value: int | torch.Tensor, batch: int, device: torch.device) -> torch.Tensor:
+    def _batch_vector(
+        self, name: str, value: int | torch.Tensor, batch: int, device: torch.device
+    ) -> torch.Tensor:
         value = torch.as_tensor(value, device=device)
         if value.ndim == 0:
             value = value.expand(batch)
         if tuple(value.shape) != (batch,):
-            raise ValueError(f"{name} must be a scalar or of shape ({batch},), got {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must be a scalar or of shape ({batch},), got {tuple(value.shape)}"
+            )
         return value
 
-    def _condition(self, t: torch.Tensor, label: torch.Tensor, influence: torch.Tensor | None,
-                   batch: int, device: torch.device) -> torch.Tensor:
+    def _condition(
+        self,
+        t: torch.Tensor,
+        label: torch.Tensor,
+        influence: torch.Tensor | None,
+        batch: int,
+        device: torch.device,
+    ) -> torch.Tensor:
         if not torch.isfinite(t.float()).all():
             raise ValueError("t contains NaN or inf")
         if label.dtype.is_floating_point or label.dtype == torch.bool:
             raise ValueError(f"label must be an integer tensor, got {label.dtype}")
         if (label < 0).any() or (label > self.num_classes).any():
-            raise ValueError(f"label must be in [0, {self.num_classes}] ({self.num_classes} = null label), "
-                             f"got values in [{int(label.min())}, {int(label.max())}]")
+            raise ValueError(
+                f"label must be in [0, {self.num_classes}] ({self.num_classes} = null label), "
+                f"got values in [{int(label.min())}, {int(label.max())}]"
+            )
         if influence is None:
             influence = torch.zeros(batch, self.n_modalities, device=device)
         elif tuple(influence.shape) != (batch, self.n_modalities):
-            raise ValueError(f"influence must have shape ({batch}, {self.n_modalities}), "
-                             f"got {tuple(influence.shape)}")
+            raise ValueError(
+                f"influence must have shape ({batch}, {self.n_modalities}), "
+                f"got {tuple(influence.shape)}"
+            )
         elif not torch.isfinite(influence).all():
             raise ValueError("influence contains NaN or inf")
-        return self.time_mlp(t) + self.label_emb(label.long()) + self.influence_proj(influence.float())
+        return (
+            self.time_mlp(t)
+            + self.label_emb(label.long())
+            + self.influence_proj(influence.float())
+        )
 
-    def forward(self, x: torch.Tensor, t: int | torch.Tensor, label: int | torch.Tensor,
-                influence: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: int | torch.Tensor,
+        label: int | torch.Tensor,
+        influence: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """x (B, T, C); t (B,) or scalar; label (B,) or scalar in [0, num_classes]; influence (B, M)
         per-modality causal weights (None = zeros); mask (B, T) bool, True = valid. Returns ε̂ (B, T, C),
         exactly 0 on padded steps."""
         if x.ndim != 3 or x.shape[-1] != self.channels:
-            raise ValueError(f"x must have shape (B, T, {self.channels}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (B, T, {self.channels}), got {tuple(x.shape)}"
+            )
         batch, length = x.shape[:2]
         if length < 1:
             raise ValueError("x must have at least one time step")
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or inf")
-        if mask is not None and (mask.dtype != torch.bool or tuple(mask.shape) != (batch, length)):
-            raise ValueError(f"mask must be a bool tensor of shape ({batch}, {length}), "
-                             f"got {mask.dtype} {tuple(mask.shape)}")
+        if mask is not None and (
+            mask.dtype != torch.bool or tuple(mask.shape) != (batch, length)
+        ):
+            raise ValueError(
+                f"mask must be a bool tensor of shape ({batch}, {length}), "
+                f"got {mask.dtype} {tuple(mask.shape)}"
+            )
         t = self._batch_vector("t", t, batch, x.device)
         label = self._batch_vector("label", label, batch, x.device)
         cond = self._condition(t, label, influence, batch, x.device)
@@ -161,7 +239,9 @@ class UNet1D(nn.Module):
             x = x * keep  # padded content never reaches the network
         factor = 2 ** (self.levels - 1)
         pad = -length % factor
-        h = self.init_conv(F.pad(x.transpose(1, 2), (0, pad)))  # (B, base, L), L multiple of factor
+        h = self.init_conv(
+            F.pad(x.transpose(1, 2), (0, pad))
+        )  # (B, base, L), L multiple of factor
 
         skips = []
         for block, down in zip(self.down_blocks, self.downsamples, strict=True):

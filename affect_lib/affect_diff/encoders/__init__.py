@@ -11,8 +11,14 @@ from torch import nn
 
 from affect_lib.schema import MODALITIES, check_mask, check_sequence
 
-__all__ = ["masked_mean", "TextEncoder", "AudioEncoder", "VideoEncoder",
-           "ModalityEncoders", "ENCODERS"]
+__all__ = [
+    "masked_mean",
+    "TextEncoder",
+    "AudioEncoder",
+    "VideoEncoder",
+    "ModalityEncoders",
+    "ENCODERS",
+]
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -39,7 +45,11 @@ from affect_lib.affect_diff.encoders.audio import AudioEncoder  # noqa: E402
 from affect_lib.affect_diff.encoders.text import TextEncoder  # noqa: E402
 from affect_lib.affect_diff.encoders.video import VideoEncoder  # noqa: E402
 
-ENCODERS: dict[str, type[nn.Module]] = {"text": TextEncoder, "audio": AudioEncoder, "video": VideoEncoder}
+ENCODERS: dict[str, type[nn.Module]] = {
+    "text": TextEncoder,
+    "audio": AudioEncoder,
+    "video": VideoEncoder,
+}
 
 
 class ModalityEncoders(nn.Module):
@@ -48,22 +58,34 @@ class ModalityEncoders(nn.Module):
     :meth:`pool` stacks the masked means in MODALITIES order, (B, 3, d_model): the graph's nodes.
     """
 
-    def __init__(self, *, dims: dict[str, int], d_model: int, dropout: float = 0.1) -> None:
+    def __init__(
+        self, *, dims: dict[str, int], d_model: int, dropout: float = 0.1
+    ) -> None:
         super().__init__()
         missing = [m for m in MODALITIES if m not in dims]
         if missing:
-            raise ValueError(f"ModalityEncoders: dims lacks modality {missing}; expected keys {list(MODALITIES)}")
+            raise ValueError(
+                f"ModalityEncoders: dims lacks modality {missing}; expected keys {list(MODALITIES)}"
+            )
         self.d_model = d_model
-        self.encoders = nn.ModuleDict({m: ENCODERS[m](input_dim=dims[m], d_model=d_model, dropout=dropout)
-                                       for m in MODALITIES})
+        self.encoders = nn.ModuleDict(
+            {
+                m: ENCODERS[m](input_dim=dims[m], d_model=d_model, dropout=dropout)
+                for m in MODALITIES
+            }
+        )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         for key in (*MODALITIES, "mask"):
             if key not in batch:
-                raise ValueError(f"ModalityEncoders: batch lacks key {key!r}; expected {[*MODALITIES, 'mask']}")
+                raise ValueError(
+                    f"ModalityEncoders: batch lacks key {key!r}; expected {[*MODALITIES, 'mask']}"
+                )
         return {m: self.encoders[m](batch[m], batch["mask"]) for m in MODALITIES}
 
-    def pool(self, encoded: dict[str, torch.Tensor], mask: torch.Tensor, *, how: str = "mean") -> torch.Tensor:
+    def pool(
+        self, encoded: dict[str, torch.Tensor], mask: torch.Tensor, *, how: str = "mean"
+    ) -> torch.Tensor:
         """{m: (B, T, d_model)} -> (B, 3, d_model) masked means (``how="mean"``) or maxima (``"max"``)."""
         if how not in POOLING:
             raise ValueError(f"pool: how must be one of {sorted(POOLING)}, got {how!r}")

@@ -17,10 +17,19 @@ class AudioEncoder(nn.Module):
     zeros as at a sequence border: outputs at valid steps ignore the amount of left padding.
     """
 
-    def __init__(self, *, input_dim: int, d_model: int, kernel_size: int = 3, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        *,
+        input_dim: int,
+        d_model: int,
+        kernel_size: int = 3,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"AudioEncoder: kernel_size must be odd and >= 1 (length-preserving), got {kernel_size}")
+            raise ValueError(
+                f"AudioEncoder: kernel_size must be odd and >= 1 (length-preserving), got {kernel_size}"
+            )
         self.input_dim, self.d_model = input_dim, d_model
         pad = kernel_size // 2
         self.conv1 = nn.Conv1d(input_dim, d_model, kernel_size, padding=pad)
@@ -34,5 +43,7 @@ class AudioEncoder(nn.Module):
         check_mask(mask, where="AudioEncoder", shape=tuple(x.shape[:2]))
         keep = mask.unsqueeze(1).to(x.dtype)  # (B, 1, T): Conv1d wants channels first
         h = self.act(self.conv1(x.transpose(1, 2) * keep))
-        h = self.conv2(self.dropout(h) * keep)  # re-zero: conv1's bias made padded steps non-zero
+        h = self.conv2(
+            self.dropout(h) * keep
+        )  # re-zero: conv1's bias made padded steps non-zero
         return self.norm(h.transpose(1, 2)) * keep.transpose(1, 2)

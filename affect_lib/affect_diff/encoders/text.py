@@ -15,7 +15,9 @@ __all__ = ["TextEncoder", "sinusoidal_positions"]
 def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """(B, T) integer positions -> (B, T, dim) sinusoidal embedding (Vaswani et al., 2017)."""
     half = (dim + 1) // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=positions.device) / half)
+    freqs = torch.exp(
+        -math.log(10000.0) * torch.arange(half, device=positions.device) / half
+    )
     angles = positions.unsqueeze(-1).float() * freqs
     return torch.cat([angles.sin(), angles.cos()], dim=-1)[..., :dim]
 
@@ -27,18 +29,36 @@ class TextEncoder(nn.Module):
     steps does not depend on how much padding precedes them.
     """
 
-    def __init__(self, *, input_dim: int, d_model: int, n_layers: int = 1, n_heads: int = 4,
-                 dropout: float = 0.1, ff_mult: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        input_dim: int,
+        d_model: int,
+        n_layers: int = 1,
+        n_heads: int = 4,
+        dropout: float = 0.1,
+        ff_mult: int = 4,
+    ) -> None:
         super().__init__()
         if d_model % n_heads:
-            raise ValueError(f"TextEncoder: d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+            raise ValueError(
+                f"TextEncoder: d_model ({d_model}) must be divisible by n_heads ({n_heads})"
+            )
         self.input_dim, self.d_model = input_dim, d_model
         self.proj = nn.Linear(input_dim, d_model)
-        layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward=ff_mult * d_model,
-                                           dropout=dropout, activation="gelu", batch_first=True,
-                                           norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model,
+            n_heads,
+            dim_feedforward=ff_mult * d_model,
+            dropout=dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         # Nested tensors need post-norm layers; pre-norm trains more stably at this size.
-        self.transformer = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.transformer = nn.TransformerEncoder(
+            layer, n_layers, enable_nested_tensor=False
+        )
         self.norm = nn.LayerNorm(d_model)  # energy-level normalisation of the modality
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -46,6 +66,10 @@ class TextEncoder(nn.Module):
         check_mask(mask, where="TextEncoder", shape=tuple(x.shape[:2]))
         keep = mask.unsqueeze(-1).to(x.dtype)
         positions = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
-        h = self.proj(x * keep) + sinusoidal_positions(positions, self.d_model).to(x.dtype)
-        h = self.transformer(h, src_key_padding_mask=~mask)  # padded steps are never attended to
+        h = self.proj(x * keep) + sinusoidal_positions(positions, self.d_model).to(
+            x.dtype
+        )
+        h = self.transformer(
+            h, src_key_padding_mask=~mask
+        )  # padded steps are never attended to
         return self.norm(h) * keep

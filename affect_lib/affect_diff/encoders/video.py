@@ -16,12 +16,23 @@ class VideoEncoder(nn.Module):
     Action units are already a compact per-frame description, so each step is encoded on its own.
     """
 
-    def __init__(self, *, input_dim: int, d_model: int, hidden: int | None = None, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        *,
+        input_dim: int,
+        d_model: int,
+        hidden: int | None = None,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         self.input_dim, self.d_model = input_dim, d_model
         hidden = hidden or 2 * d_model
-        self.mlp = nn.Sequential(nn.Linear(input_dim, hidden), nn.GELU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, d_model))
+        self.mlp = nn.Sequential(
+            nn.Linear(input_dim, hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, d_model),
+        )
         self.norm = nn.LayerNorm(d_model)  # energy-level normalisation of the modality
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EPSILON", "Overlaps", "overlap_pairs", "collapse_mean", "align_to_reference", "segment_key",
-           "pad_last"]
+__all__ = [
+    "EPSILON",
+    "Overlaps",
+    "overlap_pairs",
+    "collapse_mean",
+    "align_to_reference",
+    "segment_key",
+    "pad_last",
+]
 
 EPSILON = 1e-5  # the SDK's ``epsilon = 10e-6``
 
@@ -49,7 +56,9 @@ class Overlaps:
         return np.bincount(self.ref, minlength=n_ref)
 
 
-def overlap_pairs(ref: np.ndarray, sub: np.ndarray, *, eps: float = EPSILON) -> Overlaps:
+def overlap_pairs(
+    ref: np.ndarray, sub: np.ndarray, *, eps: float = EPSILON
+) -> Overlaps:
     """All overlaps of subject intervals ``sub`` (n, 2) with reference intervals ``ref`` (m, 2).
 
     ``sub`` need not be sorted; pairs come back in subject start order (stable), as the SDK's.
@@ -66,9 +75,13 @@ def overlap_pairs(ref: np.ndarray, sub: np.ndarray, *, eps: float = EPSILON) -> 
     # after r1 (+eps); rows before lo end before r0 (-eps) because even the running max of ends does.
     # 2*eps slack keeps the run a superset; the exact SDK test below decides.
     hi = np.searchsorted(s[:, 0], ref[:, 1] + 2 * eps, side="left")
-    lo = np.searchsorted(np.maximum.accumulate(s[:, 1]), ref[:, 0] - 2 * eps, side="right")
+    lo = np.searchsorted(
+        np.maximum.accumulate(s[:, 1]), ref[:, 0] - 2 * eps, side="right"
+    )
     lo = np.minimum(lo, hi)
-    lo[np.abs(ref[:, 1] - ref[:, 0]) < eps] = 0  # skipped reference intervals: empty run
+    lo[np.abs(ref[:, 1] - ref[:, 0]) < eps] = (
+        0  # skipped reference intervals: empty run
+    )
     hi[np.abs(ref[:, 1] - ref[:, 0]) < eps] = 0
     counts = hi - lo
     total = int(counts.sum())
@@ -79,12 +92,16 @@ def overlap_pairs(ref: np.ndarray, sub: np.ndarray, *, eps: float = EPSILON) -> 
     pos = np.arange(total) - np.repeat(starts, counts) + np.repeat(lo, counts)
     r, c = ref[ref_idx], s[pos]
     keep = ((r[:, 1] - c[:, 0]) > -eps) & ((c[:, 1] - r[:, 0]) > -eps)
-    clipped = np.stack([np.maximum(c[:, 0], r[:, 0]), np.minimum(c[:, 1], r[:, 1])], axis=1)
+    clipped = np.stack(
+        [np.maximum(c[:, 0], r[:, 0]), np.minimum(c[:, 1], r[:, 1])], axis=1
+    )
     keep &= np.abs(clipped[:, 0] - clipped[:, 1]) > eps
     return Overlaps(ref=ref_idx[keep], sub=order[pos[keep]], clipped=clipped[keep])
 
 
-def collapse_mean(pairs: Overlaps, features: np.ndarray, n_ref: int) -> tuple[np.ndarray, np.ndarray]:
+def collapse_mean(
+    pairs: Overlaps, features: np.ndarray, n_ref: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Unweighted mean of each reference interval's pieces (the SDK's ``numpy.average`` collapse).
 
     Returns (means (n_ref, d) float32, zero where a reference has no piece; has_piece (n_ref,) bool).
@@ -95,16 +112,24 @@ def collapse_mean(pairs: Overlaps, features: np.ndarray, n_ref: int) -> tuple[np
     if len(pairs.ref) == 0:
         return out, has
     groups, first = np.unique(pairs.ref, return_index=True)
-    sums = np.add.reduceat(features[pairs.sub], first, axis=0)  # float32, like the SDK's numpy.average
+    sums = np.add.reduceat(
+        features[pairs.sub], first, axis=0
+    )  # float32, like the SDK's numpy.average
     sizes = np.diff(np.append(first, len(pairs.ref)))
     out[groups] = (sums / sizes[:, None]).astype(np.float32)
     has[groups] = True
     return out, has
 
 
-def align_to_reference(ref_intervals: np.ndarray, features: np.ndarray, intervals: np.ndarray, *,
-                       video_id: str, collapse: bool = False,
-                       eps: float = EPSILON) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def align_to_reference(
+    ref_intervals: np.ndarray,
+    features: np.ndarray,
+    intervals: np.ndarray,
+    *,
+    video_id: str,
+    collapse: bool = False,
+    eps: float = EPSILON,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """One video of the SDK's ``align``: entry ``<video_id>[i]`` -> (features, intervals) per reference row i.
 
     features (n, d), intervals (n, 2) of the subject; without ``collapse`` an entry holds its clipped
@@ -119,12 +144,22 @@ def align_to_reference(ref_intervals: np.ndarray, features: np.ndarray, interval
     groups, first = np.unique(pairs.ref, return_index=True)
     bounds = np.append(first, len(pairs.ref))
     feats = np.asarray(features, dtype=np.float32)[pairs.sub]
-    means = collapse_mean(pairs, np.asarray(features, dtype=np.float32), len(ref_intervals))[0] if collapse else None
-    for g, a, b in zip(groups.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+    means = (
+        collapse_mean(
+            pairs, np.asarray(features, dtype=np.float32), len(ref_intervals)
+        )[0]
+        if collapse
+        else None
+    )
+    for g, a, b in zip(
+        groups.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True
+    ):
         pieces = pairs.clipped[a:b]
         if collapse:
-            out[segment_key(video_id, g)] = (means[g][None, :],
-                                             np.array([[pieces[:, 0].min(), pieces[:, 1].max()]]))
+            out[segment_key(video_id, g)] = (
+                means[g][None, :],
+                np.array([[pieces[:, 0].min(), pieces[:, 1].max()]]),
+            )
         else:
             out[segment_key(video_id, g)] = (feats[a:b], pieces)
     return out
@@ -136,10 +171,10 @@ def pad_last(rows: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
     This is the SDK's ``get_tensors(direction=False)``.
     """
     rows = np.asarray(rows)
-    kept = rows[max(0, len(rows) - seq_len):]
+    kept = rows[max(0, len(rows) - seq_len) :]
     out = np.zeros((seq_len,) + rows.shape[1:], dtype=rows.dtype)
     mask = np.zeros(seq_len, dtype=bool)
     if len(kept):
-        out[seq_len - len(kept):] = kept
-        mask[seq_len - len(kept):] = True
+        out[seq_len - len(kept) :] = kept
+        mask[seq_len - len(kept) :] = True
     return out, mask

@@ -39,7 +39,9 @@ def _guard(path: Path, key: str) -> Iterator[None]:
     except DataFormatError:
         raise
     except Exception as exc:  # noqa: BLE001 - corrupt HDF5 surfaces as OSError, KeyError, RuntimeError, ...
-        raise DataFormatError(f"{path}: {key}: cannot read ({type(exc).__name__}: {exc})") from exc
+        raise DataFormatError(
+            f"{path}: {key}: cannot read ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 _H5PY = None
@@ -51,7 +53,9 @@ def _h5py():
         try:
             import h5py
         except ImportError as exc:  # pragma: no cover - h5py is a dependency
-            raise ImportError("reading .csd files needs h5py: pip install h5py") from exc
+            raise ImportError(
+                "reading .csd files needs h5py: pip install h5py"
+            ) from exc
         _H5PY = h5py
     return _H5PY
 
@@ -125,14 +129,20 @@ class CsdFile:
         with _guard(self.path, "/"):
             roots = list(self._fh.keys())
             if not roots:
-                raise DataFormatError(f"{self.path}: /: no top-level group (expected /<root>/data)")
+                raise DataFormatError(
+                    f"{self.path}: /: no top-level group (expected /<root>/data)"
+                )
             self.root: str = roots[0]
             root = self._fh[self.root]
             if not isinstance(root, h5py.Group):
-                raise DataFormatError(f"{self.path}: /{self.root}: expected a group, found a dataset")
+                raise DataFormatError(
+                    f"{self.path}: /{self.root}: expected a group, found a dataset"
+                )
             for name in ("data", "metadata"):
                 if name not in root or not isinstance(root[name], h5py.Group):
-                    raise DataFormatError(f"{self.path}: /{self.root}/{name}: missing group")
+                    raise DataFormatError(
+                        f"{self.path}: /{self.root}/{name}: missing group"
+                    )
             self._data = root["data"]
             self.video_ids: tuple[str, ...] = tuple(self._data.keys())
             self._id_set = frozenset(self.video_ids)
@@ -148,17 +158,28 @@ class CsdFile:
                 with _guard(self.path, where):
                     ds = meta[key]
                     if not isinstance(ds, h5py.Dataset) or ds.shape != (1,):
-                        raise DataFormatError(f"{self.path}: {where}: expected a dataset of shape (1,) "
-                                              f"holding a string, found {getattr(ds, 'shape', 'a group')}")
+                        raise DataFormatError(
+                            f"{self.path}: {where}: expected a dataset of shape (1,) "
+                            f"holding a string, found {getattr(ds, 'shape', 'a group')}"
+                        )
                     tid, offset = ds.id.get_type(), ds.id.get_offset()
                     if not isinstance(tid, h5py.h5t.TypeStringID) or offset is None:
                         # never hand HDF5 a conversion it was not built for: corrupt types can crash it
-                        raise DataFormatError(f"{self.path}: {where}: expected a string stored contiguously "
-                                              f"(the SDK's layout), found {type(tid).__name__}")
+                        raise DataFormatError(
+                            f"{self.path}: {where}: expected a string stored contiguously "
+                            f"(the SDK's layout), found {type(tid).__name__}"
+                        )
                     try:
-                        if tid.is_variable_str():  # our bounded heap reader: HDF5 can hang on a corrupt heap
-                            value = read_vlen_string(raw, offset, sizeof_addr=sizeof_addr, sizeof_size=sizeof_size,
-                                                     base=base)
+                        if (
+                            tid.is_variable_str()
+                        ):  # our bounded heap reader: HDF5 can hang on a corrupt heap
+                            value = read_vlen_string(
+                                raw,
+                                offset,
+                                sizeof_addr=sizeof_addr,
+                                sizeof_size=sizeof_size,
+                                base=base,
+                            )
                         else:
                             value = ds[0]
                         self.metadata[key] = _decode_metadata(value)
@@ -179,13 +200,17 @@ class CsdFile:
 
     def _datasets(self, video_id: str):
         last = self._last  # one read: another thread may replace it meanwhile
-        if last is not None and last[0] == video_id:  # callers read one video several times
+        if (
+            last is not None and last[0] == video_id
+        ):  # callers read one video several times
             return last[1]
         entry = self._lookup(video_id)
         self._last = (video_id, entry)
         return entry
 
-    def _lookup(self, video_id: str) -> tuple[str, object, object, tuple[int, ...], tuple[int, ...]]:
+    def _lookup(
+        self, video_id: str
+    ) -> tuple[str, object, object, tuple[int, ...], tuple[int, ...]]:
         # h5py's low-level API: the high-level objects cost ~10x more per call, which adds up to seconds
         # over CMU-MOSEI's thousands of videos
         h5py = _h5py()
@@ -198,18 +223,26 @@ class CsdFile:
             for name in ("features", "intervals"):
                 found[name] = _open(group, name)
                 if not isinstance(found[name], h5py.h5d.DatasetID):
-                    raise DataFormatError(f"{self.path}: {where}/{name}: missing dataset")
+                    raise DataFormatError(
+                        f"{self.path}: {where}/{name}: missing dataset"
+                    )
             feats, ivals = found["features"], found["intervals"]
             fshape, ishape = feats.shape, ivals.shape
             if len(fshape) != 2 or feats.dtype.kind not in "fiu":
-                raise DataFormatError(f"{self.path}: {where}/features: expected a numeric (n, d) array, "
-                                      f"found shape {fshape} dtype {feats.dtype}")
+                raise DataFormatError(
+                    f"{self.path}: {where}/features: expected a numeric (n, d) array, "
+                    f"found shape {fshape} dtype {feats.dtype}"
+                )
             if len(ishape) != 2 or ishape[1] != 2 or ivals.dtype.kind not in "fiu":
-                raise DataFormatError(f"{self.path}: {where}/intervals: expected a numeric (n, 2) array, "
-                                      f"found shape {ishape} dtype {ivals.dtype}")
+                raise DataFormatError(
+                    f"{self.path}: {where}/intervals: expected a numeric (n, 2) array, "
+                    f"found shape {ishape} dtype {ivals.dtype}"
+                )
             if fshape[0] != ishape[0]:
-                raise DataFormatError(f"{self.path}: {where}: features has {fshape[0]} rows but "
-                                      f"intervals has {ishape[0]} (they must match)")
+                raise DataFormatError(
+                    f"{self.path}: {where}: features has {fshape[0]} rows but "
+                    f"intervals has {ishape[0]} (they must match)"
+                )
         return where, feats, ivals, fshape, ishape
 
     def read_intervals(self, video_id: str) -> np.ndarray:
@@ -220,11 +253,15 @@ class CsdFile:
         bad = ~np.isfinite(out).all(axis=1) | (out[:, 1] < out[:, 0])
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataFormatError(f"{self.path}: {where}/intervals: row {row} is {out[row].tolist()}, "
-                                  "expected finite [start, end] with end >= start")
+            raise DataFormatError(
+                f"{self.path}: {where}/intervals: row {row} is {out[row].tolist()}, "
+                "expected finite [start, end] with end >= start"
+            )
         return out
 
-    def read_features(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+    def read_features(
+        self, video_id: str, start: int = 0, stop: int | None = None
+    ) -> np.ndarray:
         """Rows ``[start, stop)`` of the features, (k, d) float32 (may hold NaN/inf as stored)."""
         where, feats, _, shape, _ = self._datasets(video_id)
         start, stop, _ = slice(start, stop).indices(shape[0])
@@ -244,7 +281,9 @@ class CsdFile:
             raise ValueError(f"rows must be sorted, unique and in [0, {n})")
         if rows.size == 0:
             return self.read_features(video_id, 0, 0)
-        return self.read_features(video_id, int(rows[0]), int(rows[-1]) + 1)[rows - rows[0]]
+        return self.read_features(video_id, int(rows[0]), int(rows[-1]) + 1)[
+            rows - rows[0]
+        ]
 
     def data_offset(self, video_id: str) -> int | None:
         """Byte offset of the video's features in the file (None unless stored contiguously)."""

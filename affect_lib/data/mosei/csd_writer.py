@@ -23,7 +23,9 @@ __all__ = ["CsdWriter", "write_csd"]
 
 def _check_name(name: str, what: str) -> None:
     if not name or "/" in name or name in (".", ".."):
-        raise ValueError(f"{what} {name!r} is not a valid HDF5 group name (non-empty, no '/')")
+        raise ValueError(
+            f"{what} {name!r} is not a valid HDF5 group name (non-empty, no '/')"
+        )
 
 
 class CsdWriter:
@@ -33,7 +35,9 @@ class CsdWriter:
     ...     w.add("video1", features, intervals)
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, root: str, metadata: Mapping[str, str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, root: str, metadata: Mapping[str, str]
+    ) -> None:
         _check_name(root, "root")
         for key in metadata:
             _check_name(key, "metadata key")
@@ -48,7 +52,9 @@ class CsdWriter:
             vlen = _h5py().special_dtype(vlen=str)
             for key, value in metadata.items():
                 ds = meta.create_dataset(key, (1,), dtype=vlen)
-                ds[0] = json.dumps(str(value))  # the SDK's encoding (json.dumps of the value)
+                ds[0] = json.dumps(
+                    str(value)
+                )  # the SDK's encoding (json.dumps of the value)
         except BaseException:
             self._abort()
             raise
@@ -67,15 +73,21 @@ class CsdWriter:
             features = np.asarray(features, dtype=np.float32)
             intervals = np.asarray(intervals, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: features and intervals must be numeric arrays ({exc})") from exc
+            raise ValueError(
+                f"{where}: features and intervals must be numeric arrays ({exc})"
+            ) from exc
         if features.ndim != 2 or intervals.shape != (features.shape[0], 2):
-            raise ValueError(f"{where}: features {features.shape} and intervals {intervals.shape} "
-                             "must be (n, d) and (n, 2)")
+            raise ValueError(
+                f"{where}: features {features.shape} and intervals {intervals.shape} "
+                "must be (n, d) and (n, 2)"
+            )
         bad = ~np.isfinite(intervals).all(axis=1) | (intervals[:, 1] < intervals[:, 0])
         if bad.any():
             row = int(np.argmax(bad))
-            raise ValueError(f"{where}: intervals row {row} is {intervals[row].tolist()}, "
-                             "expected finite [start, end] with end >= start")
+            raise ValueError(
+                f"{where}: intervals row {row} is {intervals[row].tolist()}, "
+                "expected finite [start, end] with end >= start"
+            )
         group = self._data.create_group(video_id)
         group.create_dataset("features", data=features)
         group.create_dataset("intervals", data=intervals)
@@ -96,8 +108,13 @@ class CsdWriter:
         self._atomic.__exit__(None, None, None)
 
 
-def write_csd(path: str | os.PathLike[str], *, root: str,
-              data: Mapping[str, tuple[np.ndarray, np.ndarray]], metadata: Mapping[str, str]) -> None:
+def write_csd(
+    path: str | os.PathLike[str],
+    *,
+    root: str,
+    data: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    metadata: Mapping[str, str],
+) -> None:
     """Write ``data`` (video id -> (features (n, d), intervals (n, 2))) in the SDK layout, atomically."""
     with CsdWriter(path, root=root, metadata=metadata) as writer:
         for vid, (features, intervals) in data.items():

@@ -55,11 +55,26 @@ from affect_lib.data.mosei.labels import (
 from affect_lib.data.mosei.video import aligned_in_order, place
 from affect_lib.schema import EMOTIONS, MODALITIES, DataFormatError
 
-__all__ = ["DataFormatError", "DEFAULT_FEATURES", "DEFAULT_LABELS", "MoseiSplits", "align_mosei", "load_mosei",
-           "standard_folds", "ComputationalSequence", "CsdFile", "CsdWriter", "read_csd", "write_csd"]
+__all__ = [
+    "DataFormatError",
+    "DEFAULT_FEATURES",
+    "DEFAULT_LABELS",
+    "MoseiSplits",
+    "align_mosei",
+    "load_mosei",
+    "standard_folds",
+    "ComputationalSequence",
+    "CsdFile",
+    "CsdWriter",
+    "read_csd",
+    "write_csd",
+]
 
-DEFAULT_FEATURES: tuple[str, str, str] = ("CMU_MOSEI_TimestampedWordVectors.csd", "CMU_MOSEI_COVAREP.csd",
-                                          "CMU_MOSEI_VisualFacet42.csd")
+DEFAULT_FEATURES: tuple[str, str, str] = (
+    "CMU_MOSEI_TimestampedWordVectors.csd",
+    "CMU_MOSEI_COVAREP.csd",
+    "CMU_MOSEI_VisualFacet42.csd",
+)
 DEFAULT_LABELS = "CMU_MOSEI_Labels.csd"
 
 
@@ -86,7 +101,9 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name}={value!r}: expected one of {list(allowed)}")
 
 
-def _folds_source(folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None) -> str:
+def _folds_source(
+    folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None,
+) -> str:
     if folds is None:
         return "the standard CMU-MOSEI folds"
     return str(folds) if isinstance(folds, str | os.PathLike) else "the folds argument"
@@ -101,18 +118,27 @@ def _file_position(f: CsdFile, vid: str) -> tuple[bool, int]:
 def _compact(arr: np.ndarray, rows: np.ndarray, chunk: int = 2048) -> np.ndarray:
     """``arr[rows]`` for increasing rows (rows[i] >= i), moved in place chunk by chunk: no full copy."""
     for i in range(0, len(rows), chunk):
-        src = rows[i:i + chunk]
-        arr[i:i + len(src)] = arr[src]  # sources of later chunks lie past this chunk's destinations
-    return arr[:len(rows)]
+        src = rows[i : i + chunk]
+        arr[i : i + len(src)] = arr[
+            src
+        ]  # sources of later chunks lie past this chunk's destinations
+    return arr[: len(rows)]
 
 
-def align_mosei(data_dir: str | os.PathLike[str], *, seq_len: int,
-                features: Sequence[str] = DEFAULT_FEATURES, labels: str = DEFAULT_LABELS,
-                folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None = None,
-                missing: Literal["drop", "zero"] = "drop",
-                nonfinite: Literal["zero", "drop", "raise"] = "zero",
-                no_emotion: Literal["drop", "keep"] = "drop", ties: Literal["first", "drop"] = "first",
-                collapse_segments: bool = False, workers: int | None = None) -> MoseiSplits:
+def align_mosei(
+    data_dir: str | os.PathLike[str],
+    *,
+    seq_len: int,
+    features: Sequence[str] = DEFAULT_FEATURES,
+    labels: str = DEFAULT_LABELS,
+    folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None = None,
+    missing: Literal["drop", "zero"] = "drop",
+    nonfinite: Literal["zero", "drop", "raise"] = "zero",
+    no_emotion: Literal["drop", "keep"] = "drop",
+    ties: Literal["first", "drop"] = "first",
+    collapse_segments: bool = False,
+    workers: int | None = None,
+) -> MoseiSplits:
     """Align the ``.csd`` files in ``data_dir`` (text, audio, video ``features`` and ``labels``) per split.
 
     ``folds``: None = CMU-MOSEI's standard folds, else a folds JSON path or a mapping train/valid/test.
@@ -120,94 +146,186 @@ def align_mosei(data_dir: str | os.PathLike[str], *, seq_len: int,
     few videos' rows. The result does not depend on ``workers``.
     """
     workers = 2 if workers is None else workers
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int | np.integer) or seq_len < 1:
+    if (
+        isinstance(seq_len, bool)
+        or not isinstance(seq_len, int | np.integer)
+        or seq_len < 1
+    ):
         raise ValueError(f"seq_len={seq_len!r}: expected an integer >= 1")
     _choice("missing", missing, ("drop", "zero"))
     _choice("nonfinite", nonfinite, ("zero", "drop", "raise"))
     _choice("no_emotion", no_emotion, ("drop", "keep"))
     _choice("ties", ties, ("first", "drop"))
     if len(features) != len(MODALITIES):
-        raise ValueError(f"features={features!r}: expected three file names (text, audio, video)")
+        raise ValueError(
+            f"features={features!r}: expected three file names (text, audio, video)"
+        )
     data_dir = Path(data_dir)
     paths = dict(zip(MODALITIES, (data_dir / name for name in features), strict=True))
     for p in [*paths.values(), data_dir / labels]:
         if not p.is_file():
-            raise DataFormatError(f"{p}: file not found (expected the CMU-MultimodalSDK .csd files in {data_dir})")
+            raise DataFormatError(
+                f"{p}: file not found (expected the CMU-MultimodalSDK .csd files in {data_dir})"
+            )
     fold_ids = resolve_folds(folds)
     label_data = read_mosei_labels(data_dir / labels)
-    opts = {"seq_len": seq_len, "missing": missing, "nonfinite": nonfinite, "no_emotion": no_emotion,
-            "ties": ties, "collapse_segments": collapse_segments}
-    stats: dict[str, int] = dict.fromkeys((
-        "videos", "segments", "dropped_no_words", "dropped_missing_modality", "dropped_no_emotion",
-        "dropped_tie", *(f"videos_missing_{m}" for m in MODALITIES),
-        *(f"nonfinite_values_{m}" for m in MODALITIES), *(f"nonfinite_rows_dropped_{m}" for m in MODALITIES)), 0)
+    opts = {
+        "seq_len": seq_len,
+        "missing": missing,
+        "nonfinite": nonfinite,
+        "no_emotion": no_emotion,
+        "ties": ties,
+        "collapse_segments": collapse_segments,
+    }
+    stats: dict[str, int] = dict.fromkeys(
+        (
+            "videos",
+            "segments",
+            "dropped_no_words",
+            "dropped_missing_modality",
+            "dropped_no_emotion",
+            "dropped_tie",
+            *(f"videos_missing_{m}" for m in MODALITIES),
+            *(f"nonfinite_values_{m}" for m in MODALITIES),
+            *(f"nonfinite_rows_dropped_{m}" for m in MODALITIES),
+        ),
+        0,
+    )
     in_folds = {v for ids in fold_ids.values() for v in ids}
     stats["fold_videos_without_labels"] = len(in_folds - label_data.keys())
     stats["labelled_videos_outside_folds"] = len(label_data.keys() - in_folds)
     speaker_of = {vid: i for i, vid in enumerate(sorted(in_folds & label_data.keys()))}
-    if not speaker_of:  # every split would come back empty: almost surely the wrong folds or labels
+    if (
+        not speaker_of
+    ):  # every split would come back empty: almost surely the wrong folds or labels
         raise DataFormatError(
             f"{data_dir / labels}: none of the {len(in_folds)} video ids in {_folds_source(folds)} has labels "
-            f"(folds e.g. {sorted(in_folds)[:3]}, labelled e.g. {sorted(label_data)[:3]}); every split would be empty")
+            f"(folds e.g. {sorted(in_folds)[:3]}, labelled e.g. {sorted(label_data)[:3]}); every split would be empty"
+        )
 
     files: dict[str, CsdFile] = {}
     try:
         for m in MODALITIES:
             files[m] = CsdFile(paths[m])
-        dims = {m: (files[m].feature_dim(files[m].video_ids[0]) if files[m].video_ids else 0) for m in MODALITIES}
+        dims = {
+            m: (
+                files[m].feature_dim(files[m].video_ids[0]) if files[m].video_ids else 0
+            )
+            for m in MODALITIES
+        }
         result: dict[str, dict] = {}
         for split in SPLITS:
             vids = sorted(v for v in fold_ids[split] if v in label_data)
             n_max = sum(len(label_data[v].intervals) for v in vids)
             # np.zeros pages are untouched (not resident) until written: dropped slots cost nothing
-            out = {m: np.zeros((n_max, seq_len, dims[m]), np.float32) for m in MODALITIES}
-            out |= {"mask": np.zeros((n_max, seq_len), bool), "label": np.zeros(n_max, np.int64),
-                    "emotions": np.zeros((n_max, len(EMOTIONS)), np.float32),
-                    "sentiment": np.zeros(n_max, np.float32), "has_emotion": np.zeros(n_max, bool),
-                    "intervals": np.zeros((n_max, 2)), "speaker": np.zeros(n_max, np.int64),
-                    "mmask": {m: np.zeros((n_max, seq_len), bool) for m in MODALITIES}}
+            out = {
+                m: np.zeros((n_max, seq_len, dims[m]), np.float32) for m in MODALITIES
+            }
+            out |= {
+                "mask": np.zeros((n_max, seq_len), bool),
+                "label": np.zeros(n_max, np.int64),
+                "emotions": np.zeros((n_max, len(EMOTIONS)), np.float32),
+                "sentiment": np.zeros(n_max, np.float32),
+                "has_emotion": np.zeros(n_max, bool),
+                "intervals": np.zeros((n_max, 2)),
+                "speaker": np.zeros(n_max, np.int64),
+                "mmask": {m: np.zeros((n_max, seq_len), bool) for m in MODALITIES},
+            }
             # each video writes into a block of its label rows (ids order); blocks are compacted at the end
             sizes = [len(label_data[v].intervals) for v in vids]
             base = dict(zip(vids, (np.cumsum(sizes) - sizes).tolist(), strict=True))
-            order = sorted(vids, key=lambda v: _file_position(files["audio"], v))  # sequential reads
+            order = sorted(
+                vids, key=lambda v: _file_position(files["audio"], v)
+            )  # sequential reads
             kept: dict[str, np.ndarray] = {}
-            for vid, v in zip(order, aligned_in_order(order, label_data, files, dims, opts, workers), strict=True):
+            for vid, v in zip(
+                order,
+                aligned_in_order(order, label_data, files, dims, opts, workers),
+                strict=True,
+            ):
                 k = place(v, label_data[vid], out, base[vid], opts)
-                out["speaker"][base[vid]:base[vid] + k] = speaker_of[vid]
+                out["speaker"][base[vid] : base[vid] + k] = speaker_of[vid]
                 kept[vid] = np.flatnonzero(v.ok)
                 stats["videos"] += 1
                 for key, value in v.stats.items():
                     stats[key] += value
-            rows = np.concatenate([base[v] + np.arange(len(kept[v])) for v in vids] + [np.zeros(0, np.int64)])
-            result[split] = {k: _compact(v, rows) for k, v in out.items() if isinstance(v, np.ndarray)}
-            result[split]["mmask"] = {m: _compact(v, rows) for m, v in out["mmask"].items()}
-            result[split]["ids"] = [segment_key(v, int(i)) for v in vids for i in kept[v]]
+            rows = np.concatenate(
+                [base[v] + np.arange(len(kept[v])) for v in vids]
+                + [np.zeros(0, np.int64)]
+            )
+            result[split] = {
+                k: _compact(v, rows)
+                for k, v in out.items()
+                if isinstance(v, np.ndarray)
+            }
+            result[split]["mmask"] = {
+                m: _compact(v, rows) for m, v in out["mmask"].items()
+            }
+            result[split]["ids"] = [
+                segment_key(v, int(i)) for v in vids for i in kept[v]
+            ]
     finally:
         for f in files.values():
             f.close()
 
     if not any(r["ids"] for r in result.values()):
         dropped = {k: v for k, v in stats.items() if k.startswith("dropped_") and v}
-        raise DataFormatError(f"{data_dir / labels}: all {stats['segments']} labelled segments of the "
-                              f"{stats['videos']} videos in {_folds_source(folds)} were dropped ({dropped}); "
-                              "every split would be empty")
-    corpora = {s: MultimodalCorpus(
-        text=r["text"], audio=r["audio"], video=r["video"], mask=r["mask"], label=r["label"],
-        emotions=r["emotions"], driver=np.full(len(r["ids"]), -1, np.int64), speaker=r["speaker"],
-        window=np.full((len(r["ids"]), 2), -1, np.int64), conflict=np.zeros((len(r["ids"]), 3), bool),
-        ids=tuple(r["ids"])) for s, r in result.items()}
-    return MoseiSplits(corpora=corpora, sentiment={s: r["sentiment"] for s, r in result.items()},
-                       intervals={s: r["intervals"] for s, r in result.items()},
-                       modality_mask={s: r["mmask"] for s, r in result.items()},
-                       has_emotion={s: r["has_emotion"] for s, r in result.items()}, stats=stats)
+        raise DataFormatError(
+            f"{data_dir / labels}: all {stats['segments']} labelled segments of the "
+            f"{stats['videos']} videos in {_folds_source(folds)} were dropped ({dropped}); "
+            "every split would be empty"
+        )
+    corpora = {
+        s: MultimodalCorpus(
+            text=r["text"],
+            audio=r["audio"],
+            video=r["video"],
+            mask=r["mask"],
+            label=r["label"],
+            emotions=r["emotions"],
+            driver=np.full(len(r["ids"]), -1, np.int64),
+            speaker=r["speaker"],
+            window=np.full((len(r["ids"]), 2), -1, np.int64),
+            conflict=np.zeros((len(r["ids"]), 3), bool),
+            ids=tuple(r["ids"]),
+        )
+        for s, r in result.items()
+    }
+    return MoseiSplits(
+        corpora=corpora,
+        sentiment={s: r["sentiment"] for s, r in result.items()},
+        intervals={s: r["intervals"] for s, r in result.items()},
+        modality_mask={s: r["mmask"] for s, r in result.items()},
+        has_emotion={s: r["has_emotion"] for s, r in result.items()},
+        stats=stats,
+    )
 
 
-def load_mosei(data_dir: str | os.PathLike[str], *, seq_len: int, features: Sequence[str] = DEFAULT_FEATURES,
-               labels: str = DEFAULT_LABELS, folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None = None,
-               missing: Literal["drop", "zero"] = "drop", nonfinite: Literal["zero", "drop", "raise"] = "zero",
-               no_emotion: Literal["drop", "keep"] = "drop", ties: Literal["first", "drop"] = "first",
-               collapse_segments: bool = False, workers: int | None = None) -> dict[str, MultimodalCorpus]:
+def load_mosei(
+    data_dir: str | os.PathLike[str],
+    *,
+    seq_len: int,
+    features: Sequence[str] = DEFAULT_FEATURES,
+    labels: str = DEFAULT_LABELS,
+    folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None = None,
+    missing: Literal["drop", "zero"] = "drop",
+    nonfinite: Literal["zero", "drop", "raise"] = "zero",
+    no_emotion: Literal["drop", "keep"] = "drop",
+    ties: Literal["first", "drop"] = "first",
+    collapse_segments: bool = False,
+    workers: int | None = None,
+) -> dict[str, MultimodalCorpus]:
     """``train``/``val``/``test`` corpora of CMU-MOSEI (see :func:`align_mosei` for sentiment and masks)."""
-    return align_mosei(data_dir, seq_len=seq_len, features=features, labels=labels, folds=folds,
-                       missing=missing, nonfinite=nonfinite, no_emotion=no_emotion, ties=ties,
-                       collapse_segments=collapse_segments, workers=workers).corpora
+    return align_mosei(
+        data_dir,
+        seq_len=seq_len,
+        features=features,
+        labels=labels,
+        folds=folds,
+        missing=missing,
+        nonfinite=nonfinite,
+        no_emotion=no_emotion,
+        ties=ties,
+        collapse_segments=collapse_segments,
+        workers=workers,
+    ).corpora

@@ -24,12 +24,23 @@ import numpy as np
 from affect_lib.data.mosei.csd import CsdFile
 from affect_lib.schema import EMOTIONS, DataFormatError
 
-__all__ = ["SPLITS", "MoseiLabels", "read_mosei_labels", "standard_folds", "read_folds", "resolve_folds",
-           "dominant_emotion"]
+__all__ = [
+    "SPLITS",
+    "MoseiLabels",
+    "read_mosei_labels",
+    "standard_folds",
+    "read_folds",
+    "resolve_folds",
+    "dominant_emotion",
+]
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 _FOLD_KEYS = {"train": "train", "valid": "val", "val": "val", "test": "test"}
-_FOLD_INFO_KEYS = ("source", "licence", "counts")  # descriptive keys of the shipped folds file, ignored
+_FOLD_INFO_KEYS = (
+    "source",
+    "licence",
+    "counts",
+)  # descriptive keys of the shipped folds file, ignored
 _TOL = 1e-4  # float32 storage of annotator averages (multiples of 1/3)
 
 
@@ -54,18 +65,26 @@ def read_mosei_labels(path: str | os.PathLike[str]) -> dict[str, MoseiLabels]:
             feats, ivals = f.read(vid)
             where = f"{f.path}: /{f.root}/data/{vid}/features"
             if feats.shape[1] != 1 + len(EMOTIONS):
-                raise DataFormatError(f"{where}: {feats.shape[1]} columns, expected 7 "
-                                      "[sentiment, happy, sad, anger, surprise, disgust, fear]")
+                raise DataFormatError(
+                    f"{where}: {feats.shape[1]} columns, expected 7 "
+                    "[sentiment, happy, sad, anger, surprise, disgust, fear]"
+                )
             lo = np.array([-3.0] + [0.0] * len(EMOTIONS))
             hi = np.full(1 + len(EMOTIONS), 3.0)
             bad = ~np.isfinite(feats) | (feats < lo - _TOL) | (feats > hi + _TOL)
             if bad.any():
                 row, col = (int(i) for i in np.argwhere(bad)[0])
                 name = ("sentiment",) + EMOTIONS
-                raise DataFormatError(f"{where}: row {row}, column {col} ({name[col]}) is {float(feats[row, col])}, "
-                                      f"expected a value in [{lo[col]:g}, {hi[col]:g}]")
+                raise DataFormatError(
+                    f"{where}: row {row}, column {col} ({name[col]}) is {float(feats[row, col])}, "
+                    f"expected a value in [{lo[col]:g}, {hi[col]:g}]"
+                )
             feats = np.clip(feats, lo, hi).astype(np.float32)
-            out[vid] = MoseiLabels(intervals=ivals, sentiment=feats[:, 0].copy(), emotions=feats[:, 1:].copy())
+            out[vid] = MoseiLabels(
+                intervals=ivals,
+                sentiment=feats[:, 0].copy(),
+                emotions=feats[:, 1:].copy(),
+            )
     return out
 
 
@@ -79,7 +98,11 @@ def dominant_emotion(emotions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 def standard_folds() -> dict[str, tuple[str, ...]]:
     """CMU-MOSEI's standard folds (2,249 / 300 / 678 videos), shipped from the CMU-MultimodalSDK."""
-    text = resources.files("affect_lib.data.mosei").joinpath("cmu_mosei_folds.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("affect_lib.data.mosei")
+        .joinpath("cmu_mosei_folds.json")
+        .read_text(encoding="utf-8")
+    )
     return _parse_folds(json.loads(text), "affect_lib/data/mosei/cmu_mosei_folds.json")
 
 
@@ -99,31 +122,47 @@ def read_folds(path: str | os.PathLike[str]) -> dict[str, tuple[str, ...]]:
 
 def _parse_folds(payload: object, where: str) -> dict[str, tuple[str, ...]]:
     if not isinstance(payload, Mapping):
-        raise DataFormatError(f"{where}: expected an object with keys train, valid, test")
+        raise DataFormatError(
+            f"{where}: expected an object with keys train, valid, test"
+        )
     unknown = [k for k in payload if k not in _FOLD_KEYS and k not in _FOLD_INFO_KEYS]
     if unknown:
-        raise DataFormatError(f"{where}: unknown key(s) {unknown}; valid keys: train, valid or val, test "
-                              f"(and {', '.join(_FOLD_INFO_KEYS)}, ignored)")
+        raise DataFormatError(
+            f"{where}: unknown key(s) {unknown}; valid keys: train, valid or val, test "
+            f"(and {', '.join(_FOLD_INFO_KEYS)}, ignored)"
+        )
     folds: dict[str, tuple[str, ...]] = {}
     for key, split in _FOLD_KEYS.items():
         if key in payload:
             ids = payload[key]
-            if split in folds or not isinstance(ids, list) or not all(isinstance(v, str) for v in ids):
-                raise DataFormatError(f"{where}: key {key!r}: expected one list of video id strings per split")
+            if (
+                split in folds
+                or not isinstance(ids, list)
+                or not all(isinstance(v, str) for v in ids)
+            ):
+                raise DataFormatError(
+                    f"{where}: key {key!r}: expected one list of video id strings per split"
+                )
             folds[split] = tuple(ids)
     missing = [s for s in SPLITS if s not in folds]
     if missing:
-        raise DataFormatError(f"{where}: missing fold(s) {missing} (keys: train, valid or val, test)")
+        raise DataFormatError(
+            f"{where}: missing fold(s) {missing} (keys: train, valid or val, test)"
+        )
     seen: dict[str, str] = {}
     for split in SPLITS:
         for vid in folds[split]:
             if vid in seen:
-                raise DataFormatError(f"{where}: video {vid!r} is in both {seen[vid]} and {split}")
+                raise DataFormatError(
+                    f"{where}: video {vid!r} is in both {seen[vid]} and {split}"
+                )
             seen[vid] = split
     return folds
 
 
-def resolve_folds(folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None) -> dict[str, tuple[str, ...]]:
+def resolve_folds(
+    folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None,
+) -> dict[str, tuple[str, ...]]:
     """None -> the standard folds; a path -> :func:`read_folds`; a mapping -> checked as a folds JSON."""
     if folds is None:
         return standard_folds()

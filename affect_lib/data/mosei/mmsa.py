@@ -45,11 +45,21 @@ KNOWN_MMSA_SHA256: dict[str, str] = {}
 
 _SPLITS = {"train": "train", "valid": "val", "test": "test"}
 _ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"), ("numpy", "str_"), ("numpy", "float32"), ("numpy", "float64"),
-    ("numpy", "int64"), ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-    ("collections", "OrderedDict"), ("builtins", "set"), ("builtins", "frozenset"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "str_"),
+    ("numpy", "float32"),
+    ("numpy", "float64"),
+    ("numpy", "int64"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("collections", "OrderedDict"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
 }
 
 
@@ -60,7 +70,9 @@ class UntrustedPickleError(PermissionError):
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) not in _ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing global {module}.{name} (only numpy arrays are expected)")
+            raise pickle.UnpicklingError(
+                f"refusing global {module}.{name} (only numpy arrays are expected)"
+            )
         return super().find_class(module, name)
 
 
@@ -74,14 +86,20 @@ class MmsaSplits:
     sha256: str
 
 
-def _verified_load(path: Path, trust_pickle: bool, sha256: str | None) -> tuple[object, str]:
+def _verified_load(
+    path: Path, trust_pickle: bool, sha256: str | None
+) -> tuple[object, str]:
     if not trust_pickle:
-        raise UntrustedPickleError(f"{path}: a pickle can run arbitrary code; pass trust_pickle=True (and its "
-                                   "sha256) only for a file from a source you trust")
+        raise UntrustedPickleError(
+            f"{path}: a pickle can run arbitrary code; pass trust_pickle=True (and its "
+            "sha256) only for a file from a source you trust"
+        )
     expected = (sha256 or KNOWN_MMSA_SHA256.get(path.name, "")).lower()
     if not expected:
-        raise UntrustedPickleError(f"{path}: no known SHA-256 for {path.name!r}; pass sha256='<hex>' of your "
-                                   "copy after checking it against its source")
+        raise UntrustedPickleError(
+            f"{path}: no known SHA-256 for {path.name!r}; pass sha256='<hex>' of your "
+            "copy after checking it against its source"
+        )
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -92,13 +110,17 @@ def _verified_load(path: Path, trust_pickle: bool, sha256: str | None) -> tuple[
             digest.update(block)
         actual = digest.hexdigest()
         if actual != expected:
-            raise UntrustedPickleError(f"{path}: SHA-256 mismatch: file has {actual}, expected {expected}; "
-                                       "not opening it")
+            raise UntrustedPickleError(
+                f"{path}: SHA-256 mismatch: file has {actual}, expected {expected}; "
+                "not opening it"
+            )
         fh.seek(0)
         try:
             return _NumpyOnlyUnpickler(fh).load(), actual
         except Exception as exc:  # noqa: BLE001 - any unpickling failure is a format error
-            raise DataFormatError(f"{path}: not a readable MMSA pickle ({type(exc).__name__}: {exc})") from exc
+            raise DataFormatError(
+                f"{path}: not a readable MMSA pickle ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def _array(part: dict, key: str, where: str, ndim: int) -> np.ndarray:
@@ -106,7 +128,9 @@ def _array(part: dict, key: str, where: str, ndim: int) -> np.ndarray:
         raise DataFormatError(f"{where}: missing key {key!r}")
     arr = np.asarray(part[key])
     if arr.ndim != ndim:
-        raise DataFormatError(f"{where}: key {key!r} has shape {arr.shape}, expected {ndim} dimensions")
+        raise DataFormatError(
+            f"{where}: key {key!r} has shape {arr.shape}, expected {ndim} dimensions"
+        )
     return arr
 
 
@@ -114,11 +138,19 @@ def _lengths(part: dict, key: str, where: str, n: int) -> np.ndarray:
     """(n,) int64 frame counts >= 0 (a negative count would silently pool no frames)."""
     raw = _array(part, key, where, 1)
     if len(raw) != n or raw.dtype.kind not in "iuf":
-        raise DataFormatError(f"{where}[{key!r}]: shape {raw.shape} dtype {raw.dtype}, expected ({n},) numbers")
-    bad = (~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw))) if raw.dtype.kind == "f" else raw < 0
+        raise DataFormatError(
+            f"{where}[{key!r}]: shape {raw.shape} dtype {raw.dtype}, expected ({n},) numbers"
+        )
+    bad = (
+        (~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)))
+        if raw.dtype.kind == "f"
+        else raw < 0
+    )
     if bad.any():
         row = int(np.argmax(bad))
-        raise DataFormatError(f"{where}[{key!r}]: row {row} is {raw[row]}, expected a frame count >= 0")
+        raise DataFormatError(
+            f"{where}[{key!r}]: row {row} is {raw[row]}, expected a frame count >= 0"
+        )
     return raw.astype(np.int64)
 
 
@@ -133,7 +165,9 @@ def _left_pad(x: np.ndarray, lengths: np.ndarray, T: int) -> np.ndarray:
     return out
 
 
-def _pool(x: np.ndarray, lengths: np.ndarray, bins: np.ndarray, chunk: int = 256) -> np.ndarray:
+def _pool(
+    x: np.ndarray, lengths: np.ndarray, bins: np.ndarray, chunk: int = 256
+) -> np.ndarray:
     """Mean-pool the first lengths[i] frames of (N, Tx, d) into bins[i] equal bins (right-padded to max).
 
     Bin b of sample i holds frames [ceil(b L / B), ceil((b + 1) L / B)); a bin without frames is 0.
@@ -146,7 +180,10 @@ def _pool(x: np.ndarray, lengths: np.ndarray, bins: np.ndarray, chunk: int = 256
         hi = min(lo + chunk, n)
         L, B = lengths[lo:hi, None], np.maximum(bins[lo:hi, None], 1)
         edges = np.minimum(-(-(b * L) // B), L)  # ceil, clipped to the valid length
-        cs = np.concatenate([np.zeros((hi - lo, 1, d)), np.cumsum(x[lo:hi], axis=1, dtype=np.float64)], axis=1)
+        cs = np.concatenate(
+            [np.zeros((hi - lo, 1, d)), np.cumsum(x[lo:hi], axis=1, dtype=np.float64)],
+            axis=1,
+        )
         rows = np.arange(hi - lo)[:, None]
         sums = cs[rows, edges[:, 1:]] - cs[rows, edges[:, :-1]]
         counts = (edges[:, 1:] - edges[:, :-1])[..., None]
@@ -156,26 +193,47 @@ def _pool(x: np.ndarray, lengths: np.ndarray, bins: np.ndarray, chunk: int = 256
     return out
 
 
-def load_mmsa(path: str | os.PathLike[str], *, trust_pickle: bool = False, sha256: str | None = None,
-              seq_len: int | None = None, labels: Literal["sentiment", "emotion"] = "sentiment") -> MmsaSplits:
+def load_mmsa(
+    path: str | os.PathLike[str],
+    *,
+    trust_pickle: bool = False,
+    sha256: str | None = None,
+    seq_len: int | None = None,
+    labels: Literal["sentiment", "emotion"] = "sentiment",
+) -> MmsaSplits:
     """Load an MMSA pickle (opt-in, checksummed) into left-padded corpora; T = ``seq_len`` or the file's.
 
     ``seq_len``: an integer >= 1, or None/0 for the file's own T.
     """
     path = Path(path)
-    if seq_len is not None and (isinstance(seq_len, bool) or not isinstance(seq_len, int | np.integer)
-                                or seq_len < 0):
-        raise ValueError(f"seq_len={seq_len!r}: expected an integer >= 1, or None (or 0) for the file's length")
+    if seq_len is not None and (
+        isinstance(seq_len, bool)
+        or not isinstance(seq_len, int | np.integer)
+        or seq_len < 0
+    ):
+        raise ValueError(
+            f"seq_len={seq_len!r}: expected an integer >= 1, or None (or 0) for the file's length"
+        )
     if labels != "sentiment":
-        raise ValueError(f"labels={labels!r}: MMSA pickles carry sentiment only (no emotion labels); "
-                         "use the CMU-MultimodalSDK .csd files (affect_lib.data.mosei.dataset) for emotions")
+        raise ValueError(
+            f"labels={labels!r}: MMSA pickles carry sentiment only (no emotion labels); "
+            "use the CMU-MultimodalSDK .csd files (affect_lib.data.mosei.dataset) for emotions"
+        )
     payload, digest = _verified_load(path, trust_pickle, sha256)
     if not isinstance(payload, dict) or set(_SPLITS) - set(payload):
         raise DataFormatError(f"{path}: expected a dict with keys {sorted(_SPLITS)}")
     for key in _SPLITS:  # before anything reads a split
         if not isinstance(payload[key], dict):
-            raise DataFormatError(f"{path}: [{key!r}]: expected a dict of arrays, found {type(payload[key]).__name__}")
-    videos = sorted({str(i).split("$_$")[0] for s in _SPLITS for i in np.asarray(payload[s].get("id", []))})
+            raise DataFormatError(
+                f"{path}: [{key!r}]: expected a dict of arrays, found {type(payload[key]).__name__}"
+            )
+    videos = sorted(
+        {
+            str(i).split("$_$")[0]
+            for s in _SPLITS
+            for i in np.asarray(payload[s].get("id", []))
+        }
+    )
     speaker_of = {v: k for k, v in enumerate(videos)}
     corpora, sentiment, aligned = {}, {}, True
     for key, split in _SPLITS.items():
@@ -187,28 +245,42 @@ def load_mmsa(path: str | os.PathLike[str], *, trust_pickle: bool = False, sha25
         ids = [str(i) for i in _array(part, "id", where, 1)]
         n = len(ids)
         if not all(len(a) == n for a in (text, audio, vision, y)):
-            raise DataFormatError(f"{where}: {n} ids but text/audio/vision/labels have "
-                                  f"{len(text)}/{len(audio)}/{len(vision)}/{len(y)} rows")
+            raise DataFormatError(
+                f"{where}: {n} ids but text/audio/vision/labels have "
+                f"{len(text)}/{len(audio)}/{len(vision)}/{len(y)} rows"
+            )
         bad = ~np.isfinite(y) | (np.abs(y) > 3 + 1e-4)
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataFormatError(f"{where}['regression_labels']: row {row} ({ids[row]}) is {float(y[row])}, "
-                                  "expected a sentiment in [-3, 3]")
+            raise DataFormatError(
+                f"{where}['regression_labels']: row {row} ({ids[row]}) is {float(y[row])}, "
+                "expected a sentiment in [-3, 3]"
+            )
         if "text_bert" in part:
             bert = _array(part, "text_bert", where, 3)
             if len(bert) != n or bert.shape[1] < 2:
-                raise DataFormatError(f"{where}['text_bert']: shape {bert.shape}, expected ({n}, 3, T) "
-                                      "(ids, attention mask, segments)")
+                raise DataFormatError(
+                    f"{where}['text_bert']: shape {bert.shape}, expected ({n}, 3, T) "
+                    "(ids, attention mask, segments)"
+                )
             tmask = bert[:, 1, :] > 0
         else:
             tmask = np.abs(text).sum(axis=2) > 0
         t_len = tmask.sum(axis=1)
-        if not np.array_equal(tmask, np.arange(tmask.shape[1])[None, :] < t_len[:, None]):
-            raise DataFormatError(f"{where}: text mask is not right-padded (valid steps must come first)")
-        if t_len.max(initial=0) > text.shape[1]:  # the BERT mask covers more steps than text holds
+        if not np.array_equal(
+            tmask, np.arange(tmask.shape[1])[None, :] < t_len[:, None]
+        ):
+            raise DataFormatError(
+                f"{where}: text mask is not right-padded (valid steps must come first)"
+            )
+        if (
+            t_len.max(initial=0) > text.shape[1]
+        ):  # the BERT mask covers more steps than text holds
             row = int(np.argmax(t_len))
-            raise DataFormatError(f"{where}['text_bert']: row {row} ({ids[row]}) has {int(t_len[row])} valid steps "
-                                  f"but 'text' has {text.shape[1]} (shape {text.shape})")
+            raise DataFormatError(
+                f"{where}['text_bert']: row {row} ({ids[row]}) has {int(t_len[row])} valid steps "
+                f"but 'text' has {text.shape[1]} (shape {text.shape})"
+            )
         for x in (text, audio, vision):
             x[~np.isfinite(x)] = 0  # MMSA: audio[audio == -inf] = 0
         T = seq_len or text.shape[1]
@@ -218,14 +290,26 @@ def load_mmsa(path: str | os.PathLike[str], *, trust_pickle: bool = False, sha25
             aligned = False
             a_len = _lengths(part, "audio_lengths", where, n)
             v_len = _lengths(part, "vision_lengths", where, n)
-            a, v = _pool(audio, np.minimum(a_len, audio.shape[1]), t_len), _pool(vision, np.minimum(
-                v_len, vision.shape[1]), t_len)
+            a, v = (
+                _pool(audio, np.minimum(a_len, audio.shape[1]), t_len),
+                _pool(vision, np.minimum(v_len, vision.shape[1]), t_len),
+            )
         mods = [_left_pad(x, t_len, T) for x in (text, a, v)]
         mask = np.arange(T)[None, :] >= (T - np.minimum(t_len, T))[:, None]
         corpora[split] = MultimodalCorpus(
-            text=mods[0], audio=mods[1], video=mods[2], mask=mask, label=np.zeros(n, np.int64),
-            emotions=np.zeros((n, len(EMOTIONS)), np.float32), driver=np.full(n, -1, np.int64),
+            text=mods[0],
+            audio=mods[1],
+            video=mods[2],
+            mask=mask,
+            label=np.zeros(n, np.int64),
+            emotions=np.zeros((n, len(EMOTIONS)), np.float32),
+            driver=np.full(n, -1, np.int64),
             speaker=np.array([speaker_of[i.split("$_$")[0]] for i in ids], np.int64),
-            window=np.full((n, 2), -1, np.int64), conflict=np.zeros((n, 3), bool), ids=tuple(ids))
+            window=np.full((n, 2), -1, np.int64),
+            conflict=np.zeros((n, 3), bool),
+            ids=tuple(ids),
+        )
         sentiment[split] = np.clip(y, -3, 3)
-    return MmsaSplits(corpora=corpora, sentiment=sentiment, aligned=aligned, sha256=digest)
+    return MmsaSplits(
+        corpora=corpora, sentiment=sentiment, aligned=aligned, sha256=digest
+    )

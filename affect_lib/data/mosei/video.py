@@ -23,22 +23,33 @@ from affect_lib.schema import MODALITIES, DataFormatError
 __all__ = ["VideoAlignment", "align_video", "place", "aligned_in_order"]
 
 
-def _clean(f: CsdFile, vid: str, feats: np.ndarray, rows: np.ndarray, policy: str, stats: dict[str, int],
-           modality: str) -> tuple[np.ndarray, np.ndarray]:
+def _clean(
+    f: CsdFile,
+    vid: str,
+    feats: np.ndarray,
+    rows: np.ndarray,
+    policy: str,
+    stats: dict[str, int],
+    modality: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """Apply the non-finite policy to the file rows ``rows`` read as ``feats`` (k, d).
 
     Returns (features, dropped (k,) bool): values zeroed in place for "zero", rows flagged for "drop".
     """
     dropped = np.zeros(len(feats), bool)
-    if np.isfinite(feats.sum()):  # fast path: a NaN or inf anywhere makes the sum non-finite
+    if np.isfinite(
+        feats.sum()
+    ):  # fast path: a NaN or inf anywhere makes the sum non-finite
         return feats, dropped
     bad = ~np.isfinite(feats)
     if not bad.any():  # the sum overflowed, the values are fine
         return feats, dropped
     if policy == "raise":
         i, col = (int(j) for j in np.argwhere(bad)[0])
-        raise DataFormatError(f"{f.path}: /{f.root}/data/{vid}/features: row {rows[i]}, column {col} is "
-                              f"{float(feats[i, col])}, expected a finite value (or pass nonfinite='zero'/'drop')")
+        raise DataFormatError(
+            f"{f.path}: /{f.root}/data/{vid}/features: row {rows[i]}, column {col} is "
+            f"{float(feats[i, col])}, expected a finite value (or pass nonfinite='zero'/'drop')"
+        )
     stats[f"nonfinite_values_{modality}"] += int(bad.sum())
     if policy == "zero":
         feats[bad] = 0  # our own freshly read array
@@ -50,12 +61,21 @@ def _clean(f: CsdFile, vid: str, feats: np.ndarray, rows: np.ndarray, policy: st
 
 def _check_dim(f: CsdFile, vid: str, dim: int) -> None:
     if f.feature_dim(vid) != dim:
-        raise DataFormatError(f"{f.path}: /{f.root}/data/{vid}/features: {f.feature_dim(vid)} columns, "
-                              f"expected {dim} like the file's other videos")
+        raise DataFormatError(
+            f"{f.path}: /{f.root}/data/{vid}/features: {f.feature_dim(vid)} columns, "
+            f"expected {dim} like the file's other videos"
+        )
 
 
-def _modality_steps(f: CsdFile, vid: str, steps: np.ndarray, dim: int, policy: str,
-                    stats: dict[str, int], modality: str) -> tuple[np.ndarray, np.ndarray]:
+def _modality_steps(
+    f: CsdFile,
+    vid: str,
+    steps: np.ndarray,
+    dim: int,
+    policy: str,
+    stats: dict[str, int],
+    modality: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean of ``modality``'s rows over each word step: ((S, d) float32, has rows (S,) bool).
 
     Only the span of rows that overlap a step is read from the file.
@@ -67,11 +87,18 @@ def _modality_steps(f: CsdFile, vid: str, steps: np.ndarray, dim: int, policy: s
     pairs = overlap_pairs(steps, f.read_intervals(vid))
     if len(pairs.sub) == 0:
         return np.zeros((len(steps), dim), np.float32), np.zeros(len(steps), bool)
-    lo, hi = int(pairs.sub.min()), int(pairs.sub.max()) + 1  # one contiguous read, used in place
-    feats, dropped = _clean(f, vid, f.read_features(vid, lo, hi), np.arange(lo, hi), policy, stats, modality)
+    lo, hi = (
+        int(pairs.sub.min()),
+        int(pairs.sub.max()) + 1,
+    )  # one contiguous read, used in place
+    feats, dropped = _clean(
+        f, vid, f.read_features(vid, lo, hi), np.arange(lo, hi), policy, stats, modality
+    )
     pos = pairs.sub - lo
     keep = ~dropped[pos]  # "drop": as if those rows were never in the file
-    return collapse_mean(Overlaps(pairs.ref[keep], pos[keep], pairs.clipped[keep]), feats, len(steps))
+    return collapse_mean(
+        Overlaps(pairs.ref[keep], pos[keep], pairs.clipped[keep]), feats, len(steps)
+    )
 
 
 def _word_steps(ivals: np.ndarray, usable: np.ndarray, segments: np.ndarray):
@@ -79,7 +106,9 @@ def _word_steps(ivals: np.ndarray, usable: np.ndarray, segments: np.ndarray):
     each pair). Zero-length words are skipped, as the SDK skips zero-length references."""
     order = np.flatnonzero(usable)[np.argsort(ivals[usable, 0], kind="stable")]
     pairs = overlap_pairs(segments, ivals[order])
-    used, sub = np.unique(pairs.sub, return_inverse=True)  # only words inside a segment become steps
+    used, sub = np.unique(
+        pairs.sub, return_inverse=True
+    )  # only words inside a segment become steps
     return order[used], pairs, sub
 
 
@@ -99,8 +128,13 @@ class VideoAlignment:
     stats: dict[str, int]
 
 
-def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dict[str, int],
-                 opts: dict) -> VideoAlignment:
+def align_video(
+    vid: str,
+    lab: MoseiLabels,
+    files: dict[str, CsdFile],
+    dims: dict[str, int],
+    opts: dict,
+) -> VideoAlignment:
     """Read and align one video (thread-safe: touches nothing shared but the read-only files)."""
     n_seg, T = len(lab.intervals), opts["seq_len"]
     stats: dict[str, int] = defaultdict(int, segments=n_seg)
@@ -109,14 +143,25 @@ def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dic
         stats["videos_missing_text"] += 1
         stats["dropped_no_words"] += n_seg
         none = np.zeros(0, np.int64)
-        return VideoAlignment(np.zeros(n_seg, bool), none, none, none, {}, {}, np.zeros(n_seg, bool),
-                              np.zeros(n_seg, np.int64), stats)
+        return VideoAlignment(
+            np.zeros(n_seg, bool),
+            none,
+            none,
+            none,
+            {},
+            {},
+            np.zeros(n_seg, bool),
+            np.zeros(n_seg, np.int64),
+            stats,
+        )
     _check_dim(text, vid, dims["text"])
     t_ivals = text.read_intervals(vid)
     usable = np.abs(t_ivals[:, 1] - t_ivals[:, 0]) >= EPSILON
     rows, pairs, sub = _word_steps(t_ivals, usable, lab.intervals)
     read = np.unique(rows)
-    t_feats, dropped = _clean(text, vid, text.read_rows(vid, read), read, opts["nonfinite"], stats, "text")
+    t_feats, dropped = _clean(
+        text, vid, text.read_rows(vid, read), read, opts["nonfinite"], stats, "text"
+    )
     if dropped.any():  # "drop": recompute the steps without those words
         usable[read[dropped]] = False
         rows, pairs, sub = _word_steps(t_ivals, usable, lab.intervals)
@@ -124,7 +169,9 @@ def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dic
     feats = {"text": t_feats[np.searchsorted(read, rows)]}
     has = {"text": np.ones(len(steps), bool)}
     for m in ("audio", "video"):
-        feats[m], has[m] = _modality_steps(files[m], vid, steps, dims[m], opts["nonfinite"], stats, m)
+        feats[m], has[m] = _modality_steps(
+            files[m], vid, steps, dims[m], opts["nonfinite"], stats, m
+        )
 
     counts = pairs.counts(n_seg)
     label, present, tied = dominant_emotion(lab.emotions)
@@ -148,7 +195,9 @@ def align_video(vid: str, lab: MoseiLabels, files: dict[str, CsdFile], dims: dic
         t = np.full(len(seg), T - 1)
     else:
         pos = np.flatnonzero(sel) - (np.cumsum(counts) - counts)[seg]
-        t = T - counts[seg] + pos  # the last T steps end at T-1; earlier ones fall below 0
+        t = (
+            T - counts[seg] + pos
+        )  # the last T steps end at T-1; earlier ones fall below 0
         seg, step, t = seg[t >= 0], step[t >= 0], t[t >= 0]
     return VideoAlignment(ok, seg, step, t, feats, has, present, label, stats)
 
@@ -162,7 +211,9 @@ def place(v: VideoAlignment, lab: MoseiLabels, out: dict, base: int, opts: dict)
     r = rows[v.seg]
     for m in MODALITIES:
         valid = v.has[m][v.step]
-        if opts["collapse_segments"]:  # one step: the mean of the segment's valid word steps
+        if opts[
+            "collapse_segments"
+        ]:  # one step: the mean of the segment's valid word steps
             sums = np.zeros((n_seg, v.feats[m].shape[1]))
             np.add.at(sums, v.seg[valid], v.feats[m][v.step[valid]])
             n = np.bincount(v.seg[valid], minlength=n_seg)
@@ -182,8 +233,14 @@ def place(v: VideoAlignment, lab: MoseiLabels, out: dict, base: int, opts: dict)
     return k
 
 
-def aligned_in_order(vids: list[str], labels: dict[str, MoseiLabels], files: dict[str, CsdFile],
-                      dims: dict[str, int], opts: dict, workers: int) -> Iterator[VideoAlignment]:
+def aligned_in_order(
+    vids: list[str],
+    labels: dict[str, MoseiLabels],
+    files: dict[str, CsdFile],
+    dims: dict[str, int],
+    opts: dict,
+    workers: int,
+) -> Iterator[VideoAlignment]:
     """Align videos on ``workers`` threads (numpy releases the GIL), yielding them in order, few ahead."""
     if workers <= 1:
         for vid in vids:

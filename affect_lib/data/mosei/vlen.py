@@ -25,8 +25,14 @@ def _uint(raw: bytes, what: str) -> int:
     return int.from_bytes(raw, "little")
 
 
-def read_vlen_string(fh: BinaryIO, element_offset: int, *, sizeof_addr: int, sizeof_size: int,
-                     base: int = 0) -> bytes:
+def read_vlen_string(
+    fh: BinaryIO,
+    element_offset: int,
+    *,
+    sizeof_addr: int,
+    sizeof_size: int,
+    base: int = 0,
+) -> bytes:
     """The bytes of the variable-length string whose raw element starts at file offset ``element_offset``.
 
     Raises ValueError (with what is wrong) on anything inconsistent; reads at most the collection.
@@ -38,8 +44,8 @@ def read_vlen_string(fh: BinaryIO, element_offset: int, *, sizeof_addr: int, siz
     if len(element) != 4 + sizeof_addr + 4:
         raise ValueError("string descriptor beyond the end of the file")
     length = int.from_bytes(element[:4], "little")
-    address = int.from_bytes(element[4:4 + sizeof_addr], "little") + base
-    index = int.from_bytes(element[4 + sizeof_addr:], "little")
+    address = int.from_bytes(element[4 : 4 + sizeof_addr], "little") + base
+    index = int.from_bytes(element[4 + sizeof_addr :], "little")
     if length == 0:
         return b""
     fh.seek(address)
@@ -48,7 +54,9 @@ def read_vlen_string(fh: BinaryIO, element_offset: int, *, sizeof_addr: int, siz
         raise ValueError(f"no global heap collection at offset {address}")
     end = min(address + _uint(header[8:], "collection size"), file_size)
     pos = address + len(header)
-    while pos + 8 + sizeof_size <= end:  # each object advances pos by at least 8 + sizeof_size bytes
+    while (
+        pos + 8 + sizeof_size <= end
+    ):  # each object advances pos by at least 8 + sizeof_size bytes
         fh.seek(pos)
         obj = fh.read(8 + sizeof_size)
         obj_index = int.from_bytes(obj[:2], "little")
@@ -57,7 +65,11 @@ def read_vlen_string(fh: BinaryIO, element_offset: int, *, sizeof_addr: int, siz
             break  # free space: no more objects
         if obj_index == index:
             if size < length or pos + len(obj) + length > end:
-                raise ValueError(f"heap object {index} holds {size} bytes, expected {length}")
+                raise ValueError(
+                    f"heap object {index} holds {size} bytes, expected {length}"
+                )
             return fh.read(length)
         pos += len(obj) + ((size + 7) // 8) * 8
-    raise ValueError(f"heap object {index} not found in the collection at offset {address}")
+    raise ValueError(
+        f"heap object {index} not found in the collection at offset {address}"
+    )

@@ -55,24 +55,41 @@ class _Structure:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
         k = cfg.latent_rank
         # 6 class prototypes + 1 class-agnostic "salience burst" direction, all orthonormal
-        basis = [_orthonormal_rows(rng, len(EMOTIONS) + 1, k).astype(np.float32) for _ in MODALITIES]
+        basis = [
+            _orthonormal_rows(rng, len(EMOTIONS) + 1, k).astype(np.float32)
+            for _ in MODALITIES
+        ]
         self.prototypes = [b[:-1] for b in basis]
         self.bursts = [b[-1] for b in basis]
-        self.maps = [_orthonormal_rows(rng, k, cfg.dims[m]).astype(np.float32) for m in MODALITIES]
-        self.speaker_offsets = (rng.standard_normal((cfg.n_speakers, len(MODALITIES), k))
-                                * cfg.speaker_std).astype(np.float32)
+        self.maps = [
+            _orthonormal_rows(rng, k, cfg.dims[m]).astype(np.float32)
+            for m in MODALITIES
+        ]
+        self.speaker_offsets = (
+            rng.standard_normal((cfg.n_speakers, len(MODALITIES), k)) * cfg.speaker_std
+        ).astype(np.float32)
         sizes = np.array([cfg.n_train, cfg.n_val, cfg.n_test], dtype=float)
-        counts = np.maximum(1, np.round(cfg.n_speakers * sizes / sizes.sum()).astype(int))
+        counts = np.maximum(
+            1, np.round(cfg.n_speakers * sizes / sizes.sum()).astype(int)
+        )
         counts[0] = cfg.n_speakers - counts[1:].sum()
         if counts[0] < 1:
-            raise ValueError(f"n_speakers={cfg.n_speakers} is too small for three speaker-disjoint splits")
+            raise ValueError(
+                f"n_speakers={cfg.n_speakers} is too small for three speaker-disjoint splits"
+            )
         order = rng.permutation(cfg.n_speakers)
         bounds = np.cumsum(counts)[:-1]
         self.split_speakers = dict(zip(SPLITS, np.split(order, bounds), strict=True))
 
 
-def _fill_chunk(cfg: DataConfig, st: _Structure, seed: int, chunk: int, speaker: np.ndarray,
-                out: dict[str, np.ndarray]) -> None:
+def _fill_chunk(
+    cfg: DataConfig,
+    st: _Structure,
+    seed: int,
+    chunk: int,
+    speaker: np.ndarray,
+    out: dict[str, np.ndarray],
+) -> None:
     """Generate utterances [chunk*_CHUNK, ...) in place into ``out``."""
     lo = chunk * _CHUNK
     hi = min(lo + _CHUNK, speaker.shape[0])
@@ -83,7 +100,9 @@ def _fill_chunk(cfg: DataConfig, st: _Structure, seed: int, chunk: int, speaker:
     y = rng.choice(len(EMOTIONS), size=n, p=cfg.class_probs)
     dom_thirds = rng.integers(3, 10, size=n)  # dominant intensity 1..3 in thirds
     present = rng.random((n, len(EMOTIONS))) < cfg.co_occurrence
-    sec_thirds = rng.integers(1, dom_thirds[:, None], size=(n, len(EMOTIONS)))  # strictly below dominant
+    sec_thirds = rng.integers(
+        1, dom_thirds[:, None], size=(n, len(EMOTIONS))
+    )  # strictly below dominant
     emotions = np.where(present, sec_thirds, 0).astype(np.float32) / 3
     emotions[rows, y] = dom_thirds / 3
     driver = rng.choice(len(MODALITIES), size=n, p=cfg.driver_mix)
@@ -93,18 +112,30 @@ def _fill_chunk(cfg: DataConfig, st: _Structure, seed: int, chunk: int, speaker:
     win_start = first_valid + np.floor(rng.random(n) * (length - width + 1)).astype(int)
     conflict = rng.random((n, len(MODALITIES))) < cfg.conflict_prob
     conflict[rows, driver] = False
-    other = (y[:, None] + rng.integers(1, len(EMOTIONS), size=(n, len(MODALITIES)))) % len(EMOTIONS)
+    other = (
+        y[:, None] + rng.integers(1, len(EMOTIONS), size=(n, len(MODALITIES)))
+    ) % len(EMOTIONS)
     cue_class = np.where(conflict, other, y[:, None])
     gain = (0.5 + emotions[rows, y] / 3).astype(np.float32)
 
     t = np.arange(T)
     valid = t[None, :] >= first_valid[:, None]
-    in_window = (t[None, :] >= win_start[:, None]) & (t[None, :] < (win_start + width)[:, None])
+    in_window = (t[None, :] >= win_start[:, None]) & (
+        t[None, :] < (win_start + width)[:, None]
+    )
     spk = speaker[lo:hi]
     for m, name in enumerate(MODALITIES):
         is_driver = (driver == m)[:, None]
-        amp = np.where(is_driver, cfg.driver_strength * in_window, cfg.weak_strength * valid) * gain[:, None]
-        latent = amp[:, :, None].astype(np.float32) * st.prototypes[m][cue_class[:, m]][:, None, :]
+        amp = (
+            np.where(
+                is_driver, cfg.driver_strength * in_window, cfg.weak_strength * valid
+            )
+            * gain[:, None]
+        )
+        latent = (
+            amp[:, :, None].astype(np.float32)
+            * st.prototypes[m][cue_class[:, m]][:, None, :]
+        )
         burst = (cfg.burst_strength * (is_driver & in_window)).astype(np.float32)
         latent += burst[:, :, None] * st.bursts[m]
         latent += st.speaker_offsets[spk, m][:, None, :]
@@ -112,7 +143,9 @@ def _fill_chunk(cfg: DataConfig, st: _Structure, seed: int, chunk: int, speaker:
         innovation = np.float32(np.sqrt(1 - _AR_RHO**2) * cfg.latent_noise)
         for step in range(T):
             if step:
-                ar = _AR_RHO * ar + innovation * rng.standard_normal((n, k), dtype=np.float32)
+                ar = _AR_RHO * ar + innovation * rng.standard_normal(
+                    (n, k), dtype=np.float32
+                )
             latent[:, step] += ar
         x = latent @ st.maps[m]
         x += np.float32(cfg.noise_std) * rng.standard_normal(x.shape, dtype=np.float32)
@@ -128,7 +161,9 @@ def _fill_chunk(cfg: DataConfig, st: _Structure, seed: int, chunk: int, speaker:
     out["conflict"][lo:hi] = conflict
 
 
-def generate_synth_mosei(cfg: DataConfig, seed: int, *, workers: int | None = None) -> dict[str, MultimodalCorpus]:
+def generate_synth_mosei(
+    cfg: DataConfig, seed: int, *, workers: int | None = None
+) -> dict[str, MultimodalCorpus]:
     """Generate the ``train``/``val``/``test`` SynthMOSEI corpora (speaker-disjoint).
 
     ``workers`` threads fill fixed-size chunks (default: all cores); the output is identical for
@@ -138,21 +173,35 @@ def generate_synth_mosei(cfg: DataConfig, seed: int, *, workers: int | None = No
     sizes = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
     n, T = sum(sizes.values()), cfg.seq_len
     assign = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    speaker = np.concatenate([assign.choice(st.split_speakers[s], size=sizes[s]) for s in SPLITS])
+    speaker = np.concatenate(
+        [assign.choice(st.split_speakers[s], size=sizes[s]) for s in SPLITS]
+    )
     out = {m: np.empty((n, T, d), dtype=np.float32) for m, d in cfg.dims.items()}
-    out |= {"mask": np.empty((n, T), bool), "label": np.empty(n, np.int64),
-            "emotions": np.empty((n, len(EMOTIONS)), np.float32), "driver": np.empty(n, np.int64),
-            "window": np.empty((n, 2), np.int64), "conflict": np.empty((n, len(MODALITIES)), bool)}
+    out |= {
+        "mask": np.empty((n, T), bool),
+        "label": np.empty(n, np.int64),
+        "emotions": np.empty((n, len(EMOTIONS)), np.float32),
+        "driver": np.empty(n, np.int64),
+        "window": np.empty((n, 2), np.int64),
+        "conflict": np.empty((n, len(MODALITIES)), bool),
+    }
     n_chunks = -(-n // _CHUNK)
     workers = workers or min(os.cpu_count() or 1, 8)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda c: _fill_chunk(cfg, st, seed, c, speaker, out), range(n_chunks)))
+        list(
+            pool.map(
+                lambda c: _fill_chunk(cfg, st, seed, c, speaker, out), range(n_chunks)
+            )
+        )
 
     ids = tuple(f"synth_s{s:04d}_u{i:06d}" for i, s in enumerate(speaker))
     corpora, lo = {}, 0
     for split in SPLITS:
         sl = slice(lo, lo + sizes[split])
         corpora[split] = MultimodalCorpus(
-            **{k: v[sl] for k, v in out.items()}, speaker=speaker[sl].astype(np.int64), ids=ids[sl])
+            **{k: v[sl] for k, v in out.items()},
+            speaker=speaker[sl].astype(np.int64),
+            ids=ids[sl],
+        )
         lo += sizes[split]
     return corpora

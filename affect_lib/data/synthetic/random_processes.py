@@ -10,7 +10,9 @@ from scipy.signal import lfilter
 __all__ = ["ou", "runs"]
 
 
-def ou(rng: np.random.Generator, n: int, tau: float, size: tuple[int, ...] = ()) -> np.ndarray:
+def ou(
+    rng: np.random.Generator, n: int, tau: float, size: tuple[int, ...] = ()
+) -> np.ndarray:
     """Stationary unit-variance OU / AR(1) process, (n, *size), time constant ``tau`` in samples."""
     rho = math.exp(-1.0 / max(tau, 1e-6))
     e = rng.standard_normal((n, *size))
@@ -18,9 +20,11 @@ def ou(rng: np.random.Generator, n: int, tau: float, size: tuple[int, ...] = ())
     return lfilter([math.sqrt(1 - rho**2)], [1.0, -rho], e, axis=0, zi=zi)[0]
 
 
-def runs(rng: np.random.Generator, n: int, per_frame: float, length: tuple[int, int]) -> np.ndarray:
+def runs(
+    rng: np.random.Generator, n: int, per_frame: float, length: tuple[int, int]
+) -> np.ndarray:
     """(n,) bool: Poisson-placed runs of ``length`` (min, max) frames, ``per_frame`` starts per frame."""
     mask = np.zeros(n, bool)
     for start in np.flatnonzero(rng.random(n) < per_frame):
-        mask[start:start + rng.integers(length[0], length[1] + 1)] = True
+        mask[start : start + rng.integers(length[0], length[1] + 1)] = True
     return mask

@@ -27,11 +27,21 @@ __all__ = ["synthesise_voice"]
 def _resonator(freq: float, bw: float, sr: int) -> np.ndarray:
     """One formant: a two-pole resonator at ``freq`` Hz with bandwidth ``bw`` Hz, as an (6,) SOS row."""
     r = math.exp(-math.pi * bw / sr)
-    return np.array([1 - r, 0.0, 0.0, 1.0, -2 * r * math.cos(2 * math.pi * freq / sr), r * r])
+    return np.array(
+        [1 - r, 0.0, 0.0, 1.0, -2 * r * math.cos(2 * math.pi * freq / sr), r * r]
+    )
 
 
-def synthesise_voice(p: SynthAffWildParams, rng: np.random.Generator, n: int, fps: float, sr: int,
-                     sv: dict[str, float], expressed: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def synthesise_voice(
+    p: SynthAffWildParams,
+    rng: np.random.Generator,
+    n: int,
+    fps: float,
+    sr: int,
+    sv: dict[str, float],
+    expressed: np.ndarray,
+    active: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """int16 waveform (round(n / fps * sr),) and the (n,) mouth-opening envelope at the video frames.
 
     ``sv``: the subject's voice (``f0`` Hz, vocal ``tract`` scale, ``loud_gain``, syllable ``rate``
@@ -46,11 +56,15 @@ def synthesise_voice(p: SynthAffWildParams, rng: np.random.Generator, n: int, fp
     w = (pos - idx).astype(np.float32)
     del pos
 
-    def up(c: np.ndarray) -> np.ndarray:  # (n + 1,) frame-rate control -> (m,) samples, linear
+    def up(
+        c: np.ndarray,
+    ) -> np.ndarray:  # (n + 1,) frame-rate control -> (m,) samples, linear
         c = np.asarray(c, np.float32)
         return c[:-1][idx] + w * np.diff(c)[idx]
 
-    def integral(rate: np.ndarray) -> np.ndarray:  # cycles completed at each frame boundary, (n + 1,)
+    def integral(
+        rate: np.ndarray,
+    ) -> np.ndarray:  # cycles completed at each frame boundary, (n + 1,)
         return np.concatenate([[0.0], np.cumsum(rate) / fps])
 
     def ext(c: np.ndarray) -> np.ndarray:
@@ -62,25 +76,49 @@ def synthesise_voice(p: SynthAffWildParams, rng: np.random.Generator, n: int, fp
     f0 = sv["f0"] * 2 ** ((p.f0_semitones * a + 1.0 * ou(rng, n, 2.0 * fps)) / 12)
     cycles = integral(f0)
     frac, step = (cycles[:-1] % 1.0).astype(np.float32), (f0 / fps).astype(np.float32)
-    phase = frac[idx] + w * step[idx]  # cycles since the frame's start: small, so float32 is exact enough
+    phase = (
+        frac[idx] + w * step[idx]
+    )  # cycles since the frame's start: small, so float32 is exact enough
     source = 2 * (phase - np.floor(phase)) - 1  # sawtooth: all harmonics, -6 dB/octave
     dark = lfilter(np.float32([0.15]), np.float32([1.0, -0.85]), source)
-    bright = up(ext(1 / (1 + np.exp(-(p.tilt_arousal * a + p.tilt_valence * v + sv["bright"])))))
+    bright = up(
+        ext(1 / (1 + np.exp(-(p.tilt_arousal * a + p.tilt_valence * v + sv["bright"]))))
+    )
     source = dark + bright * (source - dark)
     nyq = 0.45 * sr
-    vowel_a = sosfilt(np.stack([_resonator(min(700 * sv["tract"], nyq), 120, sr),
-                                _resonator(min(1200 * sv["tract"], nyq), 150, sr)]), source)
-    vowel_i = sosfilt(np.stack([_resonator(min(300 * sv["tract"], nyq), 80, sr),
-                                _resonator(min(2300 * sv["tract"], nyq), 200, sr)]), source)
+    vowel_a = sosfilt(
+        np.stack(
+            [
+                _resonator(min(700 * sv["tract"], nyq), 120, sr),
+                _resonator(min(1200 * sv["tract"], nyq), 150, sr),
+            ]
+        ),
+        source,
+    )
+    vowel_i = sosfilt(
+        np.stack(
+            [
+                _resonator(min(300 * sv["tract"], nyq), 80, sr),
+                _resonator(min(2300 * sv["tract"], nyq), 200, sr),
+            ]
+        ),
+        source,
+    )
     s = up(syll)
     mix = rng.random(int(syll[-1]) + 2).astype(np.float32)[s.astype(np.int64)]
     voiced = (vowel_i + mix * (vowel_a - vowel_i)).astype(np.float32)
     voiced /= np.float32(np.sqrt(np.mean(voiced.astype(np.float64) ** 2)) + 1e-12)
-    loud = p.loudness_db * sv["loud_gain"] * a + p.loudness_drift_db * ou(rng, n, 3.0 * fps)
+    loud = p.loudness_db * sv["loud_gain"] * a + p.loudness_drift_db * ou(
+        rng, n, 3.0 * fps
+    )
     voiced *= np.sin(np.float32(np.pi) * s) ** 2
     voiced *= up(ext(active * 10 ** (loud / 20)))
     snr = rng.uniform(*p.snr_db)
-    background = lfilter(np.float32([1.0]), np.float32([1.0, -0.6]), rng.standard_normal(m, dtype=np.float32))
+    background = lfilter(
+        np.float32([1.0]),
+        np.float32([1.0, -0.6]),
+        rng.standard_normal(m, dtype=np.float32),
+    )
     level = up(ext(10 ** ((p.background_drift_db * ou(rng, n, 5.0 * fps) - snr) / 20)))
     x = voiced + np.float32(0.8) * level * background
     x *= np.float32(0.8 / (np.abs(x).max() + 1e-12))
