@@ -153,7 +153,9 @@ def rekey(rev: str) -> int:
         after = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells
         kinds = [c.cell_type for c in before], [c.cell_type for c in after]
         if kinds[0] != kinds[1]:
-            raise SystemExit(f"{name}: cells were added, removed or reordered since {rev}")
+            raise SystemExit(
+                f"{name}: cells were added, removed or reordered since {rev}"
+            )
         pairs = {cell_key(b.source): a for b, a in zip(before, after, strict=True)}
         new = {}
         for key, entry in entries.items():
