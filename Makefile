@@ -97,7 +97,7 @@ student: setup
 browser-test: book-check
 	@test -n "$$CHROMIUM" || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
 	  || { echo "installing Debian's chromium"; $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
-	AFFECT_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_browser.py
+	AFFECT_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q -p no:cacheprovider tests/publish/test_browser.py
 	$(BIN)/affect-book browser-check
 
 clean:

@@ -13,7 +13,7 @@ The file is written by ``make tolerances`` (``scripts/measure_tolerances.py``), 
 notebooks again under other seeds and other code paths and applies :data:`RULE` to each number's
 spread over those runs; nobody edits a tolerance by hand. A cell is found by its notebook and the
 hash of its source, so an edited cell has no entry until it is measured again
-(``tests/test_tolerances.py`` names such cells).
+(``tests/publish/test_tolerances.py`` names such cells).
 
 Outputs are flattened as nbval flattens them (:func:`flatten`): one list of strings per MIME type or
 stream name, in output order, so ``text/html#1`` is the cell's second HTML output.

@@ -3,7 +3,7 @@
 Label row per segment: ``[sentiment, happy, sad, anger, surprise, disgust, fear]``; sentiment in
 [-3, 3], emotion intensities in [0, 3] (averages of three annotators). The emotion columns are in
 the order of :data:`affect_lib.data.corpus.EMOTIONS` (a public implementation swaps fear and
-surprise: ``tests/test_mosei.py`` pins the order).
+surprise: ``tests/data/mosei/test_dataset.py`` pins the order).
 
 Dominant emotion (the single-label view, ``label``): the emotion with the highest intensity. Ties
 go to the first of them in the CMU-MOSEI order (``numpy.argmax``; ``ties="drop"`` drops tied

@@ -20,6 +20,7 @@ from affect_lib.eval.sentiment import (
     sentiment_metrics,
     sentiment_probe,
 )
+from conftest import ROOT
 from tests.fixtures_formats import make_mosei_dir, mmsa_payload, write_mmsa_pickle
 
 # truth in thirds, as CMU-MOSEI's three-rater means are
@@ -184,7 +185,7 @@ def test_probe_refuses_what_does_not_match(tmp_path):
 
 
 def _script():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "sentiment_probe.py"
+    path = ROOT / "scripts" / "sentiment_probe.py"
     spec = importlib.util.spec_from_file_location("sentiment_probe", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

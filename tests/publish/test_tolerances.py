@@ -20,8 +20,8 @@ from affect_lib.publish.tolerances import (
     snap,
     tolerance,
 )
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT / "notebooks" / "tolerances.json"
 
 

@@ -7,13 +7,14 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from test_lasca_protocol import fake_caches
 
 from affect_lib.config import LascaConfig
 from affect_lib.data.synthetic.affwild import SynthAffWildParams
 from affect_lib.experiments.lasca_draws import cell_over_draws, gap_summary
 from affect_lib.experiments.lasca_protocol import run_protocol
 from affect_lib.lasca.folders import synth_affwild_windows
+from conftest import ROOT
+from tests.experiments.test_lasca_protocol import fake_caches
 
 # big enough to fit the 5 s / tau 5 % cell (about 30 pairs), small enough to generate in a second
 SMALL = LascaConfig(
@@ -206,9 +207,8 @@ def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
     import functools
     import importlib.util
     import json
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "lasca_fusion_sweep.py"
+    path = ROOT / "scripts" / "lasca_fusion_sweep.py"
     spec = importlib.util.spec_from_file_location("lasca_fusion_sweep", path)
     sweep = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sweep)
@@ -302,11 +302,8 @@ def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
 def test_calibration_script_prints_the_data_cards_table(tmp_path, capsys):
     import importlib.util
     import json
-    from pathlib import Path
 
-    path = (
-        Path(__file__).resolve().parents[1] / "scripts" / "synth_affwild_calibration.py"
-    )
+    path = ROOT / "scripts" / "synth_affwild_calibration.py"
     spec = importlib.util.spec_from_file_location("synth_affwild_calibration", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 CARDS = sorted((ROOT / "data_cards").glob("*.md"))
 KEYS = {"pretty_name", "license", "task", "size", "modalities", "languages"}
 SECTIONS = [

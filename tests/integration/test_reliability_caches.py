@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_lasca_semantic import FakeEncoder
 
 from affect_lib.config import LascaConfig, load_profile
 from affect_lib.lasca import folders as F
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES, N_FEATURES
 from affect_lib.lasca.semantic import EmbeddingCache
+from tests.lasca.test_semantic import FakeEncoder
 
 pytestmark = pytest.mark.reliability
 
