@@ -321,9 +321,8 @@ pd.Series(
 ).round(3).to_frame("text probe accuracy")
 
 # %% tags=["solution"]
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic"
-):  # the answer is about the book profile
+# the answer is about the book profile
+if cfg.profile == "book" and cfg.data_source == "synthetic":
     assert text_probe.accuracy > predicted + 0.03, (text_probe.accuracy, predicted)
     assert (
         np.mean(text_probe.predictions[text_driven] == te.label[text_driven])
@@ -395,9 +394,8 @@ pd.Series(
 ).round(3).to_frame("text probe accuracy | driver=text")
 
 # %% tags=["solution"]
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic"
-):  # the answer is about the book profile
+# the answer is about the book profile
+if cfg.profile == "book" and cfg.data_source == "synthetic":
     window_errors = 1 - np.mean(
         window_probe.predictions[text_driven] == w_test.label[text_driven]
     )

@@ -293,9 +293,8 @@ plt.show()
 
 # %%
 # The paragraph's claims, with thresholds that held in every run measured for notebooks/tolerances.json.
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic"
-):  # the floors are defined for the book profile
+# the floors are defined for the book profile
+if cfg.profile == "book" and cfg.data_source == "synthetic":
     assert graph_driver_acc >= 0.80, (
         f"graph_driver_acc {graph_driver_acc} is below the 0.80 floor"
     )
@@ -456,9 +455,8 @@ def accuracy_on(r, mask):
     return float(np.mean(r.predictions[mask] == test.label[mask]))
 
 
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic"
-):  # the answer is about the book profile
+# the answer is about the book profile
+if cfg.profile == "book" and cfg.data_source == "synthetic":
     drop, drop_conflict = (
         graph_eval.accuracy - ablated.accuracy,
         accuracy_on(graph_eval, conflict) - accuracy_on(ablated, conflict),

@@ -426,9 +426,8 @@ spread.round(3)
 # driver of 40 % of the utterances, audio and video of 30 % each).
 
 # %%
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic"
-):  # the floors are defined for the book profile
+# the floors are defined for the book profile
+if cfg.profile == "book" and cfg.data_source == "synthetic":
     # the chapter's claims, with thresholds that held in every run measured for notebooks/tolerances.json
     assert headline["cf_validity"] >= 0.80, headline
     assert np.nanmean(np.diag(matrix)) >= 0.8, np.diag(matrix)
@@ -569,9 +568,8 @@ for t0 in (round(0.5 * cfg.model.diffusion_steps), t_start):
 pd.DataFrame(rows).T.rename_axis("t_0").round(3)
 
 # %% tags=["solution"]
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic"
-):  # the answer is about the book profile
+# the answer is about the book profile
+if cfg.profile == "book" and cfg.data_source == "synthetic":
     half, deep = rows[round(0.5 * cfg.model.diffusion_steps)], rows[t_start]
     assert (
         half["proximity"] < deep["proximity"]

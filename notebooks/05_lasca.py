@@ -797,9 +797,8 @@ arousal = {
     )
     for v in ("features", "st", "fusion")
 }
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic"
-):  # the floors are defined for the book profile
+# the floors are defined for the book profile
+if cfg.profile == "book" and cfg.data_source == "synthetic":
     assert arousal["features"] < 0.9, arousal
 write_json(
     out / "protocol.json",

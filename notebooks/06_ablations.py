@@ -421,9 +421,8 @@ print(f"Spearman rho over {len(with_prior)} runs: {rho:.2f}")
 display(by_variant.round(3))
 
 # %% tags=["solution"]
-if (
-    cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(names)
-):  # the book's answer
+# the book's answer
+if cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(names):
     assert abs(rho) < 0.5, rho
     assert (
         by_variant["cf_validity"].idxmin()
