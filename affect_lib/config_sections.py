@@ -197,7 +197,6 @@ class ModelConfig:
     focal_gamma: float = 0.0
     diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
     decoder_influence: bool = True  # decoders read the influence weights too (where each modality expresses affect)
-    cfg_scale: float = 2.0  # guidance scale at inference (counterfactuals)
     denoise_t_start: int = (
         200  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
     )

@@ -34,7 +34,7 @@ from affect_lib.affect_diff.diffusion import (
 )
 from affect_lib.affect_diff.encoders import POOLING, ModalityEncoders
 from affect_lib.affect_diff.focal import focal_cross_entropy
-from affect_lib.config import RunConfig
+from affect_lib.config_sections import ModelConfig
 from affect_lib.schema import EMOTIONS, MODALITIES
 
 __all__ = ["AffectDiff", "Encoded"]
@@ -49,109 +49,61 @@ class Encoded:
 
 
 class AffectDiff(nn.Module):
-    """The full model; build it with :meth:`from_config`. Batches follow the DESIGN.md contract."""
+    """The full model, built from its :class:`~affect_lib.config_sections.ModelConfig`.
+
+    Batches follow the contract of :mod:`affect_lib.schema`.
+    """
 
     def __init__(
         self,
-        *,
+        config: ModelConfig,
         dims: dict[str, int],
-        d_model: int,
-        latent_dim: int,
-        dropout: float,
-        pooling: str,
-        tau_start: float,
-        tau_end: float,
+        *,
         anneal_steps: int,
-        gumbel_schedule: str,
-        gumbel_hard: bool,
-        unet_base: int,
-        unet_mults: tuple[int, ...],
-        diffusion_steps: int,
-        p_uncond: float,
-        beta: float,
-        free_bits: float,
-        diffusion_detach: bool,
         use_graph: bool = True,
-        decoder_influence: bool = False,
-        focal_gamma: float = 0.0,
     ) -> None:
+        """``dims``: feature width per modality; ``anneal_steps``: training steps over which the
+        graph's temperature falls from ``tau_start`` to ``tau_end``; ``use_graph=False`` fuses
+        with uniform weights (the ablation without the graph)."""
         super().__init__()
-        if pooling not in POOLING:
+        c = self.config = config
+        if c.pooling not in POOLING:
             raise ValueError(
-                f"pooling must be one of {sorted(POOLING)}, got {pooling!r}"
+                f"pooling must be one of {sorted(POOLING)}, got {c.pooling!r}"
             )
-        self.pooling, self.p_uncond, self.diffusion_detach, self.use_graph = (
-            pooling,
-            p_uncond,
-            diffusion_detach,
-            use_graph,
+        self.use_graph = use_graph
+        self.encoders = ModalityEncoders(
+            dims=dims, d_model=c.d_model, dropout=c.dropout, n_heads=c.n_heads
         )
-        self.focal_gamma = focal_gamma
-        self.encoders = ModalityEncoders(dims=dims, d_model=d_model, dropout=dropout)
-        self.node_norm = nn.LayerNorm(
-            d_model, elementwise_affine=False
-        )  # equal energy per graph node
+        # equal energy per graph node
+        self.node_norm = nn.LayerNorm(c.d_model, elementwise_affine=False)
         self.graph = CausalAttentionGraph(
-            d_model=d_model,
-            tau_start=tau_start,
-            tau_end=tau_end,
+            d_model=c.d_model,
+            tau_start=c.tau_start,
+            tau_end=c.tau_end,
             anneal_steps=anneal_steps,
-            schedule=gumbel_schedule,
-            hard=gumbel_hard,
+            schedule=c.gumbel_schedule,
+            hard=c.gumbel_hard,
         )
         self.bottleneck = LatentBottleneck(
-            d_model=d_model,
-            latent_dim=latent_dim,
+            d_model=c.d_model,
+            latent_dim=c.latent_dim,
             modality_dims=dims,
-            beta=beta,
-            free_bits=free_bits,
-            decoder_influence=decoder_influence,
+            beta=c.beta,
+            free_bits=c.free_bits,
+            decoder_influence=c.decoder_influence,
         )
         self.unet = UNet1D(
-            channels=latent_dim,
-            base_channels=unet_base,
-            channel_mults=unet_mults,
+            channels=c.latent_dim,
+            base_channels=c.unet_base,
+            channel_mults=c.unet_mults,
             num_classes=len(EMOTIONS),
             n_modalities=len(MODALITIES),
         )
-        self.schedule = DiffusionSchedule(timesteps=diffusion_steps)
-        self.classifier = nn.Linear(latent_dim, len(EMOTIONS))
-        self.multilabel = nn.Linear(
-            latent_dim, len(EMOTIONS)
-        )  # CMU-MOSEI labels are multi-label
-
-    @classmethod
-    def from_config(
-        cls,
-        cfg: RunConfig,
-        dims: dict[str, int],
-        *,
-        anneal_steps: int,
-        use_graph: bool = True,
-    ) -> AffectDiff:
-        m = cfg.model
-        return cls(
-            dims=dims,
-            d_model=m.d_model,
-            latent_dim=m.latent_dim,
-            dropout=m.dropout,
-            pooling=m.pooling,
-            tau_start=m.tau_start,
-            tau_end=m.tau_end,
-            anneal_steps=anneal_steps,
-            gumbel_schedule=m.gumbel_schedule,
-            gumbel_hard=m.gumbel_hard,
-            unet_base=m.unet_base,
-            unet_mults=m.unet_mults,
-            diffusion_steps=m.diffusion_steps,
-            p_uncond=m.p_uncond,
-            beta=m.beta,
-            free_bits=m.free_bits,
-            diffusion_detach=m.diffusion_detach,
-            use_graph=use_graph,
-            decoder_influence=m.decoder_influence,
-            focal_gamma=m.focal_gamma,
-        )
+        self.schedule = DiffusionSchedule(timesteps=c.diffusion_steps)
+        self.classifier = nn.Linear(c.latent_dim, len(EMOTIONS))
+        # CMU-MOSEI labels are multi-label
+        self.multilabel = nn.Linear(c.latent_dim, len(EMOTIONS))
 
     # -- encoder side -----------------------------------------------------------------------------------
     def encode(
@@ -160,7 +112,7 @@ class AffectDiff(nn.Module):
         """Encoders, graph and bottleneck. ``use_graph=False`` fuses with uniform weights (ablation)."""
         encoded = self.encoders(batch)
         nodes = self.node_norm(
-            self.encoders.pool(encoded, batch["mask"], how=self.pooling)
+            self.encoders.pool(encoded, batch["mask"], how=self.config.pooling)
         )  # (B, 3, d)
         graph = self.graph(nodes)
         if not self.use_graph:
@@ -175,7 +127,7 @@ class AffectDiff(nn.Module):
         self, z: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """z (B, T, latent_dim) → single-label logits (B, 6) and multi-label logits (B, 6)."""
-        pooled = POOLING[self.pooling](z, mask)
+        pooled = POOLING[self.config.pooling](z, mask)
         return self.classifier(pooled), self.multilabel(pooled)
 
     # -- training ---------------------------------------------------------------------------------------
@@ -186,21 +138,21 @@ class AffectDiff(nn.Module):
         z = enc.latent.z
         logits, ml_logits = self.classify(z, mask)
         ce = focal_cross_entropy(
-            logits, label, self.focal_gamma
+            logits, label, self.config.focal_gamma
         )  # gamma 0: plain cross-entropy
         ml = F.binary_cross_entropy_with_logits(
             ml_logits, (batch["emotions"] > 0).to(ml_logits.dtype)
         )
         # The prior learns the latent distribution; with diffusion_detach its gradient stops at z and
         # at the influence weights, so it cannot reshape the encoder against the classifier.
-        z0 = z.detach() if self.diffusion_detach else z
+        z0 = z.detach() if self.config.diffusion_detach else z
         influence = (
             enc.graph.influence.detach()
-            if self.diffusion_detach
+            if self.config.diffusion_detach
             else enc.graph.influence
         )
         cond_label = (
-            drop_labels(label, p=self.p_uncond, null_label=self.unet.null_label)
+            drop_labels(label, p=self.config.p_uncond, null_label=self.unet.null_label)
             if self.training
             else label
         )
@@ -276,11 +228,18 @@ class AffectDiff(nn.Module):
         self,
         batch: dict[str, torch.Tensor],
         *,
-        t_start: int,
-        steps: int,
+        t_start: int | None = None,
+        steps: int | None = None,
         generator: torch.Generator | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Eval-mode predictions: logits on μ and on the unconditionally denoised μ, influence, μ."""
+        """Eval-mode predictions: logits on μ and on the unconditionally denoised μ, influence, μ.
+
+        ``t_start`` and ``steps`` default to the config's ``denoise_t_start`` and ``ddim_steps``.
+        """
+        if t_start is None:
+            t_start = self.config.denoise_t_start
+        if steps is None:
+            steps = self.config.ddim_steps
         enc = self.encode(batch, sample=False)
         mu, mask = enc.latent.mu, batch["mask"]
         logits_mu, ml_mu = self.classify(mu, mask)

@@ -53,8 +53,8 @@ class AffectDiffModule(L.LightningModule):
         super().__init__()
         self.cfg, self.dims = cfg, dict(dims)
         anneal = max(1, steps_per_epoch * cfg.train.max_epochs)
-        self.model = AffectDiff.from_config(
-            cfg, self.dims, anneal_steps=anneal, use_graph=use_graph
+        self.model = AffectDiff(
+            cfg.model, self.dims, anneal_steps=anneal, use_graph=use_graph
         )
         self._epoch_sums: dict[
             str, torch.Tensor
@@ -231,9 +231,7 @@ def load_affect_diff(
             f"{path}: written for another config (differs in {', '.join(diff) or 'hash'}); "
             "load it with the config it was trained with, or retrain"
         )
-    model = AffectDiff.from_config(
-        cfg, meta["dims"], anneal_steps=1, use_graph=use_graph
-    )
+    model = AffectDiff(cfg.model, meta["dims"], anneal_steps=1, use_graph=use_graph)
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     model.load_state_dict(state)
     return model.eval()

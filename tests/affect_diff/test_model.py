@@ -29,7 +29,7 @@ def trained(tmp_path_factory, smoke_cfg):
 
 def test_loss_terms_are_finite_and_reach_every_part(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
-    model = AffectDiff.from_config(smoke_cfg, dm.dims, anneal_steps=10).train()
+    model = AffectDiff(smoke_cfg.model, dm.dims, anneal_steps=10).train()
     terms = model.losses(next(iter(dm.train_dataloader())))
     assert set(terms) >= {"ce", "ml", "diff", "kl", "rec", "logits", "influence"}
     total = sum(terms[k] for k in ("ce", "ml", "diff", "kl", "rec"))
@@ -46,7 +46,7 @@ def test_diffusion_detach_stops_the_prior_gradient_at_z(smoke_cfg):
     for detach, expect_grad in ((True, False), (False, True)):
         cfg = load_profile("smoke", diffusion_detach=detach)
         torch.manual_seed(0)
-        model = AffectDiff.from_config(cfg, dm.dims, anneal_steps=10).train()
+        model = AffectDiff(cfg.model, dm.dims, anneal_steps=10).train()
         torch.nn.init.normal_(
             model.unet.final_conv.weight
         )  # zero-init would hide the gradient
@@ -222,7 +222,7 @@ def test_classification_terms_are_the_label_ce_and_the_presence_bce(smoke_cfg):
     for gamma in (0.0, 2.0):
         cfg = load_profile("smoke", focal_gamma=gamma)
         torch.manual_seed(0)
-        model = AffectDiff.from_config(cfg, dm.dims, anneal_steps=10).eval()
+        model = AffectDiff(cfg.model, dm.dims, anneal_steps=10).eval()
         torch.nn.init.normal_(
             model.multilabel.weight
         )  # away from 0.5 everywhere, so the targets matter
@@ -268,3 +268,39 @@ def test_focal_loss_golden_values():
     )
     with pytest.raises(ValueError, match="gamma"):
         focal_cross_entropy(logits, label, -1.0)
+
+
+def test_every_model_config_field_is_read(smoke_cfg):
+    """Each ModelConfig field changes something: the model reads it while it is built, trains
+    a step through the Lightning module, or predicts. A field nobody reads fails here."""
+    from affect_lib.config_sections import ModelConfig
+
+    names = {f.name for f in dataclasses.fields(ModelConfig)}
+    read: set[str] = set()
+
+    @dataclasses.dataclass(frozen=True)
+    class Recording(ModelConfig):
+        def __getattribute__(self, name):
+            if name in names:
+                read.add(name)
+            return super().__getattribute__(name)
+
+    recording = Recording(**dataclasses.asdict(smoke_cfg.model))
+    cfg = dataclasses.replace(smoke_cfg, model=recording)
+    dm = build_datamodule(smoke_cfg)
+    batch = next(iter(dm.train_dataloader()))
+    read.clear()  # validation in __post_init__ reads every field
+    module = AffectDiffModule(cfg, dm.dims, steps_per_epoch=1).train()
+    module.step_loss(batch).backward()
+    module.model.eval().predict(batch)
+    assert names - read == set(), f"ModelConfig fields never read: {names - read}"
+
+
+def test_text_encoder_gets_the_configured_heads(smoke_cfg):
+    for heads in (2, 8):
+        cfg = load_profile("smoke", n_heads=heads)
+        model = AffectDiff(
+            cfg.model, {"text": 5, "audio": 4, "video": 3}, anneal_steps=1
+        )
+        layer = model.encoders.encoders["text"].transformer.layers[0]
+        assert layer.self_attn.num_heads == heads

@@ -59,8 +59,14 @@ class ModalityEncoders(nn.Module):
     """
 
     def __init__(
-        self, *, dims: dict[str, int], d_model: int, dropout: float = 0.1
+        self,
+        *,
+        dims: dict[str, int],
+        d_model: int,
+        dropout: float = 0.1,
+        n_heads: int = 4,
     ) -> None:
+        """``n_heads``: attention heads of the text transformer."""
         super().__init__()
         missing = [m for m in MODALITIES if m not in dims]
         if missing:
@@ -68,10 +74,12 @@ class ModalityEncoders(nn.Module):
                 f"ModalityEncoders: dims lacks modality {missing}; expected keys {list(MODALITIES)}"
             )
         self.d_model = d_model
+        kw = dict(d_model=d_model, dropout=dropout)
         self.encoders = nn.ModuleDict(
             {
-                m: ENCODERS[m](input_dim=dims[m], d_model=d_model, dropout=dropout)
-                for m in MODALITIES
+                "text": TextEncoder(input_dim=dims["text"], n_heads=n_heads, **kw),
+                "audio": AudioEncoder(input_dim=dims["audio"], **kw),
+                "video": VideoEncoder(input_dim=dims["video"], **kw),
             }
         )
 
