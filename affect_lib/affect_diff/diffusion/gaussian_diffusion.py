@@ -245,6 +245,8 @@ class DiffusionSchedule(nn.Module):
         x_t = _apply_mask(self.q_sample(x0, t, noise), mask)
         if mask is not None:
             cond["mask"] = mask
+        if hasattr(eps_model, "check_inputs"):
+            eps_model.check_inputs(x_t, t, **cond)
         eps = eps_model(x_t, t, **cond)
         if eps.shape != x0.shape:
             raise ValueError(
@@ -414,7 +416,13 @@ def guided_eps_fn(
             )
         return value
 
+    checked = not hasattr(model, "check_inputs")
+
     def eps_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        nonlocal checked
+        if not checked:  # values once per sampling run, not at every step
+            model.check_inputs(x, t, as_batch(label, x), **cond)
+            checked = True
         if scale == 0.0:
             return model(x, t, as_batch(null_label, x), **cond)
         eps_cond = model(x, t, as_batch(label, x), **cond)

@@ -171,37 +171,66 @@ class UNet1D(nn.Module):
             )
         return value
 
-    def _condition(
+    def _vectors(
         self,
-        t: torch.Tensor,
-        label: torch.Tensor,
+        x: torch.Tensor,
+        t: int | torch.Tensor,
+        label: int | torch.Tensor,
         influence: torch.Tensor | None,
-        batch: int,
-        device: torch.device,
-    ) -> torch.Tensor:
-        if not torch.isfinite(t.float()).all():
-            raise ValueError("t contains NaN or inf")
+        mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Shape and dtype checks (no data-dependent test, so no device sync); returns t,
+        label (B,) and influence (B, M)."""
+        if x.ndim != 3 or x.shape[-1] != self.channels:
+            raise ValueError(
+                f"x must have shape (B, T, {self.channels}), got {tuple(x.shape)}"
+            )
+        batch, length = x.shape[:2]
+        if length < 1:
+            raise ValueError("x must have at least one time step")
+        if mask is not None and (
+            mask.dtype != torch.bool or tuple(mask.shape) != (batch, length)
+        ):
+            raise ValueError(
+                f"mask must be a bool tensor of shape ({batch}, {length}), "
+                f"got {mask.dtype} {tuple(mask.shape)}"
+            )
+        t = self._batch_vector("t", t, batch, x.device)
+        label = self._batch_vector("label", label, batch, x.device)
         if label.dtype.is_floating_point or label.dtype == torch.bool:
             raise ValueError(f"label must be an integer tensor, got {label.dtype}")
-        if (label < 0).any() or (label > self.num_classes).any():
-            raise ValueError(
-                f"label must be in [0, {self.num_classes}] ({self.num_classes} = null label), "
-                f"got values in [{int(label.min())}, {int(label.max())}]"
-            )
         if influence is None:
-            influence = torch.zeros(batch, self.n_modalities, device=device)
+            influence = torch.zeros(batch, self.n_modalities, device=x.device)
         elif tuple(influence.shape) != (batch, self.n_modalities):
             raise ValueError(
                 f"influence must have shape ({batch}, {self.n_modalities}), "
                 f"got {tuple(influence.shape)}"
             )
-        elif not torch.isfinite(influence).all():
-            raise ValueError("influence contains NaN or inf")
-        return (
-            self.time_mlp(t)
-            + self.label_emb(label.long())
-            + self.influence_proj(influence.float())
-        )
+        return t, label, influence
+
+    def check_inputs(
+        self,
+        x: torch.Tensor,
+        t: int | torch.Tensor,
+        label: int | torch.Tensor,
+        influence: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> None:
+        """Raise ValueError naming the bad argument: shapes, dtypes, finite values, label range.
+
+        The value checks read the tensors (a device sync on a GPU), so they run once where inputs
+        enter (``guided_eps_fn``, ``DiffusionSchedule.loss``), not in :meth:`forward`, which a
+        sampler calls once per step.
+        """
+        t, label, influence = self._vectors(x, t, label, influence, mask)
+        for name, value in (("x", x), ("t", t.float()), ("influence", influence)):
+            if not torch.isfinite(value).all():
+                raise ValueError(f"{name} contains NaN or inf")
+        if (label < 0).any() or (label > self.num_classes).any():
+            raise ValueError(
+                f"label must be in [0, {self.num_classes}] ({self.num_classes} = null label), "
+                f"got values in [{int(label.min())}, {int(label.max())}]"
+            )
 
     def forward(
         self,
@@ -213,26 +242,14 @@ class UNet1D(nn.Module):
     ) -> torch.Tensor:
         """x (B, T, C); t (B,) or scalar; label (B,) or scalar in [0, num_classes]; influence (B, M)
         per-modality causal weights (None = zeros); mask (B, T) bool, True = valid. Returns ε̂ (B, T, C),
-        exactly 0 on padded steps."""
-        if x.ndim != 3 or x.shape[-1] != self.channels:
-            raise ValueError(
-                f"x must have shape (B, T, {self.channels}), got {tuple(x.shape)}"
-            )
-        batch, length = x.shape[:2]
-        if length < 1:
-            raise ValueError("x must have at least one time step")
-        if not torch.isfinite(x).all():
-            raise ValueError("x contains NaN or inf")
-        if mask is not None and (
-            mask.dtype != torch.bool or tuple(mask.shape) != (batch, length)
-        ):
-            raise ValueError(
-                f"mask must be a bool tensor of shape ({batch}, {length}), "
-                f"got {mask.dtype} {tuple(mask.shape)}"
-            )
-        t = self._batch_vector("t", t, batch, x.device)
-        label = self._batch_vector("label", label, batch, x.device)
-        cond = self._condition(t, label, influence, batch, x.device)
+        exactly 0 on padded steps. Checks shapes only; :meth:`check_inputs` checks values."""
+        t, label, influence = self._vectors(x, t, label, influence, mask)
+        cond = (
+            self.time_mlp(t)
+            + self.label_emb(label.long())
+            + self.influence_proj(influence.float())
+        )
+        length = x.shape[1]
 
         keep = None if mask is None else mask[..., None].to(x.dtype)
         if keep is not None:

@@ -6,6 +6,7 @@ from affect_lib.affect_diff.diffusion import (
     ResnetBlock1D,
     SinusoidalTimeEmbedding,
     UNet1D,
+    guided_eps_fn,
 )
 
 
@@ -111,9 +112,9 @@ def test_input_validation():
         ValueError,
         match=r"label must be in \[0, 6\] \(6 = null label\), got values in \[0, 7\]",
     ):
-        model(x, t, torch.tensor([7, 0]))
+        model.check_inputs(x, t, torch.tensor([7, 0]))
     with pytest.raises(ValueError, match=r"label must be in \[0, 6\]"):
-        model(x, t, -1)
+        model.check_inputs(x, t, -1)
     with pytest.raises(ValueError, match="label must be an integer tensor"):
         model(x, t, torch.tensor([0.5, 1.0]))
     with pytest.raises(ValueError, match=r"label must be a scalar or of shape \(2,\)"):
@@ -123,19 +124,34 @@ def test_input_validation():
     with pytest.raises(ValueError, match=r"x must have shape \(B, T, 4\)"):
         model(randn(5, 4), t, 0)
     with pytest.raises(ValueError, match="x contains NaN or inf"):
-        model(x.index_fill(1, torch.tensor([3]), float("inf")), t, 0)
+        model.check_inputs(x.index_fill(1, torch.tensor([3]), float("inf")), t, 0)
     with pytest.raises(ValueError, match=r"t must be a scalar or of shape \(2,\)"):
         model(x, torch.tensor([1, 2, 3]), 0)
     with pytest.raises(ValueError, match=r"influence must have shape \(2, 3\)"):
         model(x, t, 0, influence=torch.zeros(2, 2))
     with pytest.raises(ValueError, match="influence contains NaN"):
-        model(x, t, 0, influence=torch.full((2, 3), float("nan")))
+        model.check_inputs(x, t, 0, influence=torch.full((2, 3), float("nan")))
     with pytest.raises(
         ValueError, match=r"mask must be a bool tensor of shape \(2, 5\)"
     ):
         model(x, t, 0, mask=torch.ones(2, 5))
     with pytest.raises(ValueError, match=r"in_ch=16 must be divisible by groups=3"):
         UNet1D(channels=4, base_channels=16, groups=3)
+
+
+def test_values_are_checked_where_inputs_enter_not_at_every_step():
+    """forward checks shapes only (a sampler calls it once per step); the samplers' eps_fn and
+    the training loss check values once, through check_inputs."""
+    model = make_model()
+    x, t = randn(2, 5, 4), torch.tensor([1, 2])
+    bad = x.index_fill(1, torch.tensor([3]), float("nan"))
+    assert torch.isnan(model(bad, t, 0)).any()  # no value check in forward
+    eps_fn = guided_eps_fn(model, label=torch.tensor([7, 0]), scale=2.0)
+    with pytest.raises(ValueError, match=r"label must be in \[0, 6\]"):
+        eps_fn(x, t)
+    schedule = DiffusionSchedule(timesteps=10)
+    with pytest.raises(ValueError, match="influence contains NaN"):
+        schedule.loss(model, x, label=0, influence=torch.full((2, 3), float("nan")))
 
 
 def test_gradients_reach_label_embedding_and_influence_projection():
