@@ -11,11 +11,10 @@ loop calls the *same* methods Lightning calls, in the same order, so a run here 
 
 from __future__ import annotations
 
-import torch
 from torch.utils.data import DataLoader
 
 from affect_lib.affect_diff.module import AffectDiffModule
-from affect_lib.devices import to_device
+from affect_lib.loop import run_epoch
 
 __all__ = ["fit_plain"]
 
@@ -31,27 +30,25 @@ def fit_plain(
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     opt_cfg = module.configure_optimizers()
     opt, sched = opt_cfg["optimizer"], opt_cfg["lr_scheduler"]["scheduler"]
-    device = next(module.parameters()).device
-    clip = module.cfg.train.grad_clip
+    params = list(module.parameters())
+
+    def after_step() -> None:
+        sched.step()
+        module.model.graph.step()
+
     module.train()
     losses = []
     for epoch in range(epochs):
-        if callable(getattr(loader.sampler, "set_epoch", None)):
-            loader.sampler.set_epoch(
-                epoch
-            )  # what Lightning does for samplers that have it
-        total, count = 0.0, 0
-        for i, batch in enumerate(loader):
-            batch = to_device(batch, device)
-            module.reseed(epoch, i)
-            loss = module.step_loss(batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
-            opt.step()
-            sched.step()
-            module.model.graph.step()
-            total += float(loss.detach()) * len(batch["label"])
-            count += len(batch["label"])
-        losses.append(total / count)
+        losses.append(
+            run_epoch(
+                params,
+                loader,
+                module.step_loss,
+                opt,
+                clip=module.cfg.train.grad_clip,
+                epoch=epoch,
+                before_step=lambda i, epoch=epoch: module.reseed(epoch, i),
+                after_step=after_step,
+            )
+        )
     return losses

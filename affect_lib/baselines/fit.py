@@ -1,8 +1,5 @@
-"""A plain PyTorch training loop for the small classifiers of the book (graph fusion, baselines).
-
-The full Affect-Diff model trains with Lightning (``affect_lib.affect_diff.train``); these models are
-small enough that a readable loop is the clearer teaching tool.
-"""
+"""Epochs of the plain loop (:mod:`affect_lib.loop`) for the book's small classifiers (graph
+fusion, late fusion), with a validation pass per epoch and optional early stopping."""
 
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from affect_lib.devices import to_device
+from affect_lib.loop import run_epoch
 
 __all__ = ["fit_classifier"]
 
@@ -41,34 +38,34 @@ def fit_classifier(
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    device = next(model.parameters()).device
+    params = list(model.parameters())
     history, best = [], (-1.0, None)
+
+    def cross_entropy(batch: dict[str, Any]) -> torch.Tensor:
+        out = model(batch)
+        logits = out[0] if isinstance(out, tuple) else out
+        loss = nn.functional.cross_entropy(logits, batch["label"])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite cross-entropy at epoch {epoch}: {loss.item()}"
+            )
+        return loss
+
     for epoch in range(1, epochs + 1):
         model.train()
-        if callable(getattr(train.sampler, "set_epoch", None)):
-            train.sampler.set_epoch(epoch - 1)  # a new, reproducible order every epoch
-        total, count = 0.0, 0
-        for step, batch in enumerate(train):
-            batch = to_device(batch, device)
-            out = model(batch)
-            logits = out[0] if isinstance(out, tuple) else out
-            loss = nn.functional.cross_entropy(logits, batch["label"])
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite cross-entropy at epoch {epoch}, batch {step}: {loss.item()}"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            if after_step is not None:
-                after_step()
-            total += loss.item() * len(batch["label"])
-            count += len(batch["label"])
+        train_loss = run_epoch(
+            params,
+            train,
+            cross_entropy,
+            opt,
+            clip=1.0,
+            epoch=epoch - 1,
+            after_step=after_step,
+        )
         ev = evaluate(model, val)
         record = {
             "epoch": epoch,
-            "train_loss": total / count,
+            "train_loss": train_loss,
             "val_accuracy": ev.accuracy,
         }
         if hasattr(ev, "driver_acc"):
