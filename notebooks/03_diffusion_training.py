@@ -387,7 +387,7 @@ print(
 # `ddim_step(z_t, eps, t, t_prev)` and run it over the steps $t_0 \to t_0/2 \to 0 \to$ clean on one test
 # batch, starting from $\mu$ noised to $t_0$ (`model.schedule.noise_to`), with the unconditional
 # `eps_fn = guided_eps_fn(model.unet, label=model.unet.null_label, scale=0.0, influence=..., mask=...)`
-# from `affect_lib.affect_diff.diffusion.gaussian_diffusion`. Check that you get what
+# from `affect_lib.affect_diff.diffusion`. Check that you get what
 # `model.schedule.ddim_sample(eps_fn, shape, steps=3, x_T=z_t, t_start=t0, mask=mask)` returns.
 # Where things are: `model.encode(batch, sample=False)` (under `torch.no_grad()`) returns the
 # encoding, whose `.latent.mu` is $\mu$ (B, T, d) and `.graph.influence` the graph's weights; the
@@ -400,7 +400,7 @@ print(
 # ```
 
 # %% tags=["solution"]
-from affect_lib.affect_diff.diffusion.gaussian_diffusion import guided_eps_fn
+from affect_lib.affect_diff.diffusion import guided_eps_fn
 
 abar = model.schedule.alphas_cumprod.double()
 
