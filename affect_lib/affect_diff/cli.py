@@ -23,7 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from affect_lib.config import _SECTIONS, PROFILES, ConfigError, RunConfig, load_profile
+from affect_lib.config import PROFILES, SECTIONS, ConfigError, RunConfig, load_profile
 
 __all__ = ["main", "schema_for", "TrainerOptions"]
 
@@ -56,7 +56,7 @@ def _mirror(instance: Any, name: str) -> type:
     specs = []
     for f in dataclasses.fields(instance):
         value = getattr(instance, f.name)
-        if f.name in _SECTIONS:
+        if f.name in SECTIONS:
             sub = _mirror(value, f"{name}_{f.name}")
             specs.append((f.name, sub, field(default_factory=sub)))
         elif isinstance(value, tuple):
@@ -92,7 +92,7 @@ def _to_run_config(profile: str, merged: dict[str, Any]) -> RunConfig:
     base = PROFILES[profile]
     changes: dict[str, Any] = {}
     for key, value in merged.items():
-        if key in _SECTIONS:
+        if key in SECTIONS:
             section = getattr(base, key)
             changes |= {
                 f"{key}.{k}": v

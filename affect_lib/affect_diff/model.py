@@ -34,7 +34,7 @@ from affect_lib.affect_diff.diffusion import (
 )
 from affect_lib.affect_diff.encoders import POOLING, ModalityEncoders
 from affect_lib.affect_diff.focal import focal_cross_entropy
-from affect_lib.config_sections import ModelConfig
+from affect_lib.config import ModelConfig
 from affect_lib.schema import EMOTIONS, MODALITIES
 
 __all__ = ["AffectDiff", "Encoded"]
@@ -49,7 +49,7 @@ class Encoded:
 
 
 class AffectDiff(nn.Module):
-    """The full model, built from its :class:`~affect_lib.config_sections.ModelConfig`.
+    """The full model, built from its :class:`~affect_lib.config.sections.ModelConfig`.
 
     Batches follow the contract of :mod:`affect_lib.schema`.
     """

@@ -273,7 +273,7 @@ def test_focal_loss_golden_values():
 def test_every_model_config_field_is_read(smoke_cfg):
     """Each ModelConfig field changes something: the model reads it while it is built, trains
     a step through the Lightning module, or predicts. A field nobody reads fails here."""
-    from affect_lib.config_sections import ModelConfig
+    from affect_lib.config import ModelConfig
 
     names = {f.name for f in dataclasses.fields(ModelConfig)}
     read: set[str] = set()

@@ -1,12 +1,11 @@
-"""Validated, frozen run configuration: profiles ``smoke`` / ``book`` / ``paper`` plus overrides.
-
-Every notebook calls :func:`load_profile` right after its ``parameters`` cell, so a wrong papermill
-parameter fails there with one message that lists the valid choices.
+"""Profiles plus overrides: :func:`load_profile`, the valid override keys and
+:func:`config_hash`.
 
 Overrides are flat keyword names (``seed=3``, ``n_train=500``): top-level fields of
-:class:`RunConfig` or fields of one of its sections (``data``, ``model``, ``train``, ``lasca``,
-``ablation``; defined in :mod:`affect_lib.config_sections`, imported from here). Field names are
+:class:`~affect_lib.config.profiles.RunConfig` or fields of one of its sections. Field names are
 unique across sections (tested), so a flat name is never ambiguous; ``"data.n_train"`` also works.
+A value is coerced to the field's type; anything else raises ConfigError listing the valid
+choices.
 """
 
 from __future__ import annotations
@@ -18,167 +17,20 @@ import json
 import math
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from affect_lib.config_sections import (
-    ALL_VARIANTS,
-    AblationConfig,
-    ConfigError,
-    DataConfig,
-    LascaConfig,
-    ModelConfig,
-    TrainConfig,
-    choices,
-)
+from affect_lib.config.profiles import PROFILES, SECTIONS, RunConfig
+from affect_lib.config.sections import ConfigError
 
-__all__ = [
-    "ConfigError",
-    "DataConfig",
-    "ModelConfig",
-    "TrainConfig",
-    "LascaConfig",
-    "AblationConfig",
-    "RunConfig",
-    "PROFILES",
-    "load_profile",
-    "override_keys",
-    "config_hash",
-]
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunConfig:
-    """Everything a notebook needs: profile, seed, where data come from and where artifacts go."""
-
-    profile: str
-    seed: int = 0
-    device: str = field(default="auto", metadata=choices("auto", "cpu", "cuda", "mps"))
-    data_source: str = field(
-        default="synthetic",
-        metadata=choices("synthetic", "cmu_mosei", "aff_wild2", "sewa"),
-    )
-    data_dir: str | None = None
-    run_dir: str | None = None  # None: <project>/_build/runs/<profile>
-    data: DataConfig
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    lasca: LascaConfig = field(default_factory=LascaConfig)
-    ablation: AblationConfig = field(default_factory=AblationConfig)
-
-    def __post_init__(self) -> None:
-        if self.seed < 0:
-            raise ConfigError(f"seed must be >= 0, got {self.seed}")
-        if self.data_source != "synthetic" and not self.data_dir:
-            raise ConfigError(
-                f"data_source {self.data_source!r} needs data_dir (the folder holding the dataset's "
-                "released files; see its data card)"
-            )
-
-    @property
-    def run_path(self) -> Path:
-        """Artifact folder of this run (created on demand by the code that writes there)."""
-        from affect_lib.paths import default_run_dir
-
-        return Path(self.run_dir) if self.run_dir else default_run_dir(self.profile)
-
-
-PROFILES: dict[str, RunConfig] = {
-    "smoke": RunConfig(
-        profile="smoke",
-        data=DataConfig(
-            n_train=240,
-            n_val=60,
-            n_test=90,
-            seq_len=12,
-            min_len=6,
-            text_dim=24,
-            audio_dim=12,
-            video_dim=10,
-            n_speakers=24,
-            batch_size=32,
-        ),
-        model=ModelConfig(
-            d_model=16,
-            n_heads=2,
-            latent_dim=8,
-            unet_base=16,
-            diffusion_steps=50,
-            denoise_t_start=20,
-            ddim_steps=5,
-        ),
-        train=TrainConfig(max_epochs=2, warmup_steps=5, patience=2),
-        lasca=LascaConfig(
-            n_subjects=4,
-            videos_per_subject=1,
-            video_seconds=20.0,
-            fps=10.0,
-            audio_sr=8000,
-            encoders=("minilm",),
-            n_seeds=1,
-            hidden=16,
-            max_iter=5,
-            gap_draws=2,
-        ),
-        ablation=AblationConfig(
-            ablation_seeds=2,
-            ablation_epochs=1,
-            ablation_n_cf=16,
-            ablation_variants=ALL_VARIANTS,
-        ),
-    ),
-    "book": RunConfig(
-        profile="book",
-        data=DataConfig(
-            n_train=2000, n_val=300, n_test=600, seq_len=32, min_len=12, n_speakers=200
-        ),
-    ),
-    "paper": RunConfig(
-        profile="paper",
-        data=DataConfig(
-            n_train=16326,
-            n_val=1871,
-            n_test=4659,
-            seq_len=50,
-            min_len=12,
-            n_speakers=1000,
-            batch_size=128,
-            num_workers=4,
-        ),
-        model=ModelConfig(
-            d_model=256,
-            n_heads=8,
-            latent_dim=256,
-            unet_base=128,
-            unet_mults=(1, 2, 4),
-            ddim_steps=50,
-        ),
-        train=TrainConfig(max_epochs=300, lr=3e-4, warmup_steps=1000, patience=50),
-        lasca=LascaConfig(
-            n_subjects=60,
-            videos_per_subject=3,
-            video_seconds=180.0,
-            n_seeds=15,
-            gap_draws=15,
-        ),
-        ablation=AblationConfig(
-            ablation_seeds=5,
-            ablation_epochs=60,
-            ablation_n_cf=1000,
-            ablation_variants=ALL_VARIANTS,
-        ),
-    ),
-}
-
-_SECTIONS = ("data", "model", "train", "lasca", "ablation")
+__all__ = ["config_hash", "load_profile", "override_keys", "text_keys"]
 
 
 def _section_fields() -> dict[str, str | None]:
     """Map every override key to its section (None for top-level fields)."""
     keys: dict[str, str | None] = {}
     for f in dataclasses.fields(RunConfig):
-        if f.name in _SECTIONS:
+        if f.name in SECTIONS:
             section_cls = typing.get_type_hints(RunConfig)[f.name]
             for sf in dataclasses.fields(section_cls):
                 keys[sf.name] = f.name
@@ -195,7 +47,7 @@ def override_keys() -> list[str]:
 def text_keys() -> set[str]:
     """Override keys whose value is text (``str`` or ``str | None``): a CLI keeps their value as typed."""
     keys = set()
-    for cls in (RunConfig, *(typing.get_type_hints(RunConfig)[s] for s in _SECTIONS)):
+    for cls in (RunConfig, *(typing.get_type_hints(RunConfig)[s] for s in SECTIONS)):
         for name, tp in typing.get_type_hints(cls).items():
             if tp is str or (
                 typing.get_origin(tp) in (typing.Union, types.UnionType)
@@ -318,7 +170,7 @@ def load_profile(name: str, **overrides: Any) -> RunConfig:
         given[key] = raw_key
         per_section.setdefault(keys[key], {})[key] = value
     cfg = PROFILES[name]
-    sections = {s: _apply(getattr(cfg, s), per_section.get(s, {})) for s in _SECTIONS}
+    sections = {s: _apply(getattr(cfg, s), per_section.get(s, {})) for s in SECTIONS}
     return _apply(dataclasses.replace(cfg, **sections), per_section.get(None, {}))
 
 
