@@ -209,8 +209,11 @@ train_loader = dm.train_dataloader()
 models, history = {}, {}
 for name, use_graph in (("graph", True), ("uniform", False)):
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    models[name] = GraphFusionClassifier.from_config(
-        cfg, dm.dims, anneal_steps=graph_epochs * len(train_loader), use_graph=use_graph
+    models[name] = GraphFusionClassifier(
+        cfg.model,
+        dm.dims,
+        anneal_steps=graph_epochs * len(train_loader),
+        use_graph=use_graph,
     ).to(dev)
     history[name] = fit_graph_classifier(
         models[name],

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 from affect_lib.affect_diff.causal_graph import CausalAttentionGraph, GraphOutput
 from affect_lib.affect_diff.encoders import ModalityEncoders
 from affect_lib.baselines.fit import fit_classifier
-from affect_lib.config import RunConfig
+from affect_lib.config import ModelConfig
 from affect_lib.devices import to_device
 from affect_lib.eval.explanations import attribution_accuracy
 from affect_lib.schema import EMOTIONS
@@ -39,65 +39,39 @@ class GraphFusionClassifier(nn.Module):
 
     def __init__(
         self,
-        *,
+        config: ModelConfig,
         dims: dict[str, int],
-        d_model: int,
-        dropout: float = 0.1,
-        pooling: str = "max",
-        tau_start: float = 1.0,
-        tau_end: float = 0.1,
-        anneal_steps: int = 1000,
-        schedule: str = "exp",
-        hard: bool = False,
+        *,
+        anneal_steps: int,
         use_graph: bool = True,
     ) -> None:
+        """Reads the encoder and graph fields of ``config`` (Affect-Diff's); ``use_graph=False``
+        gives uniform modality weights (the "no graph" ablation)."""
         super().__init__()
-        self.use_graph = (
-            use_graph  # False: uniform modality weights (the "no graph" ablation)
+        c = self.config = config
+        self.use_graph = use_graph
+        self.encoders = ModalityEncoders(
+            dims=dims, d_model=c.d_model, dropout=c.dropout, n_heads=c.n_heads
         )
-        self.encoders = ModalityEncoders(dims=dims, d_model=d_model, dropout=dropout)
-        self.pooling = pooling
         self.graph = CausalAttentionGraph(
-            d_model=d_model,
-            tau_start=tau_start,
-            tau_end=tau_end,
+            d_model=c.d_model,
+            tau_start=c.tau_start,
+            tau_end=c.tau_end,
             anneal_steps=anneal_steps,
-            schedule=schedule,
-            hard=hard,
+            schedule=c.gumbel_schedule,
+            hard=c.gumbel_hard,
         )
         # Pooled nodes are re-normalised so every modality reaches the fusion with the same energy:
         # only the influence weights can then decide which modality the prediction listens to.
-        self.node_norm = nn.LayerNorm(d_model, elementwise_affine=False)
-        self.head = nn.Linear(d_model, len(EMOTIONS))
-
-    @classmethod
-    def from_config(
-        cls,
-        cfg: RunConfig,
-        dims: dict[str, int],
-        anneal_steps: int,
-        use_graph: bool = True,
-    ) -> GraphFusionClassifier:
-        m = cfg.model
-        return cls(
-            dims=dims,
-            d_model=m.d_model,
-            dropout=m.dropout,
-            pooling=m.pooling,
-            tau_start=m.tau_start,
-            tau_end=m.tau_end,
-            anneal_steps=anneal_steps,
-            schedule=m.gumbel_schedule,
-            hard=m.gumbel_hard,
-            use_graph=use_graph,
-        )
+        self.node_norm = nn.LayerNorm(c.d_model, elementwise_affine=False)
+        self.head = nn.Linear(c.d_model, len(EMOTIONS))
 
     def forward(
         self, batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, GraphOutput]:
         """Return logits (B, 6) and the graph output (adjacency (B,3,3), influence (B,3))."""
         pooled = self.encoders.pool(
-            self.encoders(batch), batch["mask"], how=self.pooling
+            self.encoders(batch), batch["mask"], how=self.config.pooling
         )
         pooled = self.node_norm(pooled)  # (B, 3, d)
         graph = self.graph(pooled)

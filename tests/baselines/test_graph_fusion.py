@@ -29,8 +29,8 @@ def test_forward_shapes_and_uniform_ablation(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
     batch = next(iter(dm.val_dataloader()))
     for use_graph in (True, False):
-        model = GraphFusionClassifier.from_config(
-            smoke_cfg, dm.dims, anneal_steps=10, use_graph=use_graph
+        model = GraphFusionClassifier(
+            smoke_cfg.model, dm.dims, anneal_steps=10, use_graph=use_graph
         ).eval()
         logits, graph = model(batch)
         assert logits.shape == (len(batch["label"]), 6)
@@ -46,7 +46,7 @@ def test_training_is_deterministic_and_learns(smoke_cfg):
     def train():
         torch.manual_seed(0)
         dm = build_datamodule(smoke_cfg)
-        model = GraphFusionClassifier.from_config(smoke_cfg, dm.dims, anneal_steps=40)
+        model = GraphFusionClassifier(smoke_cfg.model, dm.dims, anneal_steps=40)
         hist = fit_graph_classifier(
             model, dm.train_dataloader(), dm.val_dataloader(), epochs=5, lr=1e-2
         )
@@ -62,7 +62,7 @@ def test_training_is_deterministic_and_learns(smoke_cfg):
 
 def test_fit_rejects_bad_epochs(smoke_cfg):
     dm = build_datamodule(smoke_cfg)
-    model = GraphFusionClassifier.from_config(smoke_cfg, dm.dims, anneal_steps=1)
+    model = GraphFusionClassifier(smoke_cfg.model, dm.dims, anneal_steps=1)
     with pytest.raises(ValueError, match="epochs"):
         fit_graph_classifier(
             model, dm.train_dataloader(), dm.val_dataloader(), epochs=0, lr=1e-3
