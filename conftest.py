@@ -1,6 +1,6 @@
 """Root pytest hooks: an nbval run gets the notebook kernels' environment, however pytest is started.
 
-The stored outputs were computed by kernels with :func:`affect_lib.publish.run.kernel_env` (offline Hugging
+The stored outputs were computed by kernels with :func:`affect_lib.publish.kernel.kernel_env` (offline Hugging
 Face, ``PYTHONHASHSEED=0``, caches in the checkout, tqdm's widget warning silenced). ``make nbval``
 exports the same, but a plain ``pytest --nbval notebooks`` from a shell would start kernels without
 it, and a warning on stderr or another hash order fails cells that are fine.
@@ -38,7 +38,7 @@ def pytest_configure(config) -> None:
         or config.getoption("nbval_lax", default=False)
     ):
         return
-    from affect_lib.publish.run import kernel_env, warm_font_cache
+    from affect_lib.publish.kernel import kernel_env, warm_font_cache
 
     env = kernel_env(
         Path(__file__).resolve().parent
@@ -51,10 +51,10 @@ def pytest_configure(config) -> None:
 
 def _compare_within_tolerance() -> None:
     """nbval compares a cell listed in ``notebooks/tolerances.json`` number by number, each within its
-    measured tolerance (:mod:`affect_lib.publish.tolerances`); every other cell exactly, as nbval does."""
+    measured tolerance (:mod:`affect_lib.publish.compare`); every other cell exactly, as nbval does."""
     from nbval.plugin import IPyNbCell
 
-    from affect_lib.publish.tolerances import Tolerances, nbval_compare
+    from affect_lib.publish.compare import Tolerances, nbval_compare
 
     tolerances = Tolerances.load(NOTEBOOKS / "tolerances.json")
     IPyNbCell.compare_outputs = nbval_compare(IPyNbCell.compare_outputs, tolerances)

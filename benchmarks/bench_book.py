@@ -26,7 +26,8 @@ from _common import report  # noqa: E402
 
 from affect_lib.io import read_json  # noqa: E402
 from affect_lib.paths import project_root  # noqa: E402
-from affect_lib.publish.run import BookError, notebook_paths, run  # noqa: E402
+from affect_lib.publish.notebooks import BookError, notebook_paths  # noqa: E402
+from affect_lib.publish.run import run  # noqa: E402
 
 PROFILE = "book"
 TOTAL_BUDGET_S = 600.0  # all notebooks together, 2 cores

@@ -43,8 +43,11 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from affect_lib.publish.run import kernel_env, notebook_paths, warm_font_cache  # noqa: E402
-from affect_lib.publish.tolerances import RULE, Tolerances, cell_key, measure  # noqa: E402
+from affect_lib.publish.compare import Tolerances  # noqa: E402
+from affect_lib.publish.kernel import kernel_env, warm_font_cache  # noqa: E402
+from affect_lib.publish.notebooks import notebook_paths  # noqa: E402
+from affect_lib.publish.outputs import cell_key  # noqa: E402
+from affect_lib.publish.tolerances import RULE, measure  # noqa: E402
 
 TARGET = ROOT / "notebooks" / "tolerances.json"
 OUT = ROOT / "_build" / "tolerances"
@@ -298,7 +301,7 @@ def main() -> int:
 
 
 def _stored_numbers(path: Path, key: str, label: str) -> list[float]:
-    from affect_lib.publish.tolerances import flatten, numbers
+    from affect_lib.publish.outputs import flatten, numbers
 
     for source, outputs in code_cells(path).items():
         if cell_key(source) == key:

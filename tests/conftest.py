@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault(
     "MPLBACKEND", "Agg"
-)  # tests only; notebooks run without it (see affect_lib.publish.run)
+)  # tests only; notebooks run without it (see affect_lib.publish.kernel)
 
 # Property-based tests draw the same examples on every run: CI must not turn red on a new random draw
 # (to hunt for new failures, run pytest with --hypothesis-profile=explore).

@@ -3,8 +3,8 @@
 ``--remote-debugging-pipe`` makes Chromium read NUL-separated JSON commands on fd 3 and write answers
 and events on fd 4: no websocket package, no debugging port. :class:`Chromium` starts the browser
 with a fresh profile, sends commands (flat sessions, ``Target.attachToTarget(flatten=True)``) and
-keeps each session's events; :func:`find_chromium` / :func:`ensure_chromium` locate (or apt-get
-install) the executable.
+keeps each session's events. The executable is found (or installed) by
+:mod:`affect_lib.publish.chromium`.
 """
 
 from __future__ import annotations
@@ -20,24 +20,10 @@ import threading
 import time
 from typing import Any
 
-__all__ = [
-    "BrowserCheckError",
-    "Chromium",
-    "find_chromium",
-    "ensure_chromium",
-    "CANDIDATES",
-    "FLAGS",
-    "WIDTH",
-    "HEIGHT",
-]
+from affect_lib.publish.chromium import BrowserCheckError, ensure_chromium
 
-CANDIDATES = (
-    "chromium",
-    "chromium-browser",
-    "google-chrome",
-    "google-chrome-stable",
-    "chrome",
-)
+__all__ = ["Chromium", "FLAGS", "WIDTH", "HEIGHT"]
+
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -55,52 +41,6 @@ FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
 WIDTH, HEIGHT = 1280, 900
-
-
-class BrowserCheckError(RuntimeError):
-    """No browser, a browser that died, or a page that never finished loading."""
-
-
-# -- finding (and installing) a browser -------------------------------------------------------------------
-def find_chromium() -> str | None:
-    """``$CHROMIUM`` if set, else the first of chromium / chromium-browser / google-chrome on PATH."""
-    env = os.environ.get("CHROMIUM")
-    if env:
-        return env if shutil.which(env) else None
-    return next((path for name in CANDIDATES if (path := shutil.which(name))), None)
-
-
-def ensure_chromium(install: bool = False) -> str:
-    """A Chromium executable; with ``install``, Debian's ``chromium`` via apt-get when none is found."""
-    found = find_chromium()
-    if found or not install:
-        if not found:
-            raise BrowserCheckError(
-                "no Chromium found (looked for $CHROMIUM, "
-                + ", ".join(CANDIDATES)
-                + "); install it (`apt-get install chromium`) or pass --install"
-            )
-        return found
-    if not shutil.which("apt-get"):
-        raise BrowserCheckError(
-            "no Chromium found and no apt-get to install it; install Chromium or Chrome "
-            "and put it on PATH (or set $CHROMIUM)"
-        )
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    print("[browser-check] installing Debian's chromium (apt-get) ...", flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        proc = subprocess.run(sudo + cmd, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise BrowserCheckError(
-                f"`{' '.join(sudo + cmd)}` failed:\n{proc.stderr[-2000:]}"
-            )
-    found = find_chromium()
-    if not found:
-        raise BrowserCheckError(
-            "apt-get installed chromium, but no chromium is on PATH"
-        )
-    return found
 
 
 # -- the DevTools protocol over a pipe ----------------------------------------------------------------------

@@ -111,7 +111,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from affect_lib.publish import run as book
-    from affect_lib.publish.student import StudentError
+    from affect_lib.publish.build import build
+    from affect_lib.publish.exercises import StudentError
+    from affect_lib.publish.notebooks import BookError
+    from affect_lib.publish.regenerate import regenerate
 
     args = _parser().parse_args(argv)
     try:
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> {result.out_dir}"
             )
         elif args.command == "build":
-            book.build(args.profile, notebooks=args.notebooks, strict=args.strict)
+            build(args.profile, notebooks=args.notebooks, strict=args.strict)
         elif args.command == "student":
             from affect_lib.publish.student import write_student_copies
 
@@ -148,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
                 install=args.install,
             )
         else:
-            for path in book.regenerate(only=args.only):
+            for path in regenerate(only=args.only):
                 print(f"[affect-book] wrote {path}")
-    except (ConfigError, book.BookError, StudentError) as exc:
+    except (ConfigError, BookError, StudentError) as exc:
         print(f"affect-book: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -81,7 +81,7 @@ def test_binder_start_gives_the_server_the_notebook_kernels_environment(tmp_path
     import subprocess
     import sys
 
-    from affect_lib.publish.run import kernel_env
+    from affect_lib.publish.kernel import kernel_env
 
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from netguard import guarded_env
 
-from affect_lib.publish.browser import expected_glue
-from affect_lib.publish.run import STAGED
+from affect_lib.publish.book_site import expected_glue
+from affect_lib.publish.build import STAGED
 from conftest import ROOT
 
 RESULTS = "book/results.html"

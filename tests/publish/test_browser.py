@@ -10,13 +10,10 @@ import os
 import pytest
 from PIL import Image
 
-from affect_lib.publish.browser import (
-    book_pages,
-    check_pages,
-    expected_glue,
-    find_chromium,
-)
-from affect_lib.publish.run import _mathjax_es5
+from affect_lib.publish.book_site import book_pages, expected_glue
+from affect_lib.publish.browser import check_pages
+from affect_lib.publish.build import _mathjax_es5
+from affect_lib.publish.chromium import find_chromium
 
 
 @pytest.fixture(scope="module")

@@ -1,50 +1,125 @@
-"""`make notebooks` is deterministic: regenerating an unchanged notebook reproduces the stored file."""
+"""The papermill runner: a real smoke run, failure reporting, an edited .py run in place of its pair."""
 
+import hashlib
 import json
-import shutil
+import subprocess
+import sys
+from pathlib import Path
 
+import nbformat
 import pytest
 
-from affect_lib.publish.run import regenerate
-from conftest import ROOT
+from affect_lib.publish.notebooks import BookError
+from affect_lib.publish.run import run
+from tests.publish.notebook_files import paired_notebook
 
 
-def _strip_png(nb: dict) -> dict:
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            out.get("data", {}).pop(
-                "image/png", None
-            )  # bytes depend on the font stack; nbval skips them too
-    return nb
-
-
-@pytest.mark.slow
-def test_regenerate_reproduces_stored_notebook(tmp_path):
-    for name in ("_toc.yml", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "notebooks").mkdir()
-    shutil.copy(ROOT / "notebooks" / "01_data_prep.py", tmp_path / "notebooks")
-    (out,) = regenerate(root=tmp_path, only=["01"])
-    fresh = _strip_png(json.loads(out.read_text()))
-    stored = _strip_png(
-        json.loads((ROOT / "notebooks" / "01_data_prep.ipynb").read_text())
-    )
-    assert fresh == stored
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.glob("*")):
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
 
 
 @pytest.mark.slow
-def test_regenerate_drops_the_old_machine_stamp(tmp_path):
-    """Older versions stamped `metadata.affect_book` with the machine; a regenerated notebook has none."""
-    (tmp_path / "notebooks").mkdir()
-    src = tmp_path / "notebooks" / "01_tiny.py"
-    src.write_text(
-        "# ---\n# jupyter:\n#   affect_book:\n#     generated_on:\n#       cpu: an old machine\n"
-        "#   kernelspec:\n#     display_name: Python 3\n#     language: python\n#     name: python3\n"
-        "# ---\n\n# %%\nprint(1 + 1)\n"
+def test_smoke_run_writes_executed_copy_and_timings(root):
+    before = _digest(root / "notebooks")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "affect_lib.publish.cli",
+            "run",
+            "--profile",
+            "smoke",
+            "--only",
+            "01",
+            "-p",
+            "seed",
+            "3",
+            "-p",
+            "n_train",
+            "300",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
     )
-    (out,) = regenerate(root=tmp_path, only=["01"])
-    nb = json.loads(out.read_text())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _digest(root / "notebooks") == before  # sources untouched
+    run_dir = root / "_build" / "runs" / "smoke"
+    timings = json.loads((run_dir / "timings.json").read_text())
     assert (
-        "affect_book" not in nb["metadata"]
-        and "".join(nb["cells"][0]["outputs"][0]["text"]) == "2\n"
+        timings["profile"] == "smoke"
+        and timings["notebooks"]["01_data_prep"]["status"] == "ok"
     )
+    assert timings["notebooks"]["01_data_prep"]["seconds"] > 0
+    nb = nbformat.read(run_dir / "notebooks" / "01_data_prep.ipynb", as_version=4)
+    injected = next(
+        c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
+    assert "seed = 3" in injected.source and '"n_train": 300' in injected.source
+    summary = json.loads((run_dir / "data" / "synth_mosei_summary.json").read_text())
+    assert summary["seed"] == 3 and summary["sizes"]["train"] == 300
+
+
+@pytest.mark.slow
+def test_failing_cell_names_notebook_cell_and_error(tmp_path):
+    (tmp_path / "_toc.yml").write_text("root: x\n")
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+        }
+    )
+    params = nbformat.v4.new_code_cell('profile = "smoke"\noverrides = {}')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise KeyError('boom')"),
+    ]
+    nbformat.write(nb, tmp_path / "notebooks" / "01_fail.ipynb")
+    nbformat.write(nb, tmp_path / "notebooks" / "02_never.ipynb")
+    with pytest.raises(BookError) as exc:
+        run("smoke", {}, root=tmp_path)
+    msg = str(exc.value)
+    assert (
+        "01_fail.ipynb" in msg and "KeyError" in msg and "boom" in msg and "cell" in msg
+    )
+    timings = json.loads(
+        (tmp_path / "_build" / "runs" / "smoke" / "timings.json").read_text()
+    )
+    assert timings["notebooks"] == {
+        "01_fail": {"seconds": None, "status": "failed", "parameters": {}}
+    }  # it stopped
+
+
+@pytest.mark.slow
+def test_run_executes_an_edited_py_and_records_it(tmp_path, capsys):
+    import os
+
+    _, ipynb = paired_notebook(tmp_path, "stored", "edited")
+    os.utime(ipynb, (1_000_000, 1_000_000))
+    run("smoke", {}, root=tmp_path)
+    assert (
+        "01_pair.py has other cells than 01_pair.ipynb: running the .py"
+        in capsys.readouterr().out
+    )
+    run_dir = tmp_path / "_build" / "runs" / "smoke"
+    executed = nbformat.read(run_dir / "notebooks" / "01_pair.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "edited\n"
+    assert (
+        json.loads((run_dir / "timings.json").read_text())["notebooks"]["01_pair"][
+            "source"
+        ]
+        == "01_pair.py"
+    )
+    assert (
+        nbformat.read(ipynb, as_version=4).cells[-1].source == "print('stored')"
+    )  # the stored pair untouched

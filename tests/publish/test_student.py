@@ -5,10 +5,8 @@ import json
 import nbformat
 import pytest
 
+from affect_lib.publish.exercises import SOLUTION_TAG, StudentError, check_exercises
 from affect_lib.publish.student import (
-    SOLUTION_TAG,
-    StudentError,
-    check_exercises,
     find_leaks,
     make_student_copy,
     write_student_copies,
@@ -196,7 +194,7 @@ def test_student_copies_run_up_to_their_first_exercise(tmp_path, monkeypatch):
     read what an earlier one wrote to the run folder)."""
     import papermill
 
-    from affect_lib.publish.run import kernel_env
+    from affect_lib.publish.kernel import kernel_env
 
     for key, value in kernel_env(ROOT).items():
         monkeypatch.setenv(key, value)
