@@ -15,10 +15,31 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["KERNEL", "KERNEL_WARNING_FILTER", "kernel_env", "warm_font_cache"]
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
+__all__ = [
+    "KERNEL",
+    "KERNEL_WARNING_FILTER",
+    "LocalKernelManager",
+    "kernel_env",
+    "warm_font_cache",
+]
 
 
 KERNEL = "python3"
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """Kernels that talk over local IPC sockets where the system has them (POSIX).
+
+    Over TCP, ipykernel prints a warning on every start that the traffic is not encrypted;
+    the book's kernels never leave the machine, so sockets in the runtime folder are enough.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc" if os.name == "posix" else "tcp"
 
 
 KERNEL_WARNING_FILTER = "ignore:IProgress not found"

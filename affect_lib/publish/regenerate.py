@@ -15,7 +15,12 @@ import nbformat
 
 from affect_lib.io import atomic_path
 from affect_lib.paths import project_root
-from affect_lib.publish.kernel import KERNEL, kernel_env, warm_font_cache
+from affect_lib.publish.kernel import (
+    KERNEL,
+    LocalKernelManager,
+    kernel_env,
+    warm_font_cache,
+)
 from affect_lib.publish.notebooks import BookError
 
 __all__ = ["regenerate"]
@@ -66,6 +71,7 @@ def regenerate(
                 nb,
                 timeout=timeout,
                 kernel_name=KERNEL,
+                kernel_manager_class=LocalKernelManager,
                 record_timing=False,
                 resources={"metadata": {"path": str(src.parent)}},
             )

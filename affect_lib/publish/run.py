@@ -17,9 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from affect_lib.config import load_profile, override_keys
-from affect_lib.io import read_json, write_json
+from affect_lib.io import atomic_path, read_json, write_json
 from affect_lib.paths import project_root
-from affect_lib.publish.kernel import KERNEL, kernel_env, warm_font_cache
+from affect_lib.publish.kernel import (
+    KERNEL,
+    LocalKernelManager,
+    kernel_env,
+    warm_font_cache,
+)
 from affect_lib.publish.notebooks import (
     BookError,
     check_knob_types,
@@ -28,7 +33,7 @@ from affect_lib.publish.notebooks import (
     run_source,
 )
 
-__all__ = ["RunResult", "run"]
+__all__ = ["RunResult", "hide_injected_parameters", "run"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,21 @@ class RunResult:
     profile: str
     out_dir: Path
     timings: dict[str, float]
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected-parameters cell of the executed notebook ``path``
+    ``remove-cell``: the book shows the parameters cell once (the run's values are on the
+    reproducibility page), not a second, generated cell beside it."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    with atomic_path(path) as tmp:
+        nbformat.write(nb, tmp)
 
 
 def _route(user_params: dict[str, Any], nb_params: dict[str, Any]) -> dict[str, Any]:
@@ -126,9 +146,11 @@ def run(
                     str(out),
                     parameters=_route(params, nb_params[path]) | {"profile": profile},
                     kernel_name=KERNEL,
+                    kernel_manager_class=LocalKernelManager,
                     cwd=str(path.parent),
                     progress_bar=False,
                 )
+                hide_injected_parameters(out)
             except PapermillExecutionError as exc:
                 record["notebooks"][path.stem] = {
                     "seconds": None,
