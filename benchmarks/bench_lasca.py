@@ -30,17 +30,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import best_time, report  # noqa: E402
 
 from affect_lib.config import load_profile  # noqa: E402
-from affect_lib.experiments.lasca_protocol import toy_window_set  # noqa: E402
+from affect_lib.experiments.lasca_toy import toy_window_set  # noqa: E402
 from affect_lib.lasca.encoders import load_encoder  # noqa: E402
+from affect_lib.lasca.pairs import pair_deltas, preference_pairs  # noqa: E402
 from affect_lib.lasca.preference import (  # noqa: E402
     PairScorer,
     fit_preference,
-    pair_deltas,
-    preference_pairs,
     trainable_parameters,
 )
 from affect_lib.lasca.saliency import normalise, salient_mask, standardise, video_stats  # noqa: E402
-from affect_lib.lasca.semantic import EmbeddingCache, describe_many  # noqa: E402
+from affect_lib.lasca.semantic import EmbeddingCache  # noqa: E402
+from affect_lib.lasca.template import describe_many  # noqa: E402
 from affect_lib.paths import project_root  # noqa: E402
 
 SPEEDUP_BUDGET = 100.0

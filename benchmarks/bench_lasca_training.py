@@ -27,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import best_time, report  # noqa: E402
 
 from affect_lib.config import load_profile  # noqa: E402
-from affect_lib.experiments.lasca_protocol import represent, subject_split  # noqa: E402
+from affect_lib.experiments.lasca_protocol import subject_split  # noqa: E402
+from affect_lib.experiments.lasca_representations import represent  # noqa: E402
 from affect_lib.lasca.folders import synth_affwild_windows  # noqa: E402
 from affect_lib.lasca.mlp import AdamMLP  # noqa: E402
-from affect_lib.lasca.preference import pair_deltas, preference_pairs, symmetrise  # noqa: E402
+from affect_lib.lasca.pairs import pair_deltas, preference_pairs, symmetrise  # noqa: E402
 from affect_lib.paths import project_root  # noqa: E402
 
 SPEEDUP_BUDGET = 2.0

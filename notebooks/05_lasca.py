@@ -59,16 +59,13 @@ from affect_lib.config import load_profile
 from affect_lib.experiments.lasca_draws import cell_over_draws, gap_summary
 from affect_lib.experiments.lasca_protocol import run_protocol
 from affect_lib.io import write_json
+from affect_lib.lasca.embedding_store import embedding_cache_dir
 from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, load_encoder
 from affect_lib.lasca.folders import load_windows, synth_affwild_windows
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES
-from affect_lib.lasca.preference import (
-    PairScorer,
-    fit_preference,
-    pair_deltas,
-    preference_pairs,
-)
+from affect_lib.lasca.pairs import pair_deltas, preference_pairs
+from affect_lib.lasca.preference import PairScorer, fit_preference
 from affect_lib.lasca.saliency import (
     normalise,
     otsu_threshold,
@@ -76,12 +73,8 @@ from affect_lib.lasca.saliency import (
     standardise,
     video_stats,
 )
-from affect_lib.lasca.semantic import (
-    EmbeddingCache,
-    cues_within_cap,
-    describe,
-    embedding_cache_dir,
-)
+from affect_lib.lasca.semantic import EmbeddingCache
+from affect_lib.lasca.template import cues_within_cap, describe
 from affect_lib.plots.lasca import ablation_bars, draws_figure, otsu_histogram
 from affect_lib.publish.tolerances import measured_runs
 

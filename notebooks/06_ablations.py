@@ -48,15 +48,11 @@ from IPython.display import display
 from myst_nb import glue
 
 from affect_lib.config import load_profile
-from affect_lib.experiments.ablation import CF_EDIT, VARIANTS, run_ablations
-from affect_lib.experiments.ablation_report import (
-    ablation_dots,
-    compare,
-    findings,
-    summary,
-    sweep_lines,
-)
+from affect_lib.experiments.ablation import CF_EDIT, run_ablations
+from affect_lib.experiments.ablation_report import compare, findings, summary
+from affect_lib.experiments.ablation_variants import VARIANTS
 from affect_lib.io import write_json
+from affect_lib.plots.ablation import ablation_dots, sweep_lines
 from affect_lib.publish.tolerances import measured_runs
 
 cfg = load_profile(

@@ -14,7 +14,7 @@ mean with a 95 % interval, and the same for the chapter's controls (``zfeatures 
     .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-7 --signal-scale 0.25
 
 ``-p`` sets a config key of the ``book`` profile (as the notebooks' parameters do), ``-g`` a field of
-:class:`affect_lib.data.synthetic.affwild.SynthAffWildParams`. ``--signal-scale`` multiplies every
+:class:`affect_lib.data.synthetic.affwild_spec.SynthAffWildParams`. ``--signal-scale`` multiplies every
 affect-to-cue strength of the generator that is a parameter (``SIGNAL_FIELDS``: the face and head-pose
 weights, loudness, f0, brightness and talk turns; the syllable rate's fixed 0.35 octaves per unit
 arousal is not one), after ``-g``: how much the semantic side helps when the features carry less.
@@ -33,11 +33,11 @@ from pathlib import Path
 import pandas as pd
 
 from affect_lib.config import load_profile
-from affect_lib.data.synthetic.affwild import SynthAffWildParams
+from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams
 from affect_lib.experiments.lasca_draws import cell_over_draws, gap_summary
-from affect_lib.experiments.lasca_protocol import CONTROLS, VARIANTS
+from affect_lib.experiments.lasca_representations import CONTROLS, VARIANTS
 from affect_lib.io import write_json
-from affect_lib.lasca.semantic import embedding_cache_dir
+from affect_lib.lasca.embedding_store import embedding_cache_dir
 from affect_lib.publish.cli import parse_value
 
 # SynthAffWildParams fields that set how strongly affect moves a cue (logits, dB, semitones per unit affect)

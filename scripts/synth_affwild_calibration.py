@@ -10,7 +10,7 @@ This script produces that table::
 
 Protocol: data seeds ``--data-seeds`` (book profile size), for each ``--splits`` subject-independent
 splits (:func:`~affect_lib.experiments.lasca_protocol.subject_split`, a quarter of the subjects held out), pairs
-of consecutive windows whose relative change exceeds tau (:func:`~affect_lib.lasca.preference.preference_pairs`),
+of consecutive windows whose relative change exceeds tau (:func:`~affect_lib.lasca.pairs.preference_pairs`),
 training pairs used in both orders. Learners: logistic regression on standardised Δx (C = 0.1) and
 the book's preference MLP (:func:`~affect_lib.lasca.preference.fit_preference`) with its 8-row and
 with scikit-learn's 200-row mini-batches. Prints a markdown table (mean over seeds x splits) and
@@ -35,13 +35,8 @@ from affect_lib.experiments.lasca_protocol import subject_split
 from affect_lib.io import write_json
 from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.names import FACE_FEATURES, N_FEATURES
-from affect_lib.lasca.preference import (
-    fit_preference,
-    pair_deltas,
-    pairwise_accuracy,
-    preference_pairs,
-    symmetrise,
-)
+from affect_lib.lasca.pairs import pair_deltas, preference_pairs, symmetrise
+from affect_lib.lasca.preference import fit_preference, pairwise_accuracy
 from affect_lib.lasca.saliency import normalise
 from affect_lib.publish.cli import parse_value
 

@@ -9,7 +9,7 @@ from affect_lib.config.sections import ConfigError, choices
 
 __all__ = ["ALL_VARIANTS", "AblationConfig", "LascaConfig"]
 
-# every ablation variant of affect_lib.experiments.ablation.VARIANTS (tested to be the same names)
+# every ablation variant of affect_lib.experiments.ablation_variants.VARIANTS (tested to be the same names)
 ALL_VARIANTS = (
     "full",
     "no_graph",
@@ -124,7 +124,7 @@ class AblationConfig:
         4  # fixed epochs (no early stopping: the same budget for every variant)
     )
     ablation_n_cf: int = 120  # test utterances edited to score counterfactual validity
-    # variants trained (affect_lib.experiments.ablation.VARIANTS); `book` leaves out lambda2_0 for time
+    # variants trained (affect_lib.experiments.ablation_variants.VARIANTS); `book` leaves out lambda2_0 for time
     ablation_variants: tuple[str, ...] = (
         "full",
         "no_graph",

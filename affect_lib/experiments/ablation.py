@@ -1,7 +1,8 @@
 """Chapter 6's ablations: Affect-Diff variants trained on the same data, budget and seeds.
 
-A :class:`Variant` is the full model of chapter 3 with one thing changed (a component removed, a
-loss weight swept, the Gumbel edges made hard). Every (variant, seed) run
+A :class:`~affect_lib.experiments.ablation_variants.Variant` is the full model of chapter 3 with one
+thing changed (a component removed, a loss weight swept, the Gumbel edges made hard). Every
+(variant, seed) run
 
 1. trains with :func:`affect_lib.affect_diff.loop.fit_plain` for ``cfg.ablation.ablation_epochs``
    epochs (fixed budget, no early stopping), seed ``s`` for initialisation, data order and noise;
@@ -21,11 +22,9 @@ the numbers do not depend on ``n_jobs`` or on the machine's core count.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import lightning as L
 import numpy as np
@@ -39,122 +38,23 @@ from affect_lib.affect_diff.module import AffectDiffModule
 from affect_lib.config import RunConfig, config_hash
 from affect_lib.data.datamodule import AffectDataModule, build_datamodule
 from affect_lib.devices import to_device
+from affect_lib.experiments.ablation_variants import (
+    VARIANTS,
+    Variant,
+    variant_config,
+)
 from affect_lib.experiments.counterfactual_study import other_emotion
 
 __all__ = [
-    "Variant",
-    "VARIANTS",
     "CF_EDIT",
     "AblationRun",
     "AblationResult",
     "run_variant",
     "run_ablations",
-    "variant_config",
 ]
 
 # Chapter 4's edit: start at 0.85 T, guidance scale 10, DDIM with eta = 1 (its `ddim_steps` steps).
 CF_EDIT = {"t_start_frac": 0.85, "cfg_scale": 10.0, "eta": 1.0}
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One ablation: ModelConfig overrides plus the two switches that are not config fields."""
-
-    name: str  # glue-safe identifier (letters, digits, underscores)
-    description: str
-    group: str  # "component", "lambda1", "lambda2" or "gumbel" (for tables and plots)
-    model: dict[str, Any] = field(
-        default_factory=dict
-    )  # ModelConfig fields to override
-    use_graph: bool = (
-        True  # False: uniform modality weights instead of the causal graph
-    )
-    diffusion: bool = (
-        True  # False: no prior is trained (λ₁ = 0), so there are no counterfactuals
-    )
-
-
-VARIANTS: dict[str, Variant] = {
-    v.name: v
-    for v in (
-        Variant(
-            "full",
-            "the model of chapter 3 (λ₁ = 1 with the diffusion gradient stopped at z, λ₂ = 1e-3)",
-            "component",
-        ),
-        Variant(
-            "no_graph",
-            "uniform modality weights instead of the causal graph",
-            "component",
-            use_graph=False,
-        ),
-        Variant(
-            "no_diffusion",
-            "no diffusion prior (λ₁ = 0): a VAE classifier on μ, no counterfactuals",
-            "component",
-            {"lambda_diff": 0.0},
-            diffusion=False,
-        ),
-        Variant(
-            "no_cfg",
-            "no classifier-free-guidance dropout (p_uncond = 0)",
-            "component",
-            {"p_uncond": 0.0},
-        ),
-        Variant(
-            "gumbel_hard",
-            "hard (straight-through one-hot) Gumbel edges in training",
-            "gumbel",
-            {"gumbel_hard": True},
-        ),
-        Variant(
-            "lambda1_0p1",
-            "diffusion gradient reaches the encoder, λ₁ = 0.1",
-            "lambda1",
-            {"diffusion_detach": False, "lambda_diff": 0.1},
-        ),
-        Variant(
-            "lambda1_1",
-            "diffusion gradient reaches the encoder, λ₁ = 1",
-            "lambda1",
-            {"diffusion_detach": False, "lambda_diff": 1.0},
-        ),
-        Variant(
-            "lambda1_10",
-            "diffusion gradient reaches the encoder, λ₁ = 10",
-            "lambda1",
-            {"diffusion_detach": False, "lambda_diff": 10.0},
-        ),
-        Variant("lambda2_0", "no KL term (λ₂ = 0)", "lambda2", {"lambda_kl": 0.0}),
-        Variant(
-            "lambda2_0p01",
-            "λ₂ = 0.01 (10× the full model's)",
-            "lambda2",
-            {"lambda_kl": 0.01},
-        ),
-        Variant(
-            "lambda2_0p1",
-            "λ₂ = 0.1 (100× the full model's)",
-            "lambda2",
-            {"lambda_kl": 0.1},
-        ),
-    )
-}
-
-
-def variant_config(cfg: RunConfig, variant: Variant, seed: int) -> RunConfig:
-    """``cfg`` with the variant's model overrides and training seed ``seed`` (validated again).
-
-    The schedules (warmup, Gumbel temperature) stay those of chapter 3's ``max_epochs``: an ablation
-    run is chapter 3's training stopped after ``ablation_epochs`` epochs."""
-    unknown = set(variant.model) - {f.name for f in dataclasses.fields(cfg.model)}
-    if unknown:
-        raise ValueError(
-            f"variant {variant.name!r}: unknown ModelConfig field(s) {sorted(unknown)}"
-        )
-    return dataclasses.replace(
-        cfg, seed=seed, model=dataclasses.replace(cfg.model, **variant.model)
-    )
 
 
 @dataclass(frozen=True)

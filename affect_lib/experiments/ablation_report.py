@@ -1,26 +1,24 @@
-"""Tables and figures of chapter 6 from an :class:`~affect_lib.experiments.ablation.AblationResult`.
+"""Tables of chapter 6 from an :class:`~affect_lib.experiments.ablation.AblationResult`.
 
 * :func:`summary` — mean ± std over seeds per variant and metric;
 * :func:`compare` — every ablation against ``full``: mean difference, paired t-test over seeds,
   sign-flip test over test utterances (outcomes averaged over seeds), Holm-adjusted;
 * :func:`findings` — one plain sentence per ablation, generated from ``compare`` (the book's
   prose must hold for any seed, so the per-run verdicts are computed, not written);
-* :func:`ablation_dots`, :func:`sweep_lines` — the figures.
+* its figures are in :mod:`affect_lib.plots.ablation`.
 """
 
 from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from affect_lib.eval.paired import holm, paired_t, sign_flip_test
-from affect_lib.experiments.ablation import VARIANTS, AblationResult
+from affect_lib.experiments.ablation import AblationResult
 
-__all__ = ["METRICS", "summary", "compare", "findings", "ablation_dots", "sweep_lines"]
+__all__ = ["METRICS", "summary", "compare", "findings"]
 
 # metric -> the per-utterance outcome it averages
 METRICS = {"accuracy": "correct", "driver_acc": "driver_hit", "cf_validity": "cf_hit"}
@@ -118,79 +116,3 @@ def findings(comparison: pd.DataFrame) -> list[str]:
                 f"Holm-adjusted p = {r['p_holm']:.2g})"
             )
     return out
-
-
-def ablation_dots(result: AblationResult) -> Figure:
-    """One panel per metric: each seed as a dot, the mean as a bar; the full model's mean dashed."""
-    table = result.table()
-    order = list(dict.fromkeys(table["variant"]))
-    fig, axes = plt.subplots(
-        1, len(METRICS), figsize=(13, 0.38 * len(order) + 1.6), sharey=True
-    )
-    y = np.arange(len(order))
-    for ax, metric in zip(axes, METRICS, strict=True):
-        means = table.groupby("variant", sort=False)[metric].mean().reindex(order)
-        ax.barh(y, means.fillna(0), color="#cfd8e3", height=0.6)
-        for i, v in enumerate(order):
-            vals = table.loc[table["variant"] == v, metric].to_numpy(float)
-            ax.plot(vals, np.full(len(vals), i), "o", ms=4, color="#2b4c7e")
-            if not np.isfinite(vals).any():
-                ax.text(0.02, i, "not defined", va="center", fontsize=8, color="grey")
-        full = means.get("full", np.nan)
-        if np.isfinite(full):
-            ax.axvline(full, ls="--", lw=1, color="#c44e52")
-        ax.set_xlim(0, 1.02)
-        ax.set_title(metric.replace("_", " "))
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, order)
-    axes[0].invert_yaxis()
-    fig.tight_layout()
-    return fig
-
-
-def sweep_lines(result: AblationResult) -> Figure:
-    """Accuracy, driver accuracy and CF validity along the λ₁ (joint) and λ₂ sweeps, mean ± std."""
-    table = result.table()
-    sweeps = {
-        "lambda1": ("λ₁ (diffusion gradient reaches the encoder)", "lambda_diff"),
-        "lambda2": ("λ₂ (weight of the β-KL)", "lambda_kl"),
-    }
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for ax, (group, (title, key)) in zip(axes, sweeps.items(), strict=True):
-        names = [
-            n for n in dict.fromkeys(table["variant"]) if VARIANTS[n].group == group
-        ]
-        if group == "lambda2" and "full" in set(table["variant"]):
-            names.append("full")  # the full model is the λ₂ = 1e-3 point of this sweep
-        if not names:
-            ax.set_visible(False)
-            continue
-        xs = {
-            n: VARIANTS[n].model.get(key, 1e-3 if key == "lambda_kl" else 1.0)
-            for n in names
-        }
-        names.sort(key=xs.get)
-        for metric, marker in zip(METRICS, "osd", strict=True):
-            stats_ = (
-                table[table["variant"].isin(names)]
-                .groupby("variant")[metric]
-                .agg(["mean", "std"])
-                .reindex(names)
-            )
-            if stats_["mean"].isna().all():
-                continue
-            ax.errorbar(
-                [xs[n] for n in names],
-                stats_["mean"],
-                yerr=stats_["std"].fillna(0),
-                marker=marker,
-                capsize=3,
-                label=metric.replace("_", " "),
-            )
-        ax.set_xscale("symlog", linthresh=1e-3 if key == "lambda_kl" else 0.1)
-        ax.set_xlabel(title)
-        ax.set_ylim(0, 1.02)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    return fig

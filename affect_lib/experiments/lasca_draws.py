@@ -26,13 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from affect_lib.config import LascaConfig
-from affect_lib.data.synthetic.affwild import SynthAffWildParams
-from affect_lib.experiments.lasca_protocol import (
-    CONTROLS,
-    TARGETS,
-    VARIANTS,
-    run_protocol,
-)
+from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams
+from affect_lib.experiments.lasca_protocol import TARGETS, run_protocol
+from affect_lib.experiments.lasca_representations import CONTROLS, VARIANTS
 from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.semantic import EmbeddingCache
 

@@ -7,7 +7,7 @@ are loaded from local folders with ``SentenceTransformer(folder, device="cpu")``
 mode; nothing touches the network.
 
 **Token cap.** :func:`load_encoder` sets ``max_seq_length`` (default :data:`MAX_SEQ_LENGTH` = 128
-word pieces; :mod:`affect_lib.lasca.semantic` says what it cuts). Assembled models live in
+word pieces; :mod:`affect_lib.lasca.template` says what it cuts). Assembled models live in
 :func:`model_cache_dir`.
 """
 

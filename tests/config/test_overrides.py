@@ -144,7 +144,7 @@ def test_a_key_given_twice_or_with_an_empty_section_is_refused():
 
 def test_the_ablation_variants_known_to_the_config_are_the_registry():
     from affect_lib.config import ALL_VARIANTS
-    from affect_lib.experiments.ablation import VARIANTS
+    from affect_lib.experiments.ablation_variants import VARIANTS
 
     assert set(ALL_VARIANTS) == set(VARIANTS)
 

@@ -11,15 +11,14 @@ from scipy import stats
 
 from affect_lib.eval.paired import holm, paired_t, sign_flip_test
 from affect_lib.experiments.ablation import (
-    VARIANTS,
     AblationResult,
     AblationRun,
     _driver_hit,
     run_ablations,
     run_variant,
-    variant_config,
 )
 from affect_lib.experiments.ablation_report import compare, findings, summary
+from affect_lib.experiments.ablation_variants import VARIANTS
 
 
 # -- paired tests --------------------------------------------------------------------------------------
@@ -80,23 +79,6 @@ def test_driver_hit_scores_ties_fractionally():
     hit = _driver_hit(infl, np.array([0, 1, 0, -1]))
     np.testing.assert_allclose(hit[:3], [1.0, 1 / 3, 0.0])
     assert math.isnan(hit[3])  # unknown driver (real data)
-
-
-def test_profiles_name_known_variants():
-    from affect_lib.config import PROFILES
-
-    for cfg in PROFILES.values():
-        assert set(cfg.ablation.ablation_variants) <= set(VARIANTS)
-    assert set(PROFILES["paper"].ablation.ablation_variants) == set(VARIANTS)
-
-
-def test_variants_are_valid_configs(smoke_cfg):
-    for v in VARIANTS.values():
-        cfg = variant_config(smoke_cfg, v, 5)
-        assert cfg.seed == 5
-        for key, value in v.model.items():
-            assert getattr(cfg.model, key) == value
-        assert v.name.replace("_", "").isalnum()  # usable in a glue key
 
 
 def test_run_ablations_rejects_bad_requests(smoke_cfg):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from affect_lib.config import LascaConfig
-from affect_lib.data.synthetic.affwild import SynthAffWildParams
+from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams
 from affect_lib.experiments.lasca_draws import cell_over_draws, gap_summary
 from affect_lib.experiments.lasca_protocol import run_protocol
 from affect_lib.lasca.folders import synth_affwild_windows

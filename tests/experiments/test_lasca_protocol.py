@@ -8,16 +8,10 @@ import numpy as np
 import pytest
 
 from affect_lib.config import load_profile
-from affect_lib.experiments.lasca_protocol import (
-    CONTROLS,
-    VARIANTS,
-    represent,
-    run_protocol,
-    subject_split,
-    toy_window_set,
-)
+from affect_lib.experiments.lasca_protocol import run_protocol, subject_split
+from affect_lib.experiments.lasca_representations import CONTROLS, VARIANTS, represent
+from affect_lib.experiments.lasca_toy import toy_window_set
 from affect_lib.lasca.names import N_FEATURES
-from affect_lib.lasca.saliency import normalise, salient_mask
 from affect_lib.lasca.semantic import EmbeddingCache
 
 DIM = 8
@@ -134,7 +128,7 @@ def test_subject_split_is_subject_independent_and_seeded():
 
 
 def test_train_and_test_pairs_come_from_disjoint_subjects(cfg, sets):
-    from affect_lib.lasca.preference import preference_pairs
+    from affect_lib.lasca.pairs import preference_pairs
 
     ws = sets[0]
     test = subject_split(ws.subject, cfg.test_subjects, 0)
@@ -151,7 +145,7 @@ def test_every_window_length_tests_on_the_same_subjects(cfg):
     # of all subjects, so 3 s and 5 s cells compare on the same people
     import dataclasses
 
-    from affect_lib.lasca.preference import preference_pairs
+    from affect_lib.lasca.pairs import preference_pairs
 
     full = toy_window_set(
         n_subjects=8, videos_per_subject=1, windows_per_video=30, window_s=3.0, seed=1
@@ -193,47 +187,6 @@ def test_tiny_data_gives_an_explained_nan_not_a_crash(cfg):
     assert res.table.accuracy.isna().all()
     assert res.table.note.str.startswith("not fitted").all()
     assert (res.summary.n_seeds == 0).all()
-
-
-def test_represent_shapes_and_variant_inputs(sets):
-    rep = represent(sets[0], ("minilm",), caches=fake_caches(("minilm",)))
-    n = len(sets[0].X)
-    assert (
-        rep.masks.shape == (n, N_FEATURES)
-        and rep.masks.dtype == bool
-        and rep.masks.any(1).mean() > 0.9
-    )
-    assert rep.inputs("features", None).shape == (n, N_FEATURES)
-    assert rep.inputs("st", "minilm").shape == (n, DIM)
-    assert rep.inputs("fusion", "minilm").shape == (n, N_FEATURES + DIM)
-    np.testing.assert_array_equal(
-        rep.inputs("fusion", "minilm")[:, :N_FEATURES], sets[0].X
-    )
-    # the control: the per-video z-scores the mask is computed from, no text
-    np.testing.assert_array_equal(
-        rep.inputs("zfeatures", None), normalise(sets[0].X, sets[0].video)
-    )
-    assert not np.allclose(rep.inputs("zfeatures", None), sets[0].X)
-    # the other control: the saliency mask itself as 0 / 1, which the embedding encodes
-    mask = rep.inputs("mask", None)
-    assert mask.dtype == np.float32 and set(np.unique(mask)) == {0.0, 1.0}
-    np.testing.assert_array_equal(
-        mask, salient_mask(normalise(sets[0].X, sets[0].video))
-    )
-    with pytest.raises(ValueError, match="FEATURE_NAMES"):
-        represent(
-            toy_window_set(n_subjects=2, windows_per_video=3).__class__(
-                X=np.zeros((3, 5), np.float32),
-                valence=np.zeros(3),
-                arousal=np.zeros(3),
-                subject=np.array(["a"] * 3),
-                video=np.array(["v"] * 3),
-                index=np.arange(3),
-                window_s=3.0,
-            ),
-            ("minilm",),
-            caches=fake_caches(),
-        )
 
 
 def test_template_mode_encodes_each_window_set_mask_once(cfg, sets):
