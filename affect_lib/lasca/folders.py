@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from affect_lib.config import LascaConfig, config_hash
-from affect_lib.data.affwild.reader import DataFormatError
 from affect_lib.data.synthetic.affwild import generate_synth_affwild
 from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams, SynthAffWildSpec
 from affect_lib.io import atomic_path
@@ -29,6 +28,7 @@ from affect_lib.lasca.features import (
     window_statistics,
 )
 from affect_lib.lasca.layouts import read_index, read_video
+from affect_lib.schema import DataFormatError
 
 __all__ = ["load_windows", "synth_affwild_windows"]
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from affect_lib.config import LascaConfig
-from affect_lib.data.affwild.reader import DataFormatError
 from affect_lib.lasca import folders as F
 from affect_lib.lasca.features import WindowSet
 from affect_lib.lasca.folders import load_windows, synth_affwild_windows
 from affect_lib.lasca.names import FEATURE_NAMES
+from affect_lib.schema import DataFormatError
 
 TINY = LascaConfig(
     n_subjects=4,

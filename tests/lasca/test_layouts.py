@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_lib.data.affwild.reader import DataFormatError, read_wav
+from affect_lib.data.affwild.reader import read_wav
 from affect_lib.lasca.features import mfcc_frames
 from affect_lib.lasca.folders import load_windows
+from affect_lib.schema import DataFormatError
 from tests.lasca.folder_files import FPS, make_video, write_blendshapes
 
 

@@ -16,67 +16,22 @@ Anything unreadable (corrupt or truncated file, missing group, wrong shape) rais
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from affect_lib.data.mosei.vlen import read_vlen_string
+from affect_lib.data.mosei.csd_h5 import (
+    _guard,
+    _h5py,
+    _open,
+    _read_metadata,
+    _read_rows,
+)
 from affect_lib.schema import DataFormatError
 
 __all__ = ["ComputationalSequence", "CsdFile", "read_csd"]
-
-
-@contextlib.contextmanager
-def _guard(path: Path, key: str) -> Iterator[None]:
-    """Turn any low-level failure (h5py, HDF5, decoding) while reading ``key`` into a DataFormatError."""
-    try:
-        yield
-    except DataFormatError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - corrupt HDF5 surfaces as OSError, KeyError, RuntimeError, ...
-        raise DataFormatError(
-            f"{path}: {key}: cannot read ({type(exc).__name__}: {exc})"
-        ) from exc
-
-
-_H5PY = None
-
-
-def _h5py():
-    global _H5PY
-    if _H5PY is None:  # imported on first use: h5py is only needed for .csd files
-        try:
-            import h5py
-        except ImportError as exc:  # pragma: no cover - h5py is a dependency
-            raise ImportError(
-                "reading .csd files needs h5py: pip install h5py"
-            ) from exc
-        _H5PY = h5py
-    return _H5PY
-
-
-def _open(parent, name: str):
-    """The HDF5 object ``name`` under ``parent`` (low-level id), or None when absent."""
-    try:
-        return _h5py().h5o.open(parent, name.encode("utf-8"))
-    except KeyError:
-        return None
-
-
-def _read_rows(dsid, start: int, stop: int, ncols: int, dtype: type) -> np.ndarray:
-    """Rows [start, stop) of a 2-D dataset, converted by HDF5 to ``dtype`` while reading."""
-    h5s = _h5py().h5s
-    out = np.empty((stop - start, ncols), dtype)
-    if out.size:
-        fspace = dsid.get_space()
-        fspace.select_hyperslab((start, 0), out.shape)
-        dsid.read(h5s.create_simple(out.shape), fspace, out)
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,17 +44,6 @@ class ComputationalSequence:
     root: str
     data: dict[str, tuple[np.ndarray, np.ndarray]]
     metadata: dict[str, str]
-
-
-def _decode_metadata(raw: object) -> str:
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    if not isinstance(text, str):
-        raise DataFormatError(f"expected a string, found {type(raw).__name__}")
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text  # not JSON: an old or hand-written file; keep the text
-    return value if isinstance(value, str) else text
 
 
 class CsdFile:
@@ -146,45 +90,9 @@ class CsdFile:
             self._data = root["data"]
             self.video_ids: tuple[str, ...] = tuple(self._data.keys())
             self._id_set = frozenset(self.video_ids)
-        with _guard(self.path, f"/{self.root}/metadata"):
-            meta = root["metadata"]
-            keys = list(meta.keys())
-            fcpl = self._fh.id.get_create_plist()
-            (sizeof_addr, sizeof_size), base = fcpl.get_sizes(), fcpl.get_userblock()
-        self.metadata: dict[str, str] = {}
-        with open(self.path, "rb") as raw:
-            for key in keys:
-                where = f"/{self.root}/metadata/{key}"
-                with _guard(self.path, where):
-                    ds = meta[key]
-                    if not isinstance(ds, h5py.Dataset) or ds.shape != (1,):
-                        raise DataFormatError(
-                            f"{self.path}: {where}: expected a dataset of shape (1,) "
-                            f"holding a string, found {getattr(ds, 'shape', 'a group')}"
-                        )
-                    tid, offset = ds.id.get_type(), ds.id.get_offset()
-                    if not isinstance(tid, h5py.h5t.TypeStringID) or offset is None:
-                        # never hand HDF5 a conversion it was not built for: corrupt types can crash it
-                        raise DataFormatError(
-                            f"{self.path}: {where}: expected a string stored contiguously "
-                            f"(the SDK's layout), found {type(tid).__name__}"
-                        )
-                    try:
-                        if (
-                            tid.is_variable_str()
-                        ):  # our bounded heap reader: HDF5 can hang on a corrupt heap
-                            value = read_vlen_string(
-                                raw,
-                                offset,
-                                sizeof_addr=sizeof_addr,
-                                sizeof_size=sizeof_size,
-                                base=base,
-                            )
-                        else:
-                            value = ds[0]
-                        self.metadata[key] = _decode_metadata(value)
-                    except (DataFormatError, ValueError) as exc:
-                        raise DataFormatError(f"{self.path}: {where}: {exc}") from exc
+        self.metadata: dict[str, str] = _read_metadata(
+            self.path, self._fh, self.root, root
+        )
 
     def __enter__(self) -> CsdFile:
         return self

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_lib.data.mosei.csd import _h5py
+from affect_lib.data.mosei.csd_h5 import _h5py
 from affect_lib.io import atomic_path
 
 __all__ = ["CsdWriter", "write_csd"]

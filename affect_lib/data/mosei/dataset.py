@@ -43,7 +43,6 @@ from typing import Literal
 import numpy as np
 
 from affect_lib.data.corpus import MultimodalCorpus
-from affect_lib.data.mosei.align import segment_key
 from affect_lib.data.mosei.csd import ComputationalSequence, CsdFile, read_csd
 from affect_lib.data.mosei.csd_writer import CsdWriter, write_csd
 from affect_lib.data.mosei.labels import (
@@ -52,8 +51,8 @@ from affect_lib.data.mosei.labels import (
     resolve_folds,
     standard_folds,
 )
-from affect_lib.data.mosei.video import aligned_in_order, place
-from affect_lib.schema import EMOTIONS, MODALITIES, DataFormatError
+from affect_lib.data.mosei.split import align_split, new_stats, split_corpus
+from affect_lib.schema import MODALITIES, DataFormatError
 
 __all__ = [
     "DataFormatError",
@@ -109,22 +108,6 @@ def _folds_source(
     return str(folds) if isinstance(folds, str | os.PathLike) else "the folds argument"
 
 
-def _file_position(f: CsdFile, vid: str) -> tuple[bool, int]:
-    """Sort key: where the video's rows lie in the file (reading in file order is sequential I/O)."""
-    offset = f.data_offset(vid) if vid in f else None
-    return (offset is None, offset or 0)
-
-
-def _compact(arr: np.ndarray, rows: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """``arr[rows]`` for increasing rows (rows[i] >= i), moved in place chunk by chunk: no full copy."""
-    for i in range(0, len(rows), chunk):
-        src = rows[i : i + chunk]
-        arr[i : i + len(src)] = arr[
-            src
-        ]  # sources of later chunks lie past this chunk's destinations
-    return arr[: len(rows)]
-
-
 def align_mosei(
     data_dir: str | os.PathLike[str],
     *,
@@ -177,20 +160,7 @@ def align_mosei(
         "ties": ties,
         "collapse_segments": collapse_segments,
     }
-    stats: dict[str, int] = dict.fromkeys(
-        (
-            "videos",
-            "segments",
-            "dropped_no_words",
-            "dropped_missing_modality",
-            "dropped_no_emotion",
-            "dropped_tie",
-            *(f"videos_missing_{m}" for m in MODALITIES),
-            *(f"nonfinite_values_{m}" for m in MODALITIES),
-            *(f"nonfinite_rows_dropped_{m}" for m in MODALITIES),
-        ),
-        0,
-    )
+    stats = new_stats()
     in_folds = {v for ids in fold_ids.values() for v in ids}
     stats["fold_videos_without_labels"] = len(in_folds - label_data.keys())
     stats["labelled_videos_outside_folds"] = len(label_data.keys() - in_folds)
@@ -216,54 +186,9 @@ def align_mosei(
         result: dict[str, dict] = {}
         for split in SPLITS:
             vids = sorted(v for v in fold_ids[split] if v in label_data)
-            n_max = sum(len(label_data[v].intervals) for v in vids)
-            # np.zeros pages are untouched (not resident) until written: dropped slots cost nothing
-            out = {
-                m: np.zeros((n_max, seq_len, dims[m]), np.float32) for m in MODALITIES
-            }
-            out |= {
-                "mask": np.zeros((n_max, seq_len), bool),
-                "label": np.zeros(n_max, np.int64),
-                "emotions": np.zeros((n_max, len(EMOTIONS)), np.float32),
-                "sentiment": np.zeros(n_max, np.float32),
-                "has_emotion": np.zeros(n_max, bool),
-                "intervals": np.zeros((n_max, 2)),
-                "speaker": np.zeros(n_max, np.int64),
-                "mmask": {m: np.zeros((n_max, seq_len), bool) for m in MODALITIES},
-            }
-            # each video writes into a block of its label rows (ids order); blocks are compacted at the end
-            sizes = [len(label_data[v].intervals) for v in vids]
-            base = dict(zip(vids, (np.cumsum(sizes) - sizes).tolist(), strict=True))
-            order = sorted(
-                vids, key=lambda v: _file_position(files["audio"], v)
-            )  # sequential reads
-            kept: dict[str, np.ndarray] = {}
-            for vid, v in zip(
-                order,
-                aligned_in_order(order, label_data, files, dims, opts, workers),
-                strict=True,
-            ):
-                k = place(v, label_data[vid], out, base[vid], opts)
-                out["speaker"][base[vid] : base[vid] + k] = speaker_of[vid]
-                kept[vid] = np.flatnonzero(v.ok)
-                stats["videos"] += 1
-                for key, value in v.stats.items():
-                    stats[key] += value
-            rows = np.concatenate(
-                [base[v] + np.arange(len(kept[v])) for v in vids]
-                + [np.zeros(0, np.int64)]
+            result[split] = align_split(
+                vids, label_data, files, dims, opts, workers, speaker_of, stats
             )
-            result[split] = {
-                k: _compact(v, rows)
-                for k, v in out.items()
-                if isinstance(v, np.ndarray)
-            }
-            result[split]["mmask"] = {
-                m: _compact(v, rows) for m, v in out["mmask"].items()
-            }
-            result[split]["ids"] = [
-                segment_key(v, int(i)) for v in vids for i in kept[v]
-            ]
     finally:
         for f in files.values():
             f.close()
@@ -275,22 +200,7 @@ def align_mosei(
             f"{stats['videos']} videos in {_folds_source(folds)} were dropped ({dropped}); "
             "every split would be empty"
         )
-    corpora = {
-        s: MultimodalCorpus(
-            text=r["text"],
-            audio=r["audio"],
-            video=r["video"],
-            mask=r["mask"],
-            label=r["label"],
-            emotions=r["emotions"],
-            driver=np.full(len(r["ids"]), -1, np.int64),
-            speaker=r["speaker"],
-            window=np.full((len(r["ids"]), 2), -1, np.int64),
-            conflict=np.zeros((len(r["ids"]), 3), bool),
-            ids=tuple(r["ids"]),
-        )
-        for s, r in result.items()
-    }
+    corpora = {s: split_corpus(r) for s, r in result.items()}
     return MoseiSplits(
         corpora=corpora,
         sentiment={s: r["sentiment"] for s, r in result.items()},

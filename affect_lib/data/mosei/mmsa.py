@@ -1,9 +1,9 @@
 """MMSA's CMU-MOSEI pickles (``aligned_50.pkl``, ``unaligned_50.pkl``), opt-in and checksummed.
 
 A pickle runs code when it is loaded, so :func:`load_mmsa` opens one only when the caller passes
-``trust_pickle=True`` **and** the file's SHA-256 equals the expected checksum: ``sha256=`` or, when
-omitted, the entry for the file name in :data:`KNOWN_MMSA_SHA256`. The hash is computed on the same
-open file that is then unpickled, and unpickling only accepts numpy arrays and builtins.
+``trust_pickle=True`` **and** the file's SHA-256 equals the expected checksum (``sha256=`` or
+:data:`~affect_lib.data.mosei.mmsa_pickle.KNOWN_MMSA_SHA256`); see
+:mod:`~affect_lib.data.mosei.mmsa_pickle`.
 
 Layout: ``{"train"|"valid"|"test": {"id": ["video$_$clip", ...], "text": (N, T, 768) BERT features,
 "text_bert": (N, 3, T) ids/mask/segments, "audio": (N, Ta, 74), "vision": (N, Tv, 35),
@@ -24,9 +24,7 @@ What we return (same contract as :func:`affect_lib.data.mosei.dataset.load_mosei
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,46 +32,12 @@ from typing import Literal
 import numpy as np
 
 from affect_lib.data.corpus import MultimodalCorpus
+from affect_lib.data.mosei.mmsa_pickle import _verified_load
 from affect_lib.schema import EMOTIONS, DataFormatError
 
-__all__ = ["KNOWN_MMSA_SHA256", "UntrustedPickleError", "MmsaSplits", "load_mmsa"]
-
-# SHA-256 of the released MMSA files, by file name. We have not been able to verify the released
-# files' checksums offline, so this is empty on purpose: pass ``sha256=`` (the hash of the copy you
-# obtained, checked against its source) until verified values are added here.
-KNOWN_MMSA_SHA256: dict[str, str] = {}
+__all__ = ["MmsaSplits", "load_mmsa"]
 
 _SPLITS = {"train": "train", "valid": "val", "test": "test"}
-_ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "str_"),
-    ("numpy", "float32"),
-    ("numpy", "float64"),
-    ("numpy", "int64"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("collections", "OrderedDict"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-}
-
-
-class UntrustedPickleError(PermissionError):
-    """A pickle was not opened: no opt-in, no expected checksum, or a checksum mismatch."""
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if (module, name) not in _ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(
-                f"refusing global {module}.{name} (only numpy arrays are expected)"
-            )
-        return super().find_class(module, name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,43 +48,6 @@ class MmsaSplits:
     sentiment: dict[str, np.ndarray]
     aligned: bool
     sha256: str
-
-
-def _verified_load(
-    path: Path, trust_pickle: bool, sha256: str | None
-) -> tuple[object, str]:
-    if not trust_pickle:
-        raise UntrustedPickleError(
-            f"{path}: a pickle can run arbitrary code; pass trust_pickle=True (and its "
-            "sha256) only for a file from a source you trust"
-        )
-    expected = (sha256 or KNOWN_MMSA_SHA256.get(path.name, "")).lower()
-    if not expected:
-        raise UntrustedPickleError(
-            f"{path}: no known SHA-256 for {path.name!r}; pass sha256='<hex>' of your "
-            "copy after checking it against its source"
-        )
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot open ({exc})") from exc
-    with fh:
-        digest = hashlib.sha256()
-        while block := fh.read(1 << 20):
-            digest.update(block)
-        actual = digest.hexdigest()
-        if actual != expected:
-            raise UntrustedPickleError(
-                f"{path}: SHA-256 mismatch: file has {actual}, expected {expected}; "
-                "not opening it"
-            )
-        fh.seek(0)
-        try:
-            return _NumpyOnlyUnpickler(fh).load(), actual
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a format error
-            raise DataFormatError(
-                f"{path}: not a readable MMSA pickle ({type(exc).__name__}: {exc})"
-            ) from exc
 
 
 def _array(part: dict, key: str, where: str, ndim: int) -> np.ndarray:

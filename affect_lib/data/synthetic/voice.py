@@ -19,7 +19,7 @@ from scipy.signal import lfilter, sosfilt
 from affect_lib.data.synthetic.random_processes import ou
 
 if TYPE_CHECKING:
-    from affect_lib.data.synthetic.affwild import SynthAffWildParams
+    from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams
 
 __all__ = ["synthesise_voice"]
 

@@ -29,7 +29,8 @@ from affect_lib.data.mosei.align import (
     overlap_pairs,
     pad_last,
 )
-from affect_lib.data.mosei.csd import _decode_metadata, read_csd
+from affect_lib.data.mosei.csd import read_csd
+from affect_lib.data.mosei.csd_h5 import _decode_metadata
 from affect_lib.data.mosei.csd_writer import CsdWriter, write_csd
 from affect_lib.data.mosei.dataset import align_mosei, load_mosei
 from affect_lib.data.mosei.labels import (
@@ -38,7 +39,8 @@ from affect_lib.data.mosei.labels import (
     resolve_folds,
     standard_folds,
 )
-from affect_lib.data.mosei.mmsa import UntrustedPickleError, load_mmsa
+from affect_lib.data.mosei.mmsa import load_mmsa
+from affect_lib.data.mosei.mmsa_pickle import UntrustedPickleError
 from affect_lib.io import sha256_file
 from affect_lib.schema import EMOTIONS, DataFormatError
 

@@ -14,19 +14,18 @@ import numpy as np
 import pytest
 
 from affect_lib.config import LascaConfig, config_hash, load_profile
+from affect_lib.data.affwild.annotations import read_affwild2_va
 from affect_lib.data.affwild.reader import (
     BLENDSHAPE_NAMES,
-    read_affwild2_va,
     read_blendshapes_csv,
     read_wav,
 )
-from affect_lib.data.synthetic.affwild import (
-    FACE_MAPPING,
-    HEAD_POSE_MAPPING,
+from affect_lib.data.synthetic.affwild import generate_synth_affwild
+from affect_lib.data.synthetic.affwild_files import dataset_is_valid
+from affect_lib.data.synthetic.affwild_mapping import FACE_MAPPING, HEAD_POSE_MAPPING
+from affect_lib.data.synthetic.affwild_spec import (
     SynthAffWildParams,
     SynthAffWildSpec,
-    dataset_is_valid,
-    generate_synth_affwild,
     video_ids,
 )
 from affect_lib.lasca.names import FACE_FEATURES
