@@ -1,15 +1,20 @@
-"""Root pytest hooks: an nbval run gets the notebook kernels' environment, however pytest is started.
+"""Root pytest hooks: an nbval run gets the notebook kernels' environment, however
+pytest is started.
 
-The stored outputs were computed by kernels with :func:`affect_lib.publish.kernel.kernel_env` (offline Hugging
-Face, ``PYTHONHASHSEED=0``, caches in the checkout, tqdm's widget warning silenced). ``make nbval``
-exports the same, but a plain ``pytest --nbval notebooks`` from a shell would start kernels without
-it, and a warning on stderr or another hash order fails cells that are fine.
+The stored outputs were computed by kernels with
+:func:`affect_lib.publish.kernel.kernel_env` (offline Hugging Face,
+``PYTHONHASHSEED=0``, caches in the checkout, tqdm's widget warning silenced). ``make
+nbval`` exports the same, but a plain ``pytest --nbval notebooks`` from a shell would
+start kernels without it, and a warning on stderr or another hash order fails cells that
+are fine.
 
-Cells listed in ``notebooks/tolerances.json`` (their outputs change with the CPU's code paths) are
-compared number by number within the tolerances measured by ``make tolerances``; all others exactly.
+Cells listed in ``notebooks/tolerances.json`` (their outputs change with the CPU's code
+paths) are compared number by number within the tolerances measured by ``make
+tolerances``; all others exactly.
 
-Only the chapters (``notebooks/NN_*.ipynb``) are collected from ``notebooks/``: a papermill output
-or a scratch copy saved there is not a stored notebook, and nbval would re-execute it.
+Only the chapters (``notebooks/NN_*.ipynb``) are collected from ``notebooks/``: a
+papermill output or a scratch copy saved there is not a stored notebook, and nbval would
+re-execute it.
 """
 
 from __future__ import annotations
@@ -40,9 +45,8 @@ def pytest_configure(config) -> None:
         return
     from affect_lib.publish.kernel import kernel_env, warm_font_cache
 
-    env = kernel_env(
-        Path(__file__).resolve().parent
-    )  # nbval's kernels inherit this process's environment
+    # nbval's kernels inherit this process's environment
+    env = kernel_env(Path(__file__).resolve().parent)
     warm_font_cache(env)
     os.environ.clear()
     os.environ.update(env)
@@ -50,8 +54,9 @@ def pytest_configure(config) -> None:
 
 
 def _compare_within_tolerance() -> None:
-    """nbval compares a cell listed in ``notebooks/tolerances.json`` number by number, each within its
-    measured tolerance (:mod:`affect_lib.publish.compare`); every other cell exactly, as nbval does."""
+    """nbval compares a cell listed in ``notebooks/tolerances.json`` number by number,
+    each within its measured tolerance (:mod:`affect_lib.publish.compare`); every other
+    cell exactly, as nbval does."""
     from nbval.plugin import IPyNbCell
 
     from affect_lib.publish.compare import Tolerances, nbval_compare

@@ -1,4 +1,5 @@
-"""Artifact writing that never leaves a half-written file: write to a temp file, then rename."""
+"""Artifact writing that never leaves a half-written file: write to a temp file, then
+rename."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ __all__ = ["atomic_path", "write_json", "read_json", "sha256_file"]
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temp path beside ``target``; on success rename it over ``target``, else delete it.
+    """Yield a temp path beside ``target``; on success rename it over ``target``, else
+    delete it.
 
-    The rename is atomic on POSIX, so readers see the old file or the new one, never a mix. The
-    temp file is created with mode 0o666 minus the umask, as ``open(target, "w")`` would create it
-    (``tempfile.mkstemp`` would leave 0o600, and the rename would keep that on the artifact).
+    The rename is atomic on POSIX, so readers see the old file or the new one, never a
+    mix. The temp file is created with mode 0o666 minus the umask, as ``open(target,
+    "w")`` would create it (``tempfile.mkstemp`` would leave 0o600, and the rename would
+    keep that on the artifact).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +37,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def _create_exclusive(folder: Path, prefix: str, suffix: str) -> Path:
-    """Create a new empty file with a random name in ``folder`` (never an existing one: O_EXCL)."""
+    """Create a new empty file with a random name in ``folder`` (never an existing one:
+    O_EXCL)."""
     for _ in range(100):
         path = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
         try:
@@ -48,8 +52,9 @@ def _create_exclusive(folder: Path, prefix: str, suffix: str) -> Path:
 def write_json(target: str | os.PathLike[str], payload: Any) -> None:
     """Write ``payload`` as indented, key-sorted JSON, atomically.
 
-    NaN (an undefined metric, e.g. driver recovery on real data, which has no planted driver) is
-    written as ``null``; infinities are refused (ValueError), since they always mean a bug.
+    NaN (an undefined metric, e.g. driver recovery on real data, which has no planted
+    driver) is written as ``null``; infinities are refused (ValueError), since they
+    always mean a bug.
     """
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:

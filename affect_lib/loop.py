@@ -1,11 +1,11 @@
 """The one plain PyTorch training loop of the library, beside Lightning's.
 
-Why it exists: chapter 2's graph-fusion classifier and chapter 3's fusion baselines are small
-enough that a readable loop teaches more than a Trainer, and chapter 6 trains 30-odd ablation
-models, where a Trainer's set-up (a second or two) and per-step hooks are a large share of the
-budget. Affect-Diff itself trains with Lightning (:mod:`affect_lib.affect_diff.train`);
-:func:`affect_lib.affect_diff.loop.fit_plain` replays Lightning's steps through this loop and is
-tested to give the Trainer's weights.
+Why it exists: chapter 2's graph-fusion classifier and chapter 3's fusion baselines are
+small enough that a readable loop teaches more than a Trainer, and chapter 6 trains
+30-odd ablation models, where a Trainer's set-up (a second or two) and per-step hooks
+are a large share of the budget. Affect-Diff itself trains with Lightning
+(:mod:`affect_lib.affect_diff.train`); :func:`affect_lib.affect_diff.loop.fit_plain`
+replays Lightning's steps through this loop and is tested to give the Trainer's weights.
 
 One step: ``before_step(i)`` → ``loss = step_loss(batch)`` → zero grad → backward →
 clip the gradient norm of ``params`` to ``clip`` → optimiser step → ``after_step()``.
@@ -37,8 +37,9 @@ def run_epoch(
 ) -> float:
     """One epoch over ``loader``; returns the mean training loss per sample.
 
-    ``epoch`` (from 0) seeds the sampler's order where it has ``set_epoch`` (as Lightning does).
-    ``step_loss(batch)`` returns the scalar loss of a batch already moved to the parameters' device.
+    ``epoch`` (from 0) seeds the sampler's order where it has ``set_epoch`` (as
+    Lightning does). ``step_loss(batch)`` returns the scalar loss of a batch already
+    moved to the parameters' device.
     """
     if callable(getattr(loader.sampler, "set_epoch", None)):
         loader.sampler.set_epoch(epoch)

@@ -1,4 +1,5 @@
-"""Where the project and its run artifacts live, wherever a notebook or test is started from."""
+"""Where the project and its run artifacts live, wherever a notebook or test is started
+from."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ __all__ = ["project_root", "default_run_dir"]
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The folder holding ``_toc.yml`` and ``pyproject.toml`` (``$AFFECT_BOOK_ROOT`` wins).
+    """The folder holding ``_toc.yml`` and ``pyproject.toml`` (``$AFFECT_BOOK_ROOT``
+    wins).
 
-    Notebooks run with ``notebooks/`` as working directory, tests from the root; both find it by
-    walking up. Outside a checkout (an installed library) the working directory is used.
+    Notebooks run with ``notebooks/`` as working directory, tests from the root; both
+    find it by walking up. Outside a checkout (an installed library) the working
+    directory is used.
     """
     env = os.environ.get("AFFECT_BOOK_ROOT")
     if env:
@@ -25,5 +28,6 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def default_run_dir(profile: str) -> Path:
-    """``<project>/_build/runs/<profile>``: dataset caches, checkpoints, metrics, figures."""
+    """``<project>/_build/runs/<profile>``: dataset caches, checkpoints, metrics,
+    figures."""
     return project_root() / "_build" / "runs" / profile

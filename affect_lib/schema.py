@@ -1,11 +1,13 @@
 """The data contract every data source, model, explanation and evaluation shares.
 
-Label order is CMU-MOSEI's: ``happy, sad, anger, surprise, disgust, fear`` (a public Affect-Diff
-implementation swaps fear and surprise; ``tests/data/synthetic/test_mosei.py`` pins the order).
+Label order is CMU-MOSEI's: ``happy, sad, anger, surprise, disgust, fear`` (a public
+Affect-Diff implementation swaps fear and surprise;
+``tests/data/synthetic/test_mosei.py`` pins the order).
 
-A batch (:data:`BATCH`) is a dict of tensors; sequences are LEFT-padded and every padded step is
-exactly zero. Readers check their files at the boundary (:class:`DataFormatError` names the file and
-the key or line); models check a batch once, at their entry point (:func:`check_batch`).
+A batch (:data:`BATCH`) is a dict of tensors; sequences are LEFT-padded and every padded
+step is exactly zero. Readers check their files at the boundary
+(:class:`DataFormatError` names the file and the key or line); models check a batch
+once, at their entry point (:func:`check_batch`).
 """
 
 from __future__ import annotations
@@ -43,22 +45,23 @@ BATCH: dict[str, tuple[str, Any]] = {
 
 
 class DataFormatError(ValueError):
-    """A data file does not have the expected format; the message names the file and the key/line."""
+    """A data file does not have the expected format; the message names the file and the
+    key/line."""
 
 
 @torch.no_grad()
 def all_finite(x: torch.Tensor) -> bool:
     """True when every element of ``x`` is finite. One reduction instead of
-    ``isfinite(x).all()``'s four passes: a NaN or inf makes the sum non-finite; only a sum
-    that overflows (huge finite values) needs the exact check."""
+    ``isfinite(x).all()``'s four passes: a NaN or inf makes the sum non-finite; only a
+    sum that overflows (huge finite values) needs the exact check."""
     return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
 
 
 def check_mask(
     mask: torch.Tensor, *, where: str, shape: tuple[int, int] | None = None
 ) -> None:
-    """Raise ValueError unless ``mask`` is (B, T) bool (of ``shape`` if given) with a valid
-    step per sample."""
+    """Raise ValueError unless ``mask`` is (B, T) bool (of ``shape`` if given) with a
+    valid step per sample."""
     if not isinstance(mask, torch.Tensor) or mask.ndim != 2 or mask.dtype != torch.bool:
         got = (
             f"{tuple(mask.shape)} {mask.dtype}"
@@ -106,7 +109,8 @@ def check_batch(
     batch: Mapping[str, Any], dims: Mapping[str, int], *, where: str
 ) -> None:
     """Raise ValueError unless ``batch`` holds a valid mask and, for every modality of
-    ``dims`` (name -> feature width), a finite (B, T, D) float tensor matching the mask."""
+    ``dims`` (name -> feature width), a finite (B, T, D) float tensor matching the
+    mask."""
     missing = [m for m in (*dims, "mask") if m not in batch]
     if missing:
         raise ValueError(f"{where}: batch is missing {missing}; it has {sorted(batch)}")

@@ -1,4 +1,5 @@
-"""Shared helpers of the benchmarks: best-of-N timing and a JSON + table report with budgets."""
+"""Shared helpers of the benchmarks: best-of-N timing and a JSON + table report with
+budgets."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ __all__ = ["best_time", "report"]
 
 
 def best_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Minimum wall time of ``repeats`` calls (the least noisy estimate) and the last result."""
+    """Minimum wall time of ``repeats`` calls (the least noisy estimate) and the last
+    result."""
     best, out = float("inf"), None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -30,7 +32,8 @@ def report(
     checks: dict[str, tuple[float, str, float]],
     extra: dict[str, Any] | None = None,
 ) -> int:
-    """Write ``out`` (JSON) and print the table; ``checks`` maps a claim to (value, op, budget), op in <=, >=.
+    """Write ``out`` (JSON) and print the table; ``checks`` maps a claim to (value, op,
+    budget), op in <=, >=.
 
     Returns the exit code: 1 when any budget is missed.
     """
@@ -65,6 +68,7 @@ def report(
             )
     for claim, r in results.items():
         print(
-            f"{'OK  ' if r['ok'] else 'MISS'} {claim}: {r['value']:.4g} (budget {r['op']} {r['budget']:g})"
+            f"{'OK  ' if r['ok'] else 'MISS'} {claim}: {r['value']:.4g} (budget "
+            f"{r['op']} {r['budget']:g})"
         )
     return 0 if all(r["ok"] for r in results.values()) else 1

@@ -1,15 +1,18 @@
-"""Whole-book execution, per notebook, in the ``book`` profile (budget: <= 10 min for all, on 2 cores).
+"""Whole-book execution, per notebook, in the ``book`` profile (budget: <= 10 min for
+all, on 2 cores).
 
-    .venv/bin/python benchmarks/bench_book.py                      # runs every notebook (~5 min)
-    .venv/bin/python benchmarks/bench_book.py --from-timings       # reads _build/runs/book/timings.json
-    .venv/bin/python benchmarks/bench_book.py --from-timings PATH  # ... or another timings.json
+    .venv/bin/python benchmarks/bench_book.py          # runs every notebook (~5 min)
+    .venv/bin/python benchmarks/bench_book.py --from-timings       # the book run's
+    .venv/bin/python benchmarks/bench_book.py --from-timings PATH  # another run's
 
-Each notebook also has the budget its chapter's issue names (:data:`BUDGETS_S`, keyed by the
-two-digit prefix; a notebook not in the book yet is simply absent, one without an entry gets
-:data:`DEFAULT_BUDGET_S`). A notebook that failed, or that the timings file does not cover, misses
-its budget and the total. Without ``--from-timings`` this runs ``affect_lib.publish.run.run("book")`` and
-uses that run's wall times only; ``timings.json`` keeps the latest time of every notebook ever run,
-so with ``--from-timings`` the times may come from different runs (the JSON records the file used).
+Each notebook also has the budget its chapter's issue names (:data:`BUDGETS_S`, keyed by
+the two-digit prefix; a notebook not in the book yet is simply absent, one without an
+entry gets :data:`DEFAULT_BUDGET_S`). A notebook that failed, or that the timings file
+does not cover, misses its budget and the total. Without ``--from-timings`` this runs
+``affect_lib.publish.run.run("book")`` and uses that run's wall times only;
+``timings.json`` keeps the latest time of every notebook ever run, so with
+``--from-timings`` the times may come from different runs (the JSON records the file
+used).
 """
 
 from __future__ import annotations
@@ -31,9 +34,8 @@ from affect_lib.publish.run import run  # noqa: E402
 
 PROFILE = "book"
 TOTAL_BUDGET_S = 600.0  # all notebooks together, 2 cores
-DEFAULT_BUDGET_S = (
-    120.0  # a notebook whose issue states no budget (01, or a new chapter)
-)
+# a notebook whose issue states no budget (01, or a new chapter)
+DEFAULT_BUDGET_S = 120.0
 BUDGETS_S = {
     "02": 120.0,  # 02 + 03 share 5 min: 2 min for the causal graph ...
     "03": 180.0,  # ... and 3 min for diffusion training
@@ -44,7 +46,8 @@ BUDGETS_S = {
 
 
 def budget_s(notebook: str) -> tuple[float, str]:
-    """(budget in seconds, where it comes from) for a notebook stem like ``03_diffusion_training``."""
+    """(budget in seconds, where it comes from) for a notebook stem like
+    ``03_diffusion_training``."""
     prefix = notebook[:2]
     return (
         (BUDGETS_S[prefix], "issue")
@@ -56,9 +59,11 @@ def budget_s(notebook: str) -> tuple[float, str]:
 def evaluate(
     notebooks: list[str], timings: dict[str, dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[float, str, float]]]:
-    """Rows and budget checks for the book's ``notebooks`` given ``timings`` (``{stem: {seconds, status}}``).
+    """Rows and budget checks for the book's ``notebooks`` given ``timings`` (``{stem:
+    {seconds, status}}``).
 
-    A notebook without an ``ok`` time counts as NaN seconds, which misses its budget and the total.
+    A notebook without an ``ok`` time counts as NaN seconds, which misses its budget and
+    the total.
     """
     rows, checks = [], {}
     for name in notebooks:
@@ -82,7 +87,8 @@ def evaluate(
 
 
 def _timings_from_run(root: Path) -> dict[str, dict[str, Any]]:
-    """Run the book profile; a failing notebook stops the run and is reported as failed."""
+    """Run the book profile; a failing notebook stops the run and is reported as
+    failed."""
     try:
         result = run(PROFILE, root=root)
     except BookError as exc:
@@ -93,7 +99,8 @@ def _timings_from_run(root: Path) -> dict[str, dict[str, Any]]:
             for k, v in record.get("notebooks", {}).items()
             if v.get("status") == "failed"
         }
-        return failed  # the notebooks before it ran in this run too, but keep only what is certain
+        # the notebooks before it ran in this run too, but keep only what is certain
+        return failed
     return {name: {"seconds": s, "status": "ok"} for name, s in result.timings.items()}
 
 
@@ -107,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         const="",
         default=None,
         metavar="PATH",
-        help="read wall times from a timings.json (default _build/runs/book/timings.json)",
+        help=(
+            "read wall times from a timings.json (default "
+            "_build/runs/book/timings.json)"
+        ),
     )
     parser.add_argument(
         "--root", type=Path, default=None, help="project root (default: this checkout)"
@@ -124,16 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not path.is_file():
             parser.error(
-                f"{path}: no timings file; run `affect-book run --profile {PROFILE}` first"
+                f"{path}: no timings file; run `affect-book run --profile {PROFILE}` "
+                f"first"
             )
         record = read_json(path)
         if record.get("profile") != PROFILE:
             parser.error(
                 f"{path}: timings of profile {record.get('profile')!r}, not {PROFILE!r}"
             )
-        full = (
-            path.resolve()
-        )  # shown on the performance page: relative to the project when inside it
+        # shown on the performance page: relative to the project when inside it
+        full = path.resolve()
         source = str(
             full.relative_to(root.resolve())
             if full.is_relative_to(root.resolve())

@@ -1,16 +1,18 @@
-"""DDIM vs full DDPM counterfactual generation (claim: >= 15x faster at validity within 2 points).
+"""DDIM vs full DDPM counterfactual generation (claim: >= 15x faster at validity within
+2 points).
 
-    .venv/bin/python benchmarks/bench_counterfactual.py [--n 600] [--t-start 850] [--ddim-steps 20] [--eta 1]
+    .venv/bin/python benchmarks/bench_counterfactual.py [--n 600] [--t-start 850] \\
+        [--ddim-steps 20] [--eta 1]
 
-Uses notebook 03's checkpoint (``_build/runs/book/affect_diff/checkpoints/best.ckpt``), training
-it first when it is missing. Both samplers edit the same utterances toward the same random other
-emotions, from the same noised latents (``t_start``), in one process.
+Uses notebook 03's checkpoint (``_build/runs/book/affect_diff/checkpoints/best.ckpt``),
+training it first when it is missing. Both samplers edit the same utterances toward the
+same random other emotions, from the same noised latents (``t_start``), in one process.
 
-By default every test utterance is edited (600 in the book profile): the validity gap is a
-difference of two shares, and on 200 utterances its sampling noise alone is about 1.7 points, so a
-2-point budget would pass or fail by chance (measured on one checkpoint: a gap of 2.5 points on the
-first 200 utterances, 0.2 points on all 600). The JSON also gives the gap's 95 % interval, paired
-over utterances.
+By default every test utterance is edited (600 in the book profile): the validity gap is
+a difference of two shares, and on 200 utterances its sampling noise alone is about 1.7
+points, so a 2-point budget would pass or fail by chance (measured on one checkpoint: a
+gap of 2.5 points on the first 200 utterances, 0.2 points on all 600). The JSON also
+gives the gap's 95 % interval, paired over utterances.
 """
 
 from __future__ import annotations
@@ -84,14 +86,16 @@ def main() -> int:
         validity(cf_ddim.pred_after.numpy(), target.numpy()),
         validity(cf_ddpm.pred_after.numpy(), target.numpy()),
     )
-    # paired per utterance: d = DDPM hit - DDIM hit in {-1, 0, 1}; normal interval of its mean
+    # paired per utterance: d = DDPM hit - DDIM hit in {-1, 0, 1}; normal interval of
+    # its mean
     d = (cf_ddpm.pred_after == target).numpy().astype(float) - (
         cf_ddim.pred_after == target
     ).numpy()
     half = 1.96 * d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
     interval = [round(d.mean() - half, 4), round(d.mean() + half, 4)]
     print(
-        f"validity gap DDPM - DDIM: {d.mean():+.4f}, 95 % interval {interval[0]:+.4f} .. {interval[1]:+.4f} (n = {n})"
+        f"validity gap DDPM - DDIM: {d.mean():+.4f}, 95 % interval {interval[0]:+.4f} "
+        f".. {interval[1]:+.4f} (n = {n})"
     )
     rows = [
         {

@@ -1,18 +1,22 @@
-"""LaScA featurisation and inference on CPU (budgets: warm cache >= 100x faster, < 1 ms per window).
+"""LaScA featurisation and inference on CPU (budgets: warm cache >= 100x faster, < 1 ms
+per window).
 
-    .venv/bin/python benchmarks/bench_lasca.py [--repeats 3] [--sample 32] [--encoders minilm,mpnet]
-                                               [--out _build/bench/lasca.json]
+    .venv/bin/python benchmarks/bench_lasca.py [--repeats 3] [--sample 32] \\
+        [--encoders minilm,mpnet] [--out _build/bench/lasca.json]
 
-(a) Featurising a window set (per-video z-scores -> Otsu masks -> sentence embeddings), side by side:
-    encoding every window's template text (the cost without a cache, timed on ``--sample`` windows
-    and reported per window), the warm embedding cache (memory, and a fresh cache object reading its
-    disk store), and the pooled mode from cold. Also the encoders' sentences/s on template texts.
-(b) Per-window inference latency: raw features of one window -> z-scores with its video's statistics
-    -> Otsu mask -> cached embedding -> fused delta to the previous window -> P(increase), with the
-    numpy forward pass (:class:`PairScorer`) and with scikit-learn's ``predict_proba``.
+(a) Featurising a window set (per-video z-scores -> Otsu masks -> sentence embeddings),
+    side by side: encoding every window's template text (the cost without a cache, timed
+    on ``--sample`` windows and reported per window), the warm embedding cache (memory,
+    and a fresh cache object reading its disk store), and the pooled mode from cold.
+    Also the encoders' sentences/s on template texts.
+(b) Per-window inference latency: raw features of one window -> z-scores with its
+    video's statistics -> Otsu mask -> cached embedding -> fused delta to the previous
+    window -> P(increase), with the numpy forward pass (:class:`PairScorer`) and with
+    scikit-learn's ``predict_proba``.
 
-Windows: SynthAffWild at the ``book`` profile (3 s windows) from ``affect_lib.lasca.folders`` when
-importable, otherwise a WindowSet-shaped toy of the same size.
+Windows: SynthAffWild at the ``book`` profile (3 s windows) from
+``affect_lib.lasca.folders`` when importable, otherwise a WindowSet-shaped toy of the
+same size.
 """
 
 from __future__ import annotations
@@ -141,12 +145,13 @@ def main() -> int:
                 "speedup": per_window[enc] / (t_disk / n),
             }
         )
+        # cold: encodes the 73 one-cue texts + the no-cue text
         t_pool, _ = best_time(
             lambda e=enc, m=model: featurise(
                 ws, EmbeddingCache(encoder=e, mode="pooled", model=m)
             ),
             1,
-        )  # cold: encodes the 73 one-cue texts + the no-cue text
+        )
         extra["encoder_sentences_per_s"][enc] = {
             "template_texts_128_tokens": len(texts) / t_cold,
             "one_cue_texts": 74 / t_pool,
@@ -168,7 +173,8 @@ def main() -> int:
                 per_window[enc] / (t_disk / n),
             )
 
-    # (b) single-window inference with the first encoder, fusion variant, arousal, tau 0.1
+    # (b) single-window inference with the first encoder, fusion variant, arousal, tau
+    #     0.1
     enc = encoders[0]
     cache = EmbeddingCache(encoder=enc, model=load_encoder(enc), cache_dir=store / enc)
     S = cache.embed(masks)
@@ -226,7 +232,8 @@ def main() -> int:
             ">=",
             SPEEDUP_BUDGET,
         ),
-        "per-window inference latency ms (features -> mask -> cached embedding -> MLP)": (
+        "per-window inference latency ms (features -> mask -> cached embedding -> "
+        "MLP)": (
             extra["latency_ms_numpy"],
             "<=",
             LATENCY_BUDGET_MS,
@@ -234,14 +241,17 @@ def main() -> int:
     }
     extra["cpu_count"] = os.cpu_count()
     extra["note"] = (
-        "encoding rates are timed on --sample windows; warm-cache rates on the whole window set"
+        "encoding rates are timed on --sample windows; warm-cache rates on the whole "
+        "window set"
     )
     print(
-        f"{n} windows from {source}; {extra['mean_salient_features']:.1f} salient features per window"
+        f"{n} windows from {source}; {extra['mean_salient_features']:.1f} salient "
+        f"features per window"
     )
     for enc, r in extra["encoder_sentences_per_s"].items():
         print(
-            f"{enc}: {r['template_texts_128_tokens']:.1f} template texts/s, {r['one_cue_texts']:.1f} one-cue texts/s"
+            f"{enc}: {r['template_texts_128_tokens']:.1f} template texts/s, "
+            f"{r['one_cue_texts']:.1f} one-cue texts/s"
         )
     return report("lasca_featurisation_inference", args.out, rows, checks, extra=extra)
 

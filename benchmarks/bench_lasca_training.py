@@ -1,14 +1,16 @@
-"""Training the preference MLP: scikit-learn's ``MLPClassifier.partial_fit`` against :class:`AdamMLP`.
+"""Training the preference MLP: scikit-learn's ``MLPClassifier.partial_fit`` against
+:class:`AdamMLP`.
 
-    .venv/bin/python benchmarks/bench_lasca_training.py [--repeats 3] [--epochs 10]
-                                                        [--out _build/bench/lasca_training.json]
+    .venv/bin/python benchmarks/bench_lasca_training.py [--repeats 3] [--epochs 10] \\
+        [--out _build/bench/lasca_training.json]
 
-Chapter 5 fits about 1,300 preference MLPs. Both learners run ``--epochs`` Adam epochs on the same
-training rows, with one BLAS thread as in the chapter, for the features-only input (73 values) and
-the fusion input (73 + 384), at the book's mini-batch of 8 rows and at 32 and 200; the weights must
-come out bit for bit equal. Rows: SynthAffWild at the book profile, arousal, 5 s windows, tau 20 %,
-the train subjects of seed 0, symmetrised and standardised as ``fit_preference`` does. The budget is
-the one this learner exists for: at least 2x faster at the book's batch size.
+Chapter 5 fits about 1,300 preference MLPs. Both learners run ``--epochs`` Adam epochs
+on the same training rows, with one BLAS thread as in the chapter, for the features-only
+input (73 values) and the fusion input (73 + 384), at the book's mini-batch of 8 rows
+and at 32 and 200; the weights must come out bit for bit equal. Rows: SynthAffWild at
+the book profile, arousal, 5 s windows, tau 20 %, the train subjects of seed 0,
+symmetrised and standardised as ``fit_preference`` does. The budget is the one this
+learner exists for: at least 2x faster at the book's batch size.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ SPEEDUP_BUDGET = 2.0
 
 
 def training_rows(variant: str) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, D) float32 standardised pair deltas and (rows,) labels of the book's 5 s / 20 % arousal cell."""
+    """(rows, D) float32 standardised pair deltas and (rows,) labels of the book's 5 s /
+    20 % arousal cell."""
     cfg = load_profile("book").lasca
     ws = synth_affwild_windows(
         cfg, 0, 5.0, project_root() / "_build" / "bench" / "lasca_data"
@@ -100,7 +103,8 @@ def main() -> int:
             )
             if not same:
                 raise SystemExit(
-                    f"AdamMLP's weights differ from scikit-learn's ({variant}, batch {batch})"
+                    f"AdamMLP's weights differ from scikit-learn's ({variant}, batch "
+                    f"{batch})"
                 )
             speedups[(variant, batch)] = t_sk / t_ours
             rows.append(

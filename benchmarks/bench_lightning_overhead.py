@@ -1,21 +1,23 @@
-"""Training throughput of the Lightning module vs a plain PyTorch loop on the same model and batches.
+"""Training throughput of the Lightning module vs a plain PyTorch loop on the same model
+and batches.
 
     .venv/bin/python benchmarks/bench_lightning_overhead.py [--repeats 2] [--epochs 3]
 
-Claim: Lightning overhead <= 10 % (steady-state throughput ratio plain / Lightning <= 1.10), book
-profile data, CPU.
+Claim: Lightning overhead <= 10 % (steady-state throughput ratio plain / Lightning <=
+1.10), book profile data, CPU.
 
-Same work per step in both contenders: the module's reseeding hook, ``model.losses`` + the weighted
-total, zero_grad, backward, gradient clipping (``grad_clip``), AdamW step, the warm-up LR scheduler
-step (interval "step"), the Gumbel-temperature hook, and the epoch means of the seven quantities
-``training_step`` logs (the plain loop accumulates them by hand; the module sums them per step and
-logs the means once per epoch).
-The sampler gets ``set_epoch`` in both, so both see the same batches.
+Same work per step in both contenders: the module's reseeding hook, ``model.losses`` +
+the weighted total, zero_grad, backward, gradient clipping (``grad_clip``), AdamW step,
+the warm-up LR scheduler step (interval "step"), the Gumbel-temperature hook, and the
+epoch means of the seven quantities ``training_step`` logs (the plain loop accumulates
+them by hand; the module sums them per step and logs the means once per epoch). The
+sampler gets ``set_epoch`` in both, so both see the same batches.
 
-Steady state: the first epoch (Trainer set-up, first-call allocations) is excluded; the claim is
-the samples/s of epochs 2..N, timed from epoch-start timestamps (a callback for Lightning). The
-start-up-inclusive ratio is reported too. Contenders alternate within each repeat and the best
-repeat of each counts, which evens out a shared machine's load somewhat; the number stays noisy.
+Steady state: the first epoch (Trainer set-up, first-call allocations) is excluded; the
+claim is the samples/s of epochs 2..N, timed from epoch-start timestamps (a callback for
+Lightning). The start-up-inclusive ratio is reported too. Contenders alternate within
+each repeat and the best repeat of each counts, which evens out a shared machine's load
+somewhat; the number stays noisy.
 """
 
 from __future__ import annotations
@@ -36,14 +38,16 @@ from affect_lib.affect_diff.train import quiet_lightning  # noqa: E402
 from affect_lib.config import load_profile  # noqa: E402
 from affect_lib.data.datamodule import build_datamodule  # noqa: E402
 
+# logged by training_step as train_<term>, with train_loss and tau
 TERMS = (
     "ce",
     *LOSS_WEIGHTS,
-)  # logged by training_step as train_<term>, with train_loss and tau
+)
 
 
 def plain_fit(module: AffectDiffModule, loader, epochs: int) -> tuple[list[float], int]:
-    """Train like ``Trainer.fit`` without validation; returns epoch-start timestamps (+ the end) and samples/epoch."""
+    """Train like ``Trainer.fit`` without validation; returns epoch-start timestamps (+
+    the end) and samples/epoch."""
     opt_cfg = module.configure_optimizers()
     opt, sched = opt_cfg["optimizer"], opt_cfg["lr_scheduler"]["scheduler"]
     params = [p for group in opt.param_groups for p in group["params"]]
@@ -69,9 +73,8 @@ def plain_fit(module: AffectDiffModule, loader, epochs: int) -> tuple[list[float
             for (
                 key,
                 value,
-            ) in (
-                logged.items()
-            ):  # what self.log(on_epoch=True, batch_size=n) accumulates
+                # what self.log(on_epoch=True, batch_size=n) accumulates
+            ) in logged.items():
                 sums[key] = sums.get(key, 0.0) + value.detach() * n
             count += n
             loss.backward()
@@ -79,9 +82,8 @@ def plain_fit(module: AffectDiffModule, loader, epochs: int) -> tuple[list[float
             opt.step()
             sched.step()
             module.on_train_batch_end(loss, batch, i)
-        _means = {
-            key: float(total / count) for key, total in sums.items()
-        }  # what Lightning logs per epoch
+        # what Lightning logs per epoch
+        _means = {key: float(total / count) for key, total in sums.items()}
         per_epoch = count
     marks.append(time.perf_counter())
     return marks, per_epoch
@@ -128,7 +130,8 @@ def lightning_fit(
 
 
 def measure(fit, cfg, dm, epochs: int) -> dict[str, float]:
-    """One run of ``fit`` on a fresh module: steady-state samples/s, first epoch and total seconds."""
+    """One run of ``fit`` on a fresh module: steady-state samples/s, first epoch and
+    total seconds."""
     L.seed_everything(cfg.seed, verbose=False)
     start = time.perf_counter()
     module = AffectDiffModule(cfg, dm.dims, steps_per_epoch=len(dm.train_dataloader()))
@@ -160,9 +163,8 @@ def main() -> int:
     cfg = load_profile("book", device="cpu")
     dm = build_datamodule(cfg)
     best: dict[str, dict[str, float]] = {}
-    for _ in range(
-        args.repeats
-    ):  # alternate, so both see the same kind of machine load
+    # alternate, so both see the same kind of machine load
+    for _ in range(args.repeats):
         for name, fit in (("plain PyTorch", plain_fit), ("Lightning", lightning_fit)):
             run = measure(fit, cfg, dm, args.epochs)
             if (

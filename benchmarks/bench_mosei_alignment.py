@@ -1,16 +1,18 @@
 """CMU-MOSEI alignment at full size (budget: <= 60 s and <= 4 GB peak RSS on 2 cores).
 
-    .venv/bin/python benchmarks/bench_mosei_alignment.py [--seq-len 50] [--out _build/bench/mosei_alignment.json]
+    .venv/bin/python benchmarks/bench_mosei_alignment.py [--seq-len 50] \\
+        [--out _build/bench/mosei_alignment.json]
 
-Generates, once, a synthetic file set of CMU-MOSEI's real size in the CMU-MultimodalSDK layout under
-``_build/bench/mosei_fileset/`` (kept and reused while its manifest matches): 3,228 videos (the 3,227
-standard-fold videos + 1 outside the folds), 23,454 labelled segments, about 64 hours; words ~3 Hz
-300-d, COVAREP 100 Hz 74-d with ``-inf`` values, FACET 30 Hz 35-d (1 % of videos without FACET),
-about 9 GB. Then times ``align_mosei`` in a fresh child process, so the peak RSS is the alignment's
-alone, and writes the JSON report. Exits 1 when a budget is missed.
+Generates, once, a synthetic file set of CMU-MOSEI's real size in the CMU-MultimodalSDK
+layout under ``_build/bench/mosei_fileset/`` (kept and reused while its manifest
+matches): 3,228 videos (the 3,227 standard-fold videos + 1 outside the folds), 23,454
+labelled segments, about 64 hours; words ~3 Hz 300-d, COVAREP 100 Hz 74-d with ``-inf``
+values, FACET 30 Hz 35-d (1 % of videos without FACET), about 9 GB. Then times
+``align_mosei`` in a fresh child process, so the peak RSS is the alignment's alone, and
+writes the JSON report. Exits 1 when a budget is missed.
 
-Wall time depends on the disk when the files are not in the operating system's page cache: the
-report gives the CPU time and the bytes read from the disk next to it.
+Wall time depends on the disk when the files are not in the operating system's page
+cache: the report gives the CPU time and the bytes read from the disk next to it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ TEXT_DIM, POOL_ROWS = 300, 1 << 16
 
 
 def _plan(rng: np.random.Generator) -> list[tuple[str, int]]:
-    """(video id, number of labelled segments): the standard-fold videos plus one outside the folds."""
+    """(video id, number of labelled segments): the standard-fold videos plus one
+    outside the folds."""
     vids = [v for ids in standard_folds().values() for v in ids] + [
         "bench_outside_folds"
     ]
@@ -50,7 +53,8 @@ def _plan(rng: np.random.Generator) -> list[tuple[str, int]]:
 
 
 def _video(rng: np.random.Generator, n_seg: int):
-    """Label rows, segment intervals and the video's duration: segments of 3-11 s with 0.5-5 s gaps."""
+    """Label rows, segment intervals and the video's duration: segments of 3-11 s with
+    0.5-5 s gaps."""
     seg_len, gaps = rng.uniform(3, 11, n_seg), rng.uniform(0.5, 5, n_seg)
     start = 2.0 + np.cumsum(gaps + seg_len) - seg_len
     intervals = np.stack([start, start + seg_len], axis=1)
@@ -71,7 +75,8 @@ def _rows(pool: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def generate(folder: Path) -> dict:
-    """Write the four .csd files (streamed, one video at a time) and return the manifest."""
+    """Write the four .csd files (streamed, one video at a time) and return the
+    manifest."""
     rng = np.random.default_rng(SEED)
     pools = {"text": rng.standard_normal((POOL_ROWS, TEXT_DIM), dtype=np.float32)}
     pools |= {
@@ -109,9 +114,8 @@ def generate(folder: Path) -> dict:
             words = words[words < duration]
             w_iv = np.stack([np.r_[0, words[:-1]], words], axis=1)
             zero = rng.random(len(w_iv)) < 0.01
-            w_iv[zero, 1] = w_iv[
-                zero, 0
-            ]  # a few zero-length words (the SDK skips them)
+            # a few zero-length words (the SDK skips them)
+            w_iv[zero, 1] = w_iv[zero, 0]
             writers["text"].add(vid, _rows(pools["text"], rng, len(w_iv)), w_iv)
             stats["rows"]["text"] += len(w_iv)
             for m, (hz, _) in RATES.items():
@@ -134,7 +138,8 @@ def generate(folder: Path) -> dict:
 
 
 def fileset(folder: Path, regenerate: bool) -> tuple[dict, bool]:
-    """The cached file set's manifest, generating the files when absent, stale or asked to."""
+    """The cached file set's manifest, generating the files when absent, stale or asked
+    to."""
     manifest_path = folder / "manifest.json"
     if not regenerate and manifest_path.is_file():
         m = read_json(manifest_path)
@@ -156,7 +161,8 @@ def fileset(folder: Path, regenerate: bool) -> tuple[dict, bool]:
 
 
 def _disk_read_bytes() -> int | None:
-    """Bytes this process made the kernel fetch from the disk (page cache misses), where Linux tells."""
+    """Bytes this process made the kernel fetch from the disk (page cache misses), where
+    Linux tells."""
     try:
         with open("/proc/self/io") as fh:
             return next(
@@ -167,7 +173,8 @@ def _disk_read_bytes() -> int | None:
 
 
 def measure(folder: Path, seq_len: int) -> dict:
-    """Run in the child: time one alignment and report this process's peak RSS, CPU time and disk reads."""
+    """Run in the child: time one alignment and report this process's peak RSS, CPU time
+    and disk reads."""
     start, disk0 = time.perf_counter(), _disk_read_bytes()
     data = align_mosei(folder, seq_len=seq_len)
     seconds = time.perf_counter() - start
@@ -190,9 +197,8 @@ def main() -> int:
     parser.add_argument("--fileset", default="_build/bench/mosei_fileset")
     parser.add_argument("--out", default="_build/bench/mosei_alignment.json")
     parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument(
-        "--measure", action="store_true", help=argparse.SUPPRESS
-    )  # child mode
+    # child mode
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = Path(args.fileset)
     if args.measure:
@@ -242,15 +248,18 @@ def main() -> int:
     )
     print(f"{'measure':<22} {'value':>10} {'budget':>10}  ok")
     print(
-        f"{'alignment time (s)':<22} {result['seconds']:>10.1f} {BUDGET_S:>10.0f}  {ok['time']}"
+        f"{'alignment time (s)':<22} {result['seconds']:>10.1f} {BUDGET_S:>10.0f}  "
+        f"{ok['time']}"
     )
     print(
-        f"{'peak RSS (GB)':<22} {result['peak_rss_gb']:>10.2f} {BUDGET_RSS_GB:>10.1f}  {ok['rss']}"
+        f"{'peak RSS (GB)':<22} {result['peak_rss_gb']:>10.2f} "
+        f"{BUDGET_RSS_GB:>10.1f}  {ok['rss']}"
     )
     disk = result["disk_read_gb"]
     print(
         f"CPU time {result['cpu_s']:.1f} s; read from disk (not page cache) "
-        f"{'n/a' if disk is None else f'{disk:.1f} GB'}: a slow disk shows as wall time above CPU time"
+        f"{'n/a' if disk is None else f'{disk:.1f} GB'}: a slow disk shows as wall "
+        f"time above CPU time"
     )
     print(
         "segments per split: "

@@ -1,6 +1,7 @@
 """SynthMOSEI generation at paper scale (budget: <= 30 s on 2 cores).
 
-    .venv/bin/python benchmarks/bench_synth.py [--repeats 2] [--out _build/bench/synth.json]
+    .venv/bin/python benchmarks/bench_synth.py [--repeats 2] \\
+        [--out _build/bench/synth.json]
 
 Also times 1 worker vs all cores on the same corpus.
 """

@@ -38,7 +38,8 @@ device = "auto"
 data_source = "synthetic"
 data_dir = None
 run_dir = None  # None: _build/runs/<profile>
-overrides = {}  # any other config key, e.g. {"n_train": 500, "driver_mix": [0.6, 0.2, 0.2]}
+# any other config key, e.g. {"n_train": 500, "driver_mix": [0.6, 0.2, 0.2]}
+overrides = {}
 probe_C = 1.0  # inverse L2 strength of the linear probes
 
 # %%
@@ -158,7 +159,8 @@ pd.Series(present).value_counts().sort_index().rename_axis("emotions present").t
 
 # %%
 test = corpora["test"]
-# one utterance per planted driver; real data have no driver (-1): then the first three utterances
+# one utterance per planted driver; real data have no driver (-1): then the first three
+# utterances
 examples = [
     int(np.flatnonzero(test.driver == d)[0])
     for d in range(len(MODALITIES))
@@ -191,9 +193,8 @@ by_driver = {
 }
 for name, acc in overall.items():
     glue(f"probe_acc_{name}", acc, display=False)
-for d, m in enumerate(
-    MODALITIES
-):  # each single-modality probe on the utterances its modality drives
+# each single-modality probe on the utterances its modality drives
+for d, m in enumerate(MODALITIES):
     glue(f"probe_acc_{m}_driven", by_driver[m][d], display=False)
 table = pd.DataFrame(
     {
@@ -211,9 +212,8 @@ table = pd.DataFrame(
 table
 
 # %%
-chance = round(
-    float(np.max(np.bincount(test.label)) / len(test)), 4
-)  # always the most frequent class
+# always the most frequent class
+chance = round(float(np.max(np.bincount(test.label)) / len(test)), 4)
 glue("probe_chance", chance, display=False)
 probe_accuracy_bars(overall, by_driver, chance=chance)
 plt.show()
@@ -230,8 +230,9 @@ plt.show()
 # modality to trust for each utterance, the job of Affect-Diff's causal attention graph.
 
 # %%
-# The book's claims, checked where they are made (book profile, SynthMOSEI): no modality alone solves
-# the task, the concatenation is far better, and each probe is right mostly where its modality drives.
+# The book's claims, checked where they are made (book profile, SynthMOSEI): no modality
+# alone solves the task, the concatenation is far better, and each probe is right mostly
+# where its modality drives.
 if cfg.profile == "book" and cfg.data_source == "synthetic":
     assert max(overall[m] for m in MODALITIES) <= 0.9, overall
     assert overall["concat"] >= max(overall[m] for m in MODALITIES) + 0.15, overall
@@ -250,7 +251,8 @@ summary = {
 }
 write_json(cfg.run_path / "data" / "synth_mosei_summary.json", summary)
 print(
-    "wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of each split) in the run folder"
+    "wrote data/synth_mosei_summary.json (sizes, probe accuracies, SHA-256 of each "
+    "split) in the run folder"
 )
 
 # %% [markdown]
@@ -369,7 +371,8 @@ def window_pool(corpus, modality):
     )
 
 
-# Evidence windows are known only in SynthMOSEI (real data have window = -1): generate it if needed.
+# Evidence windows are known only in SynthMOSEI (real data have window = -1): generate
+# it if needed.
 synth = (
     corpora
     if cfg.data_source == "synthetic"
@@ -399,9 +402,8 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":
     window_errors = 1 - np.mean(
         window_probe.predictions[text_driven] == w_test.label[text_driven]
     )
-    assert window_errors < 0.5 * (1 - by_driver["text"][0]), (
-        window_errors
-    )  # "most of the errors disappear"
+    # "most of the errors disappear"
+    assert window_errors < 0.5 * (1 - by_driver["text"][0]), window_errors
 
 # %% [markdown]
 # Averaging over the whole utterance dilutes the driver's cue with the steps around the window

@@ -179,16 +179,16 @@ plt.show()
 # masked before the softmax, not zeroed after it) and the influence weights must sum to 1:
 
 # %%
-with torch.random.fork_rng(
-    devices=[]
-):  # leaves the global generator where the training below expects it
+# leaves the global generator where the training below expects it
+with torch.random.fork_rng(devices=[]):
     torch.manual_seed(cfg.seed)
     untrained = CausalAttentionGraph(d_model=cfg.model.d_model).train()
     out = untrained(torch.randn(256, len(MODALITIES), cfg.model.d_model))
 rows, infl = out.adjacency.sum(dim=-1), out.influence.sum(dim=-1)
 print(
     f"rows sum to {rows.min():.4f}..{rows.max():.4f}; largest self-loop weight "
-    f"{out.adjacency.diagonal(dim1=1, dim2=2).max():.4f}; influence sums to {infl.min():.4f}..{infl.max():.4f}"
+    f"{out.adjacency.diagonal(dim1=1, dim2=2).max():.4f}; influence sums to "
+    f"{infl.min():.4f}..{infl.max():.4f}"
 )
 
 # %% [markdown]
@@ -295,8 +295,8 @@ plt.show()
 # weights let the conflicting modality vote as loudly as the driver.
 
 # %%
-# The paragraph's claims, with thresholds that held in every run measured for notebooks/tolerances.json.
-# the floors are defined for the book profile
+# The paragraph's claims, with thresholds that held in every run measured for
+# notebooks/tolerances.json. the floors are defined for the book profile
 if cfg.profile == "book" and cfg.data_source == "synthetic":
     assert graph_driver_acc >= 0.80, (
         f"graph_driver_acc {graph_driver_acc} is below the 0.80 floor"
@@ -304,9 +304,8 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":
     assert (
         driver_auroc["graph"]["mean"] >= 0.9 and driver_auroc["uniform"]["mean"] == 0.5
     ), driver_auroc
-    text_driven = graph_eval.adjacency[test.driver == 0].mean(
-        axis=0
-    )  # row = from, column = to
+    # row = from, column = to
+    text_driven = graph_eval.adjacency[test.driver == 0].mean(axis=0)
     assert (
         text_driven[1, 0] > text_driven[1, 2] + 0.2
         and text_driven[2, 0] > text_driven[2, 1] + 0.2
@@ -316,10 +315,11 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":
     uniform_right = results["uniform"].predictions == test.label
     gap_conflict = graph_right[conflict].mean() - uniform_right[conflict].mean()
     gap_plain = graph_right[~conflict].mean() - uniform_right[~conflict].mean()
+    # the gap is largest under conflict
     assert gap_conflict >= gap_plain + 0.03, (
         gap_conflict,
         gap_plain,
-    )  # the gap is largest under conflict
+    )
 write_json(
     cfg.run_path / "graph" / "metrics.json",
     {

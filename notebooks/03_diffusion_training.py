@@ -36,7 +36,8 @@ device = "auto"
 data_source = "synthetic"
 data_dir = None
 run_dir = None  # None: _build/runs/<profile>
-overrides = {}  # any other config key, e.g. {"max_epochs": 20, "diffusion_detach": False}
+# any other config key, e.g. {"max_epochs": 20, "diffusion_detach": False}
+overrides = {}
 baseline_epochs = 10  # late-fusion baseline (best validation epoch kept)
 
 # %%
@@ -138,7 +139,8 @@ dm = build_datamodule(cfg)
 result = train_affect_diff(cfg, dm)
 model = result.module.model.to(dev)
 print(
-    f"trained {result.epochs} epochs; checkpoints: {result.best_checkpoint.name}, {result.last_checkpoint.name}"
+    f"trained {result.epochs} epochs; checkpoints: {result.best_checkpoint.name}, "
+    f"{result.last_checkpoint.name}"
 )
 history = read_metrics(result.metrics_csv)
 columns = [
@@ -151,9 +153,8 @@ columns = [
     "val_acc",
     "val_driver_acc",
 ]
-history[[c for c in columns if c in history]].round(
-    3
-)  # val_driver_acc only where a driver is planted
+# val_driver_acc only where a driver is planted
+history[[c for c in columns if c in history]].round(3)
 
 # %%
 loss_curves(history)
@@ -316,7 +317,8 @@ measured_runs(
 singles = max(probes[m].accuracy for m in MODALITIES)
 # the floors are defined for the book profile
 if cfg.profile == "book" and cfg.data_source == "synthetic":
-    # the chapter's claims, with thresholds that held in every run measured for notebooks/tolerances.json
+    # the chapter's claims, with thresholds that held in every run measured for
+    # notebooks/tolerances.json
     assert headline["accuracy"] > singles, (headline["accuracy"], singles)
     assert headline["accuracy"] >= baseline_acc + 0.05, (
         headline["accuracy"],
@@ -350,7 +352,8 @@ write_json(
     },
 )
 print(
-    "wrote affect_diff/metrics.json; chapter 4 loads affect_diff/checkpoints/best.ckpt from the run folder"
+    "wrote affect_diff/metrics.json; chapter 4 loads "
+    "affect_diff/checkpoints/best.ckpt from the run folder"
 )
 
 # %% [markdown]
@@ -406,7 +409,8 @@ abar = model.schedule.alphas_cumprod.double()
 
 
 def ddim_step(z_t, eps, t, t_prev):
-    """One eta = 0 DDIM step from t to t_prev (None: to the clean latent, alpha-bar = 1)."""
+    """One eta = 0 DDIM step from t to t_prev (None: to the clean latent, alpha-bar =
+    1)."""
     a_t = abar[t].item()
     a_prev = 1.0 if t_prev is None else abar[t_prev].item()
     z0_hat = (z_t - (1 - a_t) ** 0.5 * eps) / a_t**0.5
@@ -439,7 +443,8 @@ with torch.no_grad():
         eps_fn, tuple(z_t.shape), steps=3, x_T=z_t, t_start=t0, mask=mask
     )
 print(
-    f"batch {tuple(z.shape)}, steps {steps}: equal to ddim_sample: {torch.allclose(z, reference, atol=1e-5)}"
+    f"batch {tuple(z.shape)}, steps {steps}: equal to ddim_sample: "
+    f"{torch.allclose(z, reference, atol=1e-5)}"
 )
 
 # %% [markdown]
@@ -467,7 +472,8 @@ print(
 abar = model.schedule.alphas_cumprod.double()
 snr = abar / (1 - abar)
 print(
-    f"the SNR falls below 1 at t = {int(torch.nonzero(snr < 1)[0])} of T = {model.schedule.timesteps}"
+    f"the SNR falls below 1 at t = {int(torch.nonzero(snr < 1)[0])} of T = "
+    f"{model.schedule.timesteps}"
 )
 pd.DataFrame(
     {

@@ -44,9 +44,8 @@ ddim_steps = 20  # DDIM steps of the edits, at most 50
 eta = 1.0  # DDIM noise level: 0 deterministic, 1 DDPM's posterior variance
 sweep_scales = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
 n_sweep = 150  # utterances in the scale sweep
-n_race = (
-    64  # utterances in the DDIM-vs-DDPM race (DDPM runs all 851 steps: the costly part)
-)
+# utterances in the DDIM-vs-DDPM race (DDPM runs all 851 steps: the costly part)
+n_race = 64
 race_steps = [10, 20]
 n_matrix = 60  # utterances edited toward all six emotions
 
@@ -103,7 +102,8 @@ t_start = min(
 steps = min(ddim_steps, t_start + 1)
 edit = {"t_start": t_start, "steps": steps, "eta": eta}
 print(
-    f"profile={cfg.profile} seed={cfg.seed} T={cfg.model.diffusion_steps} t_start={t_start} "
+    f"profile={cfg.profile} seed={cfg.seed} T={cfg.model.diffusion_steps} "
+    f"t_start={t_start} "
     f"cfg_scale={cfg_scale} DDIM steps={steps} eta={eta}"
 )
 
@@ -203,14 +203,16 @@ pd.Series(
 shown = np.flatnonzero(
     (cf.pred_after == cf.target).numpy() & (batch["driver"].numpy() >= 0)
 )
-i = (
-    int(shown[0]) if len(shown) else 0
-)  # a valid edit with a planted driver, when there is one
+# a valid edit with a planted driver, when there is one
+i = int(shown[0]) if len(shown) else 0
 drv = int(batch["driver"][i])
 print(
-    f"utterance {batch['id'][i]}: {EMOTIONS[int(batch['label'][i])]} (driver {MODALITIES[drv] if drv >= 0 else '?'}) "
-    f"→ {EMOTIONS[int(cf.target[i])]}; classifier before: {EMOTIONS[int(cf.pred_before[i])]}, "
-    f"after: {EMOTIONS[int(cf.pred_after[i])]}; most changed: {MODALITIES[int(cf.attribution[i])]}"
+    f"utterance {batch['id'][i]}: {EMOTIONS[int(batch['label'][i])]} (driver "
+    f"{MODALITIES[drv] if drv >= 0 else '?'}) "
+    f"→ {EMOTIONS[int(cf.target[i])]}; classifier before: "
+    f"{EMOTIONS[int(cf.pred_before[i])]}, "
+    f"after: {EMOTIONS[int(cf.pred_after[i])]}; most changed: "
+    f"{MODALITIES[int(cf.attribution[i])]}"
 )
 counterfactual_example(cf, i)
 plt.show()
@@ -315,18 +317,17 @@ matrix = validity_matrix(
 )
 validity_heatmap(matrix)
 plt.show()
-per_source = np.bincount(
-    batch["label"][:k].numpy(), minlength=len(EMOTIONS)
-)  # utterances behind each row
-off = np.where(
-    np.eye(len(EMOTIONS), dtype=bool), np.nan, matrix
-)  # edits toward another emotion
+# utterances behind each row
+per_source = np.bincount(batch["label"][:k].numpy(), minlength=len(EMOTIONS))
+# edits toward another emotion
+off = np.where(np.eye(len(EMOTIONS), dtype=bool), np.nan, matrix)
 if np.isfinite(
     off
 ).any():  # which pair is lowest changes with training: the heatmap names it
     src, tgt = np.unravel_index(np.nanargmin(off), off.shape)
     print(
-        f"edits toward another emotion: {np.nanmean(off):.2f} valid on average; the lowest cell: "
+        f"edits toward another emotion: {np.nanmean(off):.2f} valid on average; the "
+        f"lowest cell: "
         f"{off[src, tgt]:.2f}, of {per_source[src]} utterances of its source emotion"
     )
 
@@ -428,23 +429,21 @@ spread.round(3)
 # %%
 # the floors are defined for the book profile
 if cfg.profile == "book" and cfg.data_source == "synthetic":
-    # the chapter's claims, with thresholds that held in every run measured for notebooks/tolerances.json
+    # the chapter's claims, with thresholds that held in every run measured for
+    # notebooks/tolerances.json
     assert headline["cf_validity"] >= 0.80, headline
     assert np.nanmean(np.diag(matrix)) >= 0.8, np.diag(matrix)
     assert cf_attribution_acc >= 0.70, cf_attribution_acc
     assert headline["cf_sparsity"] == 1.0 and (sweep["sparsity"] == 1.0).all(), sweep
     s0 = sweep.loc[sweep["cfg_scale"] == 0]
     assert s0["validity"].item() < 0.25 and abs(s0["proximity"].item() - 1) <= 0.25, s0
-    assert sweep["validity"].iloc[-1] >= s0["validity"].item() + 0.5, (
-        sweep
-    )  # guidance buys validity
-    assert sweep["proximity"].iloc[-1] > s0["proximity"].item(), (
-        sweep
-    )  # ... with distance
+    # guidance buys validity
+    assert sweep["validity"].iloc[-1] >= s0["validity"].item() + 0.5, sweep
+    # ... with distance
+    assert sweep["proximity"].iloc[-1] > s0["proximity"].item(), sweep
     assert ddim_validity_gap <= 0.05, ddim_validity_gap
-    shares = np.array(
-        [perceptual[m] for m in MODALITIES]
-    )  # "roughly in proportion to the driver mix"
+    # "roughly in proportion to the driver mix"
+    shares = np.array([perceptual[m] for m in MODALITIES])
     mix = np.asarray(cfg.data.driver_mix)
     assert (
         shares.argmax() == mix.argmax()
@@ -523,7 +522,8 @@ with torch.no_grad():
     scale_one = guided_eps_fn(model.unet, label=target[:8], scale=1.0, **kw)(z_t, t)
 print(
     f"equal to guided_eps_fn: {torch.allclose(by_hand, library, atol=1e-5)}; "
-    f"guided_eps_fn at scale 1 is the conditional prediction: {torch.allclose(scale_one, eps_cond, atol=1e-5)}"
+    f"guided_eps_fn at scale 1 is the conditional prediction: "
+    f"{torch.allclose(scale_one, eps_cond, atol=1e-5)}"
 )
 
 # %% [markdown]
@@ -561,9 +561,8 @@ for t0 in (round(0.5 * cfg.model.diffusion_steps), t_start):
         scales=scales,
         generator=torch.Generator().manual_seed(0),
     )
-    kept = (
-        (shallow.pred_after == shallow.pred_before).float().mean()
-    )  # still read as what it was before
+    # still read as what it was before
+    kept = (shallow.pred_after == shallow.pred_before).float().mean()
     rows[t0] = summarise(shallow) | {"keeps its emotion": float(kept)}
 pd.DataFrame(rows).T.rename_axis("t_0").round(3)
 
@@ -575,9 +574,8 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":
         half["proximity"] < deep["proximity"]
         and half["validity"] <= deep["validity"] - 0.3
     ), rows
-    assert half["keeps its emotion"] > 0.5 * (1 - half["validity"]), (
-        half
-    )  # most misses keep their emotion
+    # most misses keep their emotion
+    assert half["keeps its emotion"] > 0.5 * (1 - half["validity"]), half
 
 # %% [markdown]
 # From half-way the edit stays much closer to the original but reaches the target far less often,

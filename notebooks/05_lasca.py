@@ -38,11 +38,13 @@
 profile = "book"  # smoke | book | paper
 seed = 0
 device = "auto"
-data_source = "synthetic"  # synthetic | aff_wild2 | sewa (folders as in data_cards/aff_wild2, data_cards/sewa)
+# synthetic | aff_wild2 | sewa (folders as in data_cards/aff_wild2, data_cards/sewa)
+data_source = "synthetic"
 data_dir = None
 run_dir = None  # None: _build/runs/<profile>
 overrides = {}  # any other config key, e.g. {"n_seeds": 15, "encoders": ["minilm"]}
-mode = "pooled"  # sentence-embedding mode: pooled (fast) | template (the paper's, minutes on CPU)
+# sentence-embedding mode: pooled (fast) | template (the paper's, minutes on CPU)
+mode = "pooled"
 n_jobs = 2  # parallel preference fits (results do not depend on it)
 
 # %%
@@ -89,12 +91,14 @@ cfg = load_profile(
 )
 if cfg.data_source not in ("synthetic", "aff_wild2", "sewa"):
     raise ValueError(
-        f"chapter 5 reads synthetic, aff_wild2 or sewa data, got data_source={cfg.data_source!r}"
+        f"chapter 5 reads synthetic, aff_wild2 or sewa data, got "
+        f"data_source={cfg.data_source!r}"
     )
 pd.set_option("display.precision", 3)
 out = cfg.run_path / "lasca"
 print(
-    f"profile={cfg.profile} seed={cfg.seed} windows={cfg.lasca.windows_s} taus={cfg.lasca.taus} "
+    f"profile={cfg.profile} seed={cfg.seed} windows={cfg.lasca.windows_s} "
+    f"taus={cfg.lasca.taus} "
     f"encoders={cfg.lasca.encoders} seeds={cfg.lasca.n_seeds} mode={mode} "
     f"mlp_batch_size={cfg.lasca.mlp_batch_size} gap_draws={cfg.lasca.gap_draws}"
 )
@@ -114,9 +118,11 @@ if cfg.data_source == "synthetic":
         for w in cfg.lasca.windows_s
     }
 else:
-    # videos that videos.csv gives no frame rate (or all, without videos.csv) are read at the config's fps
+    # videos that videos.csv gives no frame rate (or all, without videos.csv) are read
+    # at the config's fps
     print(
-        f"videos without an fps in videos.csv are read at {cfg.lasca.fps:g} fps (parameter fps)"
+        f"videos without an fps in videos.csv are read at {cfg.lasca.fps:g} fps "
+        f"(parameter fps)"
     )
     windows = {
         w: load_windows(cfg.data_dir, w, fps=cfg.lasca.fps, layout=cfg.data_source)
@@ -177,7 +183,8 @@ Z = normalise(ws.X, ws.video)
 masks = salient_mask(Z)
 i = int(np.argmax(np.abs(ws.arousal)))
 print(
-    f"window {i} of {ws.video[i]}: valence {ws.valence[i]:.2f}, arousal {ws.arousal[i]:.2f}; "
+    f"window {i} of {ws.video[i]}: valence {ws.valence[i]:.2f}, arousal "
+    f"{ws.arousal[i]:.2f}; "
     f"{masks.sum(1).mean():.1f} salient features per window on average"
 )
 otsu_histogram(Z[i], otsu_threshold(Z[i]), FEATURE_NAMES, masks[i])
@@ -190,13 +197,15 @@ plt.show()
 # always gives the same text (tested). Two windows:
 
 # %%
+# the most and least aroused windows
 for j in (
     int(np.argmax(ws.arousal)),
     int(np.argmin(ws.arousal)),
-):  # the most and least aroused windows
+):
     text = describe(masks[j], affective)
     print(
-        f"[arousal {ws.arousal[j]:+.2f}] {text[:420]}{' ...' if len(text) > 420 else ''}\n"
+        f"[arousal {ws.arousal[j]:+.2f}] "
+        f"{text[:420]}{' ...' if len(text) > 420 else ''}\n"
     )
 
 # %% [markdown]
@@ -320,9 +329,8 @@ encoder_gap = (
     else 0.0
 )
 glue("lasca_encoder_gap", encoder_gap, display=False)
-mlp_params = result.parameters.get(
-    f"fusion/{default}", float("nan")
-)  # NaN: no fusion cell was fitted
+# NaN: no fusion cell was fitted
+mlp_params = result.parameters.get(f"fusion/{default}", float("nan"))
 glue("lasca_mlp_params", mlp_params, display=False)
 print(f"fusion MLP parameters: {result.parameters}")
 fusion.round(3)
@@ -448,14 +456,16 @@ both.assign(
 # %%
 gap_batches = sorted({cfg.lasca.mlp_batch_size, 32, 200}, reverse=True)
 draw_seeds = range(cfg.seed, cfg.seed + cfg.lasca.gap_draws)
+# zfeatures: a control (next section)
 draw_variants = (
     "features",
     "st",
     "fusion",
     "zfeatures",
-)  # zfeatures: a control (next section)
+)
 if cfg.data_source == "synthetic":  # the draws are new SynthAffWild corpora
-    # the mask control (a later section) only at the book's batch size: it is not part of the batch comparison
+    # the mask control (a later section) only at the book's batch size: it is not part
+    # of the batch comparison
     by_batch = {
         bs: cell_over_draws(
             dataclasses.replace(cfg.lasca, mlp_batch_size=bs),
@@ -480,7 +490,8 @@ else:
 
 
 def gaps_over_draws(of: str, over: tuple[str, ...]) -> pd.DataFrame:
-    """gap_summary of the draws, or NaN rows of the same shape when there are no draws (real data)."""
+    """gap_summary of the draws, or NaN rows of the same shape when there are no draws
+    (real data)."""
     if len(draws):
         return gap_summary(draws, of=of, over=over)
     return pd.DataFrame(
@@ -615,7 +626,8 @@ for target in ("arousal", "valence"):
 
 
 def direction(row: pd.Series) -> str:
-    """What the 95 % interval of a step's gap says: the step adds, loses, or neither is clear."""
+    """What the 95 % interval of a step's gap says: the step adds, loses, or neither is
+    clear."""
     if np.isnan(row["ci_low"]):
         return "too few draws"
     return (
@@ -627,7 +639,8 @@ def direction(row: pd.Series) -> str:
     )
 
 
-# how the text step mixes the cues: the default encoder's one-cue embeddings, and left / right partners
+# how the text step mixes the cues: the default encoder's one-cue embeddings, and left /
+# right partners
 cue_vectors = (
     EmbeddingCache(
         encoder=default, lexicon="affective", mode=mode, cache_dir=embedding_cache_dir()
@@ -648,9 +661,8 @@ print(
     f"{default}: {len(FEATURE_NAMES)} cue embeddings of rank {cue_rank}; "
     f"left / right partners at cosine >= {pair_cosine:.3f}"
 )
-if len(
-    draws
-):  # mean accuracy over the draws along the path: z-scores -> mask -> sentence embedding
+# mean accuracy over the draws along the path: z-scores -> mask -> sentence embedding
+if len(draws):
     display(draws.groupby("target")[["zfeatures", "mask", "st"]].mean().round(3))
 steps.assign(reading=steps.apply(direction, axis=1)).round(3)
 
@@ -691,12 +703,10 @@ steps.assign(reading=steps.apply(direction, axis=1)).round(3)
 # %%
 # NBVAL_IGNORE_OUTPUT
 probe = masks[:24]
-cold = EmbeddingCache(
-    encoder=default, lexicon="affective", mode="template"
-)  # encodes every window's text
-cold.model.encode(
-    [describe(masks[-1], affective)]
-)  # load and warm up the encoder outside the timing
+# encodes every window's text
+cold = EmbeddingCache(encoder=default, lexicon="affective", mode="template")
+# load and warm up the encoder outside the timing
+cold.model.encode([describe(masks[-1], affective)])
 start = time.perf_counter()
 cold.embed(probe)
 t_cold = (time.perf_counter() - start) / len(probe)
@@ -759,24 +769,22 @@ pd.Series(
 # encoding is smaller because the mask costs more than the lookup.
 
 # %%
-# The chapter's claims on SynthAffWild (informative features, no large fusion gain, the controls' readings),
-# with thresholds that held in every run measured for notebooks/tolerances.json.
+# The chapter's claims on SynthAffWild (informative features, no large fusion gain, the
+# controls' readings), with thresholds that held in every run measured for
+# notebooks/tolerances.json.
 if cfg.profile == "book" and cfg.data_source == "synthetic":
     for target in ("arousal", "valence"):
-        assert means[(target, w5, tau20, "features", "none")] >= 0.65, (
-            means
-        )  # "already informative"
-        assert control.loc[(target, "zfeatures - features"), "mean"] > 0, (
-            control
-        )  # the person-relative view
+        # "already informative"
+        assert means[(target, w5, tau20, "features", "none")] >= 0.65, means
+        # the person-relative view
+        assert control.loc[(target, "zfeatures - features"), "mean"] > 0, control
     assert (
         means[("arousal", w5, tau20, "fusion", default)]
         - means[("arousal", w5, tau20, "features", "none")]
         < 0.1
     )
-    assert steps.loc[("arousal", "mask - zfeatures"), "ci_high"] < 0, (
-        steps
-    )  # on arousal both steps lose
+    # on arousal both steps lose
+    assert steps.loc[("arousal", "mask - zfeatures"), "ci_high"] < 0, steps
     assert steps.loc[("arousal", "st - mask"), "ci_high"] < 0, steps
     for gap in ("mask - zfeatures", "st - mask"):  # on valence both losses are smaller
         assert abs(steps.loc[("valence", gap), "mean"]) < abs(
@@ -879,7 +887,8 @@ mu1 = (np.cumsum((counts * centres)[::-1])[::-1][1:]) / np.maximum(
 )
 between = w0 * w1 * (mu0 - mu1) ** 2
 print(
-    f"by hand: {centres[:-1][np.argmax(between)]:.4f}, library: {otsu_threshold(Z[i]):.4f}"
+    f"by hand: {centres[:-1][np.argmax(between)]:.4f}, library: "
+    f"{otsu_threshold(Z[i]):.4f}"
 )
 
 # %% [markdown]
@@ -904,7 +913,9 @@ print(
 # %% tags=["solution"]
 mine = dict(
     affective,
-    jawOpen="Mouth hanging open (AU26): in this corpus mostly talking, a weak arousal cue.",
+    jawOpen=(
+        "Mouth hanging open (AU26): in this corpus mostly talking, a weak arousal cue."
+    ),
 )
 jaw = FEATURE_NAMES.index("jawOpen")
 hits = np.flatnonzero(masks[:, jaw])

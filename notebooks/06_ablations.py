@@ -36,7 +36,9 @@ device = "auto"  # ablations always train on the CPU, one thread per run
 data_source = "synthetic"
 data_dir = None
 run_dir = None  # None: _build/runs/<profile>
-overrides = {}  # any other config key, e.g. {"ablation_seeds": 5, "ablation_variants": ["full", "no_graph"]}
+# any other config key, e.g. {"ablation_seeds": 5, "ablation_variants": ["full",
+# "no_graph"]}
+overrides = {}
 n_jobs = 2  # parallel training processes (results do not depend on it)
 
 # %%
@@ -68,8 +70,10 @@ pd.set_option("display.precision", 3)
 out = cfg.run_path / "ablations"
 a = cfg.ablation
 print(
-    f"profile={cfg.profile} seed={cfg.seed} seeds={[cfg.seed + i for i in range(a.ablation_seeds)]} "
-    f"epochs={a.ablation_epochs} n_train={cfg.data.n_train} n_test={cfg.data.n_test} n_cf={a.ablation_n_cf}"
+    f"profile={cfg.profile} seed={cfg.seed} "
+    f"seeds={[cfg.seed + i for i in range(a.ablation_seeds)]} "
+    f"epochs={a.ablation_epochs} n_train={cfg.data.n_train} n_test={cfg.data.n_test} "
+    f"n_cf={a.ablation_n_cf}"
 )
 
 # %% [markdown]
@@ -125,11 +129,13 @@ runs.to_csv(out / "runs.csv", index=False)
 glue("ablation_n_runs", len(runs), display=False)
 glue("ablation_wall_s", round(wall), display=False)
 print(
-    f"{len(runs)} runs ({len(names)} variants x {a.ablation_seeds} seeds) in {wall:.0f} s, "
+    f"{len(runs)} runs ({len(names)} variants x {a.ablation_seeds} seeds) in "
+    f"{wall:.0f} s, "
     f"{runs['seconds'].mean():.1f} s per run on one thread"
 )
 print(
-    f"edit settings: t_start = {CF_EDIT['t_start_frac']} T, guidance scale {CF_EDIT['cfg_scale']:g}, "
+    f"edit settings: t_start = {CF_EDIT['t_start_frac']} T, guidance scale "
+    f"{CF_EDIT['cfg_scale']:g}, "
     f"eta {CF_EDIT['eta']:g}, {cfg.model.ddim_steps} DDIM steps"
 )
 
@@ -286,8 +292,9 @@ print(
 )
 
 # %%
-# "Reading the ablations", checked on the means over seeds, with thresholds that held in every run measured
-# for notebooks/tolerances.json; significance is not asserted: it moves with training noise.
+# "Reading the ablations", checked on the means over seeds, with thresholds that held in
+# every run measured for notebooks/tolerances.json; significance is not asserted: it
+# moves with training noise.
 claimed = {
     "full",
     "no_graph",
@@ -410,9 +417,8 @@ print(
 with_prior = runs.dropna(subset=["cf_validity"])
 rho = with_prior["accuracy"].corr(with_prior["cf_validity"], method="spearman")
 by_variant = with_prior.groupby("variant")[["accuracy", "cf_validity"]].mean()
-by_variant = by_variant.reindex(
-    [n for n in names if n in by_variant.index]
-)  # the order does not depend on training
+# the order does not depend on training
+by_variant = by_variant.reindex([n for n in names if n in by_variant.index])
 print(f"Spearman rho over {len(with_prior)} runs: {rho:.2f}")
 display(by_variant.round(3))
 

@@ -1,24 +1,29 @@
-"""How much does LaScA's fusion add over features and over the sentence embedding, across data draws?
+"""How much does LaScA's fusion add over features and over the sentence embedding,
+across data draws?
 
-Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its headline cells over
-``gap_draws`` draws. This script runs that check (:mod:`affect_lib.experiments.lasca_draws`) for any cell
-(default: arousal, 5 s windows, tau 20 %, the default encoder), data size, learner setting and
-generator setting. It prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their
-mean with a 95 % interval, and the same for the chapter's controls (``zfeatures - features``,
-``zfeatures - fusion``; along the semantic path ``mask - zfeatures`` and ``st - mask``). Examples::
+Chapter 5 reports one SynthAffWild draw (the ``seed`` parameter) and checks its headline
+cells over ``gap_draws`` draws. This script runs that check
+(:mod:`affect_lib.experiments.lasca_draws`) for any cell (default: arousal, 5 s windows,
+tau 20 %, the default encoder), data size, learner setting and generator setting. It
+prints the gaps ``fusion - features`` and ``fusion - st`` per draw and their mean with a
+95 % interval, and the same for the chapter's controls (``zfeatures - features``,
+``zfeatures - fusion``; along the semantic path ``mask - zfeatures`` and ``st - mask``).
+Examples::
 
-    .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5
-    .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-5 -p n_subjects 24 -p video_seconds 80
-    .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-3 -g base_std 2.2 -g gain_std 1.0
-    .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-7 -p mlp_batch_size 200
-    .venv/bin/python scripts/lasca_fusion_sweep.py --data-seeds 0-7 --signal-scale 0.25
+    SWEEP=".venv/bin/python scripts/lasca_fusion_sweep.py"
+    $SWEEP --data-seeds 0-5
+    $SWEEP --data-seeds 0-5 -p n_subjects 24 -p video_seconds 80
+    $SWEEP --data-seeds 0-3 -g base_std 2.2 -g gain_std 1.0
+    $SWEEP --data-seeds 0-7 -p mlp_batch_size 200
+    $SWEEP --data-seeds 0-7 --signal-scale 0.25
 
-``-p`` sets a config key of the ``book`` profile (as the notebooks' parameters do), ``-g`` a field of
-:class:`affect_lib.data.synthetic.affwild_spec.SynthAffWildParams`. ``--signal-scale`` multiplies every
-affect-to-cue strength of the generator that is a parameter (``SIGNAL_FIELDS``: the face and head-pose
-weights, loudness, f0, brightness and talk turns; the syllable rate's fixed 0.35 octaves per unit
-arousal is not one), after ``-g``: how much the semantic side helps when the features carry less.
-Windows are cached under ``--cache`` (one folder per setting); results go to ``--out`` as JSON.
+``-p`` sets a config key of the ``book`` profile (as the notebooks' parameters do),
+``-g`` a field of :class:`affect_lib.data.synthetic.affwild_spec.SynthAffWildParams`.
+``--signal-scale`` multiplies every affect-to-cue strength of the generator that is a
+parameter (``SIGNAL_FIELDS``: the face and head-pose weights, loudness, f0, brightness
+and talk turns; the syllable rate's fixed 0.35 octaves per unit arousal is not one),
+after ``-g``: how much the semantic side helps when the features carry less. Windows are
+cached under ``--cache`` (one folder per setting); results go to ``--out`` as JSON.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ from affect_lib.io import write_json
 from affect_lib.lasca.embedding_store import embedding_cache_dir
 from affect_lib.publish.cli import parse_value
 
-# SynthAffWildParams fields that set how strongly affect moves a cue (logits, dB, semitones per unit affect)
+# SynthAffWildParams fields that set how strongly affect moves a cue (logits, dB,
+# semitones per unit affect)
 SIGNAL_FIELDS = (
     "cue_gain",
     "loudness_db",
@@ -100,12 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         k: tuple(v) if isinstance(v := parse_value(raw), list) else v
         for k, raw in args.g
     }
-    params = SynthAffWildParams(
-        **gen
-    )  # unknown fields and bad values fail here, with the field's name
-    if (
-        args.signal_scale != 1.0
-    ):  # a negative or non-finite scale fails in SynthAffWildParams, naming a field
+    # unknown fields and bad values fail here, with the field's name
+    params = SynthAffWildParams(**gen)
+    # a negative or non-finite scale fails in SynthAffWildParams, naming a field
+    if args.signal_scale != 1.0:
         params = dataclasses.replace(
             params, **{f: getattr(params, f) * args.signal_scale for f in SIGNAL_FIELDS}
         )
@@ -136,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"data seed {row.data_seed}: "
             + "  ".join(f"{v} {getattr(row, v):.3f}" for v in VARIANTS + CONTROLS)
-            + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st {row.fusion - row.st:+.3f}"
+            + f"  | fusion-features {row.fusion - row.features:+.3f}  fusion-st "
+            f"{row.fusion - row.st:+.3f}"
             f"  ({row.test_pairs:.0f} test pairs per split)"
         )
     means = draws[list(VARIANTS + CONTROLS)].mean()
@@ -147,16 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     gaps = gap_summary(draws)
     control = pd.concat(
         [
-            gap_summary(
-                draws, of="zfeatures", over=("features", "fusion")
-            ),  # chapter 5's controls
+            # chapter 5's controls
+            gap_summary(draws, of="zfeatures", over=("features", "fusion")),
             gap_summary(draws, of="mask", over=("zfeatures",)),
             gap_summary(draws, of="st", over=("mask",)),
         ]
     )
     for (_, name), g in pd.concat([gaps, control]).iterrows():
         print(
-            f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to {g['ci_high']:+.3f} "
+            f"{name}: mean {g['mean']:+.3f}, 95 % interval {g['ci_low']:+.3f} to "
+            f"{g['ci_high']:+.3f} "
             f"over {g['draws']:.0f} draws ({g['positive']:.0%} positive)"
         )
     print(f"{time.perf_counter() - start:.0f} s")

@@ -1,29 +1,34 @@
-"""Measure how much each stored number moves, and write ``notebooks/tolerances.json`` (``make tolerances``).
+"""Measure how much each stored number moves, and write ``notebooks/tolerances.json``
+(``make tolerances``).
 
-    .venv/bin/python scripts/measure_tolerances.py [--only NN]... [--runs seed1,aten_default] [--reuse]
+    .venv/bin/python scripts/measure_tolerances.py [--only NN]... \\
+        [--runs seed1,aten_default] [--reuse]
         [--git-rev REV[=NAME]]...
     .venv/bin/python scripts/measure_tolerances.py --rekey REV
 
-Each run of :data:`RUNS` re-executes the stored notebooks (``notebooks/NN_*.ipynb``) with papermill,
-into ``_build/tolerances/<run>/``, with its own run folder and model cache so that nothing computed
-by another run or by ``make notebooks`` is reused: other seeds (data and training draw anew) and
-other CPU code paths (the libraries' own variables: torch's vector kernels, OpenBLAS's and MKL's
-kernel choice). ``--git-rev REV[=NAME]`` adds the notebooks stored at a git revision as one more
-same-seed run, for the cells whose source has not changed since: outputs another machine computed
-(the stored file's run ``git:HEAD`` is the Intel Xeon's outputs of commit 3d207e4).
+Each run of :data:`RUNS` re-executes the stored notebooks (``notebooks/NN_*.ipynb``)
+with papermill, into ``_build/tolerances/<run>/``, with its own run folder and model
+cache so that nothing computed by another run or by ``make notebooks`` is reused: other
+seeds (data and training draw anew) and other CPU code paths (the libraries' own
+variables: torch's vector kernels, OpenBLAS's and MKL's kernel choice). ``--git-rev
+REV[=NAME]`` adds the notebooks stored at a git revision as one more same-seed run, for
+the cells whose source has not changed since: outputs another machine computed (the
+stored file's run ``git:HEAD`` is the Intel Xeon's outputs of commit 3d207e4).
 
-Then :func:`affect_lib.publish.tolerances.measure` lists every cell whose outputs changed on another code
-path, with one tolerance per printed number by :data:`affect_lib.publish.tolerances.RULE`, and the file is
-rewritten (with ``--only``, only those notebooks' entries; chapter 4 also executes chapter 3 first, whose
-checkpoint it reads). Cells whose *text* changed on another
-code path are printed as warnings: no tolerance absorbs them, so print them otherwise. Numbers whose
-tolerance is a large share of their value are listed: the chapter's prose must say that the test
-cannot see a regression of that number. A full measurement takes about 35 minutes on 2 cores.
+Then :func:`affect_lib.publish.tolerances.measure` lists every cell whose outputs
+changed on another code path, with one tolerance per printed number by
+:data:`affect_lib.publish.tolerances.RULE`, and the file is rewritten (with ``--only``,
+only those notebooks' entries; chapter 4 also executes chapter 3 first, whose checkpoint
+it reads). Cells whose *text* changed on another code path are printed as warnings: no
+tolerance absorbs them, so print them otherwise. Numbers whose tolerance is a large
+share of their value are listed: the chapter's prose must say that the test cannot see a
+regression of that number. A full measurement takes about 35 minutes on 2 cores.
 
-``--rekey REV`` measures nothing: after an edit that leaves every cell's outputs as they were
-(reformatting, renamed imports), it moves each entry to its cell's new key, pairing the cells of
-the notebooks stored at REV with the current ones by position. It refuses a notebook whose cells
-were added, removed or reordered, or whose paired cell's outputs differ.
+``--rekey REV`` measures nothing: after an edit that leaves every cell's outputs as they
+were (reformatting, renamed imports), it moves each entry to its cell's new key, pairing
+the cells of the notebooks stored at REV with the current ones by position. It refuses a
+notebook whose cells were added, removed or reordered, or whose paired cell's outputs
+differ.
 """
 
 from __future__ import annotations
@@ -52,7 +57,8 @@ from affect_lib.publish.tolerances import RULE, measure  # noqa: E402
 TARGET = ROOT / "notebooks" / "tolerances.json"
 OUT = ROOT / "_build" / "tolerances"
 
-# Same-seed runs change nothing but the kernels' code paths; seed runs redraw data and training.
+# Same-seed runs change nothing but the kernels' code paths; seed runs redraw data and
+# training.
 RUNS: dict[str, dict] = {
     "seed1": {"params": {"seed": 1}, "env": {}},
     "seed2": {"params": {"seed": 2}, "env": {}},
@@ -65,13 +71,16 @@ RUNS: dict[str, dict] = {
 NEEDS = {"04": ("03",)}  # chapter 4 reads chapter 3's checkpoint from the run folder
 ABOUT = (
     "Tolerances of the stored notebook outputs that change with the CPU's code paths "
-    "(affect_lib/publish/tolerances.py). Written by `make tolerances`; never edit by hand."
+    "(affect_lib/publish/tolerances.py). Written by `make tolerances`; never edit by "
+    "hand."
 )
-WIDE = 0.2  # a tolerance above this share of |value| is reported as too wide to catch a regression
+# a tolerance above this share of |value| is reported as too wide to catch a regression
+WIDE = 0.2
 
 
 def execute(run: str, spec: dict, paths: list[Path], reuse: bool) -> dict[str, Path]:
-    """Execute ``paths`` in order for one run; returns ``{notebook name: executed copy}``."""
+    """Execute ``paths`` in order for one run; returns ``{notebook name: executed
+    copy}``."""
     folder = OUT / run
     (folder / "notebooks").mkdir(parents=True, exist_ok=True)
     env = kernel_env(ROOT)
@@ -100,11 +109,11 @@ def execute(run: str, spec: dict, paths: list[Path], reuse: bool) -> dict[str, P
             start = time.perf_counter()
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             took = time.perf_counter() - start
-            if (
-                proc.returncode != 0
-            ):  # an assert of the chapter failed: its cells up to there still count
+            # an assert of the chapter failed: its cells up to there still count
+            if proc.returncode != 0:
                 print(
-                    f"[tolerances] WARNING {run}: {path.name} failed after {took:.0f} s (cells after the "
+                    f"[tolerances] WARNING {run}: {path.name} failed after {took:.0f} "
+                    f"s (cells after the "
                     f"failure are not measured):\n{proc.stderr[-1500:]}",
                     flush=True,
                 )
@@ -128,8 +137,9 @@ def code_cells(path: Path | str, text: str | None = None) -> dict[str, list]:
 
 
 def _ignored(cell) -> bool:
-    """nbval does not compare this cell's outputs (its comment marker or tag), or they show this file:
-    a ``measured_runs`` table depends on the tolerance file, not on the machine, and is compared exactly."""
+    """nbval does not compare this cell's outputs (its comment marker or tag), or they
+    show this file: a ``measured_runs`` table depends on the tolerance file, not on the
+    machine, and is compared exactly."""
     tags = cell.get("metadata", {}).get("tags", [])
     return (
         "# NBVAL_IGNORE_OUTPUT" in cell.source
@@ -140,8 +150,9 @@ def _ignored(cell) -> bool:
 
 
 def rekey(rev: str) -> int:
-    """Re-key every entry of the tolerance file from the cells stored at ``rev`` to the current
-    cells at the same position (same outputs required); returns the number of entries moved."""
+    """Re-key every entry of the tolerance file from the cells stored at ``rev`` to the
+    current cells at the same position (same outputs required); returns the number of
+    entries moved."""
     tols = Tolerances.load(TARGET)
     moved = 0
     for name, entries in tols.cells.items():
@@ -168,7 +179,8 @@ def rekey(rev: str) -> int:
             old_cell = next(b for b in before if cell_key(b.source) == key)
             if old_cell.get("outputs") != cell.get("outputs"):
                 raise SystemExit(
-                    f"{name}: outputs of the cell '{entry['first_line']}' changed since "
+                    f"{name}: outputs of the cell '{entry['first_line']}' changed "
+                    f"since "
                     f"{rev}; measure it again (make tolerances ONLY={name[:2]})"
                 )
             first = cell.source.strip().splitlines()[0][:80]
@@ -204,7 +216,8 @@ def main() -> int:
         action="append",
         default=[],
         metavar="REV[=NAME]",
-        help="also compare with the notebooks stored at REV, as a same-seed run called NAME "
+        help="also compare with the notebooks stored at REV, as a same-seed run "
+        "called NAME "
         "(default: its short hash); only cells unchanged since REV count",
     )
     parser.add_argument(
@@ -251,9 +264,10 @@ def main() -> int:
         if args.only and nb not in {p.name for p in paths}
     }
     same_seed = [r for r in chosen if not RUNS[r]["params"]]
+    # kept notebooks
     report = [
         line for line in old.data.get("wide", []) if line.split(" ", 1)[0] in cells
-    ]  # kept notebooks
+    ]
     for path in paths:
         runs = {run: code_cells(executed[run][path.name]) for run in chosen}
         for name, sha in revs.items():
@@ -277,7 +291,8 @@ def main() -> int:
                         tol == float("inf") or tol > WIDE * max(abs(value), 1e-12)
                     ):
                         report.append(
-                            f"{path.name} {item.get('glue') or entry['first_line'][:40]} {label}: "
+                            f"{path.name} "
+                            f"{item.get('glue') or entry['first_line'][:40]} {label}: "
                             f"{value:g} +- {tol:g}"
                         )
     data = {
@@ -293,7 +308,8 @@ def main() -> int:
     TARGET.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     n = sum(len(e) for e in cells.values())
     print(
-        f"[tolerances] wrote {TARGET.relative_to(ROOT)}: {n} cells compared within tolerance"
+        f"[tolerances] wrote {TARGET.relative_to(ROOT)}: {n} cells compared within "
+        f"tolerance"
     )
     for line in report:
         print(f"[tolerances] wide: {line}")

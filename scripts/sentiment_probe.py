@@ -1,17 +1,21 @@
-"""How much sentiment does each modality of a real CMU-MOSEI copy carry? A linear baseline.
+"""How much sentiment does each modality of a real CMU-MOSEI copy carry? A linear
+baseline.
 
-SynthMOSEI has no sentiment, so no chapter scores it; this script does, on your own copy of
-CMU-MOSEI, read either from the CMU-MultimodalSDK computational sequences or from an MMSA pickle.
-It fits one standardised ridge probe per modality (and one on all three) on features mean-pooled
-over each segment's valid steps, picks the strength on the validation split, and prints MMSA's
-metrics on the test split (:mod:`affect_lib.eval.sentiment`). Examples::
+SynthMOSEI has no sentiment, so no chapter scores it; this script does, on your own copy
+of CMU-MOSEI, read either from the CMU-MultimodalSDK computational sequences or from an
+MMSA pickle. It fits one standardised ridge probe per modality (and one on all three) on
+features mean-pooled over each segment's valid steps, picks the strength on the
+validation split, and prints MMSA's metrics on the test split
+(:mod:`affect_lib.eval.sentiment`). Examples::
 
     .venv/bin/python scripts/sentiment_probe.py --mosei /data/CMU_MOSEI --seq-len 50
-    .venv/bin/python scripts/sentiment_probe.py --mmsa /data/MOSEI/aligned_50.pkl --sha256 <hex>
+    .venv/bin/python scripts/sentiment_probe.py --mmsa /data/MOSEI/aligned_50.pkl \\
+        --sha256 <hex>
 
 An MMSA pickle can run code when it is opened, so it is read only with its SHA-256 (as
-:func:`affect_lib.data.mosei.mmsa.load_mmsa` requires). CMU-MOSEI segments without emotion labels are
-kept (``no_emotion="keep"``): they have a sentiment. Results go to ``--out`` as JSON.
+:func:`affect_lib.data.mosei.mmsa.load_mmsa` requires). CMU-MOSEI segments without
+emotion labels are kept (``no_emotion="keep"``): they have a sentiment. Results go to
+``--out`` as JSON.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.mmsa is not None:
         if not args.sha256:
             ap.error(
-                "--mmsa needs --sha256: a pickle runs code when opened, so only a verified file is read"
+                "--mmsa needs --sha256: a pickle runs code when opened, so only a "
+                "verified file is read"
             )
         from affect_lib.data.mosei.mmsa import load_mmsa
 
@@ -71,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         source_name = f"CMU-MOSEI {args.mosei} (seq_len {args.seq_len})"
     sizes = {s: len(c.ids) for s, c in data.corpora.items()}
     print(
-        f"{source_name}: {sizes['train']} train, {sizes['val']} val, {sizes['test']} test segments"
+        f"{source_name}: {sizes['train']} train, {sizes['val']} val, {sizes['test']} "
+        f"test segments"
     )
     probes = probe_sentiment_modalities(data.corpora, data.sentiment)
     table = pd.DataFrame(

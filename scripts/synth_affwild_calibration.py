@@ -1,20 +1,23 @@
-"""How hard is SynthAffWild's preference task for learners on the raw features? (the data card's table)
+"""How hard is SynthAffWild's preference task for learners on the raw features? (the
+data card's table)
 
-``data_cards/synth_affwild.md`` calibrates the generator with pairwise accuracies of learners on the
-73-d feature deltas Δx alone: raw window means and the same features z-scored within each video (what
-a person-relative saliency can exploit), per target, and with the face or the voice features only.
-This script produces that table::
+``data_cards/synth_affwild.md`` calibrates the generator with pairwise accuracies of
+learners on the 73-d feature deltas Δx alone: raw window means and the same features
+z-scored within each video (what a person-relative saliency can exploit), per target,
+and with the face or the voice features only. This script produces that table::
 
-    .venv/bin/python scripts/synth_affwild_calibration.py                 # book size, 5 s / tau 20 %
+    .venv/bin/python scripts/synth_affwild_calibration.py  # book size, 5 s / tau 20 %
     .venv/bin/python scripts/synth_affwild_calibration.py --window 3 --tau 0.1
 
-Protocol: data seeds ``--data-seeds`` (book profile size), for each ``--splits`` subject-independent
-splits (:func:`~affect_lib.experiments.lasca_protocol.subject_split`, a quarter of the subjects held out), pairs
-of consecutive windows whose relative change exceeds tau (:func:`~affect_lib.lasca.pairs.preference_pairs`),
-training pairs used in both orders. Learners: logistic regression on standardised Δx (C = 0.1) and
-the book's preference MLP (:func:`~affect_lib.lasca.preference.fit_preference`) with its 8-row and
-with scikit-learn's 200-row mini-batches. Prints a markdown table (mean over seeds x splits) and
-writes every fit to ``--out`` as JSON.
+Protocol: data seeds ``--data-seeds`` (book profile size), for each ``--splits``
+subject-independent splits
+(:func:`~affect_lib.experiments.lasca_protocol.subject_split`, a quarter of the subjects
+held out), pairs of consecutive windows whose relative change exceeds tau
+(:func:`~affect_lib.lasca.pairs.preference_pairs`), training pairs used in both orders.
+Learners: logistic regression on standardised Δx (C = 0.1) and the book's preference MLP
+(:func:`~affect_lib.lasca.preference.fit_preference`) with its 8-row and with
+scikit-learn's 200-row mini-batches. Prints a markdown table (mean over seeds x splits)
+and writes every fit to ``--out`` as JSON.
 """
 
 from __future__ import annotations
@@ -40,9 +43,8 @@ from affect_lib.lasca.preference import fit_preference, pairwise_accuracy
 from affect_lib.lasca.saliency import normalise
 from affect_lib.publish.cli import parse_value
 
-N_FACE = len(
-    FACE_FEATURES
-)  # FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
+# FEATURE_NAMES: 52 blendshapes + 6 head pose, then 15 MFCCs
+N_FACE = len(FACE_FEATURES)
 MLP_BATCH_ROWS = {"MLP, 8-row batches": 8, "MLP, 200-row batches": 200}
 LEARNERS = ("logistic regression", *MLP_BATCH_ROWS)
 FEATURES = {
@@ -112,9 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         for target in ("arousal", "valence"):
             pairs = preference_pairs(getattr(ws, target), ws.video, ws.index, args.tau)
             pair_counts.setdefault(target, []).append(len(pairs))
-            deltas = {
-                name: pair_deltas(X, pairs) for name, X in views.items()
-            }  # shared by splits and learners
+            # shared by splits and learners
+            deltas = {name: pair_deltas(X, pairs) for name, X in views.items()}
             for split in range(args.splits):
                 train = ~np.isin(
                     subjects, subject_split(subjects, cfg.test_subjects, split)
@@ -142,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         .unstack(["target", "features"])
     )
     print(
-        f"SynthAffWild, {cfg.n_subjects} subjects, {args.window:g} s windows, tau {args.tau:.0%}: pairwise accuracy, mean over "
-        f"{args.data_seeds} data seeds x {args.splits} subject splits; pairs per data seed: "
-        + ", ".join(f"{t} {np.mean(c):.0f}" for t, c in pair_counts.items())
+        f"SynthAffWild, {cfg.n_subjects} subjects, {args.window:g} s windows, tau "
+        f"{args.tau:.0%}: pairwise accuracy, mean over "
+        f"{args.data_seeds} data seeds x {args.splits} subject splits; pairs per data "
+        f"seed: " + ", ".join(f"{t} {np.mean(c):.0f}" for t, c in pair_counts.items())
     )
     print(
         "\n| learner (on Δx) | "

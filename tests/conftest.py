@@ -6,12 +6,12 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault(
-    "MPLBACKEND", "Agg"
-)  # tests only; notebooks run without it (see affect_lib.publish.kernel)
+# tests only; notebooks run without it (see affect_lib.publish.kernel)
+os.environ.setdefault("MPLBACKEND", "Agg")
 
-# Property-based tests draw the same examples on every run: CI must not turn red on a new random draw
-# (to hunt for new failures, run pytest with --hypothesis-profile=explore).
+# Property-based tests draw the same examples on every run: CI must not turn red on a
+# new random draw (to hunt for new failures, run pytest with
+# --hypothesis-profile=explore).
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("explore", max_examples=1000, deadline=None)
 settings.load_profile("ci")

@@ -1,10 +1,14 @@
-"""Write small files in the exact released formats, independently of the readers under test.
+"""Write small files in the exact released formats, independently of the readers under
+test.
 
-- :func:`write_sdk_csd` mirrors the CMU-MultimodalSDK's ``write_CSD`` (plain h5py, metadata values
-  ``json.dumps``-ed into shape-(1,) variable-length strings, no attributes);
-- :func:`make_mosei_dir` builds a tiny CMU-MOSEI folder with known values (golden tests);
+- :func:`write_sdk_csd` mirrors the CMU-MultimodalSDK's ``write_CSD`` (plain h5py,
+  metadata values ``json.dumps``-ed into shape-(1,) variable-length strings, no
+  attributes);
+- :func:`make_mosei_dir` builds a tiny CMU-MOSEI folder with known values (golden
+  tests);
 - :func:`write_mmsa_pickle`, :func:`write_affwild2_va`, :func:`write_sewa_csv`,
-  :func:`write_blendshapes_csv`, :func:`write_mfcc_csv`, :func:`write_wav` for the other formats.
+  :func:`write_blendshapes_csv`, :func:`write_mfcc_csv`, :func:`write_wav` for the other
+  formats.
 """
 
 from __future__ import annotations
@@ -19,20 +23,28 @@ import h5py
 import numpy as np
 
 BLENDSHAPES = (
-    "_neutral browDownLeft browDownRight browInnerUp browOuterUpLeft browOuterUpRight cheekPuff cheekSquintLeft "
-    "cheekSquintRight eyeBlinkLeft eyeBlinkRight eyeLookDownLeft eyeLookDownRight eyeLookInLeft eyeLookInRight "
-    "eyeLookOutLeft eyeLookOutRight eyeLookUpLeft eyeLookUpRight eyeSquintLeft eyeSquintRight eyeWideLeft "
-    "eyeWideRight jawForward jawLeft jawOpen jawRight mouthClose mouthDimpleLeft mouthDimpleRight mouthFrownLeft "
-    "mouthFrownRight mouthFunnel mouthLeft mouthLowerDownLeft mouthLowerDownRight mouthPressLeft mouthPressRight "
-    "mouthPucker mouthRight mouthRollLower mouthRollUpper mouthShrugLower mouthShrugUpper mouthSmileLeft "
-    "mouthSmileRight mouthStretchLeft mouthStretchRight mouthUpperUpLeft mouthUpperUpRight noseSneerLeft "
+    "_neutral browDownLeft browDownRight browInnerUp browOuterUpLeft browOuterUpRight "
+    "cheekPuff cheekSquintLeft "
+    "cheekSquintRight eyeBlinkLeft eyeBlinkRight eyeLookDownLeft eyeLookDownRight "
+    "eyeLookInLeft eyeLookInRight "
+    "eyeLookOutLeft eyeLookOutRight eyeLookUpLeft eyeLookUpRight eyeSquintLeft "
+    "eyeSquintRight eyeWideLeft "
+    "eyeWideRight jawForward jawLeft jawOpen jawRight mouthClose mouthDimpleLeft "
+    "mouthDimpleRight mouthFrownLeft "
+    "mouthFrownRight mouthFunnel mouthLeft mouthLowerDownLeft mouthLowerDownRight "
+    "mouthPressLeft mouthPressRight "
+    "mouthPucker mouthRight mouthRollLower mouthRollUpper mouthShrugLower "
+    "mouthShrugUpper mouthSmileLeft "
+    "mouthSmileRight mouthStretchLeft mouthStretchRight mouthUpperUpLeft "
+    "mouthUpperUpRight noseSneerLeft "
     "noseSneerRight"
 ).split()
 assert len(BLENDSHAPES) == 52
 
 
 def sdk_metadata(root: str, dims: int) -> dict[str, object]:
-    """The metadata keys the SDK writes (values as the SDK would hold them before ``json.dumps``)."""
+    """The metadata keys the SDK writes (values as the SDK would hold them before
+    ``json.dumps``)."""
     return {
         "root name": root,
         "computational sequence description": f"test sequence {root}",
@@ -56,7 +68,8 @@ def write_sdk_csd(
     data: dict[str, tuple[np.ndarray, np.ndarray]],
     metadata: dict[str, object] | None = None,
 ) -> Path:
-    """Write a computational sequence exactly like the SDK's ``write_CSD`` (no compression)."""
+    """Write a computational sequence exactly like the SDK's ``write_CSD`` (no
+    compression)."""
     dims = next(iter(data.values()))[0].shape[1] if data else 0
     metadata = sdk_metadata(root, dims) if metadata is None else metadata
     with h5py.File(path, "w") as fh:
@@ -73,7 +86,7 @@ def write_sdk_csd(
     return path
 
 
-# ---- a tiny CMU-MOSEI folder with known values -------------------------------------------------------
+# ---- a tiny CMU-MOSEI folder with known values ---------------------------------------
 
 LABELS = "CMU_MOSEI_Labels.csd"
 TEXT, AUDIO, VIDEO = (
@@ -93,7 +106,8 @@ class MoseiDir:
 def _video(
     n_words: int, word_s: float, audio_hz: float, video_hz: float, offset: float = 0.0
 ):
-    """Back-to-back words; text row j = j+1; audio/video rows = their index (+offset), so means are known."""
+    """Back-to-back words; text row j = j+1; audio/video rows = their index (+offset),
+    so means are known."""
     words = np.stack([np.arange(n_words), np.arange(1, n_words + 1)], axis=1) * word_s
     text = np.repeat(
         np.arange(1, n_words + 1, dtype=np.float32)[:, None], DIMS["text"], axis=1
@@ -113,11 +127,14 @@ def _video(
 
 
 def make_mosei_dir(root: Path) -> MoseiDir:
-    """Four videos, 0.5 s words, audio at 10 Hz (5 rows per word), video at 4 Hz (2 rows per word).
+    """Four videos, 0.5 s words, audio at 10 Hz (5 rows per word), video at 4 Hz (2 rows
+    per word).
 
-    - ``vidA``: 8 words; segments [0, 1] (words 0-1), [1, 4] (words 2-7), [5, 6] (no words: dropped).
-      Labels: row 0 happy 2, sentiment 1.5; row 1 fear 1 > surprise 0.6667 (pins the fear/surprise order).
-    - ``vidB``: 4 words, no FACET entry (missing video modality); one segment [0, 2], sad 3.
+    - ``vidA``: 8 words; segments [0, 1] (words 0-1), [1, 4] (words 2-7), [5, 6] (no
+      words: dropped). Labels: row 0 happy 2, sentiment 1.5; row 1 fear 1 > surprise
+      0.6667 (pins the fear/surprise order).
+    - ``vidB``: 4 words, no FACET entry (missing video modality); one segment [0, 2],
+      sad 3.
     - ``vidC``: 4 words; one segment [0, 2] with no emotion present, sentiment -2.
     - ``vidD``: 4 words; one segment [0, 2], tie anger = disgust = 1 (valid fold).
     Folds: train A, B, C; valid D; test none ("vidZ", absent from the data).
@@ -166,7 +183,7 @@ def make_mosei_dir(root: Path) -> MoseiDir:
     return MoseiDir(path=root, folds=folds)
 
 
-# ---- MMSA ------------------------------------------------------------------------------------------------
+# ---- MMSA ----------------------------------------------------------------------------
 
 
 def mmsa_payload(
@@ -206,7 +223,7 @@ def write_mmsa_pickle(path: Path, payload: dict, protocol: int = 4) -> Path:
     return path
 
 
-# ---- Aff-Wild2 / SEWA / MediaPipe / WAV ---------------------------------------------------------------------
+# ---- Aff-Wild2 / SEWA / MediaPipe / WAV ----------------------------------------------
 
 
 def write_affwild2_va(
@@ -239,7 +256,8 @@ def write_blendshapes_csv(
     no_face: tuple[int, ...] = (),
     shuffle_columns: bool = False,
 ) -> Path:
-    """One row per frame: a time column, the 52 blendshape scores, optional head pose; ``no_face`` rows empty."""
+    """One row per frame: a time column, the 52 blendshape scores, optional head pose;
+    ``no_face`` rows empty."""
     n = len(scores)
     times = np.arange(n) if times is None else np.asarray(times)
     cols = [time_col, *BLENDSHAPES] + (
@@ -272,7 +290,8 @@ def write_mfcc_csv(path: Path, times, mfcc: np.ndarray) -> Path:
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int, width: int = 2) -> Path:
-    """samples (n, channels) integer PCM values of ``width`` bytes (8-bit unsigned, others signed)."""
+    """samples (n, channels) integer PCM values of ``width`` bytes (8-bit unsigned,
+    others signed)."""
     samples = np.asarray(samples)
     if width == 1:
         raw = samples.astype(np.uint8).tobytes()

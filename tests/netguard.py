@@ -1,8 +1,10 @@
-"""A network guard for subprocesses: a ``sitecustomize`` that refuses and records non-local connections.
+"""A network guard for subprocesses: a ``sitecustomize`` that refuses and records
+non-local connections.
 
-:func:`guarded_env` returns an environment whose Python processes (the runner and every notebook
-kernel it starts, which inherit ``PYTHONPATH``) import the guard first; each blocked attempt is
-appended to the log file, so "no log file" means no process tried to reach the network.
+:func:`guarded_env` returns an environment whose Python processes (the runner and every
+notebook kernel it starts, which inherit ``PYTHONPATH``) import the guard first; each
+blocked attempt is appended to the log file, so "no log file" means no process tried to
+reach the network.
 """
 
 import os
@@ -21,7 +23,8 @@ GUARD = textwrap.dedent("""
     _connect = socket.socket.connect
     def connect(self, address):
         host = address[0] if isinstance(address, tuple) else str(address)
-        if self.family == getattr(socket, "AF_UNIX", None) or str(host).startswith(_local):
+        unix = self.family == getattr(socket, "AF_UNIX", None)
+        if unix or str(host).startswith(_local):
             return _connect(self, address)
         _record(address)
     socket.socket.connect = connect
@@ -35,7 +38,8 @@ GUARD = textwrap.dedent("""
 
 
 def guarded_env(folder: Path) -> tuple[dict[str, str], Path]:
-    """(environment with the guard on ``PYTHONPATH``, the log file it writes on a blocked attempt)."""
+    """(environment with the guard on ``PYTHONPATH``, the log file it writes on a
+    blocked attempt)."""
     (folder / "guard").mkdir(parents=True)
     (folder / "guard" / "sitecustomize.py").write_text(GUARD)
     log = folder / "net.log"

@@ -20,9 +20,8 @@ def test_crash_while_writing_keeps_previous_file(tmp_path):
             tmp.write_text('{"version": 2, "trunc')
             raise RuntimeError("killed mid-write")
     assert json.loads(target.read_text()) == {"version": 1}
-    assert [p.name for p in tmp_path.iterdir()] == [
-        "metrics.json"
-    ]  # no temp file left behind
+    # no temp file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
 def test_nan_becomes_null_and_inf_is_refused_without_a_file(tmp_path):
@@ -51,7 +50,8 @@ def test_sha256_file(tmp_path):
 @pytest.mark.reliability
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077], ids=["022", "002", "077"])
 def test_artifacts_get_the_permissions_of_a_plain_open(tmp_path, umask):
-    """Atomic writes create files like ``open(path, "w")`` does (0o666 minus the umask), not 0o600."""
+    """Atomic writes create files like ``open(path, "w")`` does (0o666 minus the umask),
+    not 0o600."""
     previous = os.umask(umask)
     try:
         with open(tmp_path / "plain.txt", "w") as fh:
@@ -68,7 +68,8 @@ def test_artifacts_get_the_permissions_of_a_plain_open(tmp_path, umask):
 
 
 def test_temp_names_never_reuse_an_existing_file(tmp_path, monkeypatch):
-    """The temp file is created exclusively: a leftover file with the drawn name is skipped, not truncated."""
+    """The temp file is created exclusively: a leftover file with the drawn name is
+    skipped, not truncated."""
     import affect_lib.io as aio
 
     tokens = iter(["aaaaaaaaaaaa", "aaaaaaaaaaaa", "bbbbbbbbbbbb"])

@@ -1,8 +1,10 @@
-"""The layout's rules: science never imports the publishing machinery, files fit the page.
+"""The layout's rules: science never imports the publishing machinery, files fit the
+page.
 
 Science is every module of affect_lib outside ``affect_lib/publish/``; the publishing
-machinery (papermill runs, the book build, student copies, the browser check) imports the
-science, never the reverse, so the library can be read, installed and tested without it.
+machinery (papermill runs, the book build, student copies, the browser check) imports
+the science, never the reverse, so the library can be read, installed and tested without
+it.
 """
 
 import ast

@@ -1,4 +1,5 @@
-"""The plain loop: hooks in order, one clipped optimiser step per batch, mean loss per sample."""
+"""The plain loop: hooks in order, one clipped optimiser step per batch, mean loss per
+sample."""
 
 import torch
 from torch.utils.data import DataLoader

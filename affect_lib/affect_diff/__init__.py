@@ -1,1 +1,2 @@
-"""Affect-Diff: encoders, causal attention graph, VAE bottleneck, latent diffusion, counterfactuals."""
+"""Affect-Diff: encoders, causal attention graph, VAE bottleneck, latent diffusion,
+counterfactuals."""

@@ -1,14 +1,15 @@
 """Causal-weighted fusion and the VAE latent bottleneck the diffusion model works in.
 
-fused = Σ_m influence[:, m] · h_m, then a Gaussian posterior q(z | fused) per step, a β-KL to N(0, I)
-and light per-modality decoders that read z back into each modality's raw feature space, so a
-counterfactual edit of z can be inspected modality by modality.
+fused = Σ_m influence[:, m] · h_m, then a Gaussian posterior q(z | fused) per step, a
+β-KL to N(0, I) and light per-modality decoders that read z back into each modality's
+raw feature space, so a counterfactual edit of z can be inspected modality by modality.
 
-With ``decoder_influence=True`` the decoders also read the influence weights (B, 3), broadcast over
-time: how strongly an utterance expresses its affect in modality m depends on whether m drives it,
-and a decoder that reads z alone can only predict every modality's *average* expression of the
-affect in z. Chapter 4's counterfactuals keep the utterance's influence weights and change z, so
-the change then lands in the modalities that carry the affect.
+With ``decoder_influence=True`` the decoders also read the influence weights (B, 3),
+broadcast over time: how strongly an utterance expresses its affect in modality m
+depends on whether m drives it, and a decoder that reads z alone can only predict every
+modality's *average* expression of the affect in z. Chapter 4's counterfactuals keep the
+utterance's influence weights and change z, so the change then lands in the modalities
+that carry the affect.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ __all__ = ["BottleneckOutput", "LatentBottleneck", "gaussian_kl", "reconstructio
 
 @dataclass(frozen=True)
 class BottleneckOutput:
-    """z, mu, logvar (B, T, latent_dim), zero at padded steps; kl scalar (β and free bits applied);
-    fused (B, T, d_model) the causal-weighted fusion."""
+    """z, mu, logvar (B, T, latent_dim), zero at padded steps; kl scalar (β and free
+    bits applied); fused (B, T, d_model) the causal-weighted fusion."""
 
     z: torch.Tensor
     mu: torch.Tensor
@@ -42,19 +43,19 @@ def gaussian_kl(
     *,
     free_bits: float = 0.0,
 ) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dims, averaged over valid steps then batch.
+    """KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dims, averaged over valid
+    steps then batch.
 
-    mu, logvar (B, T, L); mask (B, T) bool. With free_bits > 0 each latent dim's average KL is floored
-    at free_bits nats (Kingma et al., 2016), so the optimiser gains nothing by collapsing a dim below it.
+    mu, logvar (B, T, L); mask (B, T) bool. With free_bits > 0 each latent dim's average
+    KL is floored at free_bits nats (Kingma et al., 2016), so the optimiser gains
+    nothing by collapsing a dim below it.
     """
     per_dim = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (B, T, L)
     w = mask.to(per_dim.dtype)
-    w = (
-        w / w.sum(dim=1, keepdim=True) / mask.shape[0]
-    )  # each sample's valid steps weigh 1/B in total
-    per_dim = (per_dim * w.unsqueeze(-1)).sum(
-        dim=(0, 1)
-    )  # (L,) masked steps contribute exactly 0
+    # each sample's valid steps weigh 1/B in total
+    w = w / w.sum(dim=1, keepdim=True) / mask.shape[0]
+    # (L,) masked steps contribute exactly 0
+    per_dim = (per_dim * w.unsqueeze(-1)).sum(dim=(0, 1))
     if free_bits > 0:
         per_dim = per_dim.clamp(min=free_bits)
     return per_dim.sum()
@@ -73,7 +74,8 @@ def reconstruction_loss(
     for m, pred in recon.items():
         if m not in targets:
             raise ValueError(
-                f"reconstruction_loss: targets lack modality {m!r}; got keys {sorted(targets)}"
+                f"reconstruction_loss: targets lack modality {m!r}; got keys "
+                f"{sorted(targets)}"
             )
         check_sequence(
             targets[m],
@@ -89,10 +91,12 @@ def reconstruction_loss(
 
 
 class LatentBottleneck(nn.Module):
-    """Encoded {m: (B, T, d_model)}, influence (B, 3), mask (B, T) -> :class:`BottleneckOutput`.
+    """Encoded {m: (B, T, d_model)}, influence (B, 3), mask (B, T) ->
+    :class:`BottleneckOutput`.
 
-    Modalities follow MODALITIES order (text, audio, video): influence column m weighs modality m.
-    Training samples z = mu + sigma·eps; eval returns z = mu unless ``sample=True``.
+    Modalities follow MODALITIES order (text, audio, video): influence column m weighs
+    modality m. Training samples z = mu + sigma·eps; eval returns z = mu unless
+    ``sample=True``.
     """
 
     def __init__(
@@ -111,15 +115,18 @@ class LatentBottleneck(nn.Module):
         super().__init__()
         if sorted(modality_dims) != sorted(MODALITIES):
             raise ValueError(
-                f"LatentBottleneck: modality_dims keys {sorted(modality_dims)}, expected {list(MODALITIES)}"
+                f"LatentBottleneck: modality_dims keys {sorted(modality_dims)}, "
+                f"expected {list(MODALITIES)}"
             )
         if not logvar_min < logvar_max:
             raise ValueError(
-                f"LatentBottleneck: logvar_min ({logvar_min}) must be < logvar_max ({logvar_max})"
+                f"LatentBottleneck: logvar_min ({logvar_min}) must be < logvar_max "
+                f"({logvar_max})"
             )
         if beta < 0 or free_bits < 0:
             raise ValueError(
-                f"LatentBottleneck: beta ({beta}) and free_bits ({free_bits}) must be >= 0"
+                f"LatentBottleneck: beta ({beta}) and free_bits ({free_bits}) must be "
+                f">= 0"
             )
         self.d_model, self.latent_dim = d_model, latent_dim
         self.modality_dims = {m: int(modality_dims[m]) for m in MODALITIES}
@@ -142,7 +149,8 @@ class LatentBottleneck(nn.Module):
     def fuse(
         self, encoded: dict[str, torch.Tensor], influence: torch.Tensor
     ) -> torch.Tensor:
-        """Σ_m influence[:, m] · h_m: (B, 3) weights broadcast over time -> (B, T, d_model)."""
+        """Σ_m influence[:, m] · h_m: (B, 3) weights broadcast over time -> (B, T,
+        d_model)."""
         return sum(
             influence[:, i, None, None] * encoded[m] for i, m in enumerate(MODALITIES)
         )
@@ -160,7 +168,8 @@ class LatentBottleneck(nn.Module):
         fused = self.fuse(encoded, influence)
         keep = mask.unsqueeze(-1).to(fused.dtype)
         fused = fused * keep
-        # Clamped so exp(logvar) can neither overflow nor vanish, whatever the encoders emit.
+        # Clamped so exp(logvar) can neither overflow nor vanish, whatever the encoders
+        # emit.
         mu = self.fc_mu(fused) * keep
         logvar = self.fc_logvar(fused).clamp(self.logvar_min, self.logvar_max) * keep
         z = mu
@@ -176,9 +185,11 @@ class LatentBottleneck(nn.Module):
     def decode(
         self, z: torch.Tensor, mask: torch.Tensor, influence: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
-        """(B, T, latent_dim) -> {m: (B, T, D_m)} in each modality's raw feature space, zero at padding.
+        """(B, T, latent_dim) -> {m: (B, T, D_m)} in each modality's raw feature space,
+        zero at padding.
 
-        ``influence`` (B, 3) is required when the decoders read it (``decoder_influence``), ignored otherwise.
+        ``influence`` (B, 3) is required when the decoders read it
+        (``decoder_influence``), ignored otherwise.
         """
         check_sequence(z, name="LatentBottleneck.decode: z", dim=self.latent_dim)
         check_mask(mask, where="LatentBottleneck.decode", shape=tuple(z.shape[:2]))
@@ -196,7 +207,8 @@ class LatentBottleneck(nn.Module):
                     else influence
                 )
                 raise ValueError(
-                    f"LatentBottleneck.decode: the decoders read the influence weights; "
+                    f"LatentBottleneck.decode: the decoders read the influence "
+                    f"weights; "
                     f"influence is {got}, expected ({z.shape[0]}, {n})"
                 )
             x = torch.cat(
@@ -214,7 +226,8 @@ class LatentBottleneck(nn.Module):
         missing = [m for m in MODALITIES if m not in encoded]
         if missing:
             raise ValueError(
-                f"LatentBottleneck: encoded lacks modality {missing}; expected keys {list(MODALITIES)}"
+                f"LatentBottleneck: encoded lacks modality {missing}; expected keys "
+                f"{list(MODALITIES)}"
             )
         check_mask(mask, where="LatentBottleneck")
         for m in MODALITIES:
@@ -235,7 +248,8 @@ class LatentBottleneck(nn.Module):
                 else type(influence).__name__
             )
             raise ValueError(
-                f"LatentBottleneck: influence has shape {got}, expected ({mask.shape[0]}, {n})"
+                f"LatentBottleneck: influence has shape {got}, expected "
+                f"({mask.shape[0]}, {n})"
             )
         if not torch.isfinite(influence).all():
             raise ValueError("LatentBottleneck: influence contains NaN or inf")

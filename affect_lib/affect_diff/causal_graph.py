@@ -1,9 +1,11 @@
-"""Causal attention graph over the modalities: who attends to whom, sampled with Gumbel-Softmax.
+"""Causal attention graph over the modalities: who attends to whom, sampled with
+Gumbel-Softmax.
 
-Each pooled modality embedding is a node. Attention scores between nodes become a row-stochastic
-adjacency (row i = where modality i looks; no self-loops), sampled with Gumbel-Softmax whose
-temperature is annealed from soft to nearly discrete over training. Reading the columns gives each
-modality's influence, the weights of the causal-weighted fusion.
+Each pooled modality embedding is a node. Attention scores between nodes become a
+row-stochastic adjacency (row i = where modality i looks; no self-loops), sampled with
+Gumbel-Softmax whose temperature is annealed from soft to nearly discrete over training.
+Reading the columns gives each modality's influence, the weights of the causal-weighted
+fusion.
 """
 
 from __future__ import annotations
@@ -83,21 +85,21 @@ def sample_adjacency(
 ) -> torch.Tensor:
     """Row-wise (Gumbel-)softmax of ``scores`` (B, N, N) whose diagonal is already -inf.
 
-    stochastic adds Gumbel noise g = -log(-log U); hard returns the row's one-hot argmax in the
-    forward pass with the soft sample's gradient (straight-through).
+    stochastic adds Gumbel noise g = -log(-log U); hard returns the row's one-hot argmax
+    in the forward pass with the soft sample's gradient (straight-through).
     """
     logits = scores
     if stochastic:
-        # U is clamped away from 0 and 1 so g stays finite; -inf + finite keeps the diagonal at -inf.
+        # U is clamped away from 0 and 1 so g stays finite; -inf + finite keeps the
+        # diagonal at -inf.
         tiny = torch.finfo(scores.dtype).tiny
         u = torch.rand(
             scores.shape, generator=generator, device=scores.device, dtype=scores.dtype
         )
         u = u.clamp(min=tiny, max=1.0 - torch.finfo(scores.dtype).eps)
         logits = scores - torch.log(-torch.log(u))
-    soft = F.softmax(
-        logits / tau, dim=-1
-    )  # exp(-inf) = 0: the diagonal is exactly zero
+    # exp(-inf) = 0: the diagonal is exactly zero
+    soft = F.softmax(logits / tau, dim=-1)
     if not hard:
         return soft
     one_hot = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
@@ -105,21 +107,24 @@ def sample_adjacency(
 
 
 def influence_from_adjacency(adjacency: torch.Tensor) -> torch.Tensor:
-    """(B, N, N) -> (B, N): modality j's influence = share of attention the other modalities pay to j.
+    """(B, N, N) -> (B, N): modality j's influence = share of attention the other
+    modalities pay to j.
 
-    It is the column mean of the adjacency (incoming edge mass; the diagonal is zero, so only other
-    modalities count), renormalised to sum to 1 per sample.
+    It is the column mean of the adjacency (incoming edge mass; the diagonal is zero, so
+    only other modalities count), renormalised to sum to 1 per sample.
     """
     incoming = adjacency.sum(dim=1)
     return incoming / incoming.sum(dim=-1, keepdim=True)
 
 
 class CausalAttentionGraph(nn.Module):
-    """Pooled modality embeddings (B, N, d_model) -> :class:`GraphOutput` (N = 3 modalities by default).
+    """Pooled modality embeddings (B, N, d_model) -> :class:`GraphOutput` (N = 3
+    modalities by default).
 
-    Training samples the adjacency with Gumbel noise; eval mode drops the noise (deterministic).
-    The temperature follows :func:`gumbel_temperature` at the module's step counter, which the
-    training loop advances with :meth:`step` (the forward pass never does, so eval never anneals).
+    Training samples the adjacency with Gumbel noise; eval mode drops the noise
+    (deterministic). The temperature follows :func:`gumbel_temperature` at the module's
+    step counter, which the training loop advances with :meth:`step` (the forward pass
+    never does, so eval never anneals).
     """
 
     def __init__(
@@ -138,15 +143,17 @@ class CausalAttentionGraph(nn.Module):
             raise ValueError(f"d_model must be >= 1, got {d_model}")
         if n_nodes < 2:
             raise ValueError(
-                f"n_nodes must be >= 2 (a node needs another to attend to), got {n_nodes}"
+                f"n_nodes must be >= 2 (a node needs another to attend to), got "
+                f"{n_nodes}"
             )
+        # validates the schedule arguments up front
         gumbel_temperature(
             0,
             tau_start=tau_start,
             tau_end=tau_end,
             anneal_steps=anneal_steps,
             schedule=schedule,
-        )  # validates the schedule arguments up front
+        )
         self.d_model, self.n_nodes, self.hard = d_model, n_nodes, hard
         self.tau_start, self.tau_end = tau_start, tau_end
         self.anneal_steps, self.schedule = anneal_steps, schedule
@@ -166,7 +173,8 @@ class CausalAttentionGraph(nn.Module):
         )
 
     def step(self) -> float:
-        """Advance the annealing by one optimisation step; returns the new temperature."""
+        """Advance the annealing by one optimisation step; returns the new
+        temperature."""
         self.global_step += 1
         return self.tau
 
@@ -180,9 +188,8 @@ class CausalAttentionGraph(nn.Module):
         q, k = self.query(pooled), self.key(pooled)
         s = q @ k.transpose(1, 2) / math.sqrt(self.d_model)
         eye = torch.eye(self.n_nodes, dtype=torch.bool, device=pooled.device)
-        return s.masked_fill(
-            eye, float("-inf")
-        )  # before normalisation: rows stay stochastic
+        # before normalisation: rows stay stochastic
+        return s.masked_fill(eye, float("-inf"))
 
     def forward(
         self,
@@ -211,7 +218,8 @@ class CausalAttentionGraph(nn.Module):
         off_diag = ~torch.eye(self.n_nodes, dtype=torch.bool, device=s.device)
         if not torch.isfinite(s[:, off_diag]).all():
             raise ValueError(
-                "CausalAttentionGraph: attention scores overflowed (pooled values too large)"
+                "CausalAttentionGraph: attention scores overflowed (pooled values too "
+                "large)"
             )
         tau = self.tau
         adjacency = sample_adjacency(

@@ -1,16 +1,19 @@
-"""``affect-train``: train Affect-Diff from the command line, on a laptop, a GPU box or a SLURM cluster.
+"""``affect-train``: train Affect-Diff from the command line, on a laptop, a GPU box or
+a SLURM cluster.
 
     affect-train profile=book seed=3
-    affect-train profile=paper trainer.devices=4 trainer.num_nodes=2 trainer.strategy=ddp
+    affect-train profile=paper trainer.devices=4 trainer.num_nodes=2 \\
+        trainer.strategy=ddp
     affect-train profile=paper model.latent_dim=128 train.lr=1e-4 resume=true
 
-The Hydra structured config is generated from the library's own dataclasses (``RunConfig`` with its
-``data`` / ``model`` / ``train`` sections, defaults taken from the chosen profile) plus a ``trainer``
-group for the hardware, so every key of the book is a Hydra override and nothing is defined twice.
-After Hydra has merged the overrides, :func:`affect_lib.config.load_profile` validates them exactly
-as it does for the notebooks. Artifacts go to ``<run_dir>/affect_diff/`` (checkpoints, logs,
-``metrics.json``). Under SLURM, Lightning reads the SLURM environment (see the sbatch template in
-``scripts/slurm/``).
+The Hydra structured config is generated from the library's own dataclasses
+(``RunConfig`` with its ``data`` / ``model`` / ``train`` sections, defaults taken from
+the chosen profile) plus a ``trainer`` group for the hardware, so every key of the book
+is a Hydra override and nothing is defined twice. After Hydra has merged the overrides,
+:func:`affect_lib.config.load_profile` validates them exactly as it does for the
+notebooks. Artifacts go to ``<run_dir>/affect_diff/`` (checkpoints, logs,
+``metrics.json``). Under SLURM, Lightning reads the SLURM environment (see the sbatch
+template in ``scripts/slurm/``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class TrainerOptions:
 
 
 def _hydra_type(tp: Any) -> Any:
-    """Our annotations → OmegaConf-friendly ones (tuples become lists, ``X | None`` Optional)."""
+    """Our annotations → OmegaConf-friendly ones (tuples become lists, ``X | None``
+    Optional)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -51,7 +55,8 @@ def _hydra_type(tp: Any) -> Any:
 
 
 def _mirror(instance: Any, name: str) -> type:
-    """A mutable dataclass with the fields, types and *values* of a frozen config instance."""
+    """A mutable dataclass with the fields, types and *values* of a frozen config
+    instance."""
     hints = typing.get_type_hints(type(instance))
     specs = []
     for f in dataclasses.fields(instance):
@@ -73,7 +78,8 @@ def _mirror(instance: Any, name: str) -> type:
 
 
 def schema_for(profile: str) -> type:
-    """The structured config of ``affect-train`` for ``profile``: RunConfig mirror + trainer + resume."""
+    """The structured config of ``affect-train`` for ``profile``: RunConfig mirror +
+    trainer + resume."""
     if profile not in PROFILES:
         raise ConfigError(
             f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}"
@@ -128,7 +134,8 @@ def _compose(argv: list[str]) -> dict[str, Any]:
 
 
 def param_fingerprint(module: Any) -> str:
-    """SHA-256 of all parameters (bytes): equal on every DDP rank after a correct step."""
+    """SHA-256 of all parameters (bytes): equal on every DDP rank after a correct
+    step."""
     digest = hashlib.sha256()
     for name, p in sorted(module.state_dict().items()):
         digest.update(name.encode())
@@ -167,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     last = cfg.run_path / "affect_diff" / "checkpoints" / "last.ckpt"
     if merged["resume"] and not last.is_file():
         print(
-            f"affect-train: error: resume=true but {last} does not exist (train without resume first)",
+            f"affect-train: error: resume=true but {last} does not exist (train "
+            f"without resume first)",
             file=sys.stderr,
         )
         return 2
@@ -190,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     trainer = result.module.trainer
     out = result.last_checkpoint.parent.parent
-    # Every rank records its parameters' fingerprint: identical files prove the replicas agree.
+    # Every rank records its parameters' fingerprint: identical files prove the replicas
+    # agree.
     write_json(
         out / f"params_rank{trainer.global_rank}.json",
         {

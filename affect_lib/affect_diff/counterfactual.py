@@ -1,15 +1,17 @@
-"""Counterfactual explanations: "what would this utterance's latent affect look like under another
-emotion, and which modality had to change?"
+"""Counterfactual explanations: "what would this utterance's latent affect look like
+under another emotion, and which modality had to change?"
 
-Editing (SDEdit-style, so the result stays close to the original): take the utterance's own latent
-μ (B, T, L), noise it to ``t_start``, then denoise it with classifier-free guidance toward
-``target_label``: ε̂ = ε(z_t, ∅) + s·(ε(z_t, target) − ε(z_t, ∅)). The edited z′ is read back into
-each modality's feature space by the bottleneck's decoders; the modality whose reconstruction moved
-most, relative to that modality's scale, is the counterfactual's attribution.
+Editing (SDEdit-style, so the result stays close to the original): take the utterance's
+own latent μ (B, T, L), noise it to ``t_start``, then denoise it with classifier-free
+guidance toward ``target_label``: ε̂ = ε(z_t, ∅) + s·(ε(z_t, target) − ε(z_t, ∅)). The
+edited z′ is read back into each modality's feature space by the bottleneck's decoders;
+the modality whose reconstruction moved most, relative to that modality's scale, is the
+counterfactual's attribution.
 
-A modality's *scale* is the spread of its reconstructions over a reference split (RMS deviation from
-the split's mean reconstruction, :func:`modality_scales`): raw scales differ by design (COVAREP-like
-audio is 8x larger than FACET-like video), and a constant offset must not count as "scale".
+A modality's *scale* is the spread of its reconstructions over a reference split (RMS
+deviation from the split's mean reconstruction, :func:`modality_scales`): raw scales
+differ by design (COVAREP-like audio is 8x larger than FACET-like video), and a constant
+offset must not count as "scale".
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ __all__ = ["Counterfactual", "counterfactual", "modality_scales"]
 
 @dataclass(frozen=True)
 class Counterfactual:
-    """A batch of counterfactuals. Latents (B, T, L); reconstructions {m: (B, T, D_m)}; (B,) vectors."""
+    """A batch of counterfactuals. Latents (B, T, L); reconstructions {m: (B, T, D_m)};
+    (B,) vectors."""
 
     z: torch.Tensor  # original latent μ
     z_cf: torch.Tensor  # edited latent z′
@@ -35,9 +38,8 @@ class Counterfactual:
     pred_before: torch.Tensor  # classifier on μ
     pred_after: torch.Tensor  # classifier on z′
     target: torch.Tensor
-    change: (
-        torch.Tensor
-    )  # (B, 3) RMS change of each modality's reconstruction / that modality's scale
+    # (B, 3) RMS change of each modality's reconstruction / that modality's scale
+    change: torch.Tensor
     mask: torch.Tensor  # (B, T)
 
     @property
@@ -53,7 +55,8 @@ def _rms(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def _spread(recon: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-    """(3,) RMS deviation of each modality's valid reconstruction steps from their mean."""
+    """(3,) RMS deviation of each modality's valid reconstruction steps from their
+    mean."""
     out = []
     for m in MODALITIES:
         steps = recon[m][mask]  # (N_valid, D_m)
@@ -63,7 +66,8 @@ def _spread(recon: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def modality_scales(model: AffectDiff, loader) -> torch.Tensor:
-    """(3,) spread of each modality's reconstruction from μ over a split: the yardstick of ``change``."""
+    """(3,) spread of each modality's reconstruction from μ over a split: the yardstick
+    of ``change``."""
     model.eval()
     device = next(model.parameters()).device
     recon: dict[str, list[torch.Tensor]] = {m: [] for m in MODALITIES}
@@ -98,11 +102,13 @@ def counterfactual(
     scales: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> Counterfactual:
-    """Edit each utterance of ``batch`` toward ``target_label`` (an int or a (B,) tensor).
+    """Edit each utterance of ``batch`` toward ``target_label`` (an int or a (B,)
+    tensor).
 
-    ``steps`` is the number of DDIM steps and ``eta`` DDIM's noise level (both ignored by
-    ``sampler="ddpm"``, which runs every step from ``t_start`` to 0). ``scales`` (3,) normalises the
-    per-modality change (default: the batch's own reconstruction spread, :func:`modality_scales`).
+    ``steps`` is the number of DDIM steps and ``eta`` DDIM's noise level (both ignored
+    by ``sampler="ddpm"``, which runs every step from ``t_start`` to 0). ``scales`` (3,)
+    normalises the per-modality change (default: the batch's own reconstruction spread,
+    :func:`modality_scales`).
     """
     model.eval()
     mask = batch["mask"]
@@ -115,7 +121,8 @@ def counterfactual(
         or target.max() >= model.classifier.out_features
     ):
         raise ValueError(
-            f"target_label must be in [0, {model.classifier.out_features}) with shape ({batch_size},), "
+            f"target_label must be in [0, {model.classifier.out_features}) with shape "
+            f"({batch_size},), "
             f"got {target_label!r}"
         )
     enc = model.encode(batch, sample=False)

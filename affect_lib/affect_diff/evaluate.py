@@ -1,4 +1,5 @@
-"""Test-set evaluation of a trained Affect-Diff model (plain torch, deterministic given a seed)."""
+"""Test-set evaluation of a trained Affect-Diff model (plain torch, deterministic given
+a seed)."""
 
 from __future__ import annotations
 
@@ -31,12 +32,10 @@ class AffectDiffEval:
 
     metrics: dict[str, float]
     per_class_f1: dict[str, float]
-    weighted_accuracy: dict[
-        str, float
-    ]  # CMU-MOSEI WA per emotion, multi-label head vs emotions > 0
-    weighted_f1_presence: dict[
-        str, float
-    ]  # CMU-MOSEI weighted F1 per emotion, same binarisation
+    # CMU-MOSEI WA per emotion, multi-label head vs emotions > 0
+    weighted_accuracy: dict[str, float]
+    # CMU-MOSEI weighted F1 per emotion, same binarisation
+    weighted_f1_presence: dict[str, float]
     pred_mu: np.ndarray  # (N,) argmax of the classifier on μ
     pred_denoised: np.ndarray  # (N,) argmax on the denoised latent
     label: np.ndarray
@@ -49,7 +48,8 @@ class AffectDiffEval:
 def evaluate_affect_diff(
     model: AffectDiff, loader: DataLoader, *, t_start: int, steps: int, seed: int
 ) -> AffectDiffEval:
-    """Classify μ and the unconditionally denoised μ (DDIM, ``steps`` from ``t_start``) for a split."""
+    """Classify μ and the unconditionally denoised μ (DDIM, ``steps`` from ``t_start``)
+    for a split."""
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
@@ -73,15 +73,15 @@ def evaluate_affect_diff(
         "macro_f1": macro_f1(label, pred_mu, len(EMOTIONS)),
         "weighted_f1": weighted_f1(label, pred_mu, len(EMOTIONS)),
         "accuracy_denoised": accuracy(label, pred_den),
-        "driver_recovery_acc": attribution_accuracy(
-            arr["influence"].argmax(1), driver
-        ),  # NaN without a driver
+        # NaN without a driver
+        "driver_recovery_acc": attribution_accuracy(arr["influence"].argmax(1), driver),
         "driver_auroc": influence_auroc(arr["influence"], driver)["mean"],
     }
     per_class = dict(
         zip(EMOTIONS, f1_scores(label, pred_mu, len(EMOTIONS)).tolist(), strict=True)
     )
-    # Emotions present in some but not all utterances are scored (WA and F1 are undefined otherwise).
+    # Emotions present in some but not all utterances are scored (WA and F1 are
+    # undefined otherwise).
     scored = [
         i
         for i in range(len(EMOTIONS))

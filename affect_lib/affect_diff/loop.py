@@ -1,12 +1,14 @@
-"""The Lightning module's training steps without the Trainer, for many short runs in one process.
+"""The Lightning module's training steps without the Trainer, for many short runs in one
+process.
 
-Chapter 6 trains 30-odd ablation models; a ``Trainer`` costs a second or two to set up and adds
-per-step hooks (logging, callbacks), which at that scale is a large share of the budget. This
-loop calls the *same* methods Lightning calls, in the same order, so a run here and a
-``Trainer.fit`` without validation produce the same weights (tested):
+Chapter 6 trains 30-odd ablation models; a ``Trainer`` costs a second or two to set up
+and adds per-step hooks (logging, callbacks), which at that scale is a large share of
+the budget. This loop calls the *same* methods Lightning calls, in the same order, so a
+run here and a ``Trainer.fit`` without validation produce the same weights (tested):
 
-    on_train_batch_start (reseed at an epoch's first batch) -> training_step -> backward
-    -> clip_grad_norm_(grad_clip) -> optimiser step -> LR scheduler step -> on_train_batch_end
+    on_train_batch_start (reseed at an epoch's first batch) -> training_step
+    -> backward -> clip_grad_norm_(grad_clip) -> optimiser step -> LR scheduler step
+    -> on_train_batch_end
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ __all__ = ["fit_plain"]
 def fit_plain(
     module: AffectDiffModule, loader: DataLoader, *, epochs: int
 ) -> list[float]:
-    """Train ``module`` for ``epochs`` epochs over ``loader``; returns the mean training loss per epoch.
+    """Train ``module`` for ``epochs`` epochs over ``loader``; returns the mean training
+    loss per epoch.
 
-    No validation, checkpoints or early stopping: a fixed budget, identical for every variant.
+    No validation, checkpoints or early stopping: a fixed budget, identical for every
+    variant.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")

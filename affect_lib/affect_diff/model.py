@@ -1,15 +1,18 @@
-"""Affect-Diff: encoders → causal attention graph → causal-weighted VAE bottleneck → 1D diffusion prior.
+"""Affect-Diff: encoders → causal attention graph → causal-weighted VAE bottleneck → 1D
+diffusion prior.
 
 Training (one forward pass, :meth:`AffectDiff.losses`):
-    h_m = Enc_m(x_m)                                     per-modality sequences (B, T, d)
-    infl = Graph(pool(h))                                influence weights (B, 3)
-    z ~ q(z | Σ_m infl_m h_m)                            VAE bottleneck (B, T, latent_dim)
-    CE(classifier(pool(z)), y) + λ_ml·BCE(multilabel(pool(z)), emotions > 0)     (CE: focal with focal_gamma > 0)
-    + λ₁·‖ε − ε_θ(z_t, t, y or ∅, infl)‖² + λ₂·β-KL + λ_rec·Σ_m ‖Dec_m(z) − x_m‖²
+    h_m = Enc_m(x_m)                   per-modality sequences (B, T, d)
+    infl = Graph(pool(h))              influence weights (B, 3)
+    z ~ q(z | Σ_m infl_m h_m)          VAE bottleneck (B, T, latent_dim)
+    loss = CE(classifier(pool(z)), y) + λ_ml·BCE(multilabel(pool(z)), emotions > 0)
+         + λ₁·‖ε − ε_θ(z_t, t, y or ∅, infl)‖² + λ₂·β-KL + λ_rec·Σ_m ‖Dec_m(z) − x_m‖²
+    (CE is focal when focal_gamma > 0)
 
-Inference path (:meth:`AffectDiff.predict`): encode → μ → partial noising to ``denoise_t_start`` →
-DDIM denoising (unconditional, or guided toward a label with classifier-free guidance) → classify
-the denoised latent. ``predict`` also classifies μ directly, so the two can be compared.
+Inference path (:meth:`AffectDiff.predict`): encode → μ → partial noising to
+``denoise_t_start`` → DDIM denoising (unconditional, or guided toward a label with
+classifier-free guidance) → classify the denoised latent. ``predict`` also classifies μ
+directly, so the two can be compared.
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ class AffectDiff(nn.Module):
         anneal_steps: int,
         use_graph: bool = True,
     ) -> None:
-        """``dims``: feature width per modality; ``anneal_steps``: training steps over which the
-        graph's temperature falls from ``tau_start`` to ``tau_end``; ``use_graph=False`` fuses
-        with uniform weights (the ablation without the graph)."""
+        """``dims``: feature width per modality; ``anneal_steps``: training steps over
+        which the graph's temperature falls from ``tau_start`` to ``tau_end``;
+        ``use_graph=False`` fuses with uniform weights (the ablation without the
+        graph)."""
         super().__init__()
         c = self.config = config
         if c.pooling not in POOLING:
@@ -105,15 +109,17 @@ class AffectDiff(nn.Module):
         # CMU-MOSEI labels are multi-label
         self.multilabel = nn.Linear(c.latent_dim, len(EMOTIONS))
 
-    # -- encoder side -----------------------------------------------------------------------------------
+    # -- encoder side ------------------------------------------------------------------
     def encode(
         self, batch: dict[str, torch.Tensor], *, sample: bool | None = None
     ) -> Encoded:
-        """Encoders, graph and bottleneck. ``use_graph=False`` fuses with uniform weights (ablation)."""
+        """Encoders, graph and bottleneck. ``use_graph=False`` fuses with uniform
+        weights (ablation)."""
         encoded = self.encoders(batch)
+        # (B, 3, d)
         nodes = self.node_norm(
             self.encoders.pool(encoded, batch["mask"], how=self.config.pooling)
-        )  # (B, 3, d)
+        )
         graph = self.graph(nodes)
         if not self.use_graph:
             uniform = torch.full_like(graph.influence, 1.0 / len(MODALITIES))
@@ -126,25 +132,27 @@ class AffectDiff(nn.Module):
     def classify(
         self, z: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """z (B, T, latent_dim) → single-label logits (B, 6) and multi-label logits (B, 6)."""
+        """z (B, T, latent_dim) → single-label logits (B, 6) and multi-label logits (B,
+        6)."""
         pooled = POOLING[self.config.pooling](z, mask)
         return self.classifier(pooled), self.multilabel(pooled)
 
-    # -- training ---------------------------------------------------------------------------------------
+    # -- training ----------------------------------------------------------------------
     def losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Unweighted loss terms (``ce``, ``ml``, ``diff``, ``kl``, ``rec``) plus ``logits`` and ``influence``."""
+        """Unweighted loss terms (``ce``, ``ml``, ``diff``, ``kl``, ``rec``) plus
+        ``logits`` and ``influence``."""
         mask, label = batch["mask"], batch["label"]
         enc = self.encode(batch)
         z = enc.latent.z
         logits, ml_logits = self.classify(z, mask)
-        ce = focal_cross_entropy(
-            logits, label, self.config.focal_gamma
-        )  # gamma 0: plain cross-entropy
+        # gamma 0: plain cross-entropy
+        ce = focal_cross_entropy(logits, label, self.config.focal_gamma)
         ml = F.binary_cross_entropy_with_logits(
             ml_logits, (batch["emotions"] > 0).to(ml_logits.dtype)
         )
-        # The prior learns the latent distribution; with diffusion_detach its gradient stops at z and
-        # at the influence weights, so it cannot reshape the encoder against the classifier.
+        # The prior learns the latent distribution; with diffusion_detach its gradient
+        # stops at z and at the influence weights, so it cannot reshape the encoder
+        # against the classifier.
         z0 = z.detach() if self.config.diffusion_detach else z
         influence = (
             enc.graph.influence.detach()
@@ -159,7 +167,8 @@ class AffectDiff(nn.Module):
         diff = self.schedule.loss(
             self.unet, z0, mask=mask, label=cond_label, influence=influence
         )
-        # Decoders that read the influence weights take them as given: reconstruction must not train the graph.
+        # Decoders that read the influence weights take them as given: reconstruction
+        # must not train the graph.
         recon = self.bottleneck.decode(z, mask, enc.graph.influence.detach())
         rec, _ = reconstruction_loss(recon, {m: batch[m] for m in MODALITIES}, mask)
         return {
@@ -173,7 +182,7 @@ class AffectDiff(nn.Module):
             "influence": enc.graph.influence,
         }
 
-    # -- inference --------------------------------------------------------------------------------------
+    # -- inference ---------------------------------------------------------------------
     @torch.no_grad()
     def denoise(
         self,
@@ -189,9 +198,10 @@ class AffectDiff(nn.Module):
         eta: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Noise z (B, T, L) to ``t_start`` and denoise it back, toward ``label`` with CFG scale
-        ``cfg_scale`` (``label=None``: unconditional, the null label). ``eta`` is DDIM's noise level
-        (0 deterministic, 1 DDPM's posterior variance). Returns z′ (B, T, L)."""
+        """Noise z (B, T, L) to ``t_start`` and denoise it back, toward ``label`` with
+        CFG scale ``cfg_scale`` (``label=None``: unconditional, the null label). ``eta``
+        is DDIM's noise level (0 deterministic, 1 DDPM's posterior variance). Returns z′
+        (B, T, L)."""
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
         scale = 0.0 if label is None else cfg_scale
@@ -232,9 +242,11 @@ class AffectDiff(nn.Module):
         steps: int | None = None,
         generator: torch.Generator | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Eval-mode predictions: logits on μ and on the unconditionally denoised μ, influence, μ.
+        """Eval-mode predictions: logits on μ and on the unconditionally denoised μ,
+        influence, μ.
 
-        ``t_start`` and ``steps`` default to the config's ``denoise_t_start`` and ``ddim_steps``.
+        ``t_start`` and ``steps`` default to the config's ``denoise_t_start`` and
+        ``ddim_steps``.
         """
         if t_start is None:
             t_start = self.config.denoise_t_start

@@ -1,9 +1,11 @@
-"""LightningModule for Affect-Diff: combined loss, AdamW with warmup, and checkpoint metadata.
+"""LightningModule for Affect-Diff: combined loss, AdamW with warmup, and checkpoint
+metadata.
 
-loss = CE + λ_ml·BCE + λ₁·MSE(noise) + λ₂·β-KL + λ_rec·reconstruction (weights from ModelConfig).
-Gradient clipping (norm 1.0 by default) is the Trainer's job (``gradient_clip_val``). A non-finite
-loss term stops training with the step and the term named. Checkpoints carry the library version
-and the config; :func:`load_affect_diff` refuses a checkpoint made by another version or config.
+loss = CE + λ_ml·BCE + λ₁·MSE(noise) + λ₂·β-KL + λ_rec·reconstruction (weights from
+ModelConfig). Gradient clipping (norm 1.0 by default) is the Trainer's job
+(``gradient_clip_val``). A non-finite loss term stops training with the step and the
+term named. Checkpoints carry the library version and the config;
+:func:`load_affect_diff` refuses a checkpoint made by another version or config.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class CheckpointMismatchError(ValueError):
 
 
 class AffectDiffModule(L.LightningModule):
-    """Trains :class:`AffectDiff`; logs ``train_loss``, ``val_loss``, ``val_acc``, ``val_driver_acc``."""
+    """Trains :class:`AffectDiff`; logs ``train_loss``, ``val_loss``, ``val_acc``,
+    ``val_driver_acc``."""
 
     def __init__(
         self,
@@ -74,14 +77,16 @@ class AffectDiffModule(L.LightningModule):
         return total
 
     def step_loss(self, batch: dict[str, Any]) -> torch.Tensor:
-        """The weighted training loss of one batch, without logging (used by ``loop.fit_plain``)."""
+        """The weighted training loss of one batch, without logging (used by
+        ``loop.fit_plain``)."""
         return self._total(self.model.losses(batch), "training")
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         terms = self.model.losses(batch)
         loss = self._total(terms, "training")
-        # Epoch means weighted by batch size, summed here and logged once per epoch: seven self.log
-        # calls per step cost a few percent of a CPU step (measured by bench_lightning_overhead).
+        # Epoch means weighted by batch size, summed here and logged once per epoch:
+        # seven self.log calls per step cost a few percent of a CPU step (measured by
+        # bench_lightning_overhead).
         n = len(batch["label"])
         values = {
             "train_loss": loss,
@@ -113,16 +118,18 @@ class AffectDiffModule(L.LightningModule):
         self.reseed(self.current_epoch, batch_idx)
 
     def reseed(self, epoch: int, batch_idx: int) -> None:
-        """Dropout, Gumbel and diffusion noise restart from (seed, epoch) at each epoch's first batch
-        (after the DataLoader iterator has drawn its own seed from the global RNG): a run resumed
-        from last.ckpt continues exactly like an uninterrupted one (Lightning saves no RNG state)."""
+        """Dropout, Gumbel and diffusion noise restart from (seed, epoch) at each
+        epoch's first batch (after the DataLoader iterator has drawn its own seed from
+        the global RNG): a run resumed from last.ckpt continues exactly like an
+        uninterrupted one (Lightning saves no RNG state)."""
         if batch_idx == 0:
             L.seed_everything(
                 self.cfg.seed * 1_000 + epoch, workers=True, verbose=False
             )
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self.model.graph.step()  # anneal the Gumbel temperature once per optimisation step
+        # anneal the Gumbel temperature once per optimisation step
+        self.model.graph.step()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         terms = self.model.losses(batch)
@@ -149,8 +156,9 @@ class AffectDiffModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         t = self.cfg.train
-        # foreach: one fused kernel per step over all tensors instead of one per tensor (about 25 % of a
-        # CPU training step at the book's size); the update is the same AdamW.
+        # foreach: one fused kernel per step over all tensors instead of one per tensor
+        # (about 25 % of a CPU training step at the book's size); the update is the same
+        # AdamW.
         opt = torch.optim.AdamW(
             self.parameters(), lr=t.lr, weight_decay=t.weight_decay, foreach=True
         )
@@ -172,12 +180,14 @@ class AffectDiffModule(L.LightningModule):
         }
 
 
-# Where things live and run, and the LaScA and ablation sections, do not change what an Affect-Diff checkpoint is.
+# Where things live and run, and the LaScA and ablation sections, do not change what an
+# Affect-Diff checkpoint is.
 _NOT_AFFECT_DIFF = ("run_dir", "device", "data_dir", "lasca", "ablation")
 
 
 def _plain(value: Any) -> Any:
-    """Tuples → lists, recursively: checkpoints then hold only types ``weights_only`` loading accepts."""
+    """Tuples → lists, recursively: checkpoints then hold only types ``weights_only``
+    loading accepts."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -188,7 +198,8 @@ def _plain(value: Any) -> Any:
 def load_affect_diff(
     path: str | Path, cfg: RunConfig, *, use_graph: bool = True
 ) -> AffectDiff:
-    """Load the model weights of a checkpoint written for ``cfg`` by this library version (eval mode).
+    """Load the model weights of a checkpoint written for ``cfg`` by this library
+    version (eval mode).
 
     Uses ``torch.load(weights_only=True)``: no code is executed. Raises
     :class:`CheckpointMismatchError` naming what differs.
@@ -196,7 +207,8 @@ def load_affect_diff(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"checkpoint {path} not found; notebook 03 (03_diffusion_training) writes it"
+            f"checkpoint {path} not found; notebook 03 (03_diffusion_training) writes "
+            f"it"
         )
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     meta = ckpt.get("affect_lib")
@@ -228,7 +240,8 @@ def load_affect_diff(
             if not isinstance(v, dict) and meta["config"].get(k) != v
         )
         raise CheckpointMismatchError(
-            f"{path}: written for another config (differs in {', '.join(diff) or 'hash'}); "
+            f"{path}: written for another config (differs in "
+            f"{', '.join(diff) or 'hash'}); "
             "load it with the config it was trained with, or retrain"
         )
     model = AffectDiff(cfg.model, meta["dims"], anneal_steps=1, use_graph=use_graph)

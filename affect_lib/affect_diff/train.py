@@ -1,8 +1,9 @@
-"""Building the Lightning Trainer of a run and training Affect-Diff (notebook 03, ``affect-train``).
+"""Building the Lightning Trainer of a run and training Affect-Diff (notebook 03,
+``affect-train``).
 
-Artifacts under ``<run_dir>/affect_diff/``: ``checkpoints/best.ckpt`` (lowest ``val_loss``),
-``checkpoints/last.ckpt`` (resume point) and ``logs/metrics.csv`` (CSV logger; TensorBoard or
-offline W&B with ``logger=tensorboard|wandb``).
+Artifacts under ``<run_dir>/affect_diff/``: ``checkpoints/best.ckpt`` (lowest
+``val_loss``), ``checkpoints/last.ckpt`` (resume point) and ``logs/metrics.csv`` (CSV
+logger; TensorBoard or offline W&B with ``logger=tensorboard|wandb``).
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ __all__ = [
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written beside their target and renamed over it (:func:`affect_lib.io.atomic_path`).
+    """Checkpoints written beside their target and renamed over it
+    (:func:`affect_lib.io.atomic_path`).
 
-    Lightning stages a checkpoint in the system temp folder and moves it; across filesystems the
-    move copies into the target in place, so a crash mid-copy would truncate ``last.ckpt``.
+    Lightning stages a checkpoint in the system temp folder and moves it; across
+    filesystems the move copies into the target in place, so a crash mid-copy would
+    truncate ``last.ckpt``.
     """
 
     def save_checkpoint(
@@ -58,7 +61,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 @contextmanager
 def quiet_lightning():
-    """Silence Lightning's banners and hints (they would land in the stored notebook outputs)."""
+    """Silence Lightning's banners and hints (they would land in the stored notebook
+    outputs)."""
     loggers = [
         logging.getLogger(n)
         for n in ("lightning.pytorch", "lightning.fabric", "lightning")
@@ -69,7 +73,10 @@ def quiet_lightning():
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore",
-            message=r".*(does not have many workers|smaller than the logging interval).*",
+            message=(
+                r".*(does not have many workers|smaller than the logging "
+                r"interval).*"
+            ),
         )
         warnings.filterwarnings(
             "ignore", message=r".*(LeafSpec|TBPTT|sync_dist|litlogger|tensorboardX).*"
@@ -83,9 +90,8 @@ def quiet_lightning():
 
 
 def _precision(name: str) -> str:
-    if (
-        name == "auto"
-    ):  # bf16 where the hardware has it, full precision on CPU (deterministic)
+    # bf16 where the hardware has it, full precision on CPU (deterministic)
+    if name == "auto":
         return (
             "bf16-mixed"
             if torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -100,9 +106,10 @@ def _logger(cfg: RunConfig, out: Path) -> Logger:
 
         return TensorBoardLogger(save_dir=str(out), name="logs", version="")
     if cfg.train.logger == "wandb":
+        # needs `pip install wandb`; runs offline
         from lightning.pytorch.loggers import (
             WandbLogger,
-        )  # needs `pip install wandb`; runs offline
+        )
 
         return WandbLogger(project="Affect-Diff", save_dir=str(out), offline=True)
     return CSVLogger(save_dir=str(out), name="logs", version="")
@@ -120,7 +127,8 @@ def make_trainer(
     progress_bar: bool = False,
     extra_callbacks: list[Any] | None = None,
 ) -> L.Trainer:
-    """Trainer with best/last checkpoints, early stopping on ``val_loss`` and gradient clipping."""
+    """Trainer with best/last checkpoints, early stopping on ``val_loss`` and gradient
+    clipping."""
     checkpoint = ModelCheckpoint(
         dirpath=str(out / "checkpoints"),
         filename="best",
@@ -171,18 +179,18 @@ def train_affect_diff(
     max_epochs: int | None = None,
     **trainer_kwargs: Any,
 ) -> TrainResult:
-    """Train Affect-Diff on ``dm``; artifacts in ``out`` (default ``<run_dir>/affect_diff``).
+    """Train Affect-Diff on ``dm``; artifacts in ``out`` (default
+    ``<run_dir>/affect_diff``).
 
-    A fresh run (``resume=False``) clears ``out`` first, so reruns with one seed give identical
-    files; ``resume=True`` continues from ``checkpoints/last.ckpt``.
+    A fresh run (``resume=False``) clears ``out`` first, so reruns with one seed give
+    identical files; ``resume=True`` continues from ``checkpoints/last.ckpt``.
     """
     out = Path(out or cfg.run_path / "affect_diff")
     last = out / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         raise FileNotFoundError(f"resume=True but {last} does not exist")
-    if (
-        not resume and rank_zero_only.rank == 0
-    ):  # other DDP/SLURM ranks must not delete rank 0's files
+    # other DDP/SLURM ranks must not delete rank 0's files
+    if not resume and rank_zero_only.rank == 0:
         shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -205,6 +213,7 @@ def train_affect_diff(
 
 
 def read_metrics(csv_path: Path) -> pd.DataFrame:
-    """Per-epoch metrics from the CSV logger: one row per epoch, train and val columns merged."""
+    """Per-epoch metrics from the CSV logger: one row per epoch, train and val columns
+    merged."""
     df = pd.read_csv(csv_path)
     return df.drop(columns=[c for c in ("step",) if c in df]).groupby("epoch").first()

@@ -1,1 +1,2 @@
-"""Fusion baselines the book compares Affect-Diff with, and the plain loop that trains them."""
+"""Fusion baselines the book compares Affect-Diff with, and the plain loop that trains
+them."""

@@ -1,5 +1,6 @@
-"""Epochs of the plain loop (:mod:`affect_lib.loop`) for the book's small classifiers (graph
-fusion, late fusion), with a validation pass per epoch and optional early stopping."""
+"""Epochs of the plain loop (:mod:`affect_lib.loop`) for the book's small classifiers
+(graph fusion, late fusion), with a validation pass per epoch and optional early
+stopping."""
 
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ def fit_classifier(
     after_step: Callable[[], Any] | None = None,
     restore_best: bool = False,
 ) -> list[dict[str, float]]:
-    """AdamW + cross-entropy + gradient clipping at norm 1; ``model(batch)`` returns logits (B, C)
-    or a tuple whose first item is the logits. ``after_step`` runs after every optimiser step.
-    ``restore_best`` reloads the weights of the epoch with the best validation accuracy (early stopping).
+    """AdamW + cross-entropy + gradient clipping at norm 1; ``model(batch)`` returns
+    logits (B, C) or a tuple whose first item is the logits. ``after_step`` runs after
+    every optimiser step. ``restore_best`` reloads the weights of the epoch with the
+    best validation accuracy (early stopping).
 
-    Returns one record per epoch: ``train_loss``, ``val_accuracy`` and, when ``evaluate``'s result has
-    them, ``val_driver_acc``; ``tau`` when the model has a graph.
+    Returns one record per epoch: ``train_loss``, ``val_accuracy`` and, when
+    ``evaluate``'s result has them, ``val_driver_acc``; ``tau`` when the model has a
+    graph.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")

@@ -1,12 +1,13 @@
 """A small fusion classifier around the CausalAttentionGraph (notebook 02).
 
-encoders → pooled modality embeddings (B, 3, d) (masked max over time by default) → CausalAttentionGraph → influence
-(B, 3) → fused = Σ_m influence_m · pooled_m (B, d) → linear head → logits (B, 6).
+encoders → pooled modality embeddings (B, 3, d) (masked max over time by default) →
+CausalAttentionGraph → influence (B, 3) → fused = Σ_m influence_m · pooled_m (B, d) →
+linear head → logits (B, 6).
 
-The only path from a modality to the prediction goes through its influence weight, so the
-classification loss pushes each utterance's influence toward the modality that carries the evidence:
-on SynthMOSEI that is the planted driver, which makes "driver recovery" (argmax influence == driver)
-a direct test of the graph.
+The only path from a modality to the prediction goes through its influence weight, so
+the classification loss pushes each utterance's influence toward the modality that
+carries the evidence: on SynthMOSEI that is the planted driver, which makes "driver
+recovery" (argmax influence == driver) a direct test of the graph.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ __all__ = [
 
 
 class GraphFusionClassifier(nn.Module):
-    """Modality encoders + causal attention graph + influence-weighted fusion + linear head."""
+    """Modality encoders + causal attention graph + influence-weighted fusion + linear
+    head."""
 
     def __init__(
         self,
@@ -45,8 +47,8 @@ class GraphFusionClassifier(nn.Module):
         anneal_steps: int,
         use_graph: bool = True,
     ) -> None:
-        """Reads the encoder and graph fields of ``config`` (Affect-Diff's); ``use_graph=False``
-        gives uniform modality weights (the "no graph" ablation)."""
+        """Reads the encoder and graph fields of ``config`` (Affect-Diff's);
+        ``use_graph=False`` gives uniform modality weights (the "no graph" ablation)."""
         super().__init__()
         c = self.config = config
         self.use_graph = use_graph
@@ -61,15 +63,17 @@ class GraphFusionClassifier(nn.Module):
             schedule=c.gumbel_schedule,
             hard=c.gumbel_hard,
         )
-        # Pooled nodes are re-normalised so every modality reaches the fusion with the same energy:
-        # only the influence weights can then decide which modality the prediction listens to.
+        # Pooled nodes are re-normalised so every modality reaches the fusion with the
+        # same energy: only the influence weights can then decide which modality the
+        # prediction listens to.
         self.node_norm = nn.LayerNorm(c.d_model, elementwise_affine=False)
         self.head = nn.Linear(c.d_model, len(EMOTIONS))
 
     def forward(
         self, batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, GraphOutput]:
-        """Return logits (B, 6) and the graph output (adjacency (B,3,3), influence (B,3))."""
+        """Return logits (B, 6) and the graph output (adjacency (B,3,3), influence
+        (B,3))."""
         pooled = self.encoders.pool(
             self.encoders(batch), batch["mask"], how=self.config.pooling
         )
@@ -84,7 +88,8 @@ class GraphFusionClassifier(nn.Module):
 
 @dataclass(frozen=True)
 class GraphEval:
-    """Predictions of a whole split: accuracy, driver recovery and the per-utterance graph."""
+    """Predictions of a whole split: accuracy, driver recovery and the per-utterance
+    graph."""
 
     accuracy: float
     driver_acc: float
@@ -97,7 +102,8 @@ class GraphEval:
 def evaluate_graph_classifier(
     model: GraphFusionClassifier, loader: DataLoader
 ) -> GraphEval:
-    """Eval mode (deterministic graph); driver accuracy over utterances whose driver is known."""
+    """Eval mode (deterministic graph); driver accuracy over utterances whose driver is
+    known."""
     model.eval()
     device = next(model.parameters()).device
     preds, labels, drivers, infl, adj = [], [], [], [], []
@@ -110,9 +116,8 @@ def evaluate_graph_classifier(
         adj.append(graph.adjacency)
     pred, label, driver = (torch.cat(x).cpu().numpy() for x in (preds, labels, drivers))
     influence = torch.cat(infl).cpu().numpy()
-    driver_acc = attribution_accuracy(
-        influence.argmax(-1), driver
-    )  # NaN when no driver is known
+    # NaN when no driver is known
+    driver_acc = attribution_accuracy(influence.argmax(-1), driver)
     return GraphEval(
         float(np.mean(pred == label)),
         driver_acc,
@@ -131,9 +136,11 @@ def fit_graph_classifier(
     lr: float,
     weight_decay: float = 1e-2,
 ) -> list[dict[str, float]]:
-    """Train with :func:`~affect_lib.baselines.fit.fit_classifier`, one temperature step per batch.
+    """Train with :func:`~affect_lib.baselines.fit.fit_classifier`, one temperature step
+    per batch.
 
-    Returns one record per epoch: train loss, validation accuracy and driver recovery, and τ.
+    Returns one record per epoch: train loss, validation accuracy and driver recovery,
+    and τ.
     """
     return fit_classifier(
         model,

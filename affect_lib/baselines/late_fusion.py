@@ -1,7 +1,8 @@
 """Baselines trained on the same data as Affect-Diff.
 
-LateFusionMLP: one MLP per modality on its pooled raw features, class probabilities averaged
-(late fusion, no cross-modal interaction and no notion of which modality to trust).
+LateFusionMLP: one MLP per modality on its pooled raw features, class probabilities
+averaged (late fusion, no cross-modal interaction and no notion of which modality to
+trust).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ __all__ = ["LateFusionMLP", "BaselineEval", "evaluate_baseline", "fit_baseline"]
 
 
 class LateFusionMLP(nn.Module):
-    """Per modality: pool over time → LayerNorm → MLP → logits; output log of the mean probability."""
+    """Per modality: pool over time → LayerNorm → MLP → logits; output log of the mean
+    probability."""
 
     def __init__(
         self,
@@ -52,7 +54,8 @@ class LateFusionMLP(nn.Module):
         )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Batch → (B, 6) log of the averaged class probabilities (a valid input to cross-entropy)."""
+        """Batch → (B, 6) log of the averaged class probabilities (a valid input to
+        cross-entropy)."""
         probs = [
             self.heads[m](self.pool(batch[m], batch["mask"])).softmax(-1)
             for m in MODALITIES
@@ -81,7 +84,8 @@ def evaluate_baseline(model: nn.Module, loader: DataLoader) -> BaselineEval:
 def fit_baseline(
     model: nn.Module, train: DataLoader, val: DataLoader, *, epochs: int, lr: float
 ) -> list[dict[str, float]]:
-    """Train and keep the epoch with the best validation accuracy (the baseline gets early stopping too)."""
+    """Train and keep the epoch with the best validation accuracy (the baseline gets
+    early stopping too)."""
     return fit_classifier(
         model,
         train,

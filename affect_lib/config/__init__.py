@@ -1,10 +1,12 @@
-"""Validated, frozen run configuration: profiles ``smoke`` / ``book`` / ``paper`` plus overrides.
+"""Validated, frozen run configuration: profiles ``smoke`` / ``book`` / ``paper`` plus
+overrides.
 
-Every notebook calls :func:`load_profile` right after its ``parameters`` cell, so a wrong papermill
-parameter fails there with one message that lists the valid choices. A :class:`RunConfig` holds
-the run's own fields (profile, seed, data source, folders) and five sections: ``data``, ``model``,
-``train`` (:mod:`.sections`), ``lasca`` and ``ablation`` (:mod:`.studies`); :mod:`.profiles`
-defines the profiles and :mod:`.overrides` applies overrides.
+Every notebook calls :func:`load_profile` right after its ``parameters`` cell, so a
+wrong papermill parameter fails there with one message that lists the valid choices. A
+:class:`RunConfig` holds the run's own fields (profile, seed, data source, folders) and
+five sections: ``data``, ``model``, ``train`` (:mod:`.sections`), ``lasca`` and
+``ablation`` (:mod:`.studies`); :mod:`.profiles` defines the profiles and
+:mod:`.overrides` applies overrides.
 """
 
 from affect_lib.config.overrides import (

@@ -2,10 +2,10 @@
 :func:`config_hash`.
 
 Overrides are flat keyword names (``seed=3``, ``n_train=500``): top-level fields of
-:class:`~affect_lib.config.profiles.RunConfig` or fields of one of its sections. Field names are
-unique across sections (tested), so a flat name is never ambiguous; ``"data.n_train"`` also works.
-A value is coerced to the field's type; anything else raises ConfigError listing the valid
-choices.
+:class:`~affect_lib.config.profiles.RunConfig` or fields of one of its sections. Field
+names are unique across sections (tested), so a flat name is never ambiguous;
+``"data.n_train"`` also works. A value is coerced to the field's type; anything else
+raises ConfigError listing the valid choices.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def override_keys() -> list[str]:
 
 
 def text_keys() -> set[str]:
-    """Override keys whose value is text (``str`` or ``str | None``): a CLI keeps their value as typed."""
+    """Override keys whose value is text (``str`` or ``str | None``): a CLI keeps their
+    value as typed."""
     keys = set()
     for cls in (RunConfig, *(typing.get_type_hints(RunConfig)[s] for s in SECTIONS)):
         for name, tp in typing.get_type_hints(cls).items():
@@ -62,7 +63,8 @@ def _type_name(tp: Any) -> str:
 
 
 def _coerce(key: str, value: Any, tp: Any) -> Any:
-    """Check ``value`` against the annotation ``tp``; promote int→float and list→tuple only."""
+    """Check ``value`` against the annotation ``tp``; promote int→float and list→tuple
+    only."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
@@ -77,7 +79,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(
-            f"parameter '{key}' expects {_type_name(tp)}, got {value!r} ({type(value).__name__})"
+            f"parameter '{key}' expects {_type_name(tp)}, got {value!r} "
+            f"({type(value).__name__})"
         )
     if origin is tuple:
         (elem, _ellipsis) = typing.get_args(tp)
@@ -89,7 +92,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(
-                f"parameter '{key}' expects float, got {value!r} ({type(value).__name__})"
+                f"parameter '{key}' expects float, got {value!r} "
+                f"({type(value).__name__})"
             )
         if not math.isfinite(value):
             raise ConfigError(
@@ -116,9 +120,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
                 f"parameter '{key}' expects str, got {value!r} ({type(value).__name__})"
             )
         return value
-    raise TypeError(
-        f"unsupported config annotation {tp!r} for '{key}'"
-    )  # a bug in this module
+    # a bug in this module
+    raise TypeError(f"unsupported config annotation {tp!r} for '{key}'")
 
 
 def _apply(obj: Any, changes: dict[str, Any]) -> Any:
@@ -137,10 +140,11 @@ def _apply(obj: Any, changes: dict[str, Any]) -> Any:
 
 
 def load_profile(name: str, **overrides: Any) -> RunConfig:
-    """Return the frozen config of profile ``name`` with ``overrides`` applied and validated.
+    """Return the frozen config of profile ``name`` with ``overrides`` applied and
+    validated.
 
-    Raises :class:`ConfigError` naming the valid profiles, the valid parameter names (with the
-    closest matches) or the expected type.
+    Raises :class:`ConfigError` naming the valid profiles, the valid parameter names
+    (with the closest matches) or the expected type.
     """
     if name not in PROFILES:
         raise ConfigError(
@@ -159,11 +163,11 @@ def load_profile(name: str, **overrides: Any) -> RunConfig:
             close = difflib.get_close_matches(key, keys, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(
-                f"unknown parameter {raw_key!r}{hint}; valid parameters: {', '.join(sorted(keys))}"
+                f"unknown parameter {raw_key!r}{hint}; valid parameters: "
+                f"{', '.join(sorted(keys))}"
             )
-        if (
-            key in given
-        ):  # 'n_train' and 'data.n_train': which one was meant is not ours to guess
+        # 'n_train' and 'data.n_train': which one was meant is not ours to guess
+        if key in given:
             raise ConfigError(
                 f"parameter {key!r} given twice (as {given[key]!r} and {raw_key!r})"
             )
@@ -177,7 +181,8 @@ def load_profile(name: str, **overrides: Any) -> RunConfig:
 def config_hash(
     cfg: Any, *, exclude: tuple[str, ...] = ("run_dir", "device", "data_dir")
 ) -> str:
-    """SHA-256 (hex, 16 chars) of a config's content, ignoring where things live and run."""
+    """SHA-256 (hex, 16 chars) of a config's content, ignoring where things live and
+    run."""
     content = dataclasses.asdict(cfg)
     for key in exclude:
         content.pop(key, None)

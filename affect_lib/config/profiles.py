@@ -1,7 +1,7 @@
 """A run's whole configuration (:class:`RunConfig`) and the three profiles of the book.
 
-``smoke`` (seconds, for tests), ``book`` (the stored outputs, about ten minutes on two cores) and
-``paper`` (the seeds' sizes, for a GPU).
+``smoke`` (seconds, for tests), ``book`` (the stored outputs, about ten minutes on two
+cores) and ``paper`` (the seeds' sizes, for a GPU).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ __all__ = ["PROFILES", "SECTIONS", "RunConfig"]
 
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
-    """Everything a notebook needs: profile, seed, where data come from and where artifacts go."""
+    """Everything a notebook needs: profile, seed, where data come from and where
+    artifacts go."""
 
     profile: str
     seed: int = 0
@@ -45,13 +46,15 @@ class RunConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if self.data_source != "synthetic" and not self.data_dir:
             raise ConfigError(
-                f"data_source {self.data_source!r} needs data_dir (the folder holding the dataset's "
+                f"data_source {self.data_source!r} needs data_dir (the folder holding "
+                f"the dataset's "
                 "released files; see its data card)"
             )
 
     @property
     def run_path(self) -> Path:
-        """Artifact folder of this run (created on demand by the code that writes there)."""
+        """Artifact folder of this run (created on demand by the code that writes
+        there)."""
         from affect_lib.paths import default_run_dir
 
         return Path(self.run_dir) if self.run_dir else default_run_dir(self.profile)

@@ -1,8 +1,8 @@
 """The sections of a run's configuration that describe data, model and training.
 
 One frozen dataclass per part: :class:`DataConfig` (SynthMOSEI), :class:`ModelConfig`
-(Affect-Diff's architecture and loss weights), :class:`TrainConfig` (optimisation). Each checks
-its own values when it is built and raises :class:`ConfigError` naming the field.
+(Affect-Diff's architecture and loss weights), :class:`TrainConfig` (optimisation). Each
+checks its own values when it is built and raises :class:`ConfigError` naming the field.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ class ConfigError(ValueError):
 
 
 def choices(*values: str) -> dict[str, tuple[str, ...]]:
-    """Field metadata: the values a text field admits (an override outside them is a ConfigError)."""
+    """Field metadata: the values a text field admits (an override outside them is a
+    ConfigError)."""
     return {"choices": values}
 
 
@@ -38,31 +39,28 @@ class DataConfig:
     audio_dim: int = 74
     video_dim: int = 35
     n_speakers: int = 200
-    latent_rank: int = (
-        8  # dimension of the affect subspace each modality embeds its cues in
-    )
+    # dimension of the affect subspace each modality embeds its cues in
+    latent_rank: int = 8
     class_probs: tuple[float, ...] = (0.26, 0.18, 0.16, 0.14, 0.14, 0.12)
     driver_mix: tuple[float, ...] = (0.4, 0.3, 0.3)  # P(driver = text, audio, video)
-    driver_strength: float = (
-        5.0  # norm of the class cue inside the driver's evidence window
-    )
+    # norm of the class cue inside the driver's evidence window
+    driver_strength: float = 5.0
     window_frac: float = 0.3  # evidence window length / valid length
-    burst_strength: float = (
-        3.0  # class-agnostic salience burst of the driver inside its window
-    )
-    weak_strength: float = (
-        0.5  # norm of the (possibly conflicting) cue in the other modalities
-    )
+    # class-agnostic salience burst of the driver inside its window
+    burst_strength: float = 3.0
+    # norm of the (possibly conflicting) cue in the other modalities
+    weak_strength: float = 0.5
     conflict_prob: float = 0.35  # P(a non-driver modality shows another emotion's cue)
     co_occurrence: float = 0.25  # P(each non-dominant emotion is also present)
     speaker_std: float = 0.2  # speaker offset inside the affect subspace (per modality)
     latent_noise: float = 0.6  # AR(1) noise inside the affect subspace, per step
     noise_std: float = 1.0  # i.i.d. feature noise, per step and dimension
+    # raw scales differ, as COVAREP vs FACET do
     modality_scale: tuple[float, ...] = (
         1.0,
         4.0,
         0.5,
-    )  # raw scales differ, as COVAREP vs FACET do
+    )
     batch_size: int = 64
     num_workers: int = 0
 
@@ -90,20 +88,24 @@ class DataConfig:
             )
         if self.min_len < 4:
             raise ConfigError(
-                f"min_len must be >= 4 (room for an evidence window), got {self.min_len}"
+                f"min_len must be >= 4 (room for an evidence window), got "
+                f"{self.min_len}"
             )
         if self.n_speakers < 3:
             raise ConfigError(
-                f"n_speakers must be >= 3 (speaker-disjoint splits), got {self.n_speakers}"
+                f"n_speakers must be >= 3 (speaker-disjoint splits), got "
+                f"{self.n_speakers}"
             )
         low = min(self.text_dim, self.audio_dim, self.video_dim)
         if self.latent_rank > low:
             raise ConfigError(
-                f"latent_rank ({self.latent_rank}) must be <= every feature dim (smallest is {low})"
+                f"latent_rank ({self.latent_rank}) must be <= every feature dim "
+                f"(smallest is {low})"
             )
         if self.latent_rank < 7:
             raise ConfigError(
-                f"latent_rank must be >= 7 (6 orthogonal emotion prototypes + a burst), got {self.latent_rank}"
+                f"latent_rank must be >= 7 (6 orthogonal emotion prototypes + a "
+                f"burst), got {self.latent_rank}"
             )
         _check_simplex("class_probs", self.class_probs, 6)
         _check_simplex("driver_mix", self.driver_mix, 3)
@@ -125,7 +127,8 @@ class DataConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if len(self.modality_scale) != 3 or min(self.modality_scale) <= 0:
             raise ConfigError(
-                f"modality_scale must be 3 positive numbers (text, audio, video), got {self.modality_scale}"
+                f"modality_scale must be 3 positive numbers (text, audio, video), got "
+                f"{self.modality_scale}"
             )
 
     @property
@@ -140,12 +143,10 @@ class ModelConfig:
     d_model: int = 64
     n_heads: int = 4
     dropout: float = 0.1
-    pooling: str = field(
-        default="max", metadata=choices("max", "mean")
-    )  # graph nodes: pooled over time
-    tau_start: float = (
-        1.0  # Gumbel-Softmax temperature at the start of training (soft edges)
-    )
+    # graph nodes: pooled over time
+    pooling: str = field(default="max", metadata=choices("max", "mean"))
+    # Gumbel-Softmax temperature at the start of training (soft edges)
+    tau_start: float = 1.0
     tau_end: float = 0.1  # ... and at the end of the annealing (nearly hard edges)
     gumbel_schedule: str = field(default="exp", metadata=choices("exp", "linear"))
     gumbel_hard: bool = False  # straight-through one-hot edges in training
@@ -153,39 +154,42 @@ class ModelConfig:
     unet_base: int = 32  # UNet1D channels at the first level
     unet_mults: tuple[int, ...] = (1, 2)  # channel multiplier per U-Net level
     diffusion_steps: int = 1000  # T of the cosine schedule (as in the seed)
-    # classifier-free guidance: label replaced by the null label in training. 0.25 is a little above the
-    # usual 0.1-0.2 (REFERENCE.md); measured once on the book profile (seed 0, an earlier build and
-    # CPU), 0.15 gave chapter 4's validity 0.963 against 0.983 and test accuracy 0.982 against 0.977:
-    # one seed, not a tuned optimum
+    # classifier-free guidance: label replaced by the null label in training. 0.25 is a
+    # little above the usual 0.1-0.2 (REFERENCE.md); measured once on the book profile
+    # (seed 0, an earlier build and CPU), 0.15 gave chapter 4's validity 0.963 against
+    # 0.983 and test accuracy 0.982 against 0.977: one seed, not a tuned optimum
     p_uncond: float = 0.25
     beta: float = 1.0  # β of the β-KL
     free_bits: float = 0.0  # per-dimension KL floor against posterior collapse
     lambda_diff: float = 1.0  # λ₁: weight of the diffusion (ε-prediction) loss
     lambda_kl: float = 1e-3  # λ₂: weight of the β-KL
     lambda_rec: float = 0.05  # weight of the per-modality reconstruction loss
-    lambda_ml: float = (
-        0.5  # weight of the multi-label (sigmoid, one per emotion) head's BCE
-    )
-    # focal-loss γ of the single-label head (affect_lib.affect_diff.focal): 0 is plain cross-entropy; try 2 on
-    # real CMU-MOSEI, about two thirds "happy", so the majority class does not dominate training
+    # weight of the multi-label (sigmoid, one per emotion) head's BCE
+    lambda_ml: float = 0.5
+    # focal-loss γ of the single-label head (affect_lib.affect_diff.focal): 0 is plain
+    # cross-entropy; try 2 on real CMU-MOSEI, about two thirds "happy", so the majority
+    # class does not dominate training
     focal_gamma: float = 0.0
-    diffusion_detach: bool = True  # stop the diffusion gradient at z (the prior must not fight the classifier)
-    decoder_influence: bool = True  # decoders read the influence weights too (where each modality expresses affect)
-    denoise_t_start: int = (
-        200  # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
-    )
+    # stop the diffusion gradient at z (the prior must not fight the classifier)
+    diffusion_detach: bool = True
+    # decoders read the influence weights too (where each modality expresses affect)
+    decoder_influence: bool = True
+    # inference: noise μ to this step, then denoise (≤ diffusion_steps − 1)
+    denoise_t_start: int = 200
     ddim_steps: int = 20  # DDIM steps used at inference
 
     def __post_init__(self) -> None:
         if self.d_model < 1 or self.n_heads < 1 or self.d_model % self.n_heads:
             raise ConfigError(
-                f"d_model ({self.d_model}) must be a positive multiple of n_heads ({self.n_heads})"
+                f"d_model ({self.d_model}) must be a positive multiple of n_heads "
+                f"({self.n_heads})"
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 < self.tau_end <= self.tau_start:
             raise ConfigError(
-                f"need 0 < tau_end <= tau_start, got tau_start={self.tau_start}, tau_end={self.tau_end}"
+                f"need 0 < tau_end <= tau_start, got tau_start={self.tau_start}, "
+                f"tau_end={self.tau_end}"
             )
         for name in ("latent_dim", "unet_base", "diffusion_steps", "ddim_steps"):
             if getattr(self, name) < 1:
@@ -196,7 +200,8 @@ class ModelConfig:
             )
         if self.unet_base % 8:
             raise ConfigError(
-                f"unet_base must be a multiple of 8 (GroupNorm groups), got {self.unet_base}"
+                f"unet_base must be a multiple of 8 (GroupNorm groups), got "
+                f"{self.unet_base}"
             )
         if not 0.0 <= self.p_uncond < 1.0:
             raise ConfigError(f"p_uncond must be in [0, 1), got {self.p_uncond}")
@@ -213,18 +218,21 @@ class ModelConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.denoise_t_start < self.diffusion_steps:
             raise ConfigError(
-                f"denoise_t_start must be in [0, diffusion_steps={self.diffusion_steps}), "
+                f"denoise_t_start must be in [0, "
+                f"diffusion_steps={self.diffusion_steps}), "
                 f"got {self.denoise_t_start}"
             )
         if self.ddim_steps > self.denoise_t_start + 1:
             raise ConfigError(
-                f"ddim_steps ({self.ddim_steps}) must be <= denoise_t_start + 1 ({self.denoise_t_start + 1})"
+                f"ddim_steps ({self.ddim_steps}) must be <= denoise_t_start + 1 "
+                f"({self.denoise_t_start + 1})"
             )
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Optimisation of the Affect-Diff LightningModule (AdamW, warmup, clipping, early stopping)."""
+    """Optimisation of the Affect-Diff LightningModule (AdamW, warmup, clipping, early
+    stopping)."""
 
     max_epochs: int = 12
     lr: float = 2e-3

@@ -1,5 +1,6 @@
 """The sections of a run's configuration that describe the studies of chapters 5 and 6:
-:class:`LascaConfig` (LaScA's protocol) and :class:`AblationConfig` (Affect-Diff's ablations)."""
+:class:`LascaConfig` (LaScA's protocol) and :class:`AblationConfig` (Affect-Diff's
+ablations)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from affect_lib.config.sections import ConfigError, choices
 
 __all__ = ["ALL_VARIANTS", "AblationConfig", "LascaConfig"]
 
-# every ablation variant of affect_lib.experiments.ablation_variants.VARIANTS (tested to be the same names)
+# every ablation variant of affect_lib.experiments.ablation_variants.VARIANTS (tested to
+# be the same names)
 ALL_VARIANTS = (
     "full",
     "no_graph",
@@ -27,34 +29,38 @@ ALL_VARIANTS = (
 
 @dataclass(frozen=True, kw_only=True)
 class LascaConfig:
-    """LaScA (notebook 05): SynthAffWild size, windows, pair thresholds, encoders and the preference MLP."""
+    """LaScA (notebook 05): SynthAffWild size, windows, pair thresholds, encoders and
+    the preference MLP."""
 
     n_subjects: int = 16
     videos_per_subject: int = 2
     video_seconds: float = 60.0
-    # video frame rate of SynthAffWild; for aff_wild2 / sewa data, of the videos that videos.csv gives
-    # no fps (Aff-Wild2's rate varies per video, 30 fps for most; SEWA's 20-30)
+    # video frame rate of SynthAffWild; for aff_wild2 / sewa data, of the videos that
+    # videos.csv gives no fps (Aff-Wild2's rate varies per video, 30 fps for most;
+    # SEWA's 20-30)
     fps: float = 30.0
     audio_sr: int = 16000
     windows_s: tuple[float, ...] = (3.0, 5.0)  # window lengths of the protocol
+    # relative-change thresholds of the preference pairs
     taus: tuple[float, ...] = (
         0.1,
         0.2,
-    )  # relative-change thresholds of the preference pairs
-    encoders: tuple[str, ...] = ("minilm", "mpnet")  # frozen sentence encoders compared
-    encoder: str = field(
-        default="minilm", metadata=choices("minilm", "mpnet")
-    )  # the default one
-    n_seeds: int = 5  # repetitions of every protocol cell (15 in the paper)
-    test_subjects: float = (
-        0.25  # share of subjects held out (subject-independent split)
     )
+    encoders: tuple[str, ...] = ("minilm", "mpnet")  # frozen sentence encoders compared
+    # the default one
+    encoder: str = field(default="minilm", metadata=choices("minilm", "mpnet"))
+    n_seeds: int = 5  # repetitions of every protocol cell (15 in the paper)
+    # share of subjects held out (subject-independent split)
+    test_subjects: float = 0.25
     hidden: int = 256  # preference MLP hidden units
     alpha: float = 1.0  # L2 penalty of the preference MLP
     max_iter: int = 25
     n_iter_no_change: int = 3
-    mlp_batch_size: int = 8  # preference MLP mini-batch rows (why not 200: affect_lib/lasca/preference.py)
-    gap_draws: int = 8  # SynthAffWild draws of chapter 5's check of the fusion gain (data seeds seed, seed + 1, ...)
+    # preference MLP mini-batch rows (why not 200: affect_lib/lasca/preference.py)
+    mlp_batch_size: int = 8
+    # SynthAffWild draws of chapter 5's check of the fusion gain (data seeds seed, seed
+    # + 1, ...)
+    gap_draws: int = 8
 
     def __post_init__(self) -> None:
         if (
@@ -65,8 +71,10 @@ class LascaConfig:
             or self.audio_sr < 1
         ):
             raise ConfigError(
-                "n_subjects >= 4, videos_per_subject >= 1, video_seconds > 0, fps > 0 and audio_sr > 0 "
-                f"required, got {self.n_subjects}, {self.videos_per_subject}, {self.video_seconds}, "
+                "n_subjects >= 4, videos_per_subject >= 1, video_seconds > 0, fps > 0 "
+                "and audio_sr > 0 "
+                f"required, got {self.n_subjects}, {self.videos_per_subject}, "
+                f"{self.video_seconds}, "
                 f"{self.fps} and {self.audio_sr}"
             )
         if (
@@ -79,16 +87,19 @@ class LascaConfig:
             )
         if not self.taus or min(self.taus) < 0 or max(self.taus) >= 1:
             raise ConfigError(
-                f"taus must be in [0, 1) (a share of the annotation range), got {self.taus}"
+                f"taus must be in [0, 1) (a share of the annotation range), got "
+                f"{self.taus}"
             )
         unknown = set(self.encoders) - {"minilm", "mpnet"}
         if unknown or not self.encoders:
             raise ConfigError(
-                f"encoders must be a non-empty subset of ('minilm', 'mpnet'), got {self.encoders}"
+                f"encoders must be a non-empty subset of ('minilm', 'mpnet'), got "
+                f"{self.encoders}"
             )
         if self.encoder not in self.encoders:
             raise ConfigError(
-                f"encoder {self.encoder!r} (the default one) must be one of encoders {self.encoders}"
+                f"encoder {self.encoder!r} (the default one) must be one of encoders "
+                f"{self.encoders}"
             )
         if (
             not 0 < self.test_subjects < 1
@@ -102,7 +113,8 @@ class LascaConfig:
             < 1
         ):
             raise ConfigError(
-                "test_subjects in (0, 1), n_seeds, hidden, max_iter, n_iter_no_change and "
+                "test_subjects in (0, 1), n_seeds, hidden, max_iter, n_iter_no_change "
+                "and "
                 "mlp_batch_size >= 1 required"
             )
         if self.alpha < 0:
@@ -111,20 +123,22 @@ class LascaConfig:
             )
         if self.gap_draws < 2:
             raise ConfigError(
-                f"gap_draws must be >= 2 (a spread needs two draws), got {self.gap_draws}"
+                f"gap_draws must be >= 2 (a spread needs two draws), got "
+                f"{self.gap_draws}"
             )
 
 
 @dataclass(frozen=True, kw_only=True)
 class AblationConfig:
-    """Chapter 6: every Affect-Diff variant trains with the same fixed budget, over several seeds."""
+    """Chapter 6: every Affect-Diff variant trains with the same fixed budget, over
+    several seeds."""
 
     ablation_seeds: int = 3  # training seeds per variant: seed, seed + 1, ...
-    ablation_epochs: int = (
-        4  # fixed epochs (no early stopping: the same budget for every variant)
-    )
+    # fixed epochs (no early stopping: the same budget for every variant)
+    ablation_epochs: int = 4
     ablation_n_cf: int = 120  # test utterances edited to score counterfactual validity
-    # variants trained (affect_lib.experiments.ablation_variants.VARIANTS); `book` leaves out lambda2_0 for time
+    # variants trained (affect_lib.experiments.ablation_variants.VARIANTS); `book`
+    # leaves out lambda2_0 for time
     ablation_variants: tuple[str, ...] = (
         "full",
         "no_graph",
@@ -146,10 +160,12 @@ class AblationConfig:
             set(self.ablation_variants)
         ) != len(self.ablation_variants):
             raise ConfigError(
-                f"ablation_variants must include 'full' and no name twice, got {self.ablation_variants}"
+                f"ablation_variants must include 'full' and no name twice, got "
+                f"{self.ablation_variants}"
             )
         unknown = [v for v in self.ablation_variants if v not in ALL_VARIANTS]
         if unknown:
             raise ConfigError(
-                f"unknown ablation variant(s) {', '.join(unknown)}; valid: {', '.join(ALL_VARIANTS)}"
+                f"unknown ablation variant(s) {', '.join(unknown)}; valid: "
+                f"{', '.join(ALL_VARIANTS)}"
             )

@@ -1,7 +1,7 @@
 """The in-memory multimodal corpus every data source produces (synthetic or real).
 
-Modalities and label order come from :mod:`affect_lib.schema`; the corpus checks its arrays
-against that contract when it is built.
+Modalities and label order come from :mod:`affect_lib.schema`; the corpus checks its
+arrays against that contract when it is built.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ __all__ = ["MultimodalCorpus"]
 
 
 def _check_finite(name: str, arr: np.ndarray, chunk: int = 1024) -> None:
-    """Raise naming the first non-finite index; row chunks keep the temporary mask small."""
+    """Raise naming the first non-finite index; row chunks keep the temporary mask
+    small."""
     for lo in range(0, len(arr), chunk):
         ok = np.isfinite(arr[lo : lo + chunk])
         if not ok.all():
@@ -33,13 +34,13 @@ def _check_finite(name: str, arr: np.ndarray, chunk: int = 1024) -> None:
 class MultimodalCorpus:
     """N utterances of T steps. Arrays are numpy; padding rows are exactly zero.
 
-    text (N,T,Dt), audio (N,T,Da), video (N,T,Dv) float32; mask (N,T) bool (True = valid step);
-    label (N,) int64 in [0,6) dominant emotion; emotions (N,6) float32 intensities in [0,3];
-    driver (N,) int64 causal modality 0=text 1=audio 2=video, -1 unknown; speaker (N,) int64;
-    window (N,2) int64 [start, end) of the driver's evidence window, -1 unknown;
-    conflict (N,3) bool: the modality shows another emotion's cue; ids: N strings.
-    Construction checks these shapes, dtypes and ranges and that features are finite (ValueError
-    naming the field and the first bad index).
+    text (N,T,Dt), audio (N,T,Da), video (N,T,Dv) float32; mask (N,T) bool (True = valid
+    step); label (N,) int64 in [0,6) dominant emotion; emotions (N,6) float32
+    intensities in [0,3]; driver (N,) int64 causal modality 0=text 1=audio 2=video, -1
+    unknown; speaker (N,) int64; window (N,2) int64 [start, end) of the driver's
+    evidence window, -1 unknown; conflict (N,3) bool: the modality shows another
+    emotion's cue; ids: N strings. Construction checks these shapes, dtypes and ranges
+    and that features are finite (ValueError naming the field and the first bad index).
     """
 
     text: np.ndarray
@@ -58,7 +59,8 @@ class MultimodalCorpus:
         mask = self.mask
         if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.dtype != np.bool_:
             raise ValueError(
-                f"corpus: mask has shape {np.shape(mask)} dtype {getattr(mask, 'dtype', type(mask))}, "
+                f"corpus: mask has shape {np.shape(mask)} dtype "
+                f"{getattr(mask, 'dtype', type(mask))}, "
                 "expected an (N, T) bool array"
             )
         n, t = mask.shape
@@ -82,14 +84,16 @@ class MultimodalCorpus:
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
                 raise ValueError(
-                    f"corpus: {name} has shape {getattr(self, name).shape}, expected {shape}"
+                    f"corpus: {name} has shape {getattr(self, name).shape}, expected "
+                    f"{shape}"
                 )
         if len(self.ids) != n:
             raise ValueError(f"corpus: {len(self.ids)} ids for {n} utterances")
         for name in ("label", "driver"):
             if not np.issubdtype(getattr(self, name).dtype, np.integer):
                 raise ValueError(
-                    f"corpus: {name} has dtype {getattr(self, name).dtype}, expected int64"
+                    f"corpus: {name} has dtype {getattr(self, name).dtype}, expected "
+                    f"int64"
                 )
         if n and (self.label.min() < 0 or self.label.max() >= len(EMOTIONS)):
             raise ValueError(f"corpus: label out of range [0, {len(EMOTIONS)})")
@@ -97,7 +101,8 @@ class MultimodalCorpus:
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(
-                f"corpus: driver[{i}] is {int(self.driver[i])}, expected 0=text 1=audio 2=video "
+                f"corpus: driver[{i}] is {int(self.driver[i])}, expected 0=text "
+                f"1=audio 2=video "
                 "or -1 (unknown)"
             )
         _check_finite("emotions", self.emotions)
@@ -105,7 +110,8 @@ class MultimodalCorpus:
         if bad.any():
             i, j = (int(k) for k in np.argwhere(bad)[0])
             raise ValueError(
-                f"corpus: emotions[{i}, {j}] ({EMOTIONS[j]}) is {float(self.emotions[i, j])}, "
+                f"corpus: emotions[{i}, {j}] ({EMOTIONS[j]}) is "
+                f"{float(self.emotions[i, j])}, "
                 "expected an intensity in [0, 3]"
             )
 

@@ -1,8 +1,8 @@
 """Torch views of a :class:`MultimodalCorpus` and the LightningDataModule of the book.
 
-Batch contract (DESIGN.md): ``text`` (B,T,Dt), ``audio`` (B,T,Da), ``video`` (B,T,Dv) float32;
-``mask`` (B,T) bool; ``label`` (B,) int64; ``emotions`` (B,6) float32; ``driver`` (B,) int64
-(-1 unknown); ``id`` list of str.
+Batch contract (DESIGN.md): ``text`` (B,T,Dt), ``audio`` (B,T,Da), ``video`` (B,T,Dv)
+float32; ``mask`` (B,T) bool; ``label`` (B,) int64; ``emotions`` (B,6) float32;
+``driver`` (B,) int64 (-1 unknown); ``id`` list of str.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ Batch = dict[str, Any]
 
 
 class CorpusDataset(Dataset):
-    """Map-style dataset over a corpus; ``__getitems__`` gathers a whole batch in one indexing op."""
+    """Map-style dataset over a corpus; ``__getitems__`` gathers a whole batch in one
+    indexing op."""
 
     def __init__(self, corpus: MultimodalCorpus) -> None:
         self.corpus = corpus
@@ -57,8 +58,9 @@ class CorpusDataset(Dataset):
 
 
 class EpochShuffleSampler(Sampler[int]):
-    """A random permutation that depends only on (seed, epoch): a run resumed at epoch k sees the
-    same order as an uninterrupted one. Trainers call :meth:`set_epoch` (Lightning does it itself)."""
+    """A random permutation that depends only on (seed, epoch): a run resumed at epoch k
+    sees the same order as an uninterrupted one. Trainers call :meth:`set_epoch`
+    (Lightning does it itself)."""
 
     def __init__(self, n: int, *, seed: int) -> None:
         self.n, self.seed, self.epoch = n, seed, 0
@@ -79,7 +81,8 @@ def _identity(batch: Batch) -> Batch:
 
 
 class AffectDataModule(L.LightningDataModule):
-    """Train/val/test loaders over given corpora; shuffling is seeded, so epochs are reproducible."""
+    """Train/val/test loaders over given corpora; shuffling is seeded, so epochs are
+    reproducible."""
 
     def __init__(
         self,
@@ -129,14 +132,14 @@ class AffectDataModule(L.LightningDataModule):
 
 
 def build_datamodule(cfg: RunConfig) -> AffectDataModule:
-    """The data of a run: SynthMOSEI by default, or CMU-MOSEI's released ``.csd`` files from ``data_dir``
-    (aligned to the labelled segments, standard folds; see ``data_cards/cmu_mosei.md``)."""
+    """The data of a run: SynthMOSEI by default, or CMU-MOSEI's released ``.csd`` files
+    from ``data_dir`` (aligned to the labelled segments, standard folds; see
+    ``data_cards/cmu_mosei.md``)."""
     if cfg.data_source == "cmu_mosei":
         from affect_lib.data.mosei.dataset import load_mosei
 
-        folds = (
-            Path(cfg.data_dir) / "folds.json"
-        )  # optional: overrides CMU-MOSEI's standard folds
+        # optional: overrides CMU-MOSEI's standard folds
+        folds = Path(cfg.data_dir) / "folds.json"
         corpora = load_mosei(
             cfg.data_dir,
             seq_len=cfg.data.seq_len,
@@ -146,7 +149,8 @@ def build_datamodule(cfg: RunConfig) -> AffectDataModule:
         corpora = generate_synth_mosei(cfg.data, cfg.seed)
     else:  # load_profile only admits the sources above
         raise ValueError(
-            f"data_source {cfg.data_source!r} is not available; valid: synthetic, cmu_mosei"
+            f"data_source {cfg.data_source!r} is not available; valid: synthetic, "
+            f"cmu_mosei"
         )
     return AffectDataModule(
         corpora,

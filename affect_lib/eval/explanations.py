@@ -1,14 +1,16 @@
-"""Metrics of counterfactual explanations (REFERENCE.md, "Explainability metrics worth reporting").
+"""Metrics of counterfactual explanations (REFERENCE.md, "Explainability metrics worth
+reporting").
 
 - validity: share of counterfactuals the classifier assigns to the target;
 - proximity: ‖z′ − z‖ / ‖z‖ per utterance (over valid steps), averaged;
-- sparsity: share of latent dimensions that moved (mean |Δ| over valid steps > ``tol`` × the
-  dimension's mean |z|);
-- realism: Fréchet distance between time-pooled counterfactual latents and time-pooled real latents
-  of the target class;
-- attribution accuracy: top-1 agreement of the most-changed modality with the planted driver;
-- influence AUROC: per modality, how well its influence weight ranks the utterances it drives above
-  the others (one-vs-rest; 0.5 is chance, and what uniform weights score);
+- sparsity: share of latent dimensions that moved (mean |Δ| over valid steps > ``tol`` ×
+  the dimension's mean |z|);
+- realism: Fréchet distance between time-pooled counterfactual latents and time-pooled
+  real latents of the target class;
+- attribution accuracy: top-1 agreement of the most-changed modality with the planted
+  driver;
+- influence AUROC: per modality, how well its influence weight ranks the utterances it
+  drives above the others (one-vs-rest; 0.5 is chance, and what uniform weights score);
 - perceptual score: accuracy drop when one modality is permuted across the test set.
 """
 
@@ -54,7 +56,8 @@ def proximity(z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor) -> np.nda
 def sparsity(
     z: torch.Tensor, z_cf: torch.Tensor, mask: torch.Tensor, *, tol: float = 0.1
 ) -> np.ndarray:
-    """(B,) share of latent dimensions whose mean |Δ| over valid steps exceeds tol × mean |z|."""
+    """(B,) share of latent dimensions whose mean |Δ| over valid steps exceeds tol ×
+    mean |z|."""
     steps = mask.sum(dim=1, keepdim=True).clamp_min(1).to(z.dtype)  # (B, 1)
     delta = _valid((z_cf - z).abs(), mask).sum(dim=1) / steps  # (B, L)
     size = _valid(z.abs(), mask).sum(dim=1) / steps
@@ -62,7 +65,8 @@ def sparsity(
 
 
 def pool_latent(z: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
-    """(B, T, L) → (B, L) mean over valid steps (the representation realism is measured on)."""
+    """(B, T, L) → (B, L) mean over valid steps (the representation realism is measured
+    on)."""
     return (
         (
             _valid(z, mask).sum(dim=1)
@@ -74,8 +78,8 @@ def pool_latent(z: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to the rows of ``a`` (N, L) and ``b`` (M, L):
-    ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a Σ_b)^{1/2})."""
+    """Fréchet distance between Gaussians fitted to the rows of ``a`` (N, L) and ``b``
+    (M, L): ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a Σ_b)^{1/2})."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(
             f"frechet_distance: need (N, L) and (M, L), got {a.shape} and {b.shape}"
@@ -101,13 +105,15 @@ def realism(
     *,
     min_rows: int = 3,
 ) -> tuple[float, float]:
-    """Realism of edits toward other emotions, and the scale to read it on: (edit FD, reference FD).
+    """Realism of edits toward other emotions, and the scale to read it on: (edit FD,
+    reference FD).
 
-    ``z``, ``z_cf`` (B, T, L) original and edited latents, ``mask`` (B, T); ``labels``, ``target`` (B,).
-    Edit FD: per emotion k, the Fréchet distance between the time-pooled edits aimed at k and the
-    pooled real latents of k, averaged over the emotions with at least ``min_rows`` of each. Reference
-    FD: per emotion, its real latents against all other emotions' real latents, averaged likewise.
-    Edits as realistic as the data score well below the reference. NaN when no emotion qualifies.
+    ``z``, ``z_cf`` (B, T, L) original and edited latents, ``mask`` (B, T); ``labels``,
+    ``target`` (B,). Edit FD: per emotion k, the Fréchet distance between the
+    time-pooled edits aimed at k and the pooled real latents of k, averaged over the
+    emotions with at least ``min_rows`` of each. Reference FD: per emotion, its real
+    latents against all other emotions' real latents, averaged likewise. Edits as
+    realistic as the data score well below the reference. NaN when no emotion qualifies.
     """
     labels, target = np.asarray(labels), np.asarray(target)
     real = pool_latent(z, mask)
@@ -131,7 +137,8 @@ def realism(
 
 
 def attribution_accuracy(attribution: np.ndarray, driver: np.ndarray) -> float:
-    """Top-1 agreement of the attributed modality with the planted driver (utterances with driver >= 0)."""
+    """Top-1 agreement of the attributed modality with the planted driver (utterances
+    with driver >= 0)."""
     known = np.asarray(driver) >= 0
     if not known.any():
         return float("nan")
@@ -139,9 +146,10 @@ def attribution_accuracy(attribution: np.ndarray, driver: np.ndarray) -> float:
 
 
 def influence_auroc(influence: np.ndarray, driver: np.ndarray) -> dict[str, float]:
-    """One-vs-rest AUROC of each modality's influence weight (``influence`` (N, 3)) for "this modality
-    drives" (``driver`` (N,), -1 where unknown, those rows left out), plus ``"mean"`` over the
-    modalities that drive some but not all utterances. NaN where it is undefined."""
+    """One-vs-rest AUROC of each modality's influence weight (``influence`` (N, 3)) for
+    "this modality drives" (``driver`` (N,), -1 where unknown, those rows left out),
+    plus ``"mean"`` over the modalities that drive some but not all utterances. NaN
+    where it is undefined."""
     influence, driver = np.asarray(influence, dtype=float), np.asarray(driver)
     if (
         influence.ndim != 2
@@ -154,7 +162,8 @@ def influence_auroc(influence: np.ndarray, driver: np.ndarray) -> dict[str, floa
         )
     if driver.size and (driver.min() < -1 or driver.max() >= len(MODALITIES)):
         raise ValueError(
-            f"influence_auroc: driver must be -1 (unknown) or a modality index 0..{len(MODALITIES) - 1}"
+            f"influence_auroc: driver must be -1 (unknown) or a modality index "
+            f"0..{len(MODALITIES) - 1}"
         )
     known = driver >= 0
     out = {
@@ -168,8 +177,8 @@ def influence_auroc(influence: np.ndarray, driver: np.ndarray) -> dict[str, floa
 
 @torch.no_grad()
 def perceptual_scores(model: AffectDiff, loader, *, seed: int) -> dict[str, float]:
-    """Accuracy on μ minus accuracy when modality m is permuted across the split (one fixed permutation),
-    for each m: how much the classifier relies on each modality."""
+    """Accuracy on μ minus accuracy when modality m is permuted across the split (one
+    fixed permutation), for each m: how much the classifier relies on each modality."""
     model.eval()
     device = next(model.parameters()).device
     batches = [to_device(b, device) for b in loader]
@@ -193,8 +202,9 @@ def perceptual_scores(model: AffectDiff, loader, *, seed: int) -> dict[str, floa
     base = accuracy(full)
     scores = {}
     for m in MODALITIES:
-        # Permuted features keep their own padding pattern only if masks agree: use each donor's
-        # features cut to the receiver's valid steps (left-aligned padding keeps the tail).
+        # Permuted features keep their own padding pattern only if masks agree: use each
+        # donor's features cut to the receiver's valid steps (left-aligned padding keeps
+        # the tail).
         donor = full[m][perm] * full["mask"][..., None].to(full[m].dtype)
         scores[m] = base - accuracy({**full, m: donor})
     return scores

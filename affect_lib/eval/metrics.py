@@ -1,11 +1,13 @@
 """Classification metrics of the book, in numpy (no hidden state, golden-value tested).
 
-MOSEI convention (REFERENCE.md): per emotion, truth and prediction are binarised with ``> 0`` and
-scored with weighted accuracy ``WA = (TP·N/P + TN) / (2N)`` (P positives, N negatives) and weighted
-F1 (the F1 of "present" and of "absent", averaged with their supports as weights, as
-``sklearn.metrics.f1_score(average="weighted")`` computes it on the binarised arrays).
+MOSEI convention (REFERENCE.md): per emotion, truth and prediction are binarised with
+``> 0`` and scored with weighted accuracy ``WA = (TP·N/P + TN) / (2N)`` (P positives, N
+negatives) and weighted F1 (the F1 of "present" and of "absent", averaged with their
+supports as weights, as ``sklearn.metrics.f1_score(average="weighted")`` computes it on
+the binarised arrays).
 
-``auroc`` is the rank (Mann-Whitney) form of the area under the ROC curve, ties counted as half.
+``auroc`` is the rank (Mann-Whitney) form of the area under the ROC curve, ties counted
+as half.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def _check(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarr
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise ValueError(
-            f"metrics: y_true {y_true.shape} and y_pred {y_pred.shape} must be equal 1-D shapes"
+            f"metrics: y_true {y_true.shape} and y_pred {y_pred.shape} must be equal "
+            f"1-D shapes"
         )
     if y_true.size == 0:
         raise ValueError("metrics: empty input")
@@ -73,7 +76,8 @@ def weighted_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float
 def _presence(
     truth: np.ndarray, pred: np.ndarray, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Binarise one emotion's intensities/scores with > 0; both classes must occur in the truth."""
+    """Binarise one emotion's intensities/scores with > 0; both classes must occur in
+    the truth."""
     truth, pred = np.asarray(truth, dtype=float), np.asarray(pred, dtype=float)
     if not (np.isfinite(truth).all() and np.isfinite(pred).all()):
         raise ValueError(f"{what}: truth and pred must be finite (NaN/inf found)")
@@ -85,7 +89,8 @@ def _presence(
 
 
 def mosei_weighted_accuracy(truth: np.ndarray, pred: np.ndarray) -> float:
-    """WA of one emotion: ``truth``/``pred`` (N,) are intensities or scores, present when > 0."""
+    """WA of one emotion: ``truth``/``pred`` (N,) are intensities or scores, present
+    when > 0."""
     t, p = _presence(truth, pred, "weighted accuracy")
     pos, neg = int(t.sum()), int((~t).sum())
     tp, tn = int(np.sum(t & p)), int(np.sum(~t & ~p))
@@ -93,18 +98,21 @@ def mosei_weighted_accuracy(truth: np.ndarray, pred: np.ndarray) -> float:
 
 
 def mosei_weighted_f1(truth: np.ndarray, pred: np.ndarray) -> float:
-    """Weighted F1 of one emotion: ``truth``/``pred`` (N,) intensities or scores, present when > 0."""
+    """Weighted F1 of one emotion: ``truth``/``pred`` (N,) intensities or scores,
+    present when > 0."""
     t, p = _presence(truth, pred, "weighted F1")
     return weighted_f1(t.astype(int), p.astype(int), 2)
 
 
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
-    """Area under the ROC curve of ``scores`` (N,) for the boolean ``positive`` (N,): the chance that a
-    random positive outscores a random negative, ties counting one half. NaN when a class is absent."""
+    """Area under the ROC curve of ``scores`` (N,) for the boolean ``positive`` (N,):
+    the chance that a random positive outscores a random negative, ties counting one
+    half. NaN when a class is absent."""
     scores, positive = np.asarray(scores, dtype=float), np.asarray(positive)
     if scores.shape != positive.shape or scores.ndim != 1:
         raise ValueError(
-            f"auroc: scores {scores.shape} and positive {positive.shape} must be equal 1-D shapes"
+            f"auroc: scores {scores.shape} and positive {positive.shape} must be "
+            f"equal 1-D shapes"
         )
     if positive.dtype != bool:
         raise ValueError(f"auroc: positive must be boolean, got {positive.dtype}")

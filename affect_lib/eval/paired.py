@@ -2,11 +2,12 @@
 
 Two levels of pairing are used in chapter 6:
 
-* **seeds** — the per-seed scores of two variants trained with the same seeds: a paired t-test
-  (few seeds, so little power; reported because it is the usual test);
-* **test items** — the per-item outcomes (e.g. correct/incorrect, 0/1) averaged over seeds, then
-  a paired sign-flip permutation test of the mean difference. The item is the unit of analysis,
-  so the repeated use of one utterance across seeds does not inflate the sample.
+* **seeds** — the per-seed scores of two variants trained with the same seeds: a paired
+  t-test (few seeds, so little power; reported because it is the usual test);
+* **test items** — the per-item outcomes (e.g. correct/incorrect, 0/1) averaged over
+  seeds, then a paired sign-flip permutation test of the mean difference. The item is
+  the unit of analysis, so the repeated use of one utterance across seeds does not
+  inflate the sample.
 
 :func:`holm` corrects a family of p-values (one per ablation) for multiple comparisons.
 """
@@ -25,7 +26,8 @@ def _paired(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.nda
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(
-            f"{what}: need two 1-D arrays of the same non-zero length, got {a.shape} and {b.shape}"
+            f"{what}: need two 1-D arrays of the same non-zero length, got {a.shape} "
+            f"and {b.shape}"
         )
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError(f"{what}: scores contain NaN or inf")
@@ -35,8 +37,8 @@ def _paired(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.nda
 def paired_t(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sided p-value of a paired t-test of mean(a − b) = 0 (n ≥ 2).
 
-    Identical pairs (all differences equal, so no variance) give 1.0 when the differences are
-    zero and 0.0 otherwise: the test statistic is then 0 or infinite.
+    Identical pairs (all differences equal, so no variance) give 1.0 when the
+    differences are zero and 0.0 otherwise: the test statistic is then 0 or infinite.
     """
     a, b = _paired(a, b, "paired_t")
     if a.size < 2:
@@ -50,10 +52,11 @@ def paired_t(a: np.ndarray, b: np.ndarray) -> float:
 def sign_flip_test(
     a: np.ndarray, b: np.ndarray, *, n_resamples: int = 10_000, seed: int = 0
 ) -> float:
-    """Two-sided permutation p-value of mean(a − b) = 0 by random sign flips of the paired differences.
+    """Two-sided permutation p-value of mean(a − b) = 0 by random sign flips of the
+    paired differences.
 
-    a, b (N,) per-item scores of two models. Exact under the null that each difference is
-    symmetric around 0; the +1 correction keeps p > 0 (Phipson & Smyth, 2010).
+    a, b (N,) per-item scores of two models. Exact under the null that each difference
+    is symmetric around 0; the +1 correction keeps p > 0 (Phipson & Smyth, 2010).
     """
     a, b = _paired(a, b, "sign_flip_test")
     if n_resamples < 1:
@@ -71,7 +74,8 @@ def sign_flip_test(
 
 
 def holm(pvalues: list[float] | np.ndarray) -> np.ndarray:
-    """Holm–Bonferroni adjusted p-values (same order as given; NaN stays NaN and is not counted)."""
+    """Holm–Bonferroni adjusted p-values (same order as given; NaN stays NaN and is not
+    counted)."""
     p = np.asarray(pvalues, dtype=float)
     out = np.full_like(p, math.nan)
     valid = np.flatnonzero(~np.isnan(p))

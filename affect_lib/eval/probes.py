@@ -1,4 +1,5 @@
-"""Linear probes: how much each modality alone (and all together) tells about the emotion."""
+"""Linear probes: how much each modality alone (and all together) tells about the
+emotion."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ __all__ = ["ProbeResult", "pool_features", "linear_probe", "probe_modalities"]
 
 
 def pool_features(corpus: MultimodalCorpus, modality: str) -> np.ndarray:
-    """(N, D) mean over valid steps; ``modality`` is one of MODALITIES or ``"concat"``."""
+    """(N, D) mean over valid steps; ``modality`` is one of MODALITIES or
+    ``"concat"``."""
     if modality == "concat":
         return np.concatenate([pool_features(corpus, m) for m in MODALITIES], axis=1)
     if modality not in MODALITIES:
@@ -28,9 +30,8 @@ def pool_features(corpus: MultimodalCorpus, modality: str) -> np.ndarray:
     counts = corpus.mask.sum(axis=1, keepdims=True)
     if np.any(counts == 0):
         raise ValueError(f"{modality}: utterance with no valid step (mask all False)")
-    return (
-        x.sum(axis=1) / counts
-    )  # padding rows are zero, so the sum covers valid steps only
+    # padding rows are zero, so the sum covers valid steps only
+    return x.sum(axis=1) / counts
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ def linear_probe(
     modality: str = "features",
     C: float = 1.0,
 ) -> ProbeResult:
-    """Standardise, fit multinomial logistic regression (L2, lbfgs: deterministic), score on test."""
+    """Standardise, fit multinomial logistic regression (L2, lbfgs: deterministic),
+    score on test."""
     for name, arr in (("x_train", x_train), ("x_test", x_test)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"linear_probe({modality}): {name} contains NaN or inf")
@@ -72,7 +74,8 @@ def linear_probe(
 def probe_modalities(
     train: MultimodalCorpus, test: MultimodalCorpus, *, C: float = 1.0
 ) -> dict[str, ProbeResult]:
-    """One probe per modality and one on the concatenation, keyed ``text, audio, video, concat``."""
+    """One probe per modality and one on the concatenation, keyed ``text, audio, video,
+    concat``."""
     return {
         m: linear_probe(
             pool_features(train, m),

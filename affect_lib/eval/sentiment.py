@@ -1,19 +1,24 @@
-"""Sentiment metrics of CMU-MOSI / CMU-MOSEI, and a linear sentiment probe for the real-data readers.
+"""Sentiment metrics of CMU-MOSI / CMU-MOSEI, and a linear sentiment probe for the
+real-data readers.
 
-Sentiment is a score in [-3, 3] (the mean of three annotators' seven-point ratings, so a multiple of
-1/3). The metrics follow MMSA's ``MetricsTop`` (``__eval_mosei_regression``), the convention behind
-most published MOSI/MOSEI tables, so numbers computed here can be set next to them:
+Sentiment is a score in [-3, 3] (the mean of three annotators' seven-point ratings, so a
+multiple of 1/3). The metrics follow MMSA's ``MetricsTop``
+(``__eval_mosei_regression``), the convention behind most published MOSI/MOSEI tables,
+so numbers computed here can be set next to them:
 
-* ``acc2_has0`` / ``f1_has0``: negative (< 0) against non-negative (>= 0), every segment;
-* ``acc2_non0`` / ``f1_non0``: negative (< 0) against positive (> 0), segments whose truth is 0
-  left out (the other Acc-2 of the literature; tables often give both as "has0 / non0");
-* ``acc7`` (``acc5``): truth and prediction clipped to [-3, 3] ([-2, 2]) and rounded with
-  ``numpy.round``, which rounds halves to even (2.5 -> 2), then compared;
-* ``mae``: mean absolute error of the unclipped prediction; ``corr``: Pearson correlation (NaN when
-  truth or prediction is constant, where it is undefined).
+* ``acc2_has0`` / ``f1_has0``: negative (< 0) against non-negative (>= 0), every
+  segment;
+* ``acc2_non0`` / ``f1_non0``: negative (< 0) against positive (> 0), segments whose
+  truth is 0 left out (the other Acc-2 of the literature; tables often give both as
+  "has0 / non0");
+* ``acc7`` (``acc5``): truth and prediction clipped to [-3, 3] ([-2, 2]) and rounded
+  with ``numpy.round``, which rounds halves to even (2.5 -> 2), then compared;
+* ``mae``: mean absolute error of the unclipped prediction; ``corr``: Pearson
+  correlation (NaN when truth or prediction is constant, where it is undefined).
 
 F1 is sklearn's ``average="weighted"`` on the two classes. Only the CMU-MOSEI readers
-(:mod:`affect_lib.data.mosei.dataset`, :mod:`affect_lib.data.mosei.mmsa`) carry sentiment; SynthMOSEI has none.
+(:mod:`affect_lib.data.mosei.dataset`, :mod:`affect_lib.data.mosei.mmsa`) carry
+sentiment; SynthMOSEI has none.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ _RANGE_TOL = 1e-4  # float32 labels of exactly +-3 may carry rounding
 
 @dataclass(frozen=True)
 class SentimentScores:
-    """MMSA's regression metrics on N segments (``n_nonzero`` of them with a non-zero truth)."""
+    """MMSA's regression metrics on N segments (``n_nonzero`` of them with a non-zero
+    truth)."""
 
     acc2_has0: float
     f1_has0: float
@@ -69,7 +75,8 @@ def _check(
     truth, pred = np.asarray(truth, np.float64), np.asarray(pred, np.float64)
     if truth.ndim != 1 or truth.shape != pred.shape:
         raise ValueError(
-            f"{where}: truth {truth.shape} and pred {pred.shape} must be equal 1-D shapes"
+            f"{where}: truth {truth.shape} and pred {pred.shape} must be equal 1-D "
+            f"shapes"
         )
     if truth.size == 0:
         raise ValueError(f"{where}: empty input")
@@ -85,7 +92,8 @@ def _check(
     if out.any():
         i = int(np.argmax(out))
         raise ValueError(
-            f"{where}: truth[{i}] is {truth[i]}, expected a sentiment in [{lo:g}, {hi:g}]"
+            f"{where}: truth[{i}] is {truth[i]}, expected a sentiment in [{lo:g}, "
+            f"{hi:g}]"
         )
     return truth, pred
 
@@ -100,7 +108,8 @@ def _class_acc(truth: np.ndarray, pred: np.ndarray, bound: float) -> float:
 
 
 def sentiment_metrics(truth: np.ndarray, pred: np.ndarray) -> SentimentScores:
-    """(N,) truth in [-3, 3], (N,) finite predictions -> :class:`SentimentScores` (module docstring)."""
+    """(N,) truth in [-3, 3], (N,) finite predictions -> :class:`SentimentScores`
+    (module docstring)."""
     truth, pred = _check(truth, pred)
     has0_t, has0_p = (truth >= 0).astype(np.int64), (pred >= 0).astype(np.int64)
     nz = truth != 0
@@ -133,7 +142,8 @@ def sentiment_metrics(truth: np.ndarray, pred: np.ndarray) -> SentimentScores:
 
 @dataclass(frozen=True)
 class SentimentProbe:
-    """A ridge probe's chosen strength, its validation MAE per strength, and its test scores."""
+    """A ridge probe's chosen strength, its validation MAE per strength, and its test
+    scores."""
 
     modality: str
     alpha: float
@@ -158,9 +168,8 @@ def _sentiment_of(
             f"sentiment probe: sentiment[{split!r}] has shape {y.shape}, expected "
             f"({len(corpora[split].ids)},) to match its corpus"
         )
-    _check(
-        y, y, where=f"sentiment probe: sentiment[{split!r}]"
-    )  # finite, in range; names the first bad row
+    # finite, in range; names the first bad row
+    _check(y, y, where=f"sentiment probe: sentiment[{split!r}]")
     return y
 
 
@@ -171,12 +180,15 @@ def sentiment_probe(
     modality: str = "concat",
     alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0),
 ) -> SentimentProbe:
-    """Standardised ridge regression on features mean-pooled over valid steps (``pool_features``).
+    """Standardised ridge regression on features mean-pooled over valid steps
+    (``pool_features``).
 
-    ``corpora`` / ``sentiment``: ``train``, ``val``, ``test`` as :class:`~affect_lib.data.mosei.dataset.MoseiSplits`
-    and :class:`~affect_lib.data.mosei.mmsa.MmsaSplits` hold them. The strength is the one with the lowest
-    validation MAE (the first on ties); the probe is then scored on test, its predictions clipped to
-    [-3, 3] (the truth's range, so clipping can only lower the MAE). Closed-form and deterministic.
+    ``corpora`` / ``sentiment``: ``train``, ``val``, ``test`` as
+    :class:`~affect_lib.data.mosei.dataset.MoseiSplits` and
+    :class:`~affect_lib.data.mosei.mmsa.MmsaSplits` hold them. The strength is the one
+    with the lowest validation MAE (the first on ties); the probe is then scored on
+    test, its predictions clipped to [-3, 3] (the truth's range, so clipping can only
+    lower the MAE). Closed-form and deterministic.
     """
     if not alphas or any(not np.isfinite(a) or a <= 0 for a in alphas):
         raise ValueError(
@@ -205,7 +217,8 @@ def sentiment_probe(
 def probe_sentiment_modalities(
     corpora: dict[str, MultimodalCorpus], sentiment: dict[str, np.ndarray], **kw
 ) -> dict[str, SentimentProbe]:
-    """One probe per modality and one on their concatenation, keyed ``text, audio, video, concat``."""
+    """One probe per modality and one on their concatenation, keyed ``text, audio,
+    video, concat``."""
     return {
         m: sentiment_probe(corpora, sentiment, modality=m, **kw)
         for m in (*MODALITIES, "concat")

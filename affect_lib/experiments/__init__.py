@@ -1,1 +1,2 @@
-"""Multi-run studies, one module per chapter that needs many trained models or many draws."""
+"""Multi-run studies, one module per chapter that needs many trained models or many
+draws."""

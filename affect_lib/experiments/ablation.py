@@ -1,23 +1,25 @@
-"""Chapter 6's ablations: Affect-Diff variants trained on the same data, budget and seeds.
+"""Chapter 6's ablations: Affect-Diff variants trained on the same data, budget and
+seeds.
 
-A :class:`~affect_lib.experiments.ablation_variants.Variant` is the full model of chapter 3 with one
-thing changed (a component removed, a loss weight swept, the Gumbel edges made hard). Every
-(variant, seed) run
+A :class:`~affect_lib.experiments.ablation_variants.Variant` is the full model of
+chapter 3 with one thing changed (a component removed, a loss weight swept, the Gumbel
+edges made hard). Every (variant, seed) run
 
-1. trains with :func:`affect_lib.affect_diff.loop.fit_plain` for ``cfg.ablation.ablation_epochs``
-   epochs (fixed budget, no early stopping), seed ``s`` for initialisation, data order and noise;
+1. trains with :func:`affect_lib.affect_diff.loop.fit_plain` for
+   ``cfg.ablation.ablation_epochs`` epochs (fixed budget, no early stopping), seed ``s``
+   for initialisation, data order and noise;
 2. scores the test split:
 
-   * ``accuracy`` — the classifier on μ (chapter 3's ``test_accuracy``; denoising μ first changes it
-     by well under a point there, and would cost a third of a run);
+   * ``accuracy`` — the classifier on μ (chapter 3's ``test_accuracy``; denoising μ
+     first changes it by well under a point there, and would cost a third of a run);
    * ``driver_acc`` — the most influential modality is the planted driver; a tie among k
      modalities scores 1/k, so uniform weights (``no_graph``) score exactly chance, 1/3;
-   * ``cf_validity`` — share of ``ablation_n_cf`` test utterances that the classifier reads as the
-     target after a counterfactual edit toward another emotion with chapter 4's settings
-     (:data:`CF_EDIT`); NaN without a diffusion prior.
+   * ``cf_validity`` — share of ``ablation_n_cf`` test utterances that the classifier
+     reads as the target after a counterfactual edit toward another emotion with chapter
+     4's settings (:data:`CF_EDIT`); NaN without a diffusion prior.
 
-Runs are independent, so they can be spread over processes (``n_jobs``); each uses one thread, so
-the numbers do not depend on ``n_jobs`` or on the machine's core count.
+Runs are independent, so they can be spread over processes (``n_jobs``); each uses one
+thread, so the numbers do not depend on ``n_jobs`` or on the machine's core count.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ __all__ = [
     "run_ablations",
 ]
 
-# Chapter 4's edit: start at 0.85 T, guidance scale 10, DDIM with eta = 1 (its `ddim_steps` steps).
+# Chapter 4's edit: start at 0.85 T, guidance scale 10, DDIM with eta = 1 (its
+# `ddim_steps` steps).
 CF_EDIT = {"t_start_frac": 0.85, "cfg_scale": 10.0, "eta": 1.0}
 
 
@@ -65,12 +68,10 @@ class AblationRun:
     seed: int
     scores: dict[str, float]  # accuracy, driver_acc, cf_validity, train_loss, seconds
     correct: np.ndarray  # (N_test,) 0/1: the variant's inference path is right
-    driver_hit: (
-        np.ndarray
-    )  # (N_test,) in [0, 1]: 1/k when the driver is among k tied maxima; NaN if unknown
-    cf_hit: (
-        np.ndarray
-    )  # (n_cf,) 0/1: the edit reached its target (empty without a prior)
+    # (N_test,) in [0, 1]: 1/k when the driver is among k tied maxima; NaN if unknown
+    driver_hit: np.ndarray
+    # (n_cf,) 0/1: the edit reached its target (empty without a prior)
+    cf_hit: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,15 @@ class AblationResult:
         )
 
     def outcomes(self, variant: str, what: str) -> np.ndarray:
-        """(n_seeds, N) per-utterance outcomes ``what`` (correct, driver_hit, cf_hit), rows in seed order."""
+        """(n_seeds, N) per-utterance outcomes ``what`` (correct, driver_hit, cf_hit),
+        rows in seed order."""
         runs = sorted(
             (r for r in self.runs if r.variant == variant), key=lambda r: r.seed
         )
         if not runs:
             raise KeyError(
-                f"no runs of variant {variant!r}; have {sorted({r.variant for r in self.runs})}"
+                f"no runs of variant {variant!r}; have "
+                f"{sorted({r.variant for r in self.runs})}"
             )
         return np.stack([getattr(r, what) for r in runs])
 
@@ -144,7 +147,8 @@ def _score(
     return scores, correct, hit, cf_hit
 
 
-# Each worker process builds the (deterministic) dataset once and keeps it for its later runs.
+# Each worker process builds the (deterministic) dataset once and keeps it for its later
+# runs.
 _DATA: dict[str, AffectDataModule] = {}
 
 
@@ -159,8 +163,10 @@ def _data(cfg: RunConfig) -> AffectDataModule:
 
 
 def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
-    """Train and score one variant with training seed ``seed`` on ``cfg``'s data (CPU, one thread)."""
-    # one thread and deterministic kernels for the run only: the caller's settings come back afterwards
+    """Train and score one variant with training seed ``seed`` on ``cfg``'s data (CPU,
+    one thread)."""
+    # one thread and deterministic kernels for the run only: the caller's settings come
+    # back afterwards
     threads, deterministic = (
         torch.get_num_threads(),
         torch.are_deterministic_algorithms_enabled(),
@@ -192,9 +198,11 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
 def run_ablations(
     cfg: RunConfig, variants: list[str] | None = None, *, n_jobs: int = 1
 ) -> AblationResult:
-    """Every variant (default: ``cfg.ablation.ablation_variants``) × seeds ``cfg.seed + i``, i < ``ablation_seeds``.
+    """Every variant (default: ``cfg.ablation.ablation_variants``) × seeds ``cfg.seed +
+    i``, i < ``ablation_seeds``.
 
-    ``n_jobs`` > 1 spreads the runs over that many processes (joblib); results are identical.
+    ``n_jobs`` > 1 spreads the runs over that many processes (joblib); results are
+    identical.
     """
     names = list(cfg.ablation.ablation_variants if variants is None else variants)
     unknown = [n for n in names if n not in VARIANTS]

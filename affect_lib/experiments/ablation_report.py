@@ -1,10 +1,12 @@
 """Tables of chapter 6 from an :class:`~affect_lib.experiments.ablation.AblationResult`.
 
 * :func:`summary` — mean ± std over seeds per variant and metric;
-* :func:`compare` — every ablation against ``full``: mean difference, paired t-test over seeds,
-  sign-flip test over test utterances (outcomes averaged over seeds), Holm-adjusted;
-* :func:`findings` — one plain sentence per ablation, generated from ``compare`` (the book's
-  prose must hold for any seed, so the per-run verdicts are computed, not written);
+* :func:`compare` — every ablation against ``full``: mean difference, paired t-test over
+  seeds, sign-flip test over test utterances (outcomes averaged over seeds),
+  Holm-adjusted;
+* :func:`findings` — one plain sentence per ablation, generated from ``compare`` (the
+  book's prose must hold for any seed, so the per-run verdicts are computed, not
+  written);
 * its figures are in :mod:`affect_lib.plots.ablation`.
 """
 
@@ -26,8 +28,8 @@ ALPHA = 0.05
 
 
 def summary(result: AblationResult) -> pd.DataFrame:
-    """Rows: variants (in run order); columns: (metric, mean|std) for accuracy, driver_acc,
-    cf_validity and seconds per run."""
+    """Rows: variants (in run order); columns: (metric, mean|std) for accuracy,
+    driver_acc, cf_validity and seconds per run."""
     table = result.table()
     cols = ["accuracy", "driver_acc", "cf_validity", "seconds"]
     order = list(dict.fromkeys(table["variant"]))
@@ -46,11 +48,12 @@ def compare(
     n_resamples: int = 10_000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """One row per (ablation, metric): Δ = ablation − reference (mean over seeds), p over seeds,
-    p over test utterances and its Holm adjustment within the metric's family of ablations.
+    """One row per (ablation, metric): Δ = ablation − reference (mean over seeds), p
+    over seeds, p over test utterances and its Holm adjustment within the metric's
+    family of ablations.
 
-    Metrics a variant cannot be scored on (cf_validity without a prior, driver_acc without a planted
-    driver) are left out.
+    Metrics a variant cannot be scored on (cf_validity without a prior, driver_acc
+    without a planted driver) are left out.
     """
     variants = [v for v in dict.fromkeys(result.table()["variant"]) if v != reference]
     rows = []
@@ -65,13 +68,16 @@ def compare(
                 _seed_scores(result, reference, metric),
             )
             if not (np.isfinite(a).all() and np.isfinite(b).all()):
-                continue  # undefined here (e.g. driver accuracy on real data: no planted driver)
+                # undefined here (e.g. driver accuracy on real data: no planted driver)
+                continue
             if items.shape != ref_items.shape:
                 raise ValueError(
-                    f"{v} and {reference} were scored on different items ({items.shape} vs "
+                    f"{v} and {reference} were scored on different items "
+                    f"({items.shape} vs "
                     f"{ref_items.shape}); run them with the same seeds and data"
                 )
-            # average over seeds per item; items without a known driver (NaN) are dropped
+            # average over seeds per item; items without a known driver (NaN) are
+            # dropped
             ia, ib = np.nanmean(items, axis=0), np.nanmean(ref_items, axis=0)
             keep = np.isfinite(ia) & np.isfinite(ib)
             rows.append(
@@ -101,18 +107,21 @@ def compare(
 
 
 def findings(comparison: pd.DataFrame) -> list[str]:
-    """One sentence per ablation and metric, e.g. 'no_graph lowers accuracy by 0.187 (p_holm = 0.0001)'."""
+    """One sentence per ablation and metric, e.g. 'no_graph lowers accuracy by 0.187
+    (p_holm = 0.0001)'."""
     out = []
     for (variant, metric), r in comparison.iterrows():
         if r["significant"]:
             verb = "raises" if r["delta"] > 0 else "lowers"
             out.append(
                 f"{variant} {verb} {metric} by {abs(r['delta']):.3f} "
-                f"({r['reference']:.3f} -> {r['ablation']:.3f}; Holm-adjusted p = {r['p_holm']:.2g})"
+                f"({r['reference']:.3f} -> {r['ablation']:.3f}; Holm-adjusted p = "
+                f"{r['p_holm']:.2g})"
             )
         else:
             out.append(
-                f"{variant} leaves {metric} unchanged within noise (Δ = {r['delta']:+.3f}, "
+                f"{variant} leaves {metric} unchanged within noise (Δ = "
+                f"{r['delta']:+.3f}, "
                 f"Holm-adjusted p = {r['p_holm']:.2g})"
             )
     return out

@@ -1,9 +1,10 @@
 """Chapter 6's ablation variants: the full model of chapter 3 with one thing changed.
 
-A :class:`Variant` removes a component (the causal graph, the diffusion prior, classifier-free
-guidance dropout), sweeps a loss weight (λ₁ with the diffusion gradient reaching the encoder, λ₂ of
-the KL term) or makes the Gumbel edges hard. :data:`VARIANTS` holds the study's variants by
-name; :func:`variant_config` turns one into the :class:`~affect_lib.config.RunConfig` of a run.
+A :class:`Variant` removes a component (the causal graph, the diffusion prior,
+classifier-free guidance dropout), sweeps a loss weight (λ₁ with the diffusion gradient
+reaching the encoder, λ₂ of the KL term) or makes the Gumbel edges hard.
+:data:`VARIANTS` holds the study's variants by name; :func:`variant_config` turns one
+into the :class:`~affect_lib.config.RunConfig` of a run.
 :mod:`affect_lib.experiments.ablation` trains and scores them.
 """
 
@@ -20,20 +21,18 @@ __all__ = ["Variant", "VARIANTS", "variant_config"]
 
 @dataclass(frozen=True)
 class Variant:
-    """One ablation: ModelConfig overrides plus the two switches that are not config fields."""
+    """One ablation: ModelConfig overrides plus the two switches that are not config
+    fields."""
 
     name: str  # glue-safe identifier (letters, digits, underscores)
     description: str
     group: str  # "component", "lambda1", "lambda2" or "gumbel" (for tables and plots)
-    model: dict[str, Any] = field(
-        default_factory=dict
-    )  # ModelConfig fields to override
-    use_graph: bool = (
-        True  # False: uniform modality weights instead of the causal graph
-    )
-    diffusion: bool = (
-        True  # False: no prior is trained (λ₁ = 0), so there are no counterfactuals
-    )
+    # ModelConfig fields to override
+    model: dict[str, Any] = field(default_factory=dict)
+    # False: uniform modality weights instead of the causal graph
+    use_graph: bool = True
+    # False: no prior is trained (λ₁ = 0), so there are no counterfactuals
+    diffusion: bool = True
 
 
 VARIANTS: dict[str, Variant] = {
@@ -41,7 +40,8 @@ VARIANTS: dict[str, Variant] = {
     for v in (
         Variant(
             "full",
-            "the model of chapter 3 (λ₁ = 1 with the diffusion gradient stopped at z, λ₂ = 1e-3)",
+            "the model of chapter 3 (λ₁ = 1 with the diffusion gradient stopped at z, "
+            "λ₂ = 1e-3)",
             "component",
         ),
         Variant(
@@ -105,10 +105,11 @@ VARIANTS: dict[str, Variant] = {
 
 
 def variant_config(cfg: RunConfig, variant: Variant, seed: int) -> RunConfig:
-    """``cfg`` with the variant's model overrides and training seed ``seed`` (validated again).
+    """``cfg`` with the variant's model overrides and training seed ``seed`` (validated
+    again).
 
-    The schedules (warmup, Gumbel temperature) stay those of chapter 3's ``max_epochs``: an ablation
-    run is chapter 3's training stopped after ``ablation_epochs`` epochs."""
+    The schedules (warmup, Gumbel temperature) stay those of chapter 3's ``max_epochs``:
+    an ablation run is chapter 3's training stopped after ``ablation_epochs`` epochs."""
     unknown = set(variant.model) - {f.name for f in dataclasses.fields(cfg.model)}
     if unknown:
         raise ValueError(

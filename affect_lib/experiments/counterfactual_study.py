@@ -1,5 +1,6 @@
-"""The experiments of chapter 4, as functions: target choice, CFG-scale sweep, sampler race, and the
-source→target validity matrix. Each edits one fixed batch so every number is comparable.
+"""The experiments of chapter 4, as functions: target choice, CFG-scale sweep, sampler
+race, and the source→target validity matrix. Each edits one fixed batch so every number
+is comparable.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ __all__ = [
 
 
 def other_emotion(label: torch.Tensor, *, seed: int) -> torch.Tensor:
-    """(B,) a uniformly drawn emotion different from each utterance's own label (seeded)."""
+    """(B,) a uniformly drawn emotion different from each utterance's own label
+    (seeded)."""
     shift = np.random.default_rng(seed).integers(1, len(EMOTIONS), len(label))
     return torch.as_tensor(
         (label.cpu().numpy() + shift) % len(EMOTIONS), dtype=torch.long
@@ -55,7 +57,8 @@ def scale_sweep(
     seed: int,
     **edit,
 ) -> pd.DataFrame:
-    """One row per CFG scale: validity, proximity, sparsity (same noise for every scale)."""
+    """One row per CFG scale: validity, proximity, sparsity (same noise for every
+    scale)."""
     rows = []
     for s in cfg_scales:
         cf = counterfactual(
@@ -75,8 +78,9 @@ def sampler_race(
     repeats: int = 1,
     **edit,
 ) -> tuple[pd.DataFrame, dict[str, Counterfactual]]:
-    """DDIM at each step count and full DDPM on the same batch, targets and noise: seconds (best of
-    ``repeats``), network evaluations, validity. Returns the table and the counterfactuals by row name."""
+    """DDIM at each step count and full DDPM on the same batch, targets and noise:
+    seconds (best of ``repeats``), network evaluations, validity. Returns the table and
+    the counterfactuals by row name."""
     runs = [(f"DDIM {n}", "ddim", int(n)) for n in ddim_steps] + [
         ("DDPM", "ddpm", edit["t_start"] + 1)
     ]
@@ -103,8 +107,9 @@ def sampler_race(
 
 
 def validity_matrix(model: AffectDiff, batch: dict, *, seed: int, **edit) -> np.ndarray:
-    """(6, 6) share of utterances of source emotion i (their label) classified as j after an edit
-    toward j; every utterance is edited toward all six emotions (the diagonal: toward its own)."""
+    """(6, 6) share of utterances of source emotion i (their label) classified as j
+    after an edit toward j; every utterance is edited toward all six emotions (the
+    diagonal: toward its own)."""
     n, k = len(batch["label"]), len(EMOTIONS)
     tiled = {
         key: (

@@ -1,17 +1,19 @@
 """How large is one variant's gain over another, across draws of SynthAffWild?
 
-Chapter 5's ablation reports one draw of SynthAffWild (the ``seed`` parameter): about 40 test pairs
-per split and five splits. On one draw a difference of two points between variants is within the
-noise; measured on the book's size, the fusion - features gap moves by several points from one draw
-to the next. This module reruns protocol cells (one window and tau, one or both targets) on several
-draws. Data seed ``d`` generates the corpus, and the split and learner seeds are ``d, ...,
-d + n_seeds - 1``, as the chapter does for its own seed. So the draw ``d = seed`` reproduces the
-chapter's cells exactly (tested). It returns each draw's accuracies and, over the draws, the mean gap
-with a Student-t interval: the draws are independent corpora, so their gaps are independent samples
-of the gap on SynthAffWild.
+Chapter 5's ablation reports one draw of SynthAffWild (the ``seed`` parameter): about 40
+test pairs per split and five splits. On one draw a difference of two points between
+variants is within the noise; measured on the book's size, the fusion - features gap
+moves by several points from one draw to the next. This module reruns protocol cells
+(one window and tau, one or both targets) on several draws. Data seed ``d`` generates
+the corpus, and the split and learner seeds are ``d, ..., d + n_seeds - 1``, as the
+chapter does for its own seed. So the draw ``d = seed`` reproduces the chapter's cells
+exactly (tested). It returns each draw's accuracies and, over the draws, the mean gap
+with a Student-t interval: the draws are independent corpora, so their gaps are
+independent samples of the gap on SynthAffWild.
 
-Only the small window caches are kept (``cache_dir``); each draw's generated files (video features
-and audio, ~80 MB at the book's size) go to a temporary folder and are removed once windowed.
+Only the small window caches are kept (``cache_dir``); each draw's generated files
+(video features and audio, ~80 MB at the book's size) go to a temporary folder and are
+removed once windowed.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ __all__ = ["cell_over_draws", "gap_summary", "mean_interval"]
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Mean and Student-t half-width at ``level`` of ``values`` (NaNs dropped): (mean, half-width);
-    the mean is NaN without values, the half-width NaN below two."""
+    """Mean and Student-t half-width at ``level`` of ``values`` (NaNs dropped): (mean,
+    half-width); the mean is NaN without values, the half-width NaN below two."""
     v = np.asarray(values, dtype=np.float64)
     v = v[~np.isnan(v)]
     if len(v) < 2:
@@ -63,22 +65,26 @@ def cell_over_draws(
     caches: dict[tuple[str, str], EmbeddingCache] | None = None,
     n_jobs: int = 1,
 ) -> pd.DataFrame:
-    """The cells (``targets`` x ``window_s``, ``tau``, ``encoder``; default ``cfg.encoder``) on every draw.
+    """The cells (``targets`` x ``window_s``, ``tau``, ``encoder``; default
+    ``cfg.encoder``) on every draw.
 
-    Returns one row per data seed and target: ``data_seed``, ``target``, the mean accuracy over split
-    seeds of every variant (NaN where the cell could not be fitted) and ``test_pairs`` (mean per
-    split). ``params``: the generator's knobs; ``embedding_dir`` / ``caches``: the embedding store
-    and caches, as in :func:`~affect_lib.experiments.lasca_protocol.run_protocol`.
+    Returns one row per data seed and target: ``data_seed``, ``target``, the mean
+    accuracy over split seeds of every variant (NaN where the cell could not be fitted)
+    and ``test_pairs`` (mean per split). ``params``: the generator's knobs;
+    ``embedding_dir`` / ``caches``: the embedding store and caches, as in
+    :func:`~affect_lib.experiments.lasca_protocol.run_protocol`.
     """
     unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
     if unknown or not variants or not targets or not data_seeds:
         raise ValueError(
-            f"cell_over_draws: unknown variants/targets {sorted(unknown)} or nothing to run; "
+            f"cell_over_draws: unknown variants/targets {sorted(unknown)} or nothing "
+            f"to run; "
             f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}"
         )
     if float(window_s) not in map(float, cfg.windows_s):
         raise ValueError(
-            f"cell_over_draws: window_s {window_s:g} is not one of windows_s {cfg.windows_s}"
+            f"cell_over_draws: window_s {window_s:g} is not one of windows_s "
+            f"{cfg.windows_s}"
         )
     encoder = cfg.encoder if encoder is None else encoder
     caches = {} if caches is None else caches
@@ -124,19 +130,21 @@ def gap_summary(
     over: Sequence[str] = ("features", "st"),
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """The gap ``of - b`` for every ``b`` in ``over``, per target, across the draws of :func:`cell_over_draws`.
+    """The gap ``of - b`` for every ``b`` in ``over``, per target, across the draws of
+    :func:`cell_over_draws`.
 
-    One row per target and gap (index ``("arousal", "fusion - features")``, ...): ``mean``, ``std``
-    (ddof 1), the ``level`` Student-t interval ``ci_low`` / ``ci_high`` of the mean, ``draws`` (draws
-    with both accuracies) and ``positive`` (the share of those draws where the gap is > 0). Fewer than
-    two draws: NaN spread.
+    One row per target and gap (index ``("arousal", "fusion - features")``, ...):
+    ``mean``, ``std`` (ddof 1), the ``level`` Student-t interval ``ci_low`` /
+    ``ci_high`` of the mean, ``draws`` (draws with both accuracies) and ``positive``
+    (the share of those draws where the gap is > 0). Fewer than two draws: NaN spread.
     """
     if not 0 < level < 1:
         raise ValueError(f"gap_summary: level must be in (0, 1), got {level}")
     missing = {"target", of, *over} - set(draws.columns)
     if missing:
         raise ValueError(
-            f"gap_summary: no column {sorted(missing)} in the draws table (columns: {list(draws.columns)})"
+            f"gap_summary: no column {sorted(missing)} in the draws table (columns: "
+            f"{list(draws.columns)})"
         )
     rows = {}
     for target, part in draws.groupby("target", sort=False):

@@ -1,29 +1,34 @@
-"""LaScA's evaluation protocol: every (window, tau, target, variant, encoder) cell over seeds.
+"""LaScA's evaluation protocol: every (window, tau, target, variant, encoder) cell over
+seeds.
 
 Cells (LaScA's ablation grid, sizes from :class:`~affect_lib.config.LascaConfig`):
 
-- window sizes ``cfg.windows_s`` (3 s, 5 s) x relative-change thresholds ``cfg.taus`` (10 %, 20 %)
-  x targets (arousal, valence);
-- variants (:mod:`affect_lib.experiments.lasca_representations`): ``features``, ``st``, ``fusion``
-  and ``namelex``, and the two controls ``zfeatures`` and ``mask`` when asked for by name;
-- encoders ``cfg.encoders`` for the three variants that embed text (``features`` has none: its
-  rows say encoder "none");
-- seeds ``seed, seed + 1, ...`` (``cfg.n_seeds``): each seed draws its own subject-independent split,
-  a share ``cfg.test_subjects`` of the subjects (of all window sets together) held out for testing;
-  within a seed all cells, of every window length, share the split, so variants and window lengths
-  are compared on the same test subjects.
+- window sizes ``cfg.windows_s`` (3 s, 5 s) x relative-change thresholds ``cfg.taus``
+  (10 %, 20 %) x targets (arousal, valence);
+- variants (:mod:`affect_lib.experiments.lasca_representations`): ``features``, ``st``,
+  ``fusion`` and ``namelex``, and the two controls ``zfeatures`` and ``mask`` when asked
+  for by name;
+- encoders ``cfg.encoders`` for the three variants that embed text (``features`` has
+  none: its rows say encoder "none");
+- seeds ``seed, seed + 1, ...`` (``cfg.n_seeds``): each seed draws its own
+  subject-independent split, a share ``cfg.test_subjects`` of the subjects (of all
+  window sets together) held out for testing; within a seed all cells, of every window
+  length, share the split, so variants and window lengths are compared on the same test
+  subjects.
 
-Each pair-delta dimension is standardised on the training pairs. Each window set's masks and
-embeddings are computed once (:func:`~affect_lib.experiments.lasca_representations.represent`)
-and reused by every cell. The default embedding mode is ``"pooled"``
-(:mod:`affect_lib.lasca.semantic`): with the paper's ``"template"`` mode the grid's ~1,000 windows x
-2 lexicons x 2 encoders cost minutes of CPU encoding (MPNet reads ~3-6 template texts/s on 2 cores),
-with the pooled mode seconds; pass ``mode="template"`` for the paper's encoding. Per cell and
+Each pair-delta dimension is standardised on the training pairs. Each window set's masks
+and embeddings are computed once
+(:func:`~affect_lib.experiments.lasca_representations.represent`) and reused by every
+cell. The default embedding mode is ``"pooled"`` (:mod:`affect_lib.lasca.semantic`):
+with the paper's ``"template"`` mode the grid's ~1,000 windows x 2 lexicons x 2 encoders
+cost minutes of CPU encoding (MPNet reads ~3-6 template texts/s on 2 cores), with the
+pooled mode seconds; pass ``mode="template"`` for the paper's encoding. Per cell and
 seed: preference pairs of the train / test subjects
-(:func:`~affect_lib.lasca.pairs.preference_pairs`), the MLP trained on the train pairs with
-``random_state = seed``, pairwise accuracy on the test pairs. Everything is deterministic given the
-seed. A cell with fewer than :data:`MIN_TRAIN_PAIRS` training pairs or no test pair is not fitted:
-its accuracy is NaN and ``note`` says why (tiny smoke-profile data).
+(:func:`~affect_lib.lasca.pairs.preference_pairs`), the MLP trained on the train pairs
+with ``random_state = seed``, pairwise accuracy on the test pairs. Everything is
+deterministic given the seed. A cell with fewer than :data:`MIN_TRAIN_PAIRS` training
+pairs or no test pair is not fitted: its accuracy is NaN and ``note`` says why (tiny
+smoke-profile data).
 """
 
 from __future__ import annotations
@@ -68,8 +73,9 @@ MIN_TRAIN_PAIRS = 10
 
 
 def subject_split(subjects: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """Test subjects of ``seed``: ``max(1, round(share * n))`` of the sorted distinct subjects, drawn
-    with ``numpy.random.default_rng(seed)``; at least one subject stays for training."""
+    """Test subjects of ``seed``: ``max(1, round(share * n))`` of the sorted distinct
+    subjects, drawn with ``numpy.random.default_rng(seed)``; at least one subject stays
+    for training."""
     distinct = np.unique(np.asarray(subjects).astype(str))
     if len(distinct) < 2:
         raise ValueError(
@@ -82,9 +88,10 @@ def subject_split(subjects: np.ndarray, share: float, seed: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class ProtocolResult:
-    """``table``: one row per cell and seed; ``summary``: mean / std per cell (:func:`summarise`);
-    ``timings``: seconds spent representing and fitting (not deterministic, kept out of the tables);
-    ``parameters``: trainable MLP parameters per (variant, encoder)."""
+    """``table``: one row per cell and seed; ``summary``: mean / std per cell
+    (:func:`summarise`); ``timings``: seconds spent representing and fitting (not
+    deterministic, kept out of the tables); ``parameters``: trainable MLP parameters per
+    (variant, encoder)."""
 
     table: pd.DataFrame
     summary: pd.DataFrame
@@ -100,7 +107,8 @@ def _fit_cell(
     hyper: dict[str, Any],
     seed: int,
 ) -> tuple[dict[str, Any], int | None]:
-    """One cell and seed: fit on the train pairs, score on the others -> (table row, parameter count)."""
+    """One cell and seed: fit on the train pairs, score on the others -> (table row,
+    parameter count)."""
     n_train, n_test = int(train.sum()), int((~train).sum())
     row = dict(
         base,
@@ -112,7 +120,8 @@ def _fit_cell(
     )
     if n_train < MIN_TRAIN_PAIRS or n_test == 0:
         row["note"] = (
-            f"not fitted: {n_train} train / {n_test} test pairs (needs >= {MIN_TRAIN_PAIRS} / 1)"
+            f"not fitted: {n_train} train / {n_test} test pairs (needs >= "
+            f"{MIN_TRAIN_PAIRS} / 1)"
         )
         return row, None
     model = fit_preference(dZ[train], labels[train], seed=seed, **hyper)
@@ -136,12 +145,14 @@ def run_protocol(
     n_jobs: int = 1,
     progress: bool = False,
 ) -> ProtocolResult:
-    """Run the grid (module docstring) on ``window_sets`` (one per window size) and return the tables.
+    """Run the grid (module docstring) on ``window_sets`` (one per window size) and
+    return the tables.
 
-    ``mode``: the semantic embedding mode ("pooled" or "template", :mod:`affect_lib.lasca.semantic`);
-    ``taus`` / ``encoders`` default to ``cfg.taus`` / ``cfg.encoders``; seeds are ``seed ... seed +
-    cfg.n_seeds - 1``. ``n_jobs``: fits run in that many processes (joblib; results do not depend on
-    it). ``progress``: print one line per window set.
+    ``mode``: the semantic embedding mode ("pooled" or "template",
+    :mod:`affect_lib.lasca.semantic`); ``taus`` / ``encoders`` default to ``cfg.taus`` /
+    ``cfg.encoders``; seeds are ``seed ... seed + cfg.n_seeds - 1``. ``n_jobs``: fits
+    run in that many processes (joblib; results do not depend on it). ``progress``:
+    print one line per window set.
     """
     sets = (
         list(window_sets.values())
@@ -153,7 +164,8 @@ def run_protocol(
     unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
     if unknown or not sets:
         raise ValueError(
-            f"run_protocol: unknown variants/targets {sorted(unknown)} or no window set; "
+            f"run_protocol: unknown variants/targets {sorted(unknown)} or no window "
+            f"set; "
             f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}"
         )
     lexicons = sorted({VARIANT_LEXICON[v] for v in variants} - {None})
@@ -170,8 +182,9 @@ def run_protocol(
         tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, dict[str, Any], int]
     ] = []
     timings = {"represent_s": 0.0, "fit_s": 0.0}
-    # one split per seed for every window set, drawn from all their subjects: a subject without windows
-    # of one length (a short video) must not change which subjects the other length tests on
+    # one split per seed for every window set, drawn from all their subjects: a subject
+    # without windows of one length (a short video) must not change which subjects the
+    # other length tests on
     everyone = np.unique(
         np.concatenate([np.asarray(ws.subject).astype(str) for ws in sets])
     )
@@ -189,7 +202,8 @@ def run_protocol(
         timings["represent_s"] += time.perf_counter() - start
         if progress:
             print(
-                f"LaScA protocol: {rep.window_s:g} s windows represented ({len(rep.x)} windows)"
+                f"LaScA protocol: {rep.window_s:g} s windows represented "
+                f"({len(rep.x)} windows)"
             )
         subjects = np.asarray(ws.subject).astype(str)
         test_rows = {s: np.isin(subjects, held_out[s]) for s in seeds}
@@ -235,8 +249,8 @@ def run_protocol(
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std (ddof 1; 0 with one seed) of the accuracy per cell, the number of seeds that
-    were fitted and the mean number of test pairs, in grid order."""
+    """Mean and std (ddof 1; 0 with one seed) of the accuracy per cell, the number of
+    seeds that were fitted and the mean number of test pairs, in grid order."""
     keys = ["window_s", "tau", "target", "variant", "encoder"]
     g = table.groupby(keys, sort=False)
     out = g["accuracy"].agg(

@@ -1,20 +1,21 @@
 """LaScA protocol's inputs: the variants and each window set's representations of them.
 
-Variants (LaScA's ablation): ``features`` (the 73 handcrafted features x only), ``st`` (the sentence
-embedding s of the affective lexicon only), ``fusion`` ([x || s], affective lexicon) and ``namelex``
-([x || s] with the feature-name lexicon: the ablation's "feature-based lexicon"). Two controls that
-are not in the paper, asked for by name (:data:`CONTROLS`), take the semantic path (per-video
-z-scores -> Otsu mask -> text -> sentence embedding) apart: ``zfeatures``, the features z-scored
-within each video (:func:`~affect_lib.lasca.saliency.normalise`), i.e. the person-relative values
-the saliency mask is computed from, without the mask and the text; and ``mask``, the binary
-saliency mask itself (73 values of 0 or 1), without the text. ``zfeatures`` tells how much of what
-the sentence embedding adds is the person-relative view itself, ``mask`` what binarising drops
-(``zfeatures - mask``) and what the lexicon and the encoder add to the mask they encode
-(``st - mask``).
+Variants (LaScA's ablation): ``features`` (the 73 handcrafted features x only), ``st``
+(the sentence embedding s of the affective lexicon only), ``fusion`` ([x || s],
+affective lexicon) and ``namelex`` ([x || s] with the feature-name lexicon: the
+ablation's "feature-based lexicon"). Two controls that are not in the paper, asked for
+by name (:data:`CONTROLS`), take the semantic path (per-video z-scores -> Otsu mask ->
+text -> sentence embedding) apart: ``zfeatures``, the features z-scored within each
+video (:func:`~affect_lib.lasca.saliency.normalise`), i.e. the person-relative values
+the saliency mask is computed from, without the mask and the text; and ``mask``, the
+binary saliency mask itself (73 values of 0 or 1), without the text. ``zfeatures`` tells
+how much of what the sentence embedding adds is the person-relative view itself,
+``mask`` what binarising drops (``zfeatures - mask``) and what the lexicon and the
+encoder add to the mask they encode (``st - mask``).
 
-Inputs: ``x`` is the window-mean feature vector as the window set gives it; ``s`` the sentence
-embedding of the window's salient-feature mask. Each window set's masks and embeddings are computed
-once (:func:`represent`) and reused by every cell of the grid
+Inputs: ``x`` is the window-mean feature vector as the window set gives it; ``s`` the
+sentence embedding of the window's salient-feature mask. Each window set's masks and
+embeddings are computed once (:func:`represent`) and reused by every cell of the grid
 (:mod:`affect_lib.experiments.lasca_protocol`).
 """
 
@@ -39,16 +40,18 @@ __all__ = [
     "represent",
 ]
 
+# the paper's ablation
 VARIANTS: tuple[str, ...] = (
     "features",
     "st",
     "fusion",
     "namelex",
-)  # the paper's ablation
+)
+# ours (module docstring); run only when named
 CONTROLS: tuple[str, ...] = (
     "zfeatures",
     "mask",
-)  # ours (module docstring); run only when named
+)
 VARIANT_LEXICON: dict[str, str | None] = {
     "features": None,
     "st": "affective",
@@ -57,6 +60,7 @@ VARIANT_LEXICON: dict[str, str | None] = {
     "zfeatures": None,
     "mask": None,
 }
+# which feature block
 _FEATURES = {
     "features": "x",
     "st": None,
@@ -64,14 +68,14 @@ _FEATURES = {
     "namelex": "x",
     "zfeatures": "zx",
     "mask": "masks",
-}  # which feature block
+}
 
 
 @dataclass(frozen=True, eq=False)
 class Representations:
-    """One window set's inputs: ``x`` (N, 73) features, ``zx`` (N, 73) the same z-scored within each
-    video, ``masks`` (N, 73) salient features and ``semantic[(encoder, lexicon)]`` (N, D) sentence
-    embeddings."""
+    """One window set's inputs: ``x`` (N, 73) features, ``zx`` (N, 73) the same z-scored
+    within each video, ``masks`` (N, 73) salient features and ``semantic[(encoder,
+    lexicon)]`` (N, D) sentence embeddings."""
 
     window_s: float
     x: np.ndarray
@@ -80,7 +84,8 @@ class Representations:
     semantic: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     def inputs(self, variant: str, encoder: str | None) -> np.ndarray:
-        """The representation z (N, D) of ``variant``: x, s, [x || s] or a control's zx or mask (0 / 1)."""
+        """The representation z (N, D) of ``variant``: x, s, [x || s] or a control's zx
+        or mask (0 / 1)."""
         lexicon = VARIANT_LEXICON[variant]
         block = _FEATURES[variant]
         parts = [getattr(self, block)] if block else []
@@ -98,20 +103,24 @@ def represent(
     cache_dir: str | Path | None = None,
     caches: dict[tuple[str, str], EmbeddingCache] | None = None,
 ) -> Representations:
-    """Masks (per-video z-scores, Otsu) and embeddings of every window, for every (encoder, lexicon).
+    """Masks (per-video z-scores, Otsu) and embeddings of every window, for every
+    (encoder, lexicon).
 
-    ``caches``: reuse :class:`EmbeddingCache` objects across window sets (a dict filled on demand),
-    so masks already seen are not encoded again; ``cache_dir``: their disk store.
+    ``caches``: reuse :class:`EmbeddingCache` objects across window sets (a dict filled
+    on demand), so masks already seen are not encoded again; ``cache_dir``: their disk
+    store.
     """
     X = np.asarray(ws.X, dtype=np.float32)
     if X.ndim != 2 or X.shape[1] != N_FEATURES:
         raise ValueError(
-            f"window set X must be (N, {N_FEATURES}) in FEATURE_NAMES order, got {X.shape}"
+            f"window set X must be (N, {N_FEATURES}) in FEATURE_NAMES order, got "
+            f"{X.shape}"
         )
     names = tuple(getattr(ws, "feature_names", FEATURE_NAMES))
     if names != FEATURE_NAMES:
         raise ValueError(
-            "window set features are not in FEATURE_NAMES order (affect_lib.lasca.names)"
+            "window set features are not in FEATURE_NAMES order "
+            "(affect_lib.lasca.names)"
         )
     zx = normalise(X, ws.video)
     masks = salient_mask(zx)
@@ -126,7 +135,8 @@ def represent(
                 )
             elif caches[key].mode != mode:
                 raise ValueError(
-                    f"cache for {key} is in mode {caches[key].mode!r}, asked for {mode!r}"
+                    f"cache for {key} is in mode {caches[key].mode!r}, asked for "
+                    f"{mode!r}"
                 )
             semantic[key] = caches[key].embed(masks)
     return Representations(

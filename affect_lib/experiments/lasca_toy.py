@@ -1,9 +1,10 @@
-"""A toy LaScA window set: random windows with planted affect cues, for tests and benchmarks.
+"""A toy LaScA window set: random windows with planted affect cues, for tests and
+benchmarks.
 
 :func:`toy_window_set` has the shape and behaviour of a
-:class:`~affect_lib.lasca.features.WindowSet` (subjects, videos, consecutive windows, valence and
-arousal that move the features) without generating or reading SynthAffWild files. Not a data set
-for results.
+:class:`~affect_lib.lasca.features.WindowSet` (subjects, videos, consecutive windows,
+valence and arousal that move the features) without generating or reading SynthAffWild
+files. Not a data set for results.
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ def toy_window_set(
     window_s: float = 3.0,
     seed: int = 0,
 ) -> WindowSet:
-    """Random windows with planted affect cues (smiles up with valence, eye widening with arousal, ...).
+    """Random windows with planted affect cues (smiles up with valence, eye widening
+    with arousal, ...).
 
-    Valence and arousal are AR(1) walks over a video's windows in [-1, 1]; every feature is a
-    subject baseline + subject gain x (planted loadings . [v, a]) + noise. Not a data set for
-    results: a stand-in of the right shape and behaviour where the real SynthAffWild is not needed.
+    Valence and arousal are AR(1) walks over a video's windows in [-1, 1]; every feature
+    is a subject baseline + subject gain x (planted loadings . [v, a]) + noise. Not a
+    data set for results: a stand-in of the right shape and behaviour where the real
+    SynthAffWild is not needed.
     """
     rng = np.random.default_rng(seed)
     load = np.zeros((N_FEATURES, 2))

@@ -1,1 +1,2 @@
-"""LaScA: handcrafted face/voice features, Otsu saliency, a semantic lexicon and a preference learner."""
+"""LaScA: handcrafted face/voice features, Otsu saliency, a semantic lexicon and a
+preference learner."""

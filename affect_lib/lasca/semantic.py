@@ -1,25 +1,28 @@
-"""Semantic encoding (LaScA step 4): a window's salient-feature mask -> frozen sentence embedding.
+"""Semantic encoding (LaScA step 4): a window's salient-feature mask -> frozen sentence
+embedding.
 
 Masks become texts by :mod:`affect_lib.lasca.template`. **Encoders**
-(:mod:`affect_lib.lasca.encoders`): ``minilm`` and ``mpnet``, frozen, loaded from local folders;
-embeddings are L2-normalised (``normalize_embeddings=True``).
+(:mod:`affect_lib.lasca.encoders`): ``minilm`` and ``mpnet``, frozen, loaded from local
+folders; embeddings are L2-normalised (``normalize_embeddings=True``).
 
-**Two encoding modes.** ``mode="template"`` (the paper's): each window's whole template text is
-encoded, one encoder call per distinct active-feature set. ``mode="pooled"`` (our cheap
-approximation, :mod:`affect_lib.lasca.pooling`): each feature's one-cue text is encoded once, and a
-window's embedding is the L2-normalised mean of its salient cues' embeddings; no token cap on the
-number of cues, 74 encodings per (encoder, lexicon) instead of one per window, seconds instead of
-minutes on 2 CPU cores, but the encoder no longer reads the cues *together*.
+**Two encoding modes.** ``mode="template"`` (the paper's): each window's whole template
+text is encoded, one encoder call per distinct active-feature set. ``mode="pooled"``
+(our cheap approximation, :mod:`affect_lib.lasca.pooling`): each feature's one-cue text
+is encoded once, and a window's embedding is the L2-normalised mean of its salient cues'
+embeddings; no token cap on the number of cues, 74 encodings per (encoder, lexicon)
+instead of one per window, seconds instead of minutes on 2 CPU cores, but the encoder no
+longer reads the cues *together*.
 
-**Cache.** :class:`EmbeddingCache` keys an embedding by (encoder, lexicon, active-feature set); the
-disk store's name (:mod:`affect_lib.lasca.embedding_store`) also carries a hash of the lexicon
-texts, the template, the token cap and the encoder package's version, so an edited lexicon or new
-weights never reuse old embeddings. Only the missing masks are encoded, in one batched call.
-The pooled mode stores its 74 one-cue embeddings in the same way (keys: one-hot masks and the empty
-mask), in a store of its own: they are always encoded together in one batch, so they are the same
-bits on every run. (A sentence encoder's output moves in the last float bits, ~1e-7, with the other
-texts of its batch; in template mode the batch is "the masks missing from the cache", so a run with
-a partly warm cache can differ from a cold one at that level.)
+**Cache.** :class:`EmbeddingCache` keys an embedding by (encoder, lexicon,
+active-feature set); the disk store's name (:mod:`affect_lib.lasca.embedding_store`)
+also carries a hash of the lexicon texts, the template, the token cap and the encoder
+package's version, so an edited lexicon or new weights never reuse old embeddings. Only
+the missing masks are encoded, in one batched call. The pooled mode stores its 74
+one-cue embeddings in the same way (keys: one-hot masks and the empty mask), in a store
+of its own: they are always encoded together in one batch, so they are the same bits on
+every run. (A sentence encoder's output moves in the last float bits, ~1e-7, with the
+other texts of its batch; in template mode the batch is "the masks missing from the
+cache", so a run with a partly warm cache can differ from a cold one at that level.)
 """
 
 from __future__ import annotations
@@ -59,22 +62,25 @@ __all__ = ["MODES", "EmbeddingCache"]
 MODES = ("template", "pooled")
 
 
-# -------------------------------------------------------------------------------------------- cache
+# -------------------------------------------------------------------------------- cache
 class EmbeddingCache:
-    """Sentence embeddings of saliency masks for one (encoder, lexicon), in memory and on disk.
+    """Sentence embeddings of saliency masks for one (encoder, lexicon), in memory and
+    on disk.
 
-    ``embed(masks)`` returns (N, D) float32 L2-normalised embeddings; masks seen before (in memory,
-    or in the disk store under ``cache_dir``) are not encoded again, the others are encoded in one
-    batched call and added to both. The disk store is one ``.npz`` per (encoder, lexicon name, hash
-    of lexicon + template + token cap + encoder package version), written atomically; a lexicon edit
-    or an upgraded encoder package changes the hash, so old embeddings are never reused (they are
-    reported in ``stale_files``). ``cache_dir=None``: memory only.
+    ``embed(masks)`` returns (N, D) float32 L2-normalised embeddings; masks seen before
+    (in memory, or in the disk store under ``cache_dir``) are not encoded again, the
+    others are encoded in one batched call and added to both. The disk store is one
+    ``.npz`` per (encoder, lexicon name, hash of lexicon + template + token cap +
+    encoder package version), written atomically; a lexicon edit or an upgraded encoder
+    package changes the hash, so old embeddings are never reused (they are reported in
+    ``stale_files``). ``cache_dir=None``: memory only.
 
     ``mode``: "template" or "pooled" (module docstring). ``model``: anything with the
-    ``SentenceTransformer.encode`` signature (tests pass a fake); by default the encoder is loaded on
-    the first miss. ``lexicon_texts``: a custom ``{feature: text}`` mapping (validated) instead of
-    the lexicon file; ``lexicon`` then only names the store. ``stats`` counts hits and misses (of
-    window masks in template mode, of one-cue masks in pooled mode) and encoder calls.
+    ``SentenceTransformer.encode`` signature (tests pass a fake); by default the encoder
+    is loaded on the first miss. ``lexicon_texts``: a custom ``{feature: text}`` mapping
+    (validated) instead of the lexicon file; ``lexicon`` then only names the store.
+    ``stats`` counts hits and misses (of window masks in template mode, of one-cue masks
+    in pooled mode) and encoder calls.
     """
 
     def __init__(
@@ -158,7 +164,8 @@ class EmbeddingCache:
         }
 
     def save(self) -> None:
-        """Write the store atomically (merging what another process may have added meanwhile)."""
+        """Write the store atomically (merging what another process may have added
+        meanwhile)."""
         if self.path is None or not self._dirty:
             return
         write_store(self.path, self._memory, self._meta())
@@ -187,13 +194,15 @@ class EmbeddingCache:
         out = np.asarray(out, dtype=np.float32)
         if out.shape[0] != len(texts) or not np.isfinite(out).all():
             raise EncoderError(
-                f"encoder {self.encoder!r} returned {out.shape} / non-finite values for "
+                f"encoder {self.encoder!r} returned {out.shape} / non-finite values "
+                f"for "
                 f"{len(texts)} texts"
             )
         return out
 
     def embed(self, masks: np.ndarray, *, save: bool = True) -> np.ndarray:
-        """(N, 73) bool masks -> (N, D) float32 embeddings; encodes only unseen masks, once each."""
+        """(N, 73) bool masks -> (N, D) float32 embeddings; encodes only unseen masks,
+        once each."""
         masks = check_mask(masks).reshape(-1, N_FEATURES)
         if self.mode == "pooled":
             return pool(masks, self._cues(save))
@@ -231,13 +240,14 @@ class EmbeddingCache:
         return np.stack([self._memory[k] for k in keys])
 
     def lookup(self, mask: np.ndarray) -> np.ndarray:
-        """Embedding (D,) of one mask (73,) bool: the inference fast path (a dict lookup in template
-        mode, a small matrix product in pooled mode; encodes on a miss)."""
+        """Embedding (D,) of one mask (73,) bool: the inference fast path (a dict lookup
+        in template mode, a small matrix product in pooled mode; encodes on a miss)."""
         # as bool: a 0/1 int mask would index rows 0 and 1 in pooled mode
         mask = check_mask(mask)
         if mask.ndim != 1:
             raise ValueError(
-                f"lookup takes one mask ({N_FEATURES},), got shape {mask.shape}; use embed for many"
+                f"lookup takes one mask ({N_FEATURES},), got shape {mask.shape}; use "
+                f"embed for many"
             )
         if self.mode == "pooled" and self._cue_matrix is not None:
             return pool_one(mask, self._cue_matrix)

@@ -1,24 +1,27 @@
-"""Template text of a saliency mask (LaScA step 3): salient-feature mask -> one text per window.
+"""Template text of a saliency mask (LaScA step 3): salient-feature mask -> one text per
+window.
 
 A window's mask becomes one text: the lexicon descriptions of its salient features, in
 :data:`FEATURE_NAMES` order, facial features first, then vocal ones::
 
-    Salient facial cues: <description>; <description>. Salient vocal cues: <description>.
+    Salient facial cues: <description>; <description>.
+    Salient vocal cues: <description>.
 
-(each description without its final full stop; a section without salient cue is left out; a mask
-with no salient feature gives :data:`NO_CUE_TEXT`). The text is a pure function of the mask and the
-lexicon: the same mask always gives the same text.
+(each description without its final full stop; a section without salient cue is left
+out; a mask with no salient feature gives :data:`NO_CUE_TEXT`). The text is a pure
+function of the mask and the lexicon: the same mask always gives the same text.
 
 **Token cap.** The encoder reads at most ``MAX_SEQ_LENGTH`` = 128 word pieces per text
-(:mod:`affect_lib.lasca.encoders`; the models allow 256 and 384). Per-video z-scores are roughly
-symmetric, so Otsu marks many features salient: about 28-30 of 73 in a SynthAffWild window, a
-template text of hundreds of word pieces with the affective lexicon. The encoder then reads only the
-first few cues (in the order above: brows, cheeks, eyes; :func:`cues_within_cap` counts them, and
-chapter 5 shows the numbers); the rest is cut. The cap
-keeps encoding affordable on 2 CPU cores (its cost grows with the token count); pass
-``max_seq_length`` to change it (the embedding cache keys include it). The pooled mode of
-:mod:`affect_lib.lasca.semantic` has no such cut. :func:`template_hash` names everything here that
-changes a mask's embedding, for the embedding cache's keys.
+(:mod:`affect_lib.lasca.encoders`; the models allow 256 and 384). Per-video z-scores are
+roughly symmetric, so Otsu marks many features salient: about 28-30 of 73 in a
+SynthAffWild window, a template text of hundreds of word pieces with the affective
+lexicon. The encoder then reads only the first few cues (in the order above: brows,
+cheeks, eyes; :func:`cues_within_cap` counts them, and chapter 5 shows the numbers); the
+rest is cut. The cap keeps encoding affordable on 2 CPU cores (its cost grows with the
+token count); pass ``max_seq_length`` to change it (the embedding cache keys include
+it). The pooled mode of :mod:`affect_lib.lasca.semantic` has no such cut.
+:func:`template_hash` names everything here that changes a mask's embedding, for the
+embedding cache's keys.
 """
 
 from __future__ import annotations
@@ -58,13 +61,14 @@ NO_CUE_TEXT = "No facial or vocal cue stands out from this person's usual behavi
 _N_FACE = len(FACE_FEATURES)
 
 
-# ----------------------------------------------------------------------------------------- template
+# ----------------------------------------------------------------------------- template
 def check_mask(mask: np.ndarray) -> np.ndarray:
     """``mask`` as bool, checked to end in the 73 entries of :data:`FEATURE_NAMES`."""
     mask = np.asarray(mask)
     if mask.shape[-1:] != (N_FEATURES,):
         raise ValueError(
-            f"a saliency mask has {N_FEATURES} entries (FEATURE_NAMES), got shape {mask.shape}"
+            f"a saliency mask has {N_FEATURES} entries (FEATURE_NAMES), got shape "
+            f"{mask.shape}"
         )
     return mask.astype(bool, copy=False)
 
@@ -99,20 +103,21 @@ def cues_within_cap(
     count_tokens: Callable[[list[str]], Sequence[int]],
     max_tokens: int = MAX_SEQ_LENGTH,
 ) -> np.ndarray:
-    """How many of each window's salient cues the encoder reads whole under the token cap: (N,) int.
+    """How many of each window's salient cues the encoder reads whole under the token
+    cap: (N,) int.
 
-    ``masks`` (N, 73) bool (or one (73,) mask: a 0-d result). For each mask, the largest k such that
-    the template of its first k salient cues (template order) has at most ``max_tokens`` word pieces;
-    ``count_tokens(texts)`` returns the word-piece count of every text, the encoder's special tokens
-    included (one batched tokenizer call). A template's length grows with every cue, so a binary
-    search over k finds it, run for all masks at once: about log2(73) ≈ 7 calls of ``count_tokens``.
+    ``masks`` (N, 73) bool (or one (73,) mask: a 0-d result). For each mask, the largest
+    k such that the template of its first k salient cues (template order) has at most
+    ``max_tokens`` word pieces; ``count_tokens(texts)`` returns the word-piece count of
+    every text, the encoder's special tokens included (one batched tokenizer call). A
+    template's length grows with every cue, so a binary search over k finds it, run for
+    all masks at once: about log2(73) ≈ 7 calls of ``count_tokens``.
     """
     masks = check_mask(masks)
     flat = masks.reshape(-1, N_FEATURES)
     lo, hi = np.zeros(len(flat), int), flat.sum(1)
-    order = np.cumsum(
-        flat, axis=1
-    )  # order[i, f]: rank (1-based) of feature f among mask i's salient cues
+    # order[i, f]: rank (1-based) of feature f among mask i's salient cues
+    order = np.cumsum(flat, axis=1)
     while (open_ := np.flatnonzero(lo < hi)).size:
         k = (lo[open_] + hi[open_] + 1) // 2
         first = flat[open_] & (order[open_] <= k[:, None])
@@ -125,15 +130,17 @@ def cues_within_cap(
 
 
 def mask_key(mask: np.ndarray) -> bytes:
-    """Compact, exact key of an active-feature set: the mask (73,) packed into 10 bytes."""
+    """Compact, exact key of an active-feature set: the mask (73,) packed into 10
+    bytes."""
     return np.packbits(check_mask(mask)).tobytes()
 
 
 def template_hash(
     lexicon: Mapping[str, str], max_seq_length: int, weights: str = ""
 ) -> str:
-    """Hash (hex, 16) of everything that changes a mask's embedding for one encoder: lexicon, template,
-    token cap and ``weights`` (:func:`~affect_lib.lasca.encoders.weights_id`)."""
+    """Hash (hex, 16) of everything that changes a mask's embedding for one encoder:
+    lexicon, template, token cap and ``weights``
+    (:func:`~affect_lib.lasca.encoders.weights_id`)."""
     blob = json.dumps(
         {
             "lexicon": lexicon_hash(lexicon),

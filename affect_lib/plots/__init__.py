@@ -1,1 +1,2 @@
-"""The book's figures, one module per chapter group; each function returns a matplotlib Figure."""
+"""The book's figures, one module per chapter group; each function returns a matplotlib
+Figure."""

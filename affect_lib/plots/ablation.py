@@ -1,9 +1,9 @@
 """Chapter 6's figures from an :class:`~affect_lib.experiments.ablation.AblationResult`.
 
-:func:`ablation_dots` shows every variant's seeds and mean per metric against the full model;
-:func:`sweep_lines` follows the metrics along the λ₁ and λ₂ sweeps. The metrics are those of
-:data:`~affect_lib.experiments.ablation_report.METRICS`; the tables and tests are in
-:mod:`affect_lib.experiments.ablation_report`.
+:func:`ablation_dots` shows every variant's seeds and mean per metric against the full
+model; :func:`sweep_lines` follows the metrics along the λ₁ and λ₂ sweeps. The metrics
+are those of :data:`~affect_lib.experiments.ablation_report.METRICS`; the tables and
+tests are in :mod:`affect_lib.experiments.ablation_report`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ __all__ = ["ablation_dots", "sweep_lines"]
 
 
 def ablation_dots(result: AblationResult) -> Figure:
-    """One panel per metric: each seed as a dot, the mean as a bar; the full model's mean dashed."""
+    """One panel per metric: each seed as a dot, the mean as a bar; the full model's
+    mean dashed."""
     table = result.table()
     order = list(dict.fromkeys(table["variant"]))
     fig, axes = plt.subplots(
@@ -48,7 +49,8 @@ def ablation_dots(result: AblationResult) -> Figure:
 
 
 def sweep_lines(result: AblationResult) -> Figure:
-    """Accuracy, driver accuracy and CF validity along the λ₁ (joint) and λ₂ sweeps, mean ± std."""
+    """Accuracy, driver accuracy and CF validity along the λ₁ (joint) and λ₂ sweeps,
+    mean ± std."""
     table = result.table()
     sweeps = {
         "lambda1": ("λ₁ (diffusion gradient reaches the encoder)", "lambda_diff"),

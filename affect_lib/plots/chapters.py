@@ -1,7 +1,8 @@
 """The book's figures, one function per figure kind. Each returns the matplotlib Figure.
 
-Figures are made with ``plt.subplots`` so Jupyter's inline backend shows them; notebooks end the
-cell with ``plt.show()`` so no ``<Figure size ...>`` repr lands in the stored output.
+Figures are made with ``plt.subplots`` so Jupyter's inline backend shows them; notebooks
+end the cell with ``plt.show()`` so no ``<Figure size ...>`` repr lands in the stored
+output.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ MODALITY_COLORS = {
 
 
 def class_driver_balance(corpora: dict[str, MultimodalCorpus]) -> Figure:
-    """Left: utterances per emotion and split. Right: driver modality share per emotion (train)."""
+    """Left: utterances per emotion and split. Right: driver modality share per emotion
+    (train)."""
     fig, (ax_cls, ax_drv) = plt.subplots(1, 2, figsize=(11, 3.6))
     width = 0.8 / len(corpora)
     x = np.arange(len(EMOTIONS))
@@ -78,8 +80,9 @@ def class_driver_balance(corpora: dict[str, MultimodalCorpus]) -> Figure:
 def modality_heatmaps(
     corpus: MultimodalCorpus, indices: list[int], max_dims: int = 35
 ) -> Figure:
-    """Rows: utterances; columns: modalities. Each panel shows (features × time) of one utterance,
-    z-scored per feature over valid steps; the driver's evidence window is outlined."""
+    """Rows: utterances; columns: modalities. Each panel shows (features × time) of one
+    utterance, z-scored per feature over valid steps; the driver's evidence window is
+    outlined."""
     fig, axes = plt.subplots(
         len(indices), len(MODALITIES), figsize=(11, 2.3 * len(indices)), squeeze=False
     )
@@ -128,7 +131,8 @@ def modality_heatmaps(
 def probe_accuracy_bars(
     overall: dict[str, float], by_driver: dict[str, list[float]], chance: float
 ) -> Figure:
-    """Left: test accuracy of each probe. Right: the same split by the true driver modality."""
+    """Left: test accuracy of each probe. Right: the same split by the true driver
+    modality."""
     fig, (ax_all, ax_drv) = plt.subplots(1, 2, figsize=(11, 3.4))
     names = list(overall)
     ax_all.bar(
@@ -160,9 +164,11 @@ def probe_accuracy_bars(
 
 
 def gumbel_samples(samples: dict[float, np.ndarray], labels: tuple[str, str]) -> Figure:
-    """One panel per temperature: histogram of a row's weight on its first candidate edge.
+    """One panel per temperature: histogram of a row's weight on its first candidate
+    edge.
 
-    ``samples`` maps τ to (n,) weights in [0, 1]; soft samples spread, cold ones pile up at 0 and 1.
+    ``samples`` maps τ to (n,) weights in [0, 1]; soft samples spread, cold ones pile up
+    at 0 and 1.
     """
     fig, axes = plt.subplots(
         1, len(samples), figsize=(2.7 * len(samples), 2.6), sharey=True
@@ -179,7 +185,8 @@ def gumbel_samples(samples: dict[float, np.ndarray], labels: tuple[str, str]) ->
 def training_curves(
     history: dict[str, list[dict[str, float]]], keys: tuple[str, ...]
 ) -> Figure:
-    """One panel per metric ``key``, one line per run in ``history`` (name → per-epoch records)."""
+    """One panel per metric ``key``, one line per run in ``history`` (name → per-epoch
+    records)."""
     fig, axes = plt.subplots(1, len(keys), figsize=(3.7 * len(keys), 3.0))
     for ax, key in zip(np.atleast_1d(axes), keys, strict=True):
         for name, records in history.items():
@@ -197,7 +204,8 @@ def training_curves(
 
 
 def adjacency_by_driver(adjacency: np.ndarray, driver: np.ndarray) -> Figure:
-    """Mean adjacency (row = from, column = to) over the utterances of each true driver."""
+    """Mean adjacency (row = from, column = to) over the utterances of each true
+    driver."""
     fig, axes = plt.subplots(1, len(MODALITIES), figsize=(11, 3.2))
     for d, ax in enumerate(axes):
         mean = adjacency[driver == d].mean(axis=0)
@@ -227,7 +235,8 @@ def adjacency_by_driver(adjacency: np.ndarray, driver: np.ndarray) -> Figure:
 def loss_curves(
     metrics: pd.DataFrame, terms: tuple[str, ...] = ("loss", "ce", "diff")
 ) -> Figure:
-    """Per-epoch train/val curves from the CSV logger (``read_metrics``), one panel per loss term."""
+    """Per-epoch train/val curves from the CSV logger (``read_metrics``), one panel per
+    loss term."""
     fig, axes = plt.subplots(1, len(terms), figsize=(3.7 * len(terms), 3.0))
     for ax, term in zip(np.atleast_1d(axes), terms, strict=True):
         for split, style in (("train", "-o"), ("val", "--s")):

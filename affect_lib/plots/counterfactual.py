@@ -1,5 +1,5 @@
-"""Figures of chapter 4 (counterfactuals). Each returns the matplotlib Figure; notebooks end the cell
-with ``plt.show()``."""
+"""Figures of chapter 4 (counterfactuals). Each returns the matplotlib Figure; notebooks
+end the cell with ``plt.show()``."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ __all__ = [
 
 
 def counterfactual_example(cf: Counterfactual, i: int, *, max_dims: int = 24) -> Figure:
-    """Rows: original reconstruction, counterfactual reconstruction, difference; columns: modalities.
-    Each panel is (features × valid time steps) of utterance ``i``; the change per modality is in the
-    column title, the most-changed modality's title is bold."""
+    """Rows: original reconstruction, counterfactual reconstruction, difference;
+    columns: modalities. Each panel is (features × valid time steps) of utterance ``i``;
+    the change per modality is in the column title, the most-changed modality's title is
+    bold."""
     valid = cf.mask[i].cpu().numpy()
     fig, axes = plt.subplots(3, len(MODALITIES), figsize=(11, 6.4), squeeze=False)
     top = int(cf.attribution[i])
@@ -61,7 +62,8 @@ def counterfactual_example(cf: Counterfactual, i: int, *, max_dims: int = 24) ->
 
 
 def tradeoff_curve(sweep: pd.DataFrame, chosen: float) -> Figure:
-    """Validity against proximity over the CFG scale (annotated), chosen scale highlighted."""
+    """Validity against proximity over the CFG scale (annotated), chosen scale
+    highlighted."""
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     ax.plot(sweep["proximity"], sweep["validity"], "-o", color="#4C72B0")
     for _, row in sweep.iterrows():
@@ -107,7 +109,8 @@ def sampler_bars(race: pd.DataFrame) -> Figure:
 
 
 def validity_heatmap(matrix: np.ndarray) -> Figure:
-    """Source emotion (rows) × target emotion (columns) validity, values in the cells."""
+    """Source emotion (rows) × target emotion (columns) validity, values in the
+    cells."""
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     ax.imshow(matrix, vmin=0, vmax=1, cmap="Greens")
     for i in range(len(EMOTIONS)):
@@ -130,7 +133,8 @@ def validity_heatmap(matrix: np.ndarray) -> Figure:
 
 
 def attribution_by_driver(attribution: np.ndarray, driver: np.ndarray) -> Figure:
-    """Row-normalised planted driver (rows) × attributed modality (columns), counts in the cells."""
+    """Row-normalised planted driver (rows) × attributed modality (columns), counts in
+    the cells."""
     k = len(MODALITIES)
     counts = np.zeros((k, k), dtype=int)
     known = driver >= 0

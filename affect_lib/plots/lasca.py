@@ -1,4 +1,5 @@
-"""Figures of chapter 5 (LaScA). Each returns the matplotlib Figure; notebooks end with ``plt.show()``."""
+"""Figures of chapter 5 (LaScA). Each returns the matplotlib Figure; notebooks end with
+``plt.show()``."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def otsu_histogram(
     *,
     top: int = 6,
 ) -> Figure:
-    """Histogram of one window's normalised feature values with the Otsu threshold; the ``top``
-    salient features are named."""
+    """Histogram of one window's normalised feature values with the Otsu threshold; the
+    ``top`` salient features are named."""
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     ax.hist(z[~mask], bins=30, color="#8C8C8C", label="not salient")
     ax.hist(z[mask], bins=15, color="#C44E52", label=f"salient ({int(mask.sum())})")
@@ -50,7 +51,8 @@ def otsu_histogram(
 
 
 def ablation_bars(summary: pd.DataFrame, encoder: str) -> Figure:
-    """Mean ± std pairwise accuracy per variant, one panel per target, cells (window, τ) on the x axis."""
+    """Mean ± std pairwise accuracy per variant, one panel per target, cells (window, τ)
+    on the x axis."""
     targets = list(dict.fromkeys(summary["target"]))
     fig, axes = plt.subplots(
         1, len(targets), figsize=(5.5 * len(targets), 3.4), sharey=True, squeeze=False
@@ -99,12 +101,14 @@ def draws_figure(
     over: tuple[str, ...] = ("features", "st"),
     extra: tuple[str, ...] = (),
 ) -> Figure:
-    """Left: the gaps ``of - b`` on every draw at ``batch_size`` (dots), their mean and 95 % interval,
-    and the ``floor``, per target. Then one panel per target: the mean accuracy (95 % interval) over
-    the draws per batch size of ``over``, ``of`` and the ``extra`` variants (dashed: controls),
-    larger batches (fewer Adam steps within the epoch cap) on the left.
+    """Left: the gaps ``of - b`` on every draw at ``batch_size`` (dots), their mean and
+    95 % interval, and the ``floor``, per target. Then one panel per target: the mean
+    accuracy (95 % interval) over the draws per batch size of ``over``, ``of`` and the
+    ``extra`` variants (dashed: controls), larger batches (fewer Adam steps within the
+    epoch cap) on the left.
 
-    ``by_batch``: batch size -> :func:`~affect_lib.experiments.lasca_draws.cell_over_draws` table (same draws).
+    ``by_batch``: batch size ->
+    :func:`~affect_lib.experiments.lasca_draws.cell_over_draws` table (same draws).
     """
     table = by_batch[batch_size]
     targets = list(dict.fromkeys(table["target"]))

@@ -1,10 +1,12 @@
-"""The built HTML book as a site: served locally, its pages listed, the glued values each must show.
+"""The built HTML book as a site: served locally, its pages listed, the glued values
+each must show.
 
-:func:`serve` serves a folder on ``http://127.0.0.1:<free port>`` from a thread of this process, so
-the browser check (:mod:`affect_lib.publish.browser`) never needs a network. :func:`book_pages` lists
-the pages worth opening (no assets, no meta-refresh redirects such as ``index.html``), and
-:func:`expected_glue` reads, from a page's source under ``_sources/`` and the notebooks it refers to,
-the text every ``{glue:text}`` / ``{glue}`` reference must render to.
+:func:`serve` serves a folder on ``http://127.0.0.1:<free port>`` from a thread of this
+process, so the browser check (:mod:`affect_lib.publish.browser`) never needs a network.
+:func:`book_pages` lists the pages worth opening (no assets, no meta-refresh redirects
+such as ``index.html``), and :func:`expected_glue` reads, from a page's source under
+``_sources/`` and the notebooks it refers to, the text every ``{glue:text}`` /
+``{glue}`` reference must render to.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ REDIRECT = re.compile(r"<meta[^>]+http-equiv=[\"']?refresh", re.I)
 GLUE_ROLE = re.compile(r"\{glue(?::(text|any))?\}`([^`]+)`")
 
 
-# -- serving the book ---------------------------------------------------------------------------------------
+# -- serving the book ------------------------------------------------------------------
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         pass
@@ -34,7 +36,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @contextmanager
 def serve(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on ``http://127.0.0.1:<free port>`` from a thread; yields the base URL."""
+    """Serve ``folder`` on ``http://127.0.0.1:<free port>`` from a thread; yields the
+    base URL."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(
@@ -48,9 +51,10 @@ def serve(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
-# -- what to check ------------------------------------------------------------------------------------------
+# -- what to check ---------------------------------------------------------------------
 def book_pages(html_dir: Path) -> list[str]:
-    """Every ``.html`` page below ``html_dir`` (relative, sorted) except assets and redirects."""
+    """Every ``.html`` page below ``html_dir`` (relative, sorted) except assets and
+    redirects."""
     pages = []
     for path in sorted(html_dir.rglob("*.html")):
         rel = path.relative_to(html_dir)
@@ -90,7 +94,8 @@ def _source_of(html_dir: Path, page: str) -> Path | None:
 
 
 def expected_glue(html_dir: Path, page: str) -> list[tuple[str, str]]:
-    """``(reference, text)`` for every ``{glue:text}`` / ``{glue}`` role in the page's source (``_sources``)."""
+    """``(reference, text)`` for every ``{glue:text}`` / ``{glue}`` role in the page's
+    source (``_sources``)."""
     from myst_nb.core.variables import format_plain_text
 
     source = _source_of(html_dir, page)
@@ -108,9 +113,8 @@ def expected_glue(html_dir: Path, page: str) -> list[tuple[str, str]]:
     for _kind, ref in GLUE_ROLE.findall(markdown):
         doc, _, key = ref.rpartition("::")
         key, _, fmt = key.partition(":")
-        doc = doc.removesuffix(".ipynb").removesuffix(
-            ".md"
-        )  # `../notebooks/03_x.ipynb::key` names a source file
+        # `../notebooks/03_x.ipynb::key` names a source file
+        doc = doc.removesuffix(".ipynb").removesuffix(".md")
         target = (
             source
             if not doc

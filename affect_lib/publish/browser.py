@@ -1,21 +1,29 @@
-"""Open every page of the built HTML book in headless Chromium and fail on what a reader would see broken.
+"""Open every page of the built HTML book in headless Chromium and fail on what a reader
+would see broken.
 
-``make browser-test`` (``affect-book browser-check``) serves ``_build/html`` from ``127.0.0.1`` (a thread of
-this process, :mod:`affect_lib.publish.book_site`), starts Chromium headless and drives it over the DevTools
-protocol through a pipe (``--remote-debugging-pipe``, :mod:`affect_lib.publish.cdp`: no websocket package, no
-debugging port). For each page it opens a fresh tab, waits for the load event, for every image and for
-``MathJax.startup.promise``, then checks (:mod:`affect_lib.publish.page_check`, :mod:`affect_lib.publish.page_events`):
+``make browser-test`` (``affect-book browser-check``) serves ``_build/html`` from
+``127.0.0.1`` (a thread of this process, :mod:`affect_lib.publish.book_site`), starts
+Chromium headless and drives it over the DevTools protocol through a pipe
+(``--remote-debugging-pipe``, :mod:`affect_lib.publish.cdp`: no websocket package, no
+debugging port). For each page it opens a fresh tab, waits for the load event, for every
+image and for ``MathJax.startup.promise``, then checks
+(:mod:`affect_lib.publish.page_check`, :mod:`affect_lib.publish.page_events`):
 
-- every ``<img>`` loaded (``complete && naturalWidth > 0``) and no local request answered 4xx/5xx or failed;
-- no request left the local server (any other host, port or scheme than ``http://127.0.0.1:<port>``,
-  ``data:``, ``blob:`` and ``about:`` fails; other host names do not even resolve, so nothing leaves the machine);
+- every ``<img>`` loaded (``complete && naturalWidth > 0``) and no local request
+  answered 4xx/5xx or failed;
+- no request left the local server (any other host, port or scheme than
+  ``http://127.0.0.1:<port>``, ``data:``, ``blob:`` and ``about:`` fails; other host
+  names do not even resolve, so nothing leaves the machine);
 - no JavaScript exception, ``console.error`` or error log entry;
-- every ``.math`` element holds a rendered ``mjx-container`` and MathJax reported no ``mjx-merror``;
-- every ``{glue:text}`` / ``{glue}`` reference of the page's source (``_sources/``) was rendered with the value
-  stored in the notebook, and no literal ``{glue`` role, ``.problematic`` or system message is left.
+- every ``.math`` element holds a rendered ``mjx-container`` and MathJax reported no
+  ``mjx-merror``;
+- every ``{glue:text}`` / ``{glue}`` reference of the page's source (``_sources/``) was
+  rendered with the value stored in the notebook, and no literal ``{glue`` role,
+  ``.problematic`` or system message is left.
 
-It writes a full-page PNG per page under ``_build/screenshots/`` (``notebooks__01_data_prep.png``) and a
-``report.json`` beside them. ``index.html`` and other meta-refresh redirects are skipped: they are not pages.
+It writes a full-page PNG per page under ``_build/screenshots/``
+(``notebooks__01_data_prep.png``) and a ``report.json`` beside them. ``index.html`` and
+other meta-refresh redirects are skipped: they are not pages.
 """
 
 from __future__ import annotations
@@ -76,7 +84,8 @@ def check_book(
     chromium: str | None = None,
     timeout: float = 60.0,
 ) -> list[PageReport]:
-    """Check every page of a built book (see :func:`book_pages`); screenshots and report.json go to ``screenshots``."""
+    """Check every page of a built book (see :func:`book_pages`); screenshots and
+    report.json go to ``screenshots``."""
     html_dir = Path(html_dir)
     if not (html_dir / "index.html").is_file():
         raise BrowserCheckError(
@@ -131,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
 def run_cli(
     html: Path, screenshots: Path, *, install: bool = False, timeout: float = 60.0
 ) -> int:
-    """Check the book, print one line per page and return the exit status (0 = every page passed)."""
+    """Check the book, print one line per page and return the exit status (0 = every
+    page passed)."""
     start = time.monotonic()
     try:
         chromium = ensure_chromium(install)
@@ -144,7 +154,8 @@ def run_cli(
     for r in reports:
         status = "ok  " if r.ok else "FAIL"
         print(
-            f"[browser-check] {status} {r.page:45s} images {r.images:2d}  math {r.math_rendered:3d}/{r.math:<3d} "
+            f"[browser-check] {status} {r.page:45s} images {r.images:2d}  math "
+            f"{r.math_rendered:3d}/{r.math:<3d} "
             f"glue {r.glue_checked:2d}  requests {r.requests:3d}  {r.seconds:5.1f} s"
         )
         for err in r.errors:

@@ -1,10 +1,10 @@
 """Build the HTML book: ``affect-book build`` (``make book``).
 
-:func:`build` stages the book (pages + one profile's executed notebooks, either a run's or the
-committed ones + local MathJax + the generated reproducibility and performance pages) under
-``_build/site/<profile>`` and runs Jupyter Book v1 into ``_build/html``. A notebook with an error
-output is never published; :data:`STAGED` lists the files and folders of the checkout that the
-staged book copies.
+:func:`build` stages the book (pages + one profile's executed notebooks, either a run's
+or the committed ones + local MathJax + the generated reproducibility and performance
+pages) under ``_build/site/<profile>`` and runs Jupyter Book v1 into ``_build/html``. A
+notebook with an error output is never published; :data:`STAGED` lists the files and
+folders of the checkout that the staged book copies.
 """
 
 from __future__ import annotations
@@ -41,11 +41,13 @@ def _error_outputs(nb_path: Path) -> list[str]:
 
 
 def _mathjax_es5() -> Path:
-    """The es5 folder of MathJax 3, shipped by the PyPI package django-static-mathjax."""
+    """The es5 folder of MathJax 3, shipped by the PyPI package
+    django-static-mathjax."""
     folder = Path(str(resources.files("mathjax"))) / "static" / "mathjax" / "es5"
     if not (folder / "tex-chtml.js").is_file():
         raise BookError(
-            f"local MathJax not found at {folder}; install the book extra (pip install -e .[book])"
+            f"local MathJax not found at {folder}; install the book extra (pip "
+            f"install -e .[book])"
         )
     return folder
 
@@ -58,8 +60,10 @@ def build(
 ) -> Path:
     """Build ``_build/html`` from ``profile``'s executed notebooks.
 
-    ``notebooks``: ``run`` (``_build/runs/<profile>/notebooks``), ``committed`` (``notebooks/*.ipynb``,
-    the stored book-profile outputs) or ``auto`` (committed for ``book``, the run otherwise). ``strict`` turns Sphinx warnings (missing glue, broken references) into errors.
+    ``notebooks``: ``run`` (``_build/runs/<profile>/notebooks``), ``committed``
+    (``notebooks/*.ipynb``, the stored book-profile outputs) or ``auto`` (committed for
+    ``book``, the run otherwise). ``strict`` turns Sphinx warnings (missing glue, broken
+    references) into errors.
     """
     load_profile(profile)  # names the valid profiles on a typo
     root = root or project_root()
@@ -72,7 +76,8 @@ def build(
         missing = [p.name for p in chosen if not p.exists()]
         if missing:
             raise BookError(
-                f"profile {profile!r} has no executed {', '.join(missing)} under {run_nb}; "
+                f"profile {profile!r} has no executed {', '.join(missing)} under "
+                f"{run_nb}; "
                 f"run `affect-book run --profile {profile}` first"
             )
     elif notebooks == "committed":
@@ -109,9 +114,10 @@ def build(
 
     html = root / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
-    # --all: Sphinx would otherwise keep every page whose staged source is not newer than its last
-    # build, and copy2 keeps the sources' own times, so committed notebooks built after a `make book`
-    # would show the run's outputs (its timings, say) instead of their own.
+    # --all: Sphinx would otherwise keep every page whose staged source is not newer
+    # than its last build, and copy2 keeps the sources' own times, so committed
+    # notebooks built after a `make book` would show the run's outputs (its timings,
+    # say) instead of their own.
     cmd = [
         str(Path(sys.executable).parent / "jupyter-book"),
         "build",

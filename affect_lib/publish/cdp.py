@@ -1,10 +1,11 @@
-"""Headless Chromium driven over the DevTools protocol through a pipe, for ``affect_lib.publish.browser``.
+"""Headless Chromium driven over the DevTools protocol through a pipe, for
+``affect_lib.publish.browser``.
 
-``--remote-debugging-pipe`` makes Chromium read NUL-separated JSON commands on fd 3 and write answers
-and events on fd 4: no websocket package, no debugging port. :class:`Chromium` starts the browser
-with a fresh profile, sends commands (flat sessions, ``Target.attachToTarget(flatten=True)``) and
-keeps each session's events. The executable is found (or installed) by
-:mod:`affect_lib.publish.chromium`.
+``--remote-debugging-pipe`` makes Chromium read NUL-separated JSON commands on fd 3 and
+write answers and events on fd 4: no websocket package, no debugging port.
+:class:`Chromium` starts the browser with a fresh profile, sends commands (flat
+sessions, ``Target.attachToTarget(flatten=True)``) and keeps each session's events. The
+executable is found (or installed) by :mod:`affect_lib.publish.chromium`.
 """
 
 from __future__ import annotations
@@ -37,18 +38,21 @@ FLAGS = (
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
     "--mute-audio",
-    # every host name except the local server's fails to resolve: nothing leaves the machine
+    # every host name except the local server's fails to resolve: nothing leaves the
+    # machine
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
 WIDTH, HEIGHT = 1280, 900
 
 
-# -- the DevTools protocol over a pipe ----------------------------------------------------------------------
+# -- the DevTools protocol over a pipe -------------------------------------------------
 class Chromium:
-    """Headless Chromium driven over ``--remote-debugging-pipe`` (NUL-separated JSON on fds 3 and 4).
+    """Headless Chromium driven over ``--remote-debugging-pipe`` (NUL-separated JSON on
+    fds 3 and 4).
 
-    ``send`` waits for the answer to one command; events are kept per session and read with
-    :meth:`events` / :meth:`wait_event`. Use as a context manager: the browser and its profile go away.
+    ``send`` waits for the answer to one command; events are kept per session and read
+    with :meth:`events` / :meth:`wait_event`. Use as a context manager: the browser and
+    its profile go away.
     """
 
     def __init__(self, executable: str | None = None, *, timeout: float = 60.0) -> None:
@@ -57,7 +61,8 @@ class Chromium:
         self._profile = tempfile.mkdtemp(prefix="affect-chromium-")
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
-        # fds 3 and 4 of the child: copy the ends above 10 first, so dup2 cannot clobber one with the other
+        # fds 3 and 4 of the child: copy the ends above 10 first, so dup2 cannot clobber
+        # one with the other
         child_in = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
         child_out = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
 
@@ -136,7 +141,8 @@ class Chromium:
         session: str | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        """Send one command and return its ``result``; a protocol error raises BrowserCheckError."""
+        """Send one command and return its ``result``; a protocol error raises
+        BrowserCheckError."""
         with self._lock:
             self._next_id += 1
             msg_id = self._next_id
@@ -160,7 +166,10 @@ class Chromium:
                     what = (
                         "exited"
                         if self._closed
-                        else f"did not answer {method} within {timeout or self.timeout:g} s"
+                        else (
+                            f"did not answer {method} within "
+                            f"{timeout or self.timeout:g} s"
+                        )
                     )
                     raise BrowserCheckError(
                         f"Chromium {what}; its log:\n{self._browser_log()}"
@@ -204,9 +213,8 @@ class Chromium:
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                os.killpg(
-                    self.proc.pid, signal.SIGKILL
-                )  # the browser we started and its helpers
+                # the browser we started and its helpers
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self._reader.join(5)  # EOF once the browser is gone
         for fd in (self._to_child, self._from_child):

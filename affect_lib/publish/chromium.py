@@ -1,9 +1,10 @@
-"""Which Chromium the browser check drives: found on PATH (or ``$CHROMIUM``), else apt-get installed.
+"""Which Chromium the browser check drives: found on PATH (or ``$CHROMIUM``), else
+apt-get installed.
 
-:func:`find_chromium` looks for ``$CHROMIUM`` or the first of :data:`CANDIDATES` on PATH;
-:func:`ensure_chromium` also installs Debian's ``chromium`` with apt-get when asked to.
-:class:`BrowserCheckError` is the error of the whole browser check (no browser, a browser that
-died, a page that never finished loading).
+:func:`find_chromium` looks for ``$CHROMIUM`` or the first of :data:`CANDIDATES` on
+PATH; :func:`ensure_chromium` also installs Debian's ``chromium`` with apt-get when
+asked to. :class:`BrowserCheckError` is the error of the whole browser check (no
+browser, a browser that died, a page that never finished loading).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ class BrowserCheckError(RuntimeError):
     """No browser, a browser that died, or a page that never finished loading."""
 
 
-# -- finding (and installing) a browser -------------------------------------------------------------------
+# -- finding (and installing) a browser ------------------------------------------------
 def find_chromium() -> str | None:
-    """``$CHROMIUM`` if set, else the first of chromium / chromium-browser / google-chrome on PATH."""
+    """``$CHROMIUM`` if set, else the first of chromium / chromium-browser /
+    google-chrome on PATH."""
     env = os.environ.get("CHROMIUM")
     if env:
         return env if shutil.which(env) else None
@@ -37,7 +39,8 @@ def find_chromium() -> str | None:
 
 
 def ensure_chromium(install: bool = False) -> str:
-    """A Chromium executable; with ``install``, Debian's ``chromium`` via apt-get when none is found."""
+    """A Chromium executable; with ``install``, Debian's ``chromium`` via apt-get when
+    none is found."""
     found = find_chromium()
     if found or not install:
         if not found:
@@ -49,7 +52,8 @@ def ensure_chromium(install: bool = False) -> str:
         return found
     if not shutil.which("apt-get"):
         raise BrowserCheckError(
-            "no Chromium found and no apt-get to install it; install Chromium or Chrome "
+            "no Chromium found and no apt-get to install it; install Chromium or "
+            "Chrome "
             "and put it on PATH (or set $CHROMIUM)"
         )
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]

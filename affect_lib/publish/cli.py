@@ -1,10 +1,11 @@
-"""``affect-book``: run the notebooks with papermill, regenerate stored outputs, build the HTML book.
+"""``affect-book``: run the notebooks with papermill, regenerate stored outputs, build
+the HTML book.
 
 affect-book run --profile book [-p KEY VALUE]... [--only NN]...
 affect-book build [--profile book] [--notebooks auto|run|committed] [--strict]
-affect-book notebooks [--only NN]...      # re-execute sources into the stored .ipynb (book profile)
-affect-book student [--only NN]... [--out DIR]   # student copies: solutions -> # TODO (_build/student)
-affect-book browser-check [--install]     # every page of _build/html in headless Chromium
+affect-book notebooks [--only NN]...   # re-execute sources into the stored .ipynb
+affect-book student [--only NN]... [--out DIR]   # solutions -> # TODO (_build/student)
+affect-book browser-check [--install]  # every page of _build/html in headless Chromium
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ _NONE = ("None", "none", "null", "~")
 
 
 def parse_value(text: str) -> Any:
-    """papermill-style typing of ``-p`` values: int, float, bool, None, lists (YAML), else str."""
+    """papermill-style typing of ``-p`` values: int, float, bool, None, lists (YAML),
+    else str."""
     if text in _NONE:
         return None
     for cast in (int, float):
@@ -74,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         "--notebooks",
         default="auto",
         choices=("auto", "run", "committed"),
-        help="which executed notebooks to publish (default: the committed ones for book, "
+        help="which executed notebooks to publish (default: the committed ones for "
+        "book, "
         "the profile's run otherwise)",
     )
     build.add_argument(
@@ -119,9 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            text = (
-                text_keys()
-            )  # `-p data_dir 2024` is a folder name, not the number 2024
+            # `-p data_dir 2024` is a folder name, not the number 2024
+            text = text_keys()
             params = {
                 key: value
                 if key.rpartition(".")[2] in text and value not in _NONE
@@ -131,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             result = book.run(args.profile, params, args.only)
             total = sum(result.timings.values())
             print(
-                f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> {result.out_dir}"
+                f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> "
+                f"{result.out_dir}"
             )
         elif args.command == "build":
             build(args.profile, notebooks=args.notebooks, strict=args.strict)

@@ -1,19 +1,21 @@
-"""Stored outputs compared within measured noise: nbval's comparison with the tolerance file.
+"""Stored outputs compared within measured noise: nbval's comparison with the tolerance
+file.
 
-Training on a CPU is deterministic on one machine but not across processors: kernels round
-differently, and a few epochs turn last-bit differences into other printed numbers. So a cell's
-stored outputs are compared in one of two ways:
+Training on a CPU is deterministic on one machine but not across processors: kernels
+round differently, and a few epochs turn last-bit differences into other printed
+numbers. So a cell's stored outputs are compared in one of two ways:
 
-- **exact** (nbval's own comparison): every cell whose outputs did not change when the notebooks were
-  re-executed with other CPU code paths. Data summaries, shapes, schedules and lexicon text are exact.
-- **within tolerance**: a cell listed in ``notebooks/tolerances.json`` (:class:`Tolerances`). Its
-  text, numbers removed, must match exactly; each number must lie within its own tolerance of the
-  stored one (:func:`snap`).
+- **exact** (nbval's own comparison): every cell whose outputs did not change when the
+  notebooks were re-executed with other CPU code paths. Data summaries, shapes,
+  schedules and lexicon text are exact.
+- **within tolerance**: a cell listed in ``notebooks/tolerances.json``
+  (:class:`Tolerances`). Its text, numbers removed, must match exactly; each number must
+  lie within its own tolerance of the stored one (:func:`snap`).
 
-The root ``conftest.py`` installs :func:`nbval_compare` in place of nbval's comparison. The file is
-measured by :mod:`affect_lib.publish.tolerances`; a cell is found by its notebook and the hash of
-its source (:func:`affect_lib.publish.outputs.cell_key`), so an edited cell is compared exactly until
-it is measured again.
+The root ``conftest.py`` installs :func:`nbval_compare` in place of nbval's comparison.
+The file is measured by :mod:`affect_lib.publish.tolerances`; a cell is found by its
+notebook and the hash of its source (:func:`affect_lib.publish.outputs.cell_key`), so an
+edited cell is compared exactly until it is measured again.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ __all__ = ["snap", "Tolerances", "nbval_compare"]
 
 
 def snap(stored: str, computed: str, tols: Sequence[float]) -> tuple[str, list[str]]:
-    """The stored text when ``computed`` has the same text around its numbers (up to whitespace) and
-    every number lies within its tolerance of the stored one; else ``computed`` and a line per number
-    outside its tolerance (other text is left to nbval's exact comparison, which reports it)."""
+    """The stored text when ``computed`` has the same text around its numbers (up to
+    whitespace) and every number lies within its tolerance of the stored one; else
+    ``computed`` and a line per number outside its tolerance (other text is left to
+    nbval's exact comparison, which reports it)."""
     skel_s, tok_s = number_shape(stored)
     skel_c, tok_c = number_shape(computed)
     if skel_s != skel_c or len(tok_s) != len(tols):
@@ -69,8 +72,8 @@ def _context(skeleton: str, i: int, width: int = 40) -> str:
 
 
 class Tolerances:
-    """``notebooks/tolerances.json``: per notebook, per cell (:func:`cell_key`), per output, one tolerance
-    per number (0: exact)."""
+    """``notebooks/tolerances.json``: per notebook, per cell (:func:`cell_key`), per
+    output, one tolerance per number (0: exact)."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = dict(data)
@@ -89,7 +92,8 @@ class Tolerances:
             ) from None
         if not isinstance(data, dict) or not isinstance(data.get("cells"), dict):
             raise ValueError(
-                f"{path}: expected an object with 'cells'; regenerate it with `make tolerances`"
+                f"{path}: expected an object with 'cells'; regenerate it with `make "
+                f"tolerances`"
             )
         return cls(data)
 
@@ -105,8 +109,9 @@ class Tolerances:
         computed: list[Any],
         stored: list[Any],
     ) -> tuple[list[Any], list[str]]:
-        """``computed`` outputs with in-tolerance numbers snapped to the stored text, and a line for
-        each number outside its tolerance. Cells without an entry come back unchanged."""
+        """``computed`` outputs with in-tolerance numbers snapped to the stored text,
+        and a line for each number outside its tolerance. Cells without an entry come
+        back unchanged."""
         entry = self.entry(notebook, source)
         if entry is None:
             return computed, []
@@ -142,9 +147,10 @@ class Tolerances:
 def nbval_compare(
     exact: Callable[..., bool], tolerances: Tolerances
 ) -> Callable[..., bool]:
-    """A replacement for nbval's ``IPyNbCell.compare_outputs``: the computed outputs of a listed cell
-    are snapped to the stored numbers within tolerance, then ``exact`` (nbval's own comparison) runs,
-    and a failure names each number outside its tolerance."""
+    """A replacement for nbval's ``IPyNbCell.compare_outputs``: the computed outputs of
+    a listed cell are snapped to the stored numbers within tolerance, then ``exact``
+    (nbval's own comparison) runs, and a failure names each number outside its
+    tolerance."""
 
     def compare_outputs(
         cell: Any, test: list[Any], ref: list[Any], skip_compare: Any = None

@@ -1,17 +1,22 @@
-"""The exercise convention of the notebooks, parsed and checked; the basis of their student copies.
+"""The exercise convention of the notebooks, parsed and checked; the basis of their
+student copies.
 
-The exercise convention (README "Exercises, student copies and workshops"; ``book/workshop.md``, facilitator notes):
+The exercise convention (README "Exercises, student copies and workshops";
+``book/workshop.md``, facilitator notes):
 
-- an exercise is a MyST ``{exercise}`` directive with a ``:label:`` (``ex-NN-short-name``) in a markdown cell;
-- its solution is a *gated* block: ```` ```{solution-start} <label> ```` with ``:class: dropdown``, then the
-  solution's code cells, each tagged ``solution`` (``# %% tags=["solution"]`` in the percent source),
-  and any markdown, closed by ```` ```{solution-end} ````. The book folds the block into a dropdown;
-- solution cells must be cheap and deterministic (nbval checks their stored outputs), and no later
-  cell may use a name that only a solution defines: the student copies run without them.
+- an exercise is a MyST ``{exercise}`` directive with a ``:label:``
+  (``ex-NN-short-name``) in a markdown cell;
+- its solution is a *gated* block: ```` ```{solution-start} <label> ```` with ``:class:
+  dropdown``, then the solution's code cells, each tagged ``solution`` (``# %%
+  tags=["solution"]`` in the percent source), and any markdown, closed by ````
+  ```{solution-end} ````. The book folds the block into a dropdown;
+- solution cells must be cheap and deterministic (nbval checks their stored outputs),
+  and no later cell may use a name that only a solution defines: the student copies run
+  without them.
 
-:func:`parse_notebook` reads a notebook's exercises and solutions and lays out its student copy's
-cells (:mod:`affect_lib.publish.student` writes them); :func:`check_exercises` reports convention
-breaks.
+:func:`parse_notebook` reads a notebook's exercises and solutions and lays out its
+student copy's cells (:mod:`affect_lib.publish.student` writes them);
+:func:`check_exercises` reports convention breaks.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ OPEN = re.compile(
 
 
 class StudentError(ValueError):
-    """A notebook breaks the exercise convention; the message names the notebook, cell and label."""
+    """A notebook breaks the exercise convention; the message names the notebook, cell
+    and label."""
 
 
 @dataclass
@@ -55,7 +61,8 @@ class Exercise:
 
 @dataclass
 class _Block:
-    """One fenced block of a markdown cell: lines [start, end] (inclusive), directive name and argument."""
+    """One fenced block of a markdown cell: lines [start, end] (inclusive), directive
+    name and argument."""
 
     start: int
     end: int
@@ -65,24 +72,22 @@ class _Block:
 
 @dataclass
 class Parsed:
-    """What :func:`parse_notebook` found: exercises, convention breaks, solution text and code,
-    and the student copy's cells."""
+    """What :func:`parse_notebook` found: exercises, convention breaks, solution text
+    and code, and the student copy's cells."""
 
     exercises: dict[str, Exercise] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    solution_text: list[str] = field(
-        default_factory=list
-    )  # markdown lines inside solution blocks
-    solution_code: list[str] = field(
-        default_factory=list
-    )  # sources of solution code cells
-    cells: list[nbformat.NotebookNode] = field(
-        default_factory=list
-    )  # the student copy's cells
+    # markdown lines inside solution blocks
+    solution_text: list[str] = field(default_factory=list)
+    # sources of solution code cells
+    solution_code: list[str] = field(default_factory=list)
+    # the student copy's cells
+    cells: list[nbformat.NotebookNode] = field(default_factory=list)
 
 
 def _blocks(lines: list[str]) -> list[_Block]:
-    """Top-level fenced blocks (``` or :::), closed by a fence of the same character at least as long."""
+    """Top-level fenced blocks (``` or :::), closed by a fence of the same character at
+    least as long."""
     blocks, i = [], 0
     while i < len(lines):
         match = OPEN.match(lines[i])
@@ -117,7 +122,8 @@ def _options_and_body(lines: list[str]) -> tuple[dict[str, str], list[str]]:
 def _exercise_markdown(exercise: Exercise, body: list[str]) -> list[str]:
     while body and not body[0].strip():
         body = body[1:]
-    # no number: the book numbers exercises across all chapters, a notebook cannot know its numbers
+    # no number: the book numbers exercises across all chapters, a notebook cannot know
+    # its numbers
     head = (
         f"> **Exercise: {exercise.title}**"
         if exercise.title
@@ -127,8 +133,9 @@ def _exercise_markdown(exercise: Exercise, body: list[str]) -> list[str]:
 
 
 def parse_notebook(nb: nbformat.NotebookNode, name: str) -> Parsed:
-    """Walk ``nb``'s cells once: collect exercises and solutions, note each convention break
-    (``name`` labels them) and build the student copy's cells (solution code -> stubs)."""
+    """Walk ``nb``'s cells once: collect exercises and solutions, note each convention
+    break (``name`` labels them) and build the student copy's cells (solution code ->
+    stubs)."""
     out = Parsed()
     open_label: str | None = None  # label of the solution block we are in
     for index, cell in enumerate(nb.cells):
@@ -142,7 +149,8 @@ def parse_notebook(nb: nbformat.NotebookNode, name: str) -> Parsed:
                 )
             if tagged and open_label is None:
                 out.problems.append(
-                    f"{where}: a '{SOLUTION_TAG}' cell outside any {{solution-start}} block "
+                    f"{where}: a '{SOLUTION_TAG}' cell outside any {{solution-start}} "
+                    f"block "
                     "(the book would show it unfolded)"
                 )
             if tagged or open_label is not None:
@@ -180,7 +188,8 @@ def parse_notebook(nb: nbformat.NotebookNode, name: str) -> Parsed:
                 open_label = block.arg
                 if block.arg not in out.exercises:
                     out.problems.append(
-                        f"{where}: {{solution-start}} {block.arg!r} names no exercise above it"
+                        f"{where}: {{solution-start}} {block.arg!r} names no exercise "
+                        f"above it"
                     )
             elif directive == "solution-end":
                 out.problems.append(
@@ -214,12 +223,14 @@ def parse_notebook(nb: nbformat.NotebookNode, name: str) -> Parsed:
             out.cells.append(new)
     if open_label is not None:
         out.problems.append(
-            f"{name}: the solution of {open_label} is never closed with {{solution-end}}"
+            f"{name}: the solution of {open_label} is never closed with "
+            f"{{solution-end}}"
         )
     for ex in out.exercises.values():
         if not _has_solution(nb, ex.label):
             out.problems.append(
-                f"{name}: exercise {ex.label} has no {{solution-start}} (or {{solution}}) block"
+                f"{name}: exercise {ex.label} has no {{solution-start}} (or "
+                f"{{solution}}) block"
             )
     return out
 
@@ -234,6 +245,7 @@ def _has_solution(nb: nbformat.NotebookNode, label: str) -> bool:
 def check_exercises(
     nb: nbformat.NotebookNode, name: str = "notebook"
 ) -> tuple[list[Exercise], list[str]]:
-    """The notebook's exercises (in order) and its breaks of the exercise convention (empty: fine)."""
+    """The notebook's exercises (in order) and its breaks of the exercise convention
+    (empty: fine)."""
     parsed = parse_notebook(nb, name)
     return list(parsed.exercises.values()), parsed.problems

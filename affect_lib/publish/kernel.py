@@ -1,11 +1,12 @@
 """The environment every notebook kernel of the book gets, whoever starts it.
 
-:func:`kernel_env` is what :func:`affect_lib.publish.run.run`, :func:`affect_lib.publish.regenerate.regenerate`,
-the book build and the root ``conftest.py`` (nbval) hand to their kernels: offline Hugging Face,
-seeded hashing, numba and matplotlib caches inside the checkout, inline figures and no stray
-warnings on stderr. :func:`warm_font_cache` builds matplotlib's font cache before any kernel starts,
-so its "building the font cache" message never lands in a stored output; :data:`KERNEL` names the
-Jupyter kernel they all run.
+:func:`kernel_env` is what :func:`affect_lib.publish.run.run`,
+:func:`affect_lib.publish.regenerate.regenerate`, the book build and the root
+``conftest.py`` (nbval) hand to their kernels: offline Hugging Face, seeded hashing,
+numba and matplotlib caches inside the checkout, inline figures and no stray warnings on
+stderr. :func:`warm_font_cache` builds matplotlib's font cache before any kernel starts,
+so its "building the font cache" message never lands in a stored output; :data:`KERNEL`
+names the Jupyter kernel they all run.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ KERNEL = "python3"
 class LocalKernelManager(AsyncKernelManager):
     """Kernels that talk over local IPC sockets where the system has them (POSIX).
 
-    Over TCP, ipykernel prints a warning on every start that the traffic is not encrypted;
-    the book's kernels never leave the machine, so sockets in the runtime folder are enough.
+    Over TCP, ipykernel prints a warning on every start that the traffic is not
+    encrypted; the book's kernels never leave the machine, so sockets in the runtime
+    folder are enough.
     """
 
     @default("transport")
@@ -46,7 +48,8 @@ KERNEL_WARNING_FILTER = "ignore:IProgress not found"
 
 
 def kernel_env(root: Path) -> dict[str, str]:
-    """Environment for notebook kernels: offline, seeded hashing, numba and matplotlib caches, inline figures."""
+    """Environment for notebook kernels: offline, seeded hashing, numba and matplotlib
+    caches, inline figures."""
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # a non-inline backend silently drops every figure
     env.update(
@@ -57,11 +60,11 @@ def kernel_env(root: Path) -> dict[str, str]:
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
     env.setdefault("NUMBA_CACHE_DIR", str(root / "_build" / "numba-cache"))
-    env.setdefault(
-        "MPLCONFIGDIR", str(root / "_build" / "mplconfig")
-    )  # font cache per checkout (Makefile)
-    # tqdm.auto (imported by lightning once transformers is installed) warns on stderr when ipywidgets
-    # is missing; the notebooks show no progress widgets, and stderr in a stored output fails nbval.
+    # font cache per checkout (Makefile)
+    env.setdefault("MPLCONFIGDIR", str(root / "_build" / "mplconfig"))
+    # tqdm.auto (imported by lightning once transformers is installed) warns on stderr
+    # when ipywidgets is missing; the notebooks show no progress widgets, and stderr in
+    # a stored output fails nbval.
     env["PYTHONWARNINGS"] = ",".join(
         filter(None, [env.get("PYTHONWARNINGS"), KERNEL_WARNING_FILTER])
     )
@@ -69,9 +72,10 @@ def kernel_env(root: Path) -> dict[str, str]:
 
 
 def warm_font_cache(env: dict[str, str]) -> None:
-    """Build matplotlib's font cache in ``env["MPLCONFIGDIR"]`` before any kernel starts, if missing:
-    where building it takes more than a few seconds (a slow disk, many system fonts), matplotlib logs
-    "Matplotlib is building the font cache" to stderr, which would land in a notebook's outputs."""
+    """Build matplotlib's font cache in ``env["MPLCONFIGDIR"]`` before any kernel
+    starts, if missing: where building it takes more than a few seconds (a slow disk,
+    many system fonts), matplotlib logs "Matplotlib is building the font cache" to
+    stderr, which would land in a notebook's outputs."""
     folder = Path(env["MPLCONFIGDIR"])
     if not list(folder.glob("fontlist-*.json")):
         subprocess.run(

@@ -1,9 +1,11 @@
-"""The checkout and machine a book build ran on, as the reproducibility report states them.
+"""The checkout and machine a book build ran on, as the reproducibility report states
+them.
 
-:func:`git_output` asks git about the checkout (``"unknown"`` outside one), :func:`package_version`
-gives an installed distribution's version for each name of :data:`PACKAGES`, and :func:`hardware`
-describes the building machine: CPU model (read from :data:`CPUINFO` on Linux), cores, Python,
-platform and GPU. Nothing here fails: a missing tool or driver is reported as such.
+:func:`git_output` asks git about the checkout (``"unknown"`` outside one),
+:func:`package_version` gives an installed distribution's version for each name of
+:data:`PACKAGES`, and :func:`hardware` describes the building machine: CPU model (read
+from :data:`CPUINFO` on Linux), cores, Python, platform and GPU. Nothing here fails: a
+missing tool or driver is reported as such.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ CPUINFO = Path("/proc/cpuinfo")
 
 
 def cpu_model() -> str:
-    """The CPU's model name from :data:`CPUINFO` (Linux), else what :mod:`platform` reports."""
+    """The CPU's model name from :data:`CPUINFO` (Linux), else what :mod:`platform`
+    reports."""
     try:
         for line in CPUINFO.read_text().splitlines():
             if line.startswith("model name"):

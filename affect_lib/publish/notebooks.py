@@ -1,10 +1,12 @@
-"""The book's notebooks as the runner sees them: which ones, which file runs, which parameters.
+"""The book's notebooks as the runner sees them: which ones, which file runs, which
+parameters.
 
 :func:`notebook_paths` lists ``notebooks/NN_*.ipynb`` in order (``--only`` picks some);
-:func:`run_source` decides whether the stored ``.ipynb`` or its newer, edited jupytext pair ``.py``
-runs; :func:`notebook_parameters` reads a notebook's ``parameters`` cell and
-:func:`check_knob_types` rejects a ``-p`` value whose type does not fit its default before any kernel
-starts. :class:`BookError` is the error of every runner and build step of this package.
+:func:`run_source` decides whether the stored ``.ipynb`` or its newer, edited jupytext
+pair ``.py`` runs; :func:`notebook_parameters` reads a notebook's ``parameters`` cell
+and :func:`check_knob_types` rejects a ``-p`` value whose type does not fit its default
+before any kernel starts. :class:`BookError` is the error of every runner and build step
+of this package.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ __all__ = [
 
 
 class BookError(RuntimeError):
-    """A run or build that cannot proceed; the message names the notebook, cell or file."""
+    """A run or build that cannot proceed; the message names the notebook, cell or
+    file."""
 
 
 def notebook_paths(root: Path, only: list[str] | None = None) -> list[Path]:
-    """``notebooks/NN_*.ipynb`` in order; ``only`` keeps those whose NN (or name) is listed."""
+    """``notebooks/NN_*.ipynb`` in order; ``only`` keeps those whose NN (or name) is
+    listed."""
     paths = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not only:
         return paths
@@ -43,7 +47,8 @@ def notebook_paths(root: Path, only: list[str] | None = None) -> list[Path]:
     )
     if unknown:
         raise BookError(
-            f"--only {', '.join(unknown)}: no such notebook; valid: {', '.join(sorted(known))}"
+            f"--only {', '.join(unknown)}: no such notebook; valid: "
+            f"{', '.join(sorted(known))}"
         )
     return chosen
 
@@ -53,12 +58,13 @@ def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
 
 
 def run_source(path: Path, staging: Path) -> tuple[Path, str | None]:
-    """The notebook :func:`run` executes for ``path`` (``NN_*.ipynb``) and a note, or None when there
-    is nothing to say.
+    """The notebook :func:`run` executes for ``path`` (``NN_*.ipynb``) and a note, or
+    None when there is nothing to say.
 
-    The stored ``.ipynb``, unless its jupytext pair ``NN_*.py`` has other cells: then the newer of the
-    two files wins (as jupytext's own pairing does), so an edited ``.py`` runs before ``make
-    notebooks`` has regenerated its pair. The ``.py`` is written as a notebook into ``staging``.
+    The stored ``.ipynb``, unless its jupytext pair ``NN_*.py`` has other cells: then
+    the newer of the two files wins (as jupytext's own pairing does), so an edited
+    ``.py`` runs before ``make notebooks`` has regenerated its pair. The ``.py`` is
+    written as a notebook into ``staging``.
     """
     import jupytext
 
@@ -70,7 +76,8 @@ def run_source(path: Path, staging: Path) -> tuple[Path, str | None]:
         return path, None
     if src.stat().st_mtime < path.stat().st_mtime:
         return path, (
-            f"{path.name} has other cells than {src.name}, which is older: running the .ipynb "
+            f"{path.name} has other cells than {src.name}, which is older: running "
+            f"the .ipynb "
             f"(jupytext --sync notebooks/{path.name} updates the .py)"
         )
     text_nb.metadata.setdefault(
@@ -86,7 +93,8 @@ def run_source(path: Path, staging: Path) -> tuple[Path, str | None]:
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
-    """Names and defaults (their source text) of the ``parameters`` cell of a notebook."""
+    """Names and defaults (their source text) of the ``parameters`` cell of a
+    notebook."""
     import papermill
 
     return {
@@ -110,9 +118,9 @@ def _fits(value: Any, default: Any) -> bool:
 def check_knob_types(
     params: dict[str, Any], nb_params: dict[Path, dict[str, Any]]
 ) -> None:
-    """A notebook parameter's value must have its default's type (an int where a float is expected,
-    anything where the default is None): ``-p eta abc`` fails here, naming the parameter, not in a
-    cell deep inside the notebook."""
+    """A notebook parameter's value must have its default's type (an int where a float
+    is expected, anything where the default is None): ``-p eta abc`` fails here, naming
+    the parameter, not in a cell deep inside the notebook."""
     for path, knobs in nb_params.items():
         for key, text in knobs.items():
             if key not in params:
@@ -123,6 +131,7 @@ def check_knob_types(
                 continue  # a default computed by an expression: nothing to compare with
             if not _fits(params[key], default):
                 raise BookError(
-                    f"parameter {key!r} of {path.name} expects {type(default).__name__} (its default "
+                    f"parameter {key!r} of {path.name} expects "
+                    f"{type(default).__name__} (its default "
                     f"is {text}), got {params[key]!r} ({type(params[key]).__name__})"
                 )

@@ -1,10 +1,11 @@
 """A cell's stored outputs as nbval compares them, and the numbers printed in them.
 
-Outputs are flattened as nbval flattens them (:func:`flatten`): streams of one name merged, then one
-string per MIME type or stream name, in output order, so ``text/html#1`` is the cell's second HTML
-output; what nbval never compares (:data:`SKIPPED`) is left out. :func:`numbers` splits a text into
-the text around its numbers and the numbers' own texts, :func:`cell_key` names a cell by the hash
-of its source and :func:`glue_names` labels the glued outputs. Both the tolerant comparison
+Outputs are flattened as nbval flattens them (:func:`flatten`): streams of one name
+merged, then one string per MIME type or stream name, in output order, so
+``text/html#1`` is the cell's second HTML output; what nbval never compares
+(:data:`SKIPPED`) is left out. :func:`numbers` splits a text into the text around its
+numbers and the numbers' own texts, :func:`cell_key` names a cell by the hash of its
+source and :func:`glue_names` labels the glued outputs. Both the tolerant comparison
 (:mod:`affect_lib.publish.compare`) and the measurement of tolerances
 (:mod:`affect_lib.publish.tolerances`) see outputs this way.
 """
@@ -27,7 +28,8 @@ __all__ = [
     "glue_names",
 ]
 
-# nbval's own skip list (nbval.plugin.IPyNbFile.skip_compare) plus the images it ignores by default.
+# nbval's own skip list (nbval.plugin.IPyNbFile.skip_compare) plus the images it ignores
+# by default.
 SKIPPED = frozenset(
     {
         "metadata",
@@ -49,7 +51,8 @@ _NUMBER = re.compile(
 
 
 def numbers(text: str) -> tuple[str, list[str]]:
-    """``(skeleton, tokens)``: the text with each number replaced by ``{}`` and the numbers' texts.
+    """``(skeleton, tokens)``: the text with each number replaced by ``{}`` and the
+    numbers' texts.
 
     >>> numbers("acc 0.973, n=600")
     ('acc {}, n={}', ['0.973', '600'])
@@ -59,18 +62,21 @@ def numbers(text: str) -> tuple[str, list[str]]:
 
 
 def number_shape(text: str) -> tuple[str, list[str]]:
-    """:func:`numbers` with runs of whitespace squashed: a table's padding follows its numbers' widths."""
+    """:func:`numbers` with runs of whitespace squashed: a table's padding follows its
+    numbers' widths."""
     skeleton, tokens = numbers(text)
     return re.sub(r"\s+", " ", skeleton), tokens
 
 
 def number_value(token: str) -> float:
-    """The value of a number's text, as :func:`numbers` finds it (``nan`` and ``inf`` included)."""
+    """The value of a number's text, as :func:`numbers` finds it (``nan`` and ``inf``
+    included)."""
     return float(token)
 
 
 def cell_key(source: str | Sequence[str]) -> str:
-    """The first 16 hex digits of the SHA-256 of a cell's source (whitespace at the ends stripped)."""
+    """The first 16 hex digits of the SHA-256 of a cell's source (whitespace at the ends
+    stripped)."""
     text = "".join(source) if not isinstance(source, str) else source
     return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
 
@@ -81,7 +87,8 @@ def output_text(value: Any) -> str:
 
 
 def _coalesced(outputs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Streams of the same name merged into the first one, as nbval does before comparing."""
+    """Streams of the same name merged into the first one, as nbval does before
+    comparing."""
     merged: list[dict[str, Any]] = []
     streams: dict[str, dict[str, Any]] = {}
     for out in outputs:
@@ -102,7 +109,8 @@ def _coalesced(outputs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def flatten(outputs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """``{"<mime or stream>#<i>": text}`` of a cell's outputs, with the labels nbval compares."""
+    """``{"<mime or stream>#<i>": text}`` of a cell's outputs, with the labels nbval
+    compares."""
     flat: dict[str, str] = {}
     counts: dict[str, int] = {}
 
@@ -126,7 +134,8 @@ def flatten(outputs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def glue_names(outputs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """``{"<mime>#<i>": glue key}`` for the glued outputs among ``outputs`` (readable labels)."""
+    """``{"<mime>#<i>": glue key}`` for the glued outputs among ``outputs`` (readable
+    labels)."""
     names: dict[str, str] = {}
     counts: dict[str, int] = {}
     for out in _coalesced(outputs):

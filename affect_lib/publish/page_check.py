@@ -1,12 +1,13 @@
-"""One page of the built book opened in a fresh headless-Chromium tab and checked as a reader sees it.
+"""One page of the built book opened in a fresh headless-Chromium tab and checked as a
+reader sees it.
 
 :func:`check_page` navigates the tab, waits for the load event, for every image and for
-``MathJax.startup.promise`` (:data:`PAGE_JS` runs in the page), then checks that every ``<img>``
-loaded, every ``.math`` element holds a rendered ``mjx-container`` without ``mjx-merror``, every
-expected glued value is in the page text and no literal ``{glue`` role, ``.problematic`` or system
-message is left; what the tab logged and requested is judged by
-:mod:`affect_lib.publish.page_events`. It can write a full-page PNG, and returns a
-:class:`PageReport`.
+``MathJax.startup.promise`` (:data:`PAGE_JS` runs in the page), then checks that every
+``<img>`` loaded, every ``.math`` element holds a rendered ``mjx-container`` without
+``mjx-merror``, every expected glued value is in the page text and no literal ``{glue``
+role, ``.problematic`` or system message is left; what the tab logged and requested is
+judged by :mod:`affect_lib.publish.page_events`. It can write a full-page PNG, and
+returns a :class:`PageReport`.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ PAGE_JS = r"""
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   for (const img of document.images) img.loading = 'eager';
   await Promise.all([...document.images].map(img => img.complete ? 0 :
-      new Promise(r => { img.addEventListener('load', r); img.addEventListener('error', r); })));
+      new Promise(r => {
+        img.addEventListener('load', r);
+        img.addEventListener('error', r);
+      })));
   const math = [...document.querySelectorAll('.math')];
   const mj = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
   for (let i = 0; math.length && !mj() && i < 100; i++) await sleep(100);
@@ -59,12 +63,17 @@ PAGE_JS = r"""
   const root = document.querySelector('main') || document.body;
   return {
     mathjax,
-    images: [...document.images].map(img => ({src: img.currentSrc || img.src, ok: img.complete && img.naturalWidth > 0})),
+    images: [...document.images].map(img => ({
+      src: img.currentSrc || img.src,
+      ok: img.complete && img.naturalWidth > 0,
+    })),
     math: math.length,
-    unrendered: math.filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.trim().slice(0, 60)),
+    unrendered: math.filter(el => !el.querySelector('mjx-container'))
+      .map(el => el.textContent.trim().slice(0, 60)),
     mathErrors: [...document.querySelectorAll('mjx-merror')].map(el =>
         (el.getAttribute('data-mjx-error') || el.textContent).slice(0, 100)),
-    problems: [...document.querySelectorAll('.problematic, .system-message')].map(el => el.textContent.trim().slice(0, 100)),
+    problems: [...document.querySelectorAll('.problematic, .system-message')]
+      .map(el => el.textContent.trim().slice(0, 100)),
     text: root.textContent,
   };
 })()
@@ -72,8 +81,8 @@ PAGE_JS = r"""
 
 
 def _screenshot(browser: Chromium, session: str, target: Path) -> None:
-    """Full-page PNG: the viewport is made as tall as the page (``captureBeyondViewport`` shifts this
-    theme's layout), then restored."""
+    """Full-page PNG: the viewport is made as tall as the page
+    (``captureBeyondViewport`` shifts this theme's layout), then restored."""
     height = int(
         browser.send("Page.getLayoutMetrics", session=session)["cssContentSize"][
             "height"
@@ -115,7 +124,8 @@ def check_page(
     screenshot: Path | None = None,
     timeout: float = 60.0,
 ) -> PageReport:
-    """Open ``base + page`` in a fresh tab and check it (see :mod:`affect_lib.publish.browser`)."""
+    """Open ``base + page`` in a fresh tab and check it (see
+    :mod:`affect_lib.publish.browser`)."""
     start = time.monotonic()
     report = PageReport(page)
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]

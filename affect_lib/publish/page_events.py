@@ -1,10 +1,12 @@
-"""What a page's tab reported while it loaded: its requests, HTTP and network failures, console errors.
+"""What a page's tab reported while it loaded: its requests, HTTP and network failures,
+console errors.
 
-:func:`event_errors` reads the DevTools events that :class:`affect_lib.publish.cdp.Chromium` kept
-for one tab and turns each request that left the local server (any other host, port or scheme than
-the served book's, ``data:``, ``blob:`` and ``about:`` excepted), each 4xx/5xx answer, failed
-request, JavaScript exception, ``console.error`` and error log entry into a line of the page's
-report; :func:`with_request_urls` then names each failed request by its URL and drops repeats.
+:func:`event_errors` reads the DevTools events that
+:class:`affect_lib.publish.cdp.Chromium` kept for one tab and turns each request that
+left the local server (any other host, port or scheme than the served book's, ``data:``,
+``blob:`` and ``about:`` excepted), each 4xx/5xx answer, failed request, JavaScript
+exception, ``console.error`` and error log entry into a line of the page's report;
+:func:`with_request_urls` then names each failed request by its URL and drops repeats.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ def _is_local(url: str, base: str) -> bool:
 
 
 def event_errors(events: list[dict[str, Any]], base: str) -> tuple[int, list[str]]:
-    """The number of requests a page made and an error line for each non-local request, HTTP
-    error, failed request, JavaScript exception, ``console.error`` and error log entry among the
-    DevTools ``events`` of its tab."""
+    """The number of requests a page made and an error line for each non-local request,
+    HTTP error, failed request, JavaScript exception, ``console.error`` and error log
+    entry among the DevTools ``events`` of its tab."""
     requests, errors = 0, []
     for event in events:
         method, params = event["method"], event.get("params", {})
@@ -39,17 +41,20 @@ def event_errors(events: list[dict[str, Any]], base: str) -> tuple[int, list[str
             url = params["request"]["url"]
             if not _is_local(url, base):
                 errors.append(f"non-local request: {url[:200]}")
+        # the browser asks, not the page
         elif (
             method == "Network.responseReceived"
             and params["response"]["status"] >= 400
             and params["response"]["url"] != base + "favicon.ico"
-        ):  # the browser asks, not the page
+        ):
             errors.append(
-                f"HTTP {params['response']['status']}: {params['response']['url'][:200]}"
+                f"HTTP {params['response']['status']}: "
+                f"{params['response']['url'][:200]}"
             )
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             errors.append(
-                f"request failed ({params.get('errorText')}): request {params['requestId']}"
+                f"request failed ({params.get('errorText')}): request "
+                f"{params['requestId']}"
             )
         elif method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
@@ -70,7 +75,8 @@ def event_errors(events: list[dict[str, Any]], base: str) -> tuple[int, list[str
             and params["entry"].get("source") not in ("network", "javascript")
         ):
             errors.append(
-                f"console error ({params['entry'].get('source')}): {params['entry']['text'][:300]}"
+                f"console error ({params['entry'].get('source')}): "
+                f"{params['entry']['text'][:300]}"
             )
     return requests, errors
 
@@ -78,8 +84,9 @@ def event_errors(events: list[dict[str, Any]], base: str) -> tuple[int, list[str
 def with_request_urls(
     errors: list[str], events: list[dict[str, Any]], base: str
 ) -> list[str]:
-    """``errors`` without repeats, each failed request named by its URL where the browser gave one
-    (one that left the local server is dropped: it is already reported as a non-local request)."""
+    """``errors`` without repeats, each failed request named by its URL where the
+    browser gave one (one that left the local server is dropped: it is already reported
+    as a non-local request)."""
     urls = {
         e["params"]["requestId"]: e["params"]["request"]["url"]
         for e in events

@@ -1,9 +1,10 @@
-"""The performance page: benchmark claims against their budgets, generated at build time.
+"""The performance page: benchmark claims against their budgets, generated at build
+time.
 
-``affect-book build`` writes it (``book/performance.md``) into the staged book from the results
-present in ``_build/bench/*.json`` (``make bench``): one table of every claim with its measured
-value, budget and OK/MISS, a bar chart of each claim's share of its budget, then each benchmark's
-settings and measurements.
+``affect-book build`` writes it (``book/performance.md``) into the staged book from the
+results present in ``_build/bench/*.json`` (``make bench``): one table of every claim
+with its measured value, budget and OK/MISS, a bar chart of each claim's share of its
+budget, then each benchmark's settings and measurements.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ __all__ = ["performance_page", "PERFORMANCE_FIGURE"]
 
 
 PERFORMANCE_FIGURE = "performance_budgets.png"
+# the column naming a benchmark row
 _ROW_NAMES = (
     "notebook",
     "contender",
     "sampler",
     "encoder",
     "name",
-)  # the column naming a benchmark row
+)
 
 
 def _fmt(value: Any) -> str:
-    """A table cell: floats to 4 significant digits, "-" when not measured (null/NaN), "|" escaped."""
+    """A table cell: floats to 4 significant digits, "-" when not measured (null/NaN),
+    "|" escaped."""
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     return (
@@ -37,7 +40,8 @@ def _fmt(value: Any) -> str:
 
 
 def _budget_share(check: dict[str, Any]) -> float | None:
-    """How much of its budget a claim uses: value/budget for ``<=``, budget/value for ``>=`` (<= 1 is met)."""
+    """How much of its budget a claim uses: value/budget for ``<=``, budget/value for
+    ``>=`` (<= 1 is met)."""
     value, budget = check.get("value"), check["budget"]
     if value is None or value != value or budget <= 0:
         return None
@@ -47,7 +51,8 @@ def _budget_share(check: dict[str, Any]) -> float | None:
 
 
 def _load_benchmarks(root: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(name, JSON) of every ``_build/bench/*.json``; an unreadable file is shown as such, not fatal."""
+    """(name, JSON) of every ``_build/bench/*.json``; an unreadable file is shown as
+    such, not fatal."""
     out = []
     for path in sorted((root / "_build" / "bench").glob("*.json")):
         try:
@@ -61,10 +66,12 @@ def _load_benchmarks(root: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _budget_figure(claims: list[tuple[str, str, dict[str, Any]]], target: Path) -> None:
-    """One bar per claim from the budget (1) to its share of the budget, log scale: green met, red missed."""
+    """One bar per claim from the budget (1) to its share of the budget, log scale:
+    green met, red missed."""
+    # no pyplot: no global backend state at build time
     from matplotlib.figure import (
         Figure,
-    )  # no pyplot: no global backend state at build time
+    )
 
     labels = [
         f"{bench}: {claim}" if len(claim) <= 60 else f"{bench}: {claim[:57]}..."
@@ -98,19 +105,25 @@ def _budget_figure(claims: list[tuple[str, str, dict[str, Any]]], target: Path) 
 
 
 def performance_page(root: Path, figure_dir: Path | None = None) -> str:
-    """Markdown of the benchmark results found in ``_build/bench/*.json`` (``make bench``).
+    """Markdown of the benchmark results found in ``_build/bench/*.json`` (``make
+    bench``).
 
-    One summary table of every claim (value, budget, OK/MISS), a bar chart of each claim against its
-    budget written to ``figure_dir / PERFORMANCE_FIGURE`` (the page links it by that name, so pass the
-    folder the page is written to; ``None``: no chart), then each benchmark's measurements.
+    One summary table of every claim (value, budget, OK/MISS), a bar chart of each claim
+    against its budget written to ``figure_dir / PERFORMANCE_FIGURE`` (the page links it
+    by that name, so pass the folder the page is written to; ``None``: no chart), then
+    each benchmark's measurements.
     """
     parts = [
         "# Performance",
         "",
-        "Budgets are claims about ratios measured side by side in one process (machines are noisy; "
-        "ratios travel better than absolute times). `make bench` runs `benchmarks/bench_*.py`, writes "
-        "`_build/bench/*.json` and exits non-zero when a budget is missed; `make book` checks its own "
-        "run's notebook times (the book execution result, nothing else). This page shows the results "
+        "Budgets are claims about ratios measured side by side in one process "
+        "(machines are noisy; "
+        "ratios travel better than absolute times). `make bench` runs "
+        "`benchmarks/bench_*.py`, writes "
+        "`_build/bench/*.json` and exits non-zero when a budget is missed; `make "
+        "book` checks its own "
+        "run's notebook times (the book execution result, nothing else). This page "
+        "shows the results "
         "present when the book was built.",
         "",
     ]
@@ -119,7 +132,8 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
         return "\n".join(
             parts
             + [
-                "No benchmark results were present at build time: run `make bench`, then "
+                "No benchmark results were present at build time: run `make bench`, "
+                "then "
                 "rebuild the book.",
                 "",
             ]
@@ -151,7 +165,8 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
         if figure_dir is not None:
             _budget_figure(claims, figure_dir / PERFORMANCE_FIGURE)
             parts += [
-                f"![Each claim's share of its budget, log scale: a bar left of 1 meets it]({PERFORMANCE_FIGURE})",
+                f"![Each claim's share of its budget, log scale: a bar left of 1 "
+                f"meets it]({PERFORMANCE_FIGURE})",
                 "",
             ]
     for name, data in benchmarks:
@@ -162,36 +177,39 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
         machine = data.get("machine") or {}
         if machine:
             parts += [
-                f"Measured on {machine.get('cores', '?')} cores ({machine.get('platform', '?')}).",
+                f"Measured on {machine.get('cores', '?')} cores "
+                f"({machine.get('platform', '?')}).",
                 "",
             ]
+        # a benchmark's parameters and extra results
         settings = {
             k: v
             for k, v in data.items()
             if k not in ("benchmark", "machine", "rows", "checks")
             and not isinstance(v, dict)
-        }  # a benchmark's parameters and extra results
+        }
         if settings:
             shown = (
                 f"`{k}` = " + (f"`{v}`" if isinstance(v, str) else _fmt(v))
                 for k, v in settings.items()
             )
+            # text as code: no typography
             parts += [
                 "Settings and further results: " + "; ".join(shown) + ".",
                 "",
-            ]  # text as code: no typography
+            ]
         rows = data.get("rows") or []
         if isinstance(rows, list) and rows:
-            keys = sorted(
-                rows[0], key=lambda k: k not in _ROW_NAMES
-            )  # JSON keys come sorted: name column first
+            # JSON keys come sorted: name column first
+            keys = sorted(rows[0], key=lambda k: k not in _ROW_NAMES)
             parts += [
                 markdown_table([[_fmt(r.get(k)) for k in keys] for r in rows], keys),
                 "",
             ]
         if not data.get("checks"):
             parts += [
-                "This result file has no budget checks (written by an older benchmark): rerun `make bench`.",
+                "This result file has no budget checks (written by an older "
+                "benchmark): rerun `make bench`.",
                 "",
             ]
     return "\n".join(parts)

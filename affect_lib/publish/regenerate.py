@@ -1,9 +1,10 @@
-"""``make notebooks`` (``affect-book notebooks``): store fresh outputs in the committed notebooks.
+"""``make notebooks`` (``affect-book notebooks``): store fresh outputs in the committed
+notebooks.
 
-:func:`regenerate` re-executes the jupytext sources ``notebooks/NN_*.py`` in place into their
-paired ``.ipynb`` in the ``book`` profile, with the kernels' environment of
-:func:`affect_lib.publish.kernel.kernel_env`, deterministic cell ids and no timestamps, so a rerun
-that computes the same outputs leaves no diff.
+:func:`regenerate` re-executes the jupytext sources ``notebooks/NN_*.py`` in place into
+their paired ``.ipynb`` in the ``book`` profile, with the kernels' environment of
+:func:`affect_lib.publish.kernel.kernel_env`, deterministic cell ids and no timestamps,
+so a rerun that computes the same outputs leaves no diff.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ __all__ = ["regenerate"]
 
 
 def _deterministic(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Stable cell ids, no timing metadata, no interpreter patch version, no machine record (the
-    ``affect_book`` key that older versions wrote): reruns give no diff."""
+    """Stable cell ids, no timing metadata, no interpreter patch version, no machine
+    record (the ``affect_book`` key that older versions wrote): reruns give no diff."""
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:03d}"
         for key in ("execution", "papermill", "ExecuteTime"):
@@ -42,7 +43,8 @@ def _deterministic(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def regenerate(
     root: Path | None = None, only: list[str] | None = None, timeout: int = 1800
 ) -> list[Path]:
-    """``make notebooks``: execute each ``notebooks/NN_*.py`` (book profile) into its ``.ipynb``."""
+    """``make notebooks``: execute each ``notebooks/NN_*.py`` (book profile) into its
+    ``.ipynb``."""
     import jupytext
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError

@@ -1,10 +1,11 @@
 """Run the book's notebooks with papermill: ``affect-book run --profile <profile>``.
 
-:func:`run` executes ``notebooks/NN_*.ipynb`` in order into ``_build/runs/<profile>/notebooks/``
-(sources untouched) and records wall times in ``_build/runs/<profile>/timings.json``. Where the
-paired ``NN_*.py`` has other cells and is the newer file (an edit not regenerated yet), it runs the
-``.py`` instead and says so (:func:`affect_lib.publish.notebooks.run_source`). Each ``-p KEY VALUE``
-goes to the notebooks that have a parameter of that name and, as a config ``overrides`` entry, to
+:func:`run` executes ``notebooks/NN_*.ipynb`` in order into
+``_build/runs/<profile>/notebooks/`` (sources untouched) and records wall times in
+``_build/runs/<profile>/timings.json``. Where the paired ``NN_*.py`` has other cells and
+is the newer file (an edit not regenerated yet), it runs the ``.py`` instead and says so
+(:func:`affect_lib.publish.notebooks.run_source`). Each ``-p KEY VALUE`` goes to the
+notebooks that have a parameter of that name and, as a config ``overrides`` entry, to
 those that do not; unknown names and mistyped values fail before any kernel starts.
 """
 
@@ -45,8 +46,8 @@ class RunResult:
 
 def hide_injected_parameters(path: Path) -> None:
     """Tag papermill's injected-parameters cell of the executed notebook ``path``
-    ``remove-cell``: the book shows the parameters cell once (the run's values are on the
-    reproducibility page), not a second, generated cell beside it."""
+    ``remove-cell``: the book shows the parameters cell once (the run's values are on
+    the reproducibility page), not a second, generated cell beside it."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -59,7 +60,8 @@ def hide_injected_parameters(path: Path) -> None:
 
 
 def _route(user_params: dict[str, Any], nb_params: dict[str, Any]) -> dict[str, Any]:
-    """Split user parameters into this notebook's own parameters and config ``overrides``."""
+    """Split user parameters into this notebook's own parameters and config
+    ``overrides``."""
     direct = {k: v for k, v in user_params.items() if k in nb_params}
     overrides = {k: v for k, v in user_params.items() if k not in nb_params}
     if overrides:
@@ -73,15 +75,15 @@ def run(
     only: list[str] | None = None,
     root: Path | None = None,
 ) -> RunResult:
-    """Execute the notebooks of ``profile`` with ``params`` (config keys or notebook knobs)."""
+    """Execute the notebooks of ``profile`` with ``params`` (config keys or notebook
+    knobs)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     root = root or project_root()
     params = dict(params or {})
-    load_profile(
-        profile
-    )  # an unknown profile fails before anything is written under _build/runs/<profile>
+    # an unknown profile fails before anything is written under _build/runs/<profile>
+    load_profile(profile)
     paths = notebook_paths(root, only)
     if not paths:
         raise BookError(f"no notebooks found under {root / 'notebooks'}")
@@ -96,16 +98,17 @@ def run(
     for key in ("profile", "overrides"):
         if key in params:
             raise BookError(
-                f"parameter {key!r} is set by the runner; use --profile / -p KEY VALUE instead"
+                f"parameter {key!r} is set by the runner; use --profile / -p KEY "
+                f"VALUE instead"
             )
     unknown = [k for k in params if k not in valid]
     if unknown:
         raise BookError(
-            f"unknown parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(valid)}"
+            f"unknown parameter(s) {', '.join(unknown)}; valid parameters: "
+            f"{', '.join(valid)}"
         )
-    load_profile(
-        profile, **{k: v for k, v in params.items() if k in override_keys()}
-    )  # fail fast
+    # fail fast
+    load_profile(profile, **{k: v for k, v in params.items() if k in override_keys()})
     check_knob_types(params, nb_params)
 
     out_dir = run_dir / "notebooks"
@@ -121,15 +124,17 @@ def run(
         record.get("notebooks", {}), dict
     ):
         raise BookError(
-            f"not a run record (a JSON object with 'notebooks'): delete {timings_path} to start a new one"
+            f"not a run record (a JSON object with 'notebooks'): delete "
+            f"{timings_path} to start a new one"
         )
     record.update(profile=profile, parameters=params)
     record.setdefault("notebooks", {})
 
+    # kernel_env reads os.environ: before clearing it
     env_before, env = (
         dict(os.environ),
         kernel_env(root),
-    )  # kernel_env reads os.environ: before clearing it
+    )
     warm_font_cache(env)
     os.environ.clear()
     os.environ.update(env)
@@ -159,11 +164,14 @@ def run(
                 }
                 write_json(timings_path, record)
                 raise BookError(
-                    f"{path.name} failed in cell {exc.cell_index} (execution count {exc.exec_count}): "
-                    f"{exc.ename}: {exc.evalue}\n  executed copy with the traceback: {out}"
+                    f"{path.name} failed in cell {exc.cell_index} (execution count "
+                    f"{exc.exec_count}): "
+                    f"{exc.ename}: {exc.evalue}\n  executed copy with the traceback: "
+                    f"{out}"
                 ) from None
             timings[path.stem] = round(time.perf_counter() - start, 2)
-            # parameters per notebook: a later `--only NN -p seed 3` must not relabel the others
+            # parameters per notebook: a later `--only NN -p seed 3` must not relabel
+            # the others
             record["notebooks"][path.stem] = {
                 "seconds": timings[path.stem],
                 "status": "ok",
@@ -172,7 +180,8 @@ def run(
             }
             write_json(timings_path, record)
             print(
-                f"[affect-book] {profile}: {path.name} done in {timings[path.stem]:.1f} s",
+                f"[affect-book] {profile}: {path.name} done in "
+                f"{timings[path.stem]:.1f} s",
                 flush=True,
             )
     finally:

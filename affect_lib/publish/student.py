@@ -1,11 +1,13 @@
-"""Student copies of the notebooks (``make student`` / ``affect-book student``): exercises in, solutions out.
+"""Student copies of the notebooks (``make student`` / ``affect-book student``):
+exercises in, solutions out.
 
-:func:`make_student_copy` turns a stored notebook into its student copy: every ``solution`` code cell
-becomes a ``# TODO`` stub without outputs, the markdown inside solution blocks disappears, exercise
-directives become plain Markdown (Jupyter does not render MyST directives), and every other cell
-keeps its stored outputs. The exercise convention and its check (:func:`check_exercises`) are in
-:mod:`affect_lib.publish.exercises`; :func:`find_leaks` reports any solution line that survived;
-:func:`write_student_copies` runs all three for ``notebooks/NN_*.ipynb``.
+:func:`make_student_copy` turns a stored notebook into its student copy: every
+``solution`` code cell becomes a ``# TODO`` stub without outputs, the markdown inside
+solution blocks disappears, exercise directives become plain Markdown (Jupyter does not
+render MyST directives), and every other cell keeps its stored outputs. The exercise
+convention and its check (:func:`check_exercises`) are in
+:mod:`affect_lib.publish.exercises`; :func:`find_leaks` reports any solution line that
+survived; :func:`write_student_copies` runs all three for ``notebooks/NN_*.ipynb``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ __all__ = ["make_student_copy", "find_leaks", "write_student_copies"]
 
 
 STUDENT_NOTE = (
-    "\n\n> **Student copy** (written by `make student`): the solution of each exercise is replaced "
-    "by a `# TODO` cell; write yours there. The full notebook is `notebooks/{name}` in the "
+    "\n\n> **Student copy** (written by `make student`): the solution of each "
+    "exercise is replaced "
+    "by a `# TODO` cell; write yours there. The full notebook is `notebooks/{name}` "
+    "in the "
     "repository, and the book shows the solutions folded under each exercise."
 )
 
@@ -31,7 +35,8 @@ STUDENT_NOTE = (
 def make_student_copy(
     nb: nbformat.NotebookNode, name: str = "notebook"
 ) -> nbformat.NotebookNode:
-    """The student copy of ``nb`` (not modified); raises StudentError on a convention break."""
+    """The student copy of ``nb`` (not modified); raises StudentError on a convention
+    break."""
     parsed = parse_notebook(nb, name)
     if parsed.problems:
         raise StudentError(
@@ -57,10 +62,11 @@ def _significant(line: str) -> bool:
 def find_leaks(
     original: nbformat.NotebookNode, student: nbformat.NotebookNode
 ) -> list[str]:
-    """Lines of solution code or solution prose of ``original`` that appear in ``student``.
+    """Lines of solution code or solution prose of ``original`` that appear in
+    ``student``.
 
-    Lines that also occur outside the solutions of ``original`` (an import, ``plt.show()``) and short
-    or comment-only lines are not counted.
+    Lines that also occur outside the solutions of ``original`` (an import,
+    ``plt.show()``) and short or comment-only lines are not counted.
     """
     parsed = parse_notebook(original, "original")
     outside = {
@@ -90,8 +96,9 @@ def find_leaks(
 def write_student_copies(
     root: Path | None = None, out: Path | None = None, only: list[str] | None = None
 ) -> list[Path]:
-    """Write the student copy of every ``notebooks/NN_*.ipynb`` (or those in ``only``) into ``out``
-    (default ``_build/student``); raises StudentError on a convention break or a leaked solution line."""
+    """Write the student copy of every ``notebooks/NN_*.ipynb`` (or those in ``only``)
+    into ``out`` (default ``_build/student``); raises StudentError on a convention break
+    or a leaked solution line."""
     from affect_lib.publish.notebooks import notebook_paths
 
     root = root or project_root()

@@ -1,13 +1,15 @@
-"""Tolerances measured, not chosen: the rule that ``make tolerances`` applies to re-executed notebooks.
+"""Tolerances measured, not chosen: the rule that ``make tolerances`` applies to
+re-executed notebooks.
 
 The file ``notebooks/tolerances.json``, which the tolerant comparison reads
 (:mod:`affect_lib.publish.compare`), is written by ``make tolerances``
-(``scripts/measure_tolerances.py``): it executes the notebooks again under other seeds and other
-code paths, and :func:`measure` applies :data:`RULE` to each number's spread over those runs
-(:func:`tolerance`, then :func:`pooled` across an output's numbers); nobody edits a tolerance by
-hand. A cell is found by its notebook and the hash of its source, so an edited cell has no entry
-until it is measured again (``tests/publish/test_tolerances.py`` names such cells).
-:func:`measured_runs` shows the book's readers the measured runs of glued numbers.
+(``scripts/measure_tolerances.py``): it executes the notebooks again under other seeds
+and other code paths, and :func:`measure` applies :data:`RULE` to each number's spread
+over those runs (:func:`tolerance`, then :func:`pooled` across an output's numbers);
+nobody edits a tolerance by hand. A cell is found by its notebook and the hash of its
+source, so an edited cell has no entry until it is measured again
+(``tests/publish/test_tolerances.py`` names such cells). :func:`measured_runs` shows the
+book's readers the measured runs of glued numbers.
 """
 
 from __future__ import annotations
@@ -35,22 +37,26 @@ __all__ = [
 ]
 
 RULE = (
-    "tolerance = max(6 x sd, 2 x largest |run - stored|, one unit of the finest last printed digit) "
-    "over the stored value and every run with the same text around the numbers, raised to the output's "
+    "tolerance = max(6 x sd, 2 x largest |run - stored|, one unit of the finest last "
+    "printed digit) "
+    "over the stored value and every run with the same text around the numbers, "
+    "raised to the output's "
     "median relative tolerance times the value; 0 (exact) where no run differs"
 )
 SD_FACTOR, DEV_FACTOR = 6.0, 2.0
 
 
 def _unit(token: str) -> float:
-    """One unit of the last printed digit: ``0.973`` -> 0.001, ``600`` -> 1, ``1.5e-05`` -> 1e-06."""
+    """One unit of the last printed digit: ``0.973`` -> 0.001, ``600`` -> 1, ``1.5e-05``
+    -> 1e-06."""
     mantissa, _, exponent = token.lower().lstrip("+-").partition("e")
     decimals = len(mantissa.partition(".")[2])
     return 10.0 ** (-decimals + (int(exponent) if exponent else 0))
 
 
 def tolerance(stored: str, runs: Sequence[str]) -> float:
-    """:data:`RULE` for one number: its stored text and its texts in the measured runs."""
+    """:data:`RULE` for one number: its stored text and its texts in the measured
+    runs."""
     ref = number_value(stored)
     values = [number_value(t) for t in runs]
     finite = [v for v in values if math.isfinite(v)]
@@ -62,17 +68,19 @@ def tolerance(stored: str, runs: Sequence[str]) -> float:
     mean = sum(everything) / len(everything)
     sd = math.sqrt(sum((v - mean) ** 2 for v in everything) / (len(everything) - 1))
     dev = max(abs(v - ref) for v in values)
-    # the finest digit any run printed: a glued float prints 0.0 where another run prints 0.0156
+    # the finest digit any run printed: a glued float prints 0.0 where another run
+    # prints 0.0156
     unit = min(_unit(t) for t in (stored, *runs))
     return max(SD_FACTOR * sd, DEV_FACTOR * dev, unit)
 
 
 def pooled(tols: Sequence[float], tokens: Sequence[str]) -> list[float]:
-    """Each varying number's tolerance raised to the output's median relative tolerance times its value.
+    """Each varying number's tolerance raised to the output's median relative tolerance
+    times its value.
 
-    A handful of runs can miss how far one number moves (a table's entry that happened to agree in
-    every run), while the other numbers of the same table show the scale of the noise; numbers that
-    no run changed stay exact."""
+    A handful of runs can miss how far one number moves (a table's entry that happened
+    to agree in every run), while the other numbers of the same table show the scale of
+    the noise; numbers that no run changed stay exact."""
     values = [abs(number_value(t)) for t in tokens]
     rel = sorted(
         tol / v
@@ -99,11 +107,12 @@ def measure(
 ) -> tuple[dict[str, Any], list[str]]:
     """Tolerances of one notebook's cells from its re-executions.
 
-    ``stored``: ``{cell source: outputs}`` of the stored notebook; ``runs``: ``{run name: {cell
-    source: outputs}}``; ``same_seed``: the runs with the stored notebook's parameters (other code
-    paths only). A cell is listed when a same-seed run printed anything else. Returns ``({cell_key:
-    entry}, warnings)``; a warning names a cell whose text (not only its numbers) changed in a
-    same-seed run, which no tolerance can absorb.
+    ``stored``: ``{cell source: outputs}`` of the stored notebook; ``runs``: ``{run
+    name: {cell source: outputs}}``; ``same_seed``: the runs with the stored notebook's
+    parameters (other code paths only). A cell is listed when a same-seed run printed
+    anything else. Returns ``({cell_key: entry}, warnings)``; a warning names a cell
+    whose text (not only its numbers) changed in a same-seed run, which no tolerance can
+    absorb.
     """
     same_seed = set(same_seed)
     cells: dict[str, Any] = {}
@@ -130,7 +139,8 @@ def measure(
                     seen[name] = t2
                 elif name in same_seed:
                     warnings.append(
-                        f"cell {first!r} output {label}: run {name!r} printed other text"
+                        f"cell {first!r} output {label}: run {name!r} printed other "
+                        f"text"
                     )
             tols = pooled(
                 [
@@ -158,7 +168,8 @@ def measure(
 
 
 def _round(x: float) -> float:
-    """Three significant digits, rounded up (a tolerance is never made tighter by printing it)."""
+    """Three significant digits, rounded up (a tolerance is never made tighter by
+    printing it)."""
     if x == 0 or not math.isfinite(x):
         return x
     scale = 10.0 ** (math.floor(math.log10(abs(x))) - 2)
@@ -168,11 +179,13 @@ def _round(x: float) -> float:
 def measured_runs(
     notebook: str, keys: Sequence[str], path: str | Path | None = None
 ) -> Any:
-    """A table of glued numbers as stored and as each measured run printed them, with their tolerance.
+    """A table of glued numbers as stored and as each measured run printed them, with
+    their tolerance.
 
-    ``keys``: glue keys of ``notebook`` (e.g. ``"04_counterfactuals.ipynb"``). Rows: the keys; columns:
-    ``stored``, one per run of ``make tolerances`` and ``tolerance``. A key without an entry (exact on
-    every code path, or not measured yet) has only its row label.
+    ``keys``: glue keys of ``notebook`` (e.g. ``"04_counterfactuals.ipynb"``). Rows: the
+    keys; columns: ``stored``, one per run of ``make tolerances`` and ``tolerance``. A
+    key without an entry (exact on every code path, or not measured yet) has only its
+    row label.
     """
     import pandas as pd
 

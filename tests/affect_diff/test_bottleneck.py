@@ -71,9 +71,8 @@ def test_kl_closed_form():
     mu = torch.tensor([[[1.0, 0.0, -2.0], [0.5, 0.5, 0.0]]])
     logvar = torch.tensor([[[0.0, 1.0, -1.0], [0.0, 0.0, 2.0]]])
     var = logvar.exp()
-    by_hand = (
-        0.5 * (mu**2 + var - 1 - logvar).sum(-1).mean()
-    )  # summed over dims, mean over steps
+    # summed over dims, mean over steps
+    by_hand = 0.5 * (mu**2 + var - 1 - logvar).sum(-1).mean()
     torch.testing.assert_close(gaussian_kl(mu, logvar, mask), by_hand)
     step0 = 0.5 * (
         1 + 0 + 4 + 0 + (torch.e - 1 - 1) + (torch.exp(torch.tensor(-1.0)) - 1 + 1)
@@ -106,7 +105,8 @@ def test_masked_steps_do_not_contribute():
     torch.testing.assert_close(reconstruction_loss(pred, target, mask)[0], total)
     expected = (pred["audio"][0, 1:] - target["audio"][0, 1:]).pow(2).mean()
     torch.testing.assert_close(total, expected)
-    # through the module: the bottleneck's KL equals a KL computed on the valid steps alone
+    # through the module: the bottleneck's KL equals a KL computed on the valid steps
+    # alone
     enc, infl, full = inputs()
     out = make().eval()(enc, infl, full)
     valid = [
@@ -182,9 +182,8 @@ def test_gradients_flow_in_proportion_to_influence():
         torch.testing.assert_close(
             enc[m].grad, infl[:, i, None, None].detach() * grad_fused
         )
-    assert torch.all(
-        enc["audio"].grad[1] == 0
-    )  # zero weight: no gradient for that sample
+    # zero weight: no gradient for that sample
+    assert torch.all(enc["audio"].grad[1] == 0)
     assert (
         enc["audio"].grad[[0, 2]].abs().sum() > 0 and enc["video"].grad.abs().sum() > 0
     )
@@ -231,12 +230,14 @@ def test_bad_input_raises():
 
 
 def test_end_to_end_on_a_smoke_batch(smoke_corpora):
-    """Encoders -> graph -> bottleneck -> decoders on a real batch: finite loss, every part gets grads."""
+    """Encoders -> graph -> bottleneck -> decoders on a real batch: finite loss, every
+    part gets grads."""
     from affect_lib.affect_diff.causal_graph import CausalAttentionGraph
     from affect_lib.affect_diff.encoders import ModalityEncoders
 
     corpus = smoke_corpora["train"]
-    # the batch contract of affect_lib.data.datamodule, built directly (importing it loads Lightning)
+    # the batch contract of affect_lib.data.datamodule, built directly (importing it
+    # loads Lightning)
     batch = {k: torch.from_numpy(getattr(corpus, k)[:8]) for k in (*MODALITIES, "mask")}
     torch.manual_seed(0)
     encoders = ModalityEncoders(dims=corpus.dims, d_model=D_MODEL, dropout=0.0)
@@ -277,9 +278,8 @@ def test_decoders_that_read_the_influence_weights():
         m: (B, T, d) for m, d in DIMS.items()
     }
     assert all(torch.all(r[~mask] == 0) for r in recon.values())
-    other = model.decode(
-        z, mask, infl.flip(-1)
-    )  # same z, another driver: another reconstruction
+    # same z, another driver: another reconstruction
+    other = model.decode(z, mask, infl.flip(-1))
     assert not torch.allclose(recon["text"][mask], other["text"][mask])
     with pytest.raises(
         ValueError, match="read the influence weights.*expected \\(3, 3\\)"
@@ -288,6 +288,5 @@ def test_decoders_that_read_the_influence_weights():
     with pytest.raises(ValueError, match="influence is \\(3, 2\\)"):
         model.decode(z, mask, infl[:, :2])
     plain = make().eval()
-    torch.testing.assert_close(
-        plain.decode(z, mask), plain.decode(z, mask, infl)
-    )  # ignored when not read
+    # ignored when not read
+    torch.testing.assert_close(plain.decode(z, mask), plain.decode(z, mask, infl))

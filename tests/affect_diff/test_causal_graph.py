@@ -31,9 +31,8 @@ def masked_scores(scale: float, b: int = 4, seed: int = 0) -> torch.Tensor:
 
 def assert_stochastic(adj: torch.Tensor) -> None:
     assert not torch.isnan(adj).any()
-    assert torch.all(
-        torch.diagonal(adj, dim1=1, dim2=2) == 0
-    )  # exactly zero, not just close
+    # exactly zero, not just close
+    assert torch.all(torch.diagonal(adj, dim1=1, dim2=2) == 0)
     torch.testing.assert_close(
         adj.sum(-1), torch.ones(adj.shape[:2]), atol=1e-6, rtol=0
     )
@@ -42,9 +41,8 @@ def assert_stochastic(adj: torch.Tensor) -> None:
 def test_temperature_schedule():
     kw = dict(tau_start=1.0, tau_end=0.1, anneal_steps=1000)
     assert gumbel_temperature(0, **kw) == pytest.approx(1.0)
-    assert gumbel_temperature(500, **kw) == pytest.approx(
-        math.sqrt(0.1)
-    )  # geometric midpoint
+    # geometric midpoint
+    assert gumbel_temperature(500, **kw) == pytest.approx(math.sqrt(0.1))
     assert gumbel_temperature(1000, **kw) == pytest.approx(0.1)
     assert gumbel_temperature(5000, **kw) == pytest.approx(0.1)
     assert gumbel_temperature(500, **kw, schedule="linear") == pytest.approx(0.55)
@@ -153,10 +151,12 @@ def test_no_nan_with_extreme_scores(hard, stochastic):
 
 
 def test_hard_gumbel_samples_follow_the_softmax_of_the_scores():
-    """Gumbel-max: argmax(s + g) with g = −log(−log U) is distributed as softmax(s) (τ irrelevant for hard).
+    """Gumbel-max: argmax(s + g) with g = −log(−log U) is distributed as softmax(s) (τ
+    irrelevant for hard).
 
-    Catches other noise: −log U alone gives P(first) = 0.816 for scores [1, 0] instead of 0.731; rows of
-    four nodes (three choices) also catch g = +log(−log U), which two choices cannot tell apart.
+    Catches other noise: −log U alone gives P(first) = 0.816 for scores [1, 0] instead
+    of 0.731; rows of four nodes (three choices) also catch g = +log(−log U), which two
+    choices cannot tell apart.
     """
     rows = torch.tensor(
         [
@@ -189,9 +189,8 @@ def test_influence_is_the_normalised_incoming_mass():
         influence_from_adjacency(adj), torch.tensor([[2 / 3, 1 / 3, 0.0]])
     )
     out = make_graph().eval()(pooled())
-    torch.testing.assert_close(
-        out.influence, out.adjacency.mean(dim=1)
-    )  # rows sum to 1: column mean
+    # rows sum to 1: column mean
+    torch.testing.assert_close(out.influence, out.adjacency.mean(dim=1))
 
 
 def test_bad_input_raises():

@@ -1,4 +1,5 @@
-"""affect-train: Hydra overrides map onto the book's config; DDP replicas agree; chapter 4's checkpoint."""
+"""affect-train: Hydra overrides map onto the book's config; DDP replicas agree; chapter
+4's checkpoint."""
 
 import json
 import subprocess
@@ -110,8 +111,9 @@ def test_ddp_two_cpu_processes_agree(tmp_path):
 
 @pytest.mark.slow
 def test_a_cli_run_writes_chapter_4s_checkpoint(tmp_path):
-    """`affect-train profile=smoke` (the workshop guide's way to chapter 4 on Colab) writes the
-    checkpoint that chapter 4 loads with its own config, and metrics.json with the test metrics."""
+    """`affect-train profile=smoke` (the workshop guide's way to chapter 4 on Colab)
+    writes the checkpoint that chapter 4 loads with its own config, and metrics.json
+    with the test metrics."""
     proc = subprocess.run(
         [
             sys.executable,

@@ -70,9 +70,8 @@ def test_toward_own_label_at_t0_barely_moves(model_and_data):
         steps=1,
         generator=torch.Generator().manual_seed(0),
     )
-    assert (
-        float(proximity(own.z, own.z_cf, own.mask).mean()) < 0.15
-    )  # one denoising step from t=0
+    # one denoising step from t=0
+    assert float(proximity(own.z, own.z_cf, own.mask).mean()) < 0.15
     far = counterfactual(
         model,
         batch,
@@ -131,8 +130,8 @@ def test_metrics_golden_values():
 
 
 def test_metrics_use_plain_norms_and_only_valid_steps():
-    """‖Δ‖ ≠ ‖z‖ and padded steps hold non-zero values: catches squared norms, norms or sparsity over padding,
-    and time pooling that divides by T or sums the padding."""
+    """‖Δ‖ ≠ ‖z‖ and padded steps hold non-zero values: catches squared norms, norms or
+    sparsity over padding, and time pooling that divides by T or sums the padding."""
     mask = torch.tensor([[False, True, True], [True, True, True]])
     z = torch.tensor(
         [
@@ -141,9 +140,8 @@ def test_metrics_use_plain_norms_and_only_valid_steps():
         ]
     )
     z_cf = z.clone()
-    z_cf[0, 0] += torch.tensor(
-        [0.0, 40.0, 40.0, 0.0]
-    )  # padded step: moves a lot, must not count
+    # padded step: moves a lot, must not count
+    z_cf[0, 0] += torch.tensor([0.0, 40.0, 40.0, 0.0])
     z_cf[0, 1, 0] += 3.0  # valid steps of utterance 0: ‖z‖ = √10, ‖Δ‖ = 5
     z_cf[0, 2, 0] += 4.0
     z_cf[0, 1:, 3] += 0.05  # mean |Δ| = 0.05 < 0.1 × mean |z| = 0.1: not moved
@@ -160,13 +158,13 @@ def test_metrics_use_plain_norms_and_only_valid_steps():
 
 
 class _AudioOnlyModel(torch.nn.Module):
-    """Stub for perceptual_scores: μ is the audio features, the logits their sum over valid steps."""
+    """Stub for perceptual_scores: μ is the audio features, the logits their sum over
+    valid steps."""
 
     def __init__(self):
         super().__init__()
-        self.unused = torch.nn.Parameter(
-            torch.zeros(1)
-        )  # perceptual_scores reads the device from it
+        # perceptual_scores reads the device from it
+        self.unused = torch.nn.Parameter(torch.zeros(1))
 
     def encode(self, batch, sample=True):
         return SimpleNamespace(latent=SimpleNamespace(mu=batch["audio"]))
@@ -176,19 +174,19 @@ class _AudioOnlyModel(torch.nn.Module):
 
 
 def test_perceptual_score_is_the_accuracy_drop_of_the_permuted_modality():
-    """A model that reads only audio: the audio score is base − permuted accuracy (> 0), text and video 0.
+    """A model that reads only audio: the audio score is base − permuted accuracy (> 0),
+    text and video 0.
 
-    Catches a flipped sign, permuting the wrong modality (or the labels with it), no permutation, and a
-    score that ignores the base accuracy."""
+    Catches a flipped sign, permuting the wrong modality (or the labels with it), no
+    permutation, and a score that ignores the base accuracy."""
     n, steps, classes = 300, 4, 6
     rng = np.random.default_rng(0)
     audio_class = torch.as_tensor(rng.integers(0, classes, n))
     label = audio_class.clone()
     label[:30] = (label[:30] + 1) % classes  # base accuracy 0.9, not 1
     lengths = torch.as_tensor(rng.integers(1, steps + 1, n))
-    mask = (
-        torch.arange(steps)[None, :] >= steps - lengths[:, None]
-    )  # left padding, as the SDK's
+    # left padding, as the SDK's
+    mask = torch.arange(steps)[None, :] >= steps - lengths[:, None]
     audio = (
         torch.nn.functional.one_hot(audio_class, classes)
         .float()[:, None, :]
@@ -226,20 +224,20 @@ def test_realism_compares_edits_with_their_target_and_emotions_with_each_other()
     mask[:, 0] = False  # a padded step holding junk: realism must pool valid steps only
     z[:, 0] = 100.0
     target = 1 - labels
-    perfect = z.flip(
-        0
-    )  # every edit is a real latent of its target emotion (same valid steps)
+    # every edit is a real latent of its target emotion (same valid steps)
+    perfect = z.flip(0)
     edit_fd, reference = realism(z, perfect, mask, labels, target, n_classes=2)
     assert edit_fd == pytest.approx(0.0, abs=1e-6)
-    # pooled latents: mean of 2 steps with sd 1 -> per-dimension variance 1/2; emotions 5 apart in both dims
+    # pooled latents: mean of 2 steps with sd 1 -> per-dimension variance 1/2; emotions
+    # 5 apart in both dims
     assert reference == pytest.approx(2 * 5.0**2, rel=0.15)
-    unchanged = realism(z, z, mask, labels, target, n_classes=2)[
-        0
-    ]  # edits that stayed at their source
+    # edits that stayed at their source
+    unchanged = realism(z, z, mask, labels, target, n_classes=2)[0]
     assert unchanged == pytest.approx(reference, rel=1e-6)
+    # too few rows
     assert np.isnan(
         realism(z[:4], z[:4], mask[:4], labels[:4], target[:4], n_classes=2)[0]
-    )  # too few rows
+    )
 
 
 def test_frechet_distance():
@@ -264,7 +262,8 @@ def test_perceptual_scores_run_and_are_bounded(model_and_data):
 
 
 def test_modality_scales_ignore_offsets(model_and_data):
-    """The yardstick is the spread of reconstructions: adding a constant to a decoder changes nothing."""
+    """The yardstick is the spread of reconstructions: adding a constant to a decoder
+    changes nothing."""
     cfg, dm, model = model_and_data
     before = modality_scales(model, dm.val_dataloader())
     dec = model.bottleneck.decoders["audio"]

@@ -17,7 +17,8 @@ CLASSES = {"text": TextEncoder, "audio": AudioEncoder, "video": VideoEncoder}
 def left_padded(
     b: int, t: int, dim: int, lengths: list[int], seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random (B, T, dim) features, left-padded with zero rows as in the batch contract."""
+    """Random (B, T, dim) features, left-padded with zero rows as in the batch
+    contract."""
     x = torch.randn(b, t, dim, generator=torch.Generator().manual_seed(seed))
     mask = torch.arange(t).expand(b, t) >= torch.tensor(
         [t - n for n in lengths]

@@ -1,4 +1,5 @@
-"""The plain loop (chapter 6's ablations) is Lightning's training without the Trainer: same weights."""
+"""The plain loop (chapter 6's ablations) is Lightning's training without the Trainer:
+same weights."""
 
 import lightning as L
 import pytest

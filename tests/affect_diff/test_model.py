@@ -1,4 +1,5 @@
-"""The full model: loss terms, training through Lightning, checkpoints, inference path."""
+"""The full model: loss terms, training through Lightning, checkpoints, inference
+path."""
 
 import dataclasses
 import itertools
@@ -47,9 +48,8 @@ def test_diffusion_detach_stops_the_prior_gradient_at_z(smoke_cfg):
         cfg = load_profile("smoke", diffusion_detach=detach)
         torch.manual_seed(0)
         model = AffectDiff(cfg.model, dm.dims, anneal_steps=10).train()
-        torch.nn.init.normal_(
-            model.unet.final_conv.weight
-        )  # zero-init would hide the gradient
+        # zero-init would hide the gradient
+        torch.nn.init.normal_(model.unet.final_conv.weight)
         model.losses(batch)["diff"].backward()
         got = model.bottleneck.fc_mu.weight.grad
         assert (got is not None and got.abs().sum() > 0) == expect_grad
@@ -70,9 +70,8 @@ def test_checkpoint_roundtrip_and_mismatch(trained):
     cfg, dm, result = trained
     model = load_affect_diff(result.best_checkpoint, cfg)
     batch = next(iter(dm.val_dataloader()))
-    ref = (
-        result.module.model.eval()
-    )  # the best epoch is the last one here (val_loss keeps falling)
+    # the best epoch is the last one here (val_loss keeps falling)
+    ref = result.module.model.eval()
     torch.testing.assert_close(
         model.encode(batch).latent.mu, ref.encode(batch).latent.mu
     )
@@ -148,8 +147,8 @@ def test_evaluate_and_denoise(trained):
 
 
 def test_total_loss_is_ce_plus_each_term_times_its_own_weight():
-    """loss = CE + λ_ml·BCE + λ₁·diff + λ₂·KL + λ_rec·rec with distinct terms and weights: a swapped or
-    missing weight, or a weight on CE, changes the total."""
+    """loss = CE + λ_ml·BCE + λ₁·diff + λ₂·KL + λ_rec·rec with distinct terms and
+    weights: a swapped or missing weight, or a weight on CE, changes the total."""
     assert LOSS_WEIGHTS == {
         "ml": "lambda_ml",
         "diff": "lambda_diff",
@@ -170,7 +169,8 @@ def test_total_loss_is_ce_plus_each_term_times_its_own_weight():
     values = {"ce": 1.5, "ml": 0.25, "diff": 3.0, "kl": 11.0, "rec": 0.125}
     terms = {k: torch.tensor(v, dtype=torch.float64) for k, v in values.items()}
     expected = 1.5 + 0.3 * 0.25 + 2.0 * 3.0 + 0.05 * 11.0 + 7.0 * 0.125
-    # The data can tell the weights apart: every other assignment of them to the terms gives another total.
+    # The data can tell the weights apart: every other assignment of them to the terms
+    # gives another total.
     others = [
         1.5
         + sum(
@@ -203,17 +203,17 @@ def test_non_finite_loss_names_step_and_term(smoke_cfg):
 
 
 def test_classification_terms_are_the_label_ce_and_the_presence_bce(smoke_cfg):
-    """``ce`` is the single-label cross-entropy (focal with ``focal_gamma`` > 0) and ``ml`` the BCE of
-    the multi-label head against *presence* (emotions > 0), not against the dominant label."""
+    """``ce`` is the single-label cross-entropy (focal with ``focal_gamma`` > 0) and
+    ``ml`` the BCE of the multi-label head against *presence* (emotions > 0), not
+    against the dominant label."""
     import math
 
     import torch.nn.functional as F
 
     dm = build_datamodule(smoke_cfg)
     batch = dict(next(iter(dm.train_dataloader())))
-    emotions = torch.zeros_like(
-        batch["emotions"]
-    )  # two emotions present in every row, weakly
+    # two emotions present in every row, weakly
+    emotions = torch.zeros_like(batch["emotions"])
     emotions[torch.arange(len(emotions)), batch["label"]] = 2.0
     emotions[torch.arange(len(emotions)), (batch["label"] + 1) % emotions.shape[1]] = (
         0.3
@@ -223,9 +223,8 @@ def test_classification_terms_are_the_label_ce_and_the_presence_bce(smoke_cfg):
         cfg = load_profile("smoke", focal_gamma=gamma)
         torch.manual_seed(0)
         model = AffectDiff(cfg.model, dm.dims, anneal_steps=10).eval()
-        torch.nn.init.normal_(
-            model.multilabel.weight
-        )  # away from 0.5 everywhere, so the targets matter
+        # away from 0.5 everywhere, so the targets matter
+        torch.nn.init.normal_(model.multilabel.weight)
         terms = model.losses(batch)
         logits, label = terms["logits"], batch["label"]
         p_true = F.softmax(logits, -1)[torch.arange(len(label)), label]
@@ -271,8 +270,9 @@ def test_focal_loss_golden_values():
 
 
 def test_every_model_config_field_is_read(smoke_cfg):
-    """Each ModelConfig field changes something: the model reads it while it is built, trains
-    a step through the Lightning module, or predicts. A field nobody reads fails here."""
+    """Each ModelConfig field changes something: the model reads it while it is built,
+    trains a step through the Lightning module, or predicts. A field nobody reads fails
+    here."""
     from affect_lib.config import ModelConfig
 
     names = {f.name for f in dataclasses.fields(ModelConfig)}

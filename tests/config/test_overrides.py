@@ -29,12 +29,14 @@ def test_profiles_exist_and_are_frozen():
 def test_paper_profile_has_cmu_mosei_folds():
     d = load_profile("paper").data
     assert (d.n_train, d.n_val, d.n_test) == (16326, 1871, 4659)
-    # The folds sum to 22,856: the other 598 of CMU-MOSEI's 23,454 segments are in no standard fold.
+    # The folds sum to 22,856: the other 598 of CMU-MOSEI's 23,454 segments are in no
+    # standard fold.
     assert (d.text_dim, d.audio_dim, d.video_dim) == (768, 74, 35)
 
 
 def test_paper_profile_model_and_lasca_sizes():
-    """The paper's scale: latent 256, T = 1000 diffusion steps, 15 LaScA seeds (a smaller value slips by otherwise)."""
+    """The paper's scale: latent 256, T = 1000 diffusion steps, 15 LaScA seeds (a
+    smaller value slips by otherwise)."""
     cfg = load_profile("paper")
     assert cfg.model.latent_dim == 256
     assert cfg.model.diffusion_steps == 1000
@@ -43,7 +45,8 @@ def test_paper_profile_model_and_lasca_sizes():
 
 @pytest.mark.parametrize("profile", ["book", "paper"])
 def test_lasca_learner_settings_of_the_paper(profile):
-    """LaScA's preference MLP: L2 α = 1, at most 25 iterations, early stopping after 3 (REFERENCE, Preference learning)."""
+    """LaScA's preference MLP: L2 α = 1, at most 25 iterations, early stopping after 3
+    (REFERENCE, Preference learning)."""
     lasca = load_profile(profile).lasca
     assert (lasca.alpha, lasca.max_iter, lasca.n_iter_no_change) == (1.0, 25, 3)
 
@@ -158,9 +161,8 @@ def test_override_keys_are_unique_across_sections():
     sections.append(
         set(top) - {"profile", "data", "model", "train", "lasca", "ablation"}
     )
-    assert sum(len(s) for s in sections) == len(
-        set().union(*sections)
-    )  # no name appears twice
+    # no name appears twice
+    assert sum(len(s) for s in sections) == len(set().union(*sections))
     assert set(override_keys()) == set().union(*sections)
 
 

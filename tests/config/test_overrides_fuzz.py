@@ -1,4 +1,5 @@
-"""Fuzzing papermill / CLI parameters: only ConfigError, naming what was wrong; never a crash or a hang."""
+"""Fuzzing papermill / CLI parameters: only ConfigError, naming what was wrong; never a
+crash or a hang."""
 
 import dataclasses
 import math
@@ -32,12 +33,13 @@ def test_any_value_of_a_known_key_is_accepted_or_named(key, value):
         assert key in str(exc) or "must" in str(exc) or "need" in str(exc), str(exc)
     else:
         assert cfg.profile == "smoke"
+        # nothing non-finite gets through
         for section in (
             cfg,
             cfg.data,
             cfg.model,
             cfg.train,
-        ):  # nothing non-finite gets through
+        ):
             for f in dataclasses.fields(section):
                 v = getattr(section, f.name)
                 for x in v if isinstance(v, tuple) else (v,):

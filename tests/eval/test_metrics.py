@@ -16,7 +16,8 @@ from affect_lib.eval.metrics import (
 
 
 def test_weighted_accuracy_golden_value():
-    # P = 2 positives, N = 3 negatives, TP = 1, TN = 2: WA = (1*3/2 + 2) / 6 = 0.58333...
+    # P = 2 positives, N = 3 negatives, TP = 1, TN = 2: WA = (1*3/2 + 2) / 6 =
+    # 0.58333...
     truth = np.array([1.0, 2 / 3, 0, 0, 0])
     pred = np.array([0.9, 0.0, 0.0, 0.5, 0.0])
     assert mosei_weighted_accuracy(truth, pred) == pytest.approx(3.5 / 6)
@@ -49,8 +50,8 @@ def test_f1_of_absent_class_is_zero_and_shapes_checked():
 
 
 def test_mosei_weighted_f1_golden_value_and_sklearn():
-    # Same arrays as the WA golden value: present P = 2 (TP 1, FP 1, FN 1) -> F1 1/2; absent N = 3
-    # (TN 2, FN 1, FP 1) -> F1 2/3; weighted (2·1/2 + 3·2/3) / 5 = 0.6.
+    # Same arrays as the WA golden value: present P = 2 (TP 1, FP 1, FN 1) -> F1 1/2;
+    # absent N = 3 (TN 2, FN 1, FP 1) -> F1 2/3; weighted (2·1/2 + 3·2/3) / 5 = 0.6.
     truth = np.array([1.0, 2 / 3, 0, 0, 0])
     pred = np.array([0.9, 0.0, 0.0, 0.5, 0.0])
     assert mosei_weighted_f1(truth, pred) == pytest.approx(0.6)
@@ -77,9 +78,8 @@ def test_auroc_golden_values_and_sklearn():
         np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True])
     ) == pytest.approx(0.75)
     assert auroc(np.array([3.0, 2.0, 1.0]), np.array([True, False, False])) == 1.0
-    assert (
-        auroc(np.full(6, 0.3), np.array([True, False] * 3)) == 0.5
-    )  # all ties: chance
+    # all ties: chance
+    assert auroc(np.full(6, 0.3), np.array([True, False] * 3)) == 0.5
     assert np.isnan(auroc(np.arange(3.0), np.zeros(3, bool)))
     rng = np.random.default_rng(2)
     s, y = rng.normal(size=400).round(1), rng.random(400) < 0.2  # rounded: many ties
@@ -105,9 +105,8 @@ def test_influence_auroc_per_modality_and_unknown_drivers_left_out():
             [0.9, 0.05, 0.05],
         ]
     )
-    driver = np.array(
-        [0, 0, 1, 1, -1]
-    )  # the last row has no known driver: it must not count
+    # the last row has no known driver: it must not count
+    driver = np.array([0, 0, 1, 1, -1])
     out = influence_auroc(influence, driver)
     assert out["text"] == 1.0 and out["audio"] == 1.0
     assert np.isnan(out["video"])  # video drives no utterance: undefined, not 0 or 0.5

@@ -32,7 +32,8 @@ def test_probe_separable_vs_noise():
 
 
 def test_book_probes_meet_the_floor():
-    """Notebook 01's claim at book scale: no single modality > 0.9, the concatenation beats each."""
+    """Notebook 01's claim at book scale: no single modality > 0.9, the concatenation
+    beats each."""
     from affect_lib.config import load_profile
     from affect_lib.data.synthetic.mosei import generate_synth_mosei
 

@@ -1,4 +1,5 @@
-"""Sentiment metrics (MMSA's conventions, hand-computed golden values) and the ridge sentiment probe."""
+"""Sentiment metrics (MMSA's conventions, hand-computed golden values) and the ridge
+sentiment probe."""
 
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ PRED = np.array([-1.4, 0.2, -0.1, 0.6, 1.6, 3.5])
 
 def test_golden_values_by_hand():
     s = sentiment_metrics(TRUTH, PRED)
-    # >= 0: truth F F T T T T, pred F T F T T T -> 4 of 6; F1 "non-neg" 2*3/(4+4), "neg" 2*1/(2+2)
+    # >= 0: truth F F T T T T, pred F T F T T T -> 4 of 6; F1 "non-neg" 2*3/(4+4), "neg"
+    # 2*1/(2+2)
     assert s.acc2_has0 == pytest.approx(4 / 6)
     assert s.f1_has0 == pytest.approx((4 * 0.75 + 2 * 0.5) / 6)
-    # truth 0 left out: truth F F T T T, pred F T T T T -> 4 of 5; F1 "pos" 6/7, "neg" 2/3
+    # truth 0 left out: truth F F T T T, pred F T T T T -> 4 of 5; F1 "pos" 6/7, "neg"
+    # 2/3
     assert s.acc2_non0 == pytest.approx(4 / 5)
     assert s.f1_non0 == pytest.approx((3 * 6 / 7 + 2 * 2 / 3) / 5)
     assert (s.n, s.n_nonzero) == (6, 5)
@@ -55,15 +58,12 @@ def test_golden_values_by_hand():
 
 def test_rounding_is_numpys_half_to_even_and_clipping_is_per_scale():
     truth = np.array([3.0, 2.0, 0.0, -3.0])
-    pred = np.array(
-        [2.5, 2.5, -0.5, -7.0]
-    )  # 2.5 -> 2 (half to even), -0.5 -> -0, -7 clipped to -3
-    assert sentiment_metrics(truth, pred).acc7 == pytest.approx(
-        3 / 4
-    )  # only 3.0 vs 2.5 misses
-    assert sentiment_metrics(truth, pred).acc5 == pytest.approx(
-        1.0
-    )  # 3 and -3 clip to 2 and -2 too
+    # 2.5 -> 2 (half to even), -0.5 -> -0, -7 clipped to -3
+    pred = np.array([2.5, 2.5, -0.5, -7.0])
+    # only 3.0 vs 2.5 misses
+    assert sentiment_metrics(truth, pred).acc7 == pytest.approx(3 / 4)
+    # 3 and -3 clip to 2 and -2 too
+    assert sentiment_metrics(truth, pred).acc5 == pytest.approx(1.0)
     assert sentiment_metrics(truth, pred).mae == pytest.approx(
         (0.5 + 0.5 + 0.5 + 4.0) / 4
     )
@@ -80,9 +80,8 @@ def test_zero_truth_counts_as_non_negative_and_is_left_out_of_non0():
         and zeros.n_nonzero == 0
     )
     assert math.isnan(zeros.corr)  # a constant truth has no correlation
-    assert math.isnan(
-        sentiment_metrics(TRUTH, np.full(6, 0.5)).corr
-    )  # nor a constant prediction
+    # nor a constant prediction
+    assert math.isnan(sentiment_metrics(TRUTH, np.full(6, 0.5)).corr)
 
 
 @pytest.mark.parametrize(
@@ -106,16 +105,15 @@ def test_bad_input_is_named(truth, pred, match):
 
 
 def _mmsa_with_audio_sentiment(tmp_path: Path, n: int = 120) -> tuple[Path, dict]:
-    """An MMSA pickle whose sentiment is a function of the first audio feature's mean (known signal)."""
+    """An MMSA pickle whose sentiment is a function of the first audio feature's mean
+    (known signal)."""
     payload = mmsa_payload(n=n, T=8, seed=3)
     for part in payload.values():
-        audio = np.where(
-            np.isfinite(part["audio"]), part["audio"], 0
-        )  # the reader zeroes -inf
+        # the reader zeroes -inf
+        audio = np.where(np.isfinite(part["audio"]), part["audio"], 0)
         steps = part["audio_lengths"]
-        signal = (
-            audio[:, :, 0].sum(axis=1) / steps * np.sqrt(steps)
-        )  # about N(0, 1) whatever the length
+        # about N(0, 1) whatever the length
+        signal = audio[:, :, 0].sum(axis=1) / steps * np.sqrt(steps)
         part["regression_labels"] = (
             np.round(np.clip(1.5 * signal, -3, 3) * 3) / 3
         ).astype(np.float32)
@@ -129,14 +127,16 @@ def test_probe_finds_the_modality_that_carries_sentiment(tmp_path):
     )
     probes = probe_sentiment_modalities(data.corpora, data.sentiment)
     assert list(probes) == ["text", "audio", "video", "concat"]
-    # the label is a rescaled mean of audio feature 0, but scaled by sqrt(length): linear only per
-    # length, so the probe recovers the sign well and the level only roughly
+    # the label is a rescaled mean of audio feature 0, but scaled by sqrt(length):
+    # linear only per length, so the probe recovers the sign well and the level only
+    # roughly
     assert probes["audio"].scores.acc2_non0 > 0.85 and probes["audio"].scores.corr > 0.7
     assert probes["concat"].scores.acc2_non0 > 0.8
+    # pure noise: no better than a coin, no correlation to speak of
     for m in (
         "text",
         "video",
-    ):  # pure noise: no better than a coin, no correlation to speak of
+    ):
         assert probes[m].scores.acc2_non0 < 0.7 and abs(probes[m].scores.corr) < 0.35
     assert probes["audio"].scores.mae < probes["text"].scores.mae
     best = probes["audio"]
@@ -180,7 +180,8 @@ def test_probe_refuses_what_does_not_match(tmp_path):
         sentiment_probe(data.corpora, data.sentiment, alphas=(0.0, 1.0))
     with pytest.raises(ValueError, match="unknown modality 'face'"):
         sentiment_probe(data.corpora, data.sentiment, modality="face")
-    # the pooled features are chapter 1's probes' (one definition of "mean over valid steps")
+    # the pooled features are chapter 1's probes' (one definition of "mean over valid
+    # steps")
     assert pool_features(data.corpora["test"], "concat").shape == (10, 5 + 3 + 2)
 
 
@@ -238,13 +239,15 @@ def test_script_on_sdk_files_keeps_segments_without_emotions(tmp_path, capsys):
         == 0
     )
     result = json.loads(out.read_text())
-    # vidC's one segment has no emotion (align_mosei's default would drop it) but has sentiment -2;
-    # train is vidA's two segments with words (vidB has no video, and missing="drop" drops it)
+    # vidC's one segment has no emotion (align_mosei's default would drop it) but has
+    # sentiment -2; train is vidA's two segments with words (vidB has no video, and
+    # missing="drop" drops it)
     assert result["segments"] == {"train": 2, "val": 1, "test": 1}
+    # NaN -> null
     assert (
         result["probes"]["concat"]["n"] == 1
         and result["probes"]["concat"]["corr"] is None
-    )  # NaN -> null
+    )
     with pytest.raises(ValueError, match="split 'test' has no segments"):
         _script().main(
             [

@@ -21,7 +21,7 @@ from affect_lib.experiments.ablation_report import compare, findings, summary
 from affect_lib.experiments.ablation_variants import VARIANTS
 
 
-# -- paired tests --------------------------------------------------------------------------------------
+# -- paired tests ----------------------------------------------------------------------
 def test_paired_t_matches_scipy_and_handles_constant_differences():
     a, b = np.array([0.9, 0.8, 0.85, 0.95]), np.array([0.7, 0.75, 0.7, 0.8])
     assert paired_t(a, b) == pytest.approx(stats.ttest_rel(a, b).pvalue)
@@ -32,13 +32,11 @@ def test_paired_t_matches_scipy_and_handles_constant_differences():
 def test_sign_flip_test_separates_a_real_difference_from_none():
     rng = np.random.default_rng(0)
     base = (rng.random(400) < 0.7).astype(float)
-    better = np.where(
-        rng.random(400) < 0.3, 1.0, base
-    )  # flips some wrong answers to right
+    # flips some wrong answers to right
+    better = np.where(rng.random(400) < 0.3, 1.0, base)
     assert sign_flip_test(better, base, n_resamples=2000) < 0.01
-    same = (rng.random(400) < 0.7).astype(
-        float
-    )  # another draw from the same distribution: no difference
+    # another draw from the same distribution: no difference
+    same = (rng.random(400) < 0.7).astype(float)
     assert sign_flip_test(same, base, n_resamples=2000) > 0.05
     assert sign_flip_test(base, base) == 1.0
 
@@ -55,9 +53,8 @@ def test_sign_flip_test_is_close_to_the_exact_binomial_for_discordant_pairs():
 
 def test_holm_step_down():
     p = holm([0.01, 0.04, 0.03, float("nan"), 0.5])
-    np.testing.assert_allclose(
-        p[[0, 2, 1, 4]], [0.04, 0.09, 0.09, 0.5]
-    )  # 4 tests: 4p, 3p, max(2p, prev), p
+    # 4 tests: 4p, 3p, max(2p, prev), p
+    np.testing.assert_allclose(p[[0, 2, 1, 4]], [0.04, 0.09, 0.09, 0.5])
     assert math.isnan(p[3])
 
 
@@ -71,7 +68,7 @@ def test_paired_tests_reject_bad_input(bad):
         sign_flip_test(*map(np.array, bad))
 
 
-# -- runner --------------------------------------------------------------------------------------------
+# -- runner ----------------------------------------------------------------------------
 def test_driver_hit_scores_ties_fractionally():
     infl = np.array(
         [[0.6, 0.3, 0.1], [1 / 3, 1 / 3, 1 / 3], [0.2, 0.2, 0.6], [0.5, 0.5, 0.0]]
@@ -125,9 +122,8 @@ def test_ablation_scores_follow_the_variant(smoke_cfg, smoke_result):
     t = smoke_result.table()
     assert len(t) == 3 * smoke_cfg.ablation.ablation_seeds
     no_graph = t[t["variant"] == "no_graph"]
-    assert np.allclose(
-        no_graph["driver_acc"], 1 / 3
-    )  # uniform weights: every modality ties
+    # uniform weights: every modality ties
+    assert np.allclose(no_graph["driver_acc"], 1 / 3)
     no_diff = t[t["variant"] == "no_diffusion"]
     assert no_diff["cf_validity"].isna().all() and no_diff["accuracy"].notna().all()
     full = t[t["variant"] == "full"]

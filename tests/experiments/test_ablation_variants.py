@@ -1,4 +1,5 @@
-"""Chapter 6's ablation variants: every profile names known ones, and each is a valid run config."""
+"""Chapter 6's ablation variants: every profile names known ones, and each is a valid
+run config."""
 
 from affect_lib.experiments.ablation_variants import VARIANTS, variant_config
 

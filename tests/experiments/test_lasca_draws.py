@@ -1,4 +1,5 @@
-"""One LaScA cell over SynthAffWild draws (tiny data, fake sentence encoder) and the gap's t-interval."""
+"""One LaScA cell over SynthAffWild draws (tiny data, fake sentence encoder) and the
+gap's t-interval."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from affect_lib.lasca.folders import synth_affwild_windows
 from conftest import ROOT
 from tests.experiments.test_lasca_protocol import fake_caches
 
-# big enough to fit the 5 s / tau 5 % cell (about 30 pairs), small enough to generate in a second
+# big enough to fit the 5 s / tau 5 % cell (about 30 pairs), small enough to generate in
+# a second
 SMALL = LascaConfig(
     n_subjects=6,
     videos_per_subject=1,
@@ -50,10 +52,10 @@ def test_the_draw_of_the_chapters_seed_is_the_chapters_cell(tmp_path):
         (4, "valence"),
     ]
     assert draws[list(variants)].notna().all().all()
-    assert not list(tmp_path.glob("**/*.wav")) and not list(
-        tmp_path.glob("**/*.csv")
-    )  # only window caches kept
-    # the whole grid on the chapter's own data (seed 3) has the same accuracies in those cells
+    # only window caches kept
+    assert not list(tmp_path.glob("**/*.wav")) and not list(tmp_path.glob("**/*.csv"))
+    # the whole grid on the chapter's own data (seed 3) has the same accuracies in those
+    # cells
     ws = synth_affwild_windows(SMALL, 3, 5.0, tmp_path)
     grid = run_protocol(
         [synth_affwild_windows(SMALL, 3, 3.0, tmp_path), ws],
@@ -67,12 +69,12 @@ def test_the_draw_of_the_chapters_seed_is_the_chapters_cell(tmp_path):
         )["mean"]
         for variant in variants:
             assert draws.loc[i, variant] == cell[variant], (target, variant)
+    # the control
     assert draws["zfeatures"].notna().all() and not draws["zfeatures"].equals(
         draws["features"]
-    )  # the control
-    assert (
-        draws.loc[2, "features"] != draws.loc[0, "features"]
-    )  # another draw: other data
+    )
+    # another draw: other data
+    assert draws.loc[2, "features"] != draws.loc[0, "features"]
 
 
 def test_draws_follow_the_protocol_config(tmp_path):
@@ -88,9 +90,8 @@ def test_draws_follow_the_protocol_config(tmp_path):
         caches=caches,
         variants=("features",),
     )
-    assert (
-        b.loc[0, "test_pairs"] > a.loc[0, "test_pairs"]
-    )  # three test subjects instead of two
+    # three test subjects instead of two
+    assert b.loc[0, "test_pairs"] > a.loc[0, "test_pairs"]
 
 
 def test_bad_requests_are_clear_errors(tmp_path):
@@ -136,9 +137,8 @@ def test_gap_summary_is_a_student_t_interval():
     )
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.03 - half, 0.03 + half))
     assert row["draws"] == 4 and row["positive"] == 0.75
-    assert out.loc[("valence", "fusion - features"), "mean"] == pytest.approx(
-        0.13
-    )  # targets kept apart
+    # targets kept apart
+    assert out.loc[("valence", "fusion - features"), "mean"] == pytest.approx(0.13)
     st = out.loc[("arousal", "fusion - st")]  # the NaN draw is left out
     assert st["draws"] == 3 and st["mean"] == pytest.approx((-0.01 + 0.04 + 0.0) / 3)
     one = gap_summary(draws.iloc[:1])
@@ -169,21 +169,21 @@ def test_draws_figure_draws_every_panel_and_survives_unfitted_cells():
     fig = draws_figure({200: worse, 8: table}, 8)
     gaps, arousal, valence = fig.axes
     dots = [c for c in gaps.collections if isinstance(c, PathCollection)]
+    # one dot per draw, gap and target
     assert [len(c.get_offsets()) for c in dots] == [
         3,
         3,
         3,
         3,
-    ]  # one dot per draw, gap and target
+    ]
     assert arousal.get_title() == "arousal" and valence.get_title() == "valence"
     assert [text.get_text() for text in valence.get_legend().get_texts()] == [
         "features",
         "st",
         "fusion",
     ]
-    nan = table.assign(
-        features=np.nan, st=np.nan, fusion=np.nan
-    )  # smoke data: no cell fitted
+    # smoke data: no cell fitted
+    nan = table.assign(features=np.nan, st=np.nan, fusion=np.nan)
     assert len(draws_figure({8: nan}, 8).axes) == 3
     with_control = {
         bs: t.assign(zfeatures=t["features"] + 0.05)
@@ -268,9 +268,8 @@ def test_sweep_script_writes_draws_and_gaps(tmp_path, monkeypatch, capsys):
     )
     result = json.loads(out.read_text())
     assert [d["data_seed"] for d in result["draws"]] == [3, 4]
-    d = (
-        SynthAffWildParams()
-    )  # the scale applies to every signal field, after -g, and to nothing else
+    # the scale applies to every signal field, after -g, and to nothing else
+    d = SynthAffWildParams()
     scaled = dataclasses.replace(
         d,
         cue_gain=d.cue_gain / 2,
@@ -357,7 +356,8 @@ def test_calibration_script_prints_the_data_cards_table(tmp_path, capsys):
     ]
     assert [r.split(" | ")[0].lstrip("| ") for r in rows] == list(script.LEARNERS)
     fits = json.loads(out.read_text())["fits"]
-    # 2 targets x 2 splits x (raw and per-video z with 3 learners + face and voice with one)
+    # 2 targets x 2 splits x (raw and per-video z with 3 learners + face and voice with
+    # one)
     assert len(fits) == 2 * 2 * (2 * 3 + 2) and all(
         0 <= f["accuracy"] <= 1 for f in fits
     )

@@ -1,4 +1,5 @@
-"""The LaScA protocol on a tiny WindowSet-shaped toy, with a fake sentence encoder (no model load)."""
+"""The LaScA protocol on a tiny WindowSet-shaped toy, with a fake sentence encoder (no
+model load)."""
 
 from __future__ import annotations
 
@@ -63,9 +64,8 @@ def sets():
 def test_every_cell_and_seed_has_a_row(cfg, sets):
     res = run_protocol(sets, cfg, seed=7, caches=fake_caches())
     t = res.table
-    per_seed = (
-        2 * 2 * 2 * (1 + 3 * 2)
-    )  # windows x taus x targets x (features + 3 variants x 2 encoders)
+    # windows x taus x targets x (features + 3 variants x 2 encoders)
+    per_seed = 2 * 2 * 2 * (1 + 3 * 2)
     assert len(t) == per_seed * 2 and sorted(t.seed.unique()) == [7, 8]
     assert (
         set(t.variant) == set(VARIANTS)
@@ -120,9 +120,8 @@ def test_subject_split_is_subject_independent_and_seeded():
     assert all(len(s) == 4 and len(set(s)) == 4 for s in splits)
     assert len({tuple(s) for s in splits}) > 1
     assert np.array_equal(subject_split(subjects, 0.25, 3), splits[3])
-    assert (
-        len(subject_split(subjects[:10], 0.9, 0)) == 1
-    )  # two subjects: one stays for training
+    # two subjects: one stays for training
+    assert len(subject_split(subjects[:10], 0.9, 0)) == 1
     with pytest.raises(ValueError, match=">= 2 subjects"):
         subject_split(np.array(["a", "a"]), 0.5, 0)
 
@@ -141,8 +140,8 @@ def test_train_and_test_pairs_come_from_disjoint_subjects(cfg, sets):
 
 
 def test_every_window_length_tests_on_the_same_subjects(cfg):
-    # the 5 s windows lack one subject (its video too short): the split must still be the seed's split
-    # of all subjects, so 3 s and 5 s cells compare on the same people
+    # the 5 s windows lack one subject (its video too short): the split must still be
+    # the seed's split of all subjects, so 3 s and 5 s cells compare on the same people
     import dataclasses
 
     from affect_lib.lasca.pairs import preference_pairs
@@ -241,9 +240,8 @@ def test_the_controls_run_only_when_named(cfg, sets):
         encoders=("minilm",),
         targets=("arousal",),
     )
-    assert not set(CONTROLS) & set(
-        default.table.variant
-    )  # the paper's ablation grid is unchanged
+    # the paper's ablation grid is unchanged
+    assert not set(CONTROLS) & set(default.table.variant)
     res = run_protocol(
         sets,
         cfg,
@@ -262,10 +260,8 @@ def test_the_controls_run_only_when_named(cfg, sets):
         assert z.accuracy.notna().all() and not np.array_equal(
             z.accuracy.to_numpy(), f.accuracy.to_numpy()
         )
-        assert (
-            res.parameters[f"{control}/none"] == res.parameters["features/none"]
-        )  # 73 inputs each
-    with pytest.raises(
-        ValueError, match="zfeatures"
-    ):  # the error lists the controls among the choices
+        # 73 inputs each
+        assert res.parameters[f"{control}/none"] == res.parameters["features/none"]
+    # the error lists the controls among the choices
+    with pytest.raises(ValueError, match="zfeatures"):
         run_protocol(sets, cfg, caches=fake_caches(), variants=("zfusion",))

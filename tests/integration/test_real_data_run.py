@@ -1,8 +1,10 @@
-"""Real-data runs: every notebook runs unchanged on a CMU-MOSEI folder in the released layout.
+"""Real-data runs: every notebook runs unchanged on a CMU-MOSEI folder in the released
+layout.
 
-The fixture folder is SynthMOSEI (smoke profile) written as CMU-MultimodalSDK computational
-sequences: one video per utterance, one word per time step (0.5 s), COVAREP-like audio at 10 Hz and
-FACET-like video at 4 Hz inside each word, a label row per utterance, and a ``folds.json``.
+The fixture folder is SynthMOSEI (smoke profile) written as CMU-MultimodalSDK
+computational sequences: one video per utterance, one word per time step (0.5 s),
+COVAREP-like audio at 10 Hz and FACET-like video at 4 Hz inside each word, a label row
+per utterance, and a ``folds.json``.
 """
 
 import json
@@ -77,9 +79,8 @@ def test_cmu_mosei_source_builds_the_batch_contract(tmp_path):
     assert batch["text"].shape[1:] == (cfg.data.seq_len, cfg.data.text_dim)
     assert (batch["driver"] == -1).all()  # real data have no planted driver
     synth = generate_synth_mosei(cfg.data, seed=0)["test"]
-    np.testing.assert_array_equal(
-        dm.corpora["test"].label, synth.label
-    )  # labels survive the round trip
+    # labels survive the round trip
+    np.testing.assert_array_equal(dm.corpora["test"].label, synth.label)
 
 
 @pytest.mark.slow
@@ -116,20 +117,19 @@ def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
     metrics = json.loads(
         (tmp_path / "run" / "affect_diff" / "metrics.json").read_text()
     )
-    assert (
-        metrics["test"]["driver_recovery_acc"] is None
-    )  # undefined without a planted driver, not a number
+    # undefined without a planted driver, not a number
+    assert metrics["test"]["driver_recovery_acc"] is None
     assert (tmp_path / "run" / "affect_diff" / "counterfactuals.json").is_file()
     ablations = json.loads(
         (tmp_path / "run" / "ablations" / "summary.json").read_text()
     )
-    assert (
-        ablations["variants"]["full"]["driver_acc"] is None
-    )  # no planted driver on real data
+    # no planted driver on real data
+    assert ablations["variants"]["full"]["driver_acc"] is None
     assert 0 <= ablations["variants"]["no_graph"]["accuracy"] <= 1
 
-    # LaScA's chapter reads Aff-Wild2's layout: SynthAffWild's files are written in exactly that layout.
-    # Without the optional videos.csv (Aff-Wild2 ships none) the frame rate comes from the fps parameter.
+    # LaScA's chapter reads Aff-Wild2's layout: SynthAffWild's files are written in
+    # exactly that layout. Without the optional videos.csv (Aff-Wild2 ships none) the
+    # frame rate comes from the fps parameter.
     affwild = generate_synth_affwild(
         load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "affwild"
     )
@@ -167,8 +167,9 @@ def test_every_notebook_runs_on_a_real_layout_folder(tmp_path):
         "summary"
     ]
 
-    # ... and SEWA's: the same files with the annotations as labels/<recording>.csv traces (time,valence,
-    # arousal; unannotated frames left out) give the same windows, hence the same tables
+    # ... and SEWA's: the same files with the annotations as labels/<recording>.csv
+    # traces (time,valence, arousal; unannotated frames left out) give the same windows,
+    # hence the same tables
     sewa = generate_synth_affwild(
         load_profile("smoke").lasca, seed=1, out_dir=tmp_path / "sewa"
     )

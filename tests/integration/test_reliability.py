@@ -1,7 +1,8 @@
 """Reliability guarantees: exact resume, no unsafe deserialisation.
 
-That every notebook runs offline is checked by the seed-rebuild test: its first smoke run of the
-whole book goes through :mod:`netguard`, which refuses and records any non-local connection.
+That every notebook runs offline is checked by the seed-rebuild test: its first smoke
+run of the whole book goes through :mod:`netguard`, which refuses and records any
+non-local connection.
 """
 
 import ast
@@ -53,14 +54,17 @@ def test_resume_without_checkpoint_is_a_clear_error(smoke_cfg, tmp_path):
 def test_the_network_guard_blocks_and_records_a_remote_lookup_but_not_a_local_one(
     tmp_path,
 ):
-    """The guard the seed-rebuild test's offline run relies on: it must catch what it claims to."""
+    """The guard the seed-rebuild test's offline run relies on: it must catch what it
+    claims to."""
     env, log = guarded_env(tmp_path)
     code = (
         "import socket\n"
         "socket.getaddrinfo('localhost', 80)\n"
-        "try:\n    socket.getaddrinfo('huggingface.co', 443)\nexcept OSError as e:\n    print('blocked:', e)\n"
+        "try:\n    socket.getaddrinfo('huggingface.co', 443)\nexcept OSError as "
+        "e:\n    print('blocked:', e)\n"
         "s = socket.socket()\n"
-        "try:\n    s.connect(('203.0.113.1', 443))\nexcept OSError as e:\n    print('blocked:', e)\n"
+        "try:\n    s.connect(('203.0.113.1', 443))\nexcept OSError as e:\n    "
+        "print('blocked:', e)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -83,8 +87,8 @@ def _calls(tree: ast.AST):
 
 
 def _unsafe_calls(source: str, where: str) -> list[str]:
-    """torch.load without weights_only=True, np.load(allow_pickle=True), and pickle loads in a module
-    that has no trust_pickle + SHA-256 opt-in."""
+    """torch.load without weights_only=True, np.load(allow_pickle=True), and pickle
+    loads in a module that has no trust_pickle + SHA-256 opt-in."""
     offenders = []
     for call, name in _calls(ast.parse(source)):
         kw = {k.arg: k.value for k in call.keywords}
@@ -113,7 +117,8 @@ def _unsafe_calls(source: str, where: str) -> list[str]:
 
 
 def test_no_unsafe_deserialisation_in_the_library():
-    """pickle only behind an explicit, checksummed opt-in; torch.load only with weights_only=True."""
+    """pickle only behind an explicit, checksummed opt-in; torch.load only with
+    weights_only=True."""
     offenders = [
         o
         for path in sorted((ROOT / "affect_lib").rglob("*.py"))
@@ -124,7 +129,8 @@ def test_no_unsafe_deserialisation_in_the_library():
 
 def test_the_scan_catches_unsafe_loads():
     bad = (
-        "import torch, pickle\na = torch.load('x.pt')\nb = torch.load('y.pt', weights_only=False)\n"
+        "import torch, pickle\na = torch.load('x.pt')\nb = torch.load('y.pt', "
+        "weights_only=False)\n"
         "c = pickle.load(open('z', 'rb'))\n"
     )
     assert len(_unsafe_calls(bad, "bad.py")) == 3

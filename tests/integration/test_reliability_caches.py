@@ -1,15 +1,15 @@
 """Reliability of the caches and artifacts (issue #9, "Artifacts").
 
-Two guarantees, for each cache the book keeps on disk (the LaScA embedding store, the SynthAffWild
-window cache and the Affect-Diff checkpoints):
+Two guarantees, for each cache the book keeps on disk (the LaScA embedding store, the
+SynthAffWild window cache and the Affect-Diff checkpoints):
 
-- **stale**: a file made for other parameters is detected (by the hash its name and content carry)
-  and rebuilt or refused, never silently reused;
-- **crash**: a crash halfway through rewriting a file leaves the previous file byte-for-byte intact
-  and no partial or temporary file behind.
+- **stale**: a file made for other parameters is detected (by the hash its name and
+  content carry) and rebuilt or refused, never silently reused;
+- **crash**: a crash halfway through rewriting a file leaves the previous file
+  byte-for-byte intact and no partial or temporary file behind.
 
-Crashes are simulated by letting the real serialiser produce its bytes, writing half of them, then
-raising: the closest a test gets to a process killed mid-write.
+Crashes are simulated by letting the real serialiser produce its bytes, writing half of
+them, then raising: the closest a test gets to a process killed mid-write.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class SimulatedCrash(OSError):
 
 
 def _savez_then_crash(real_savez):
-    """np.savez that writes the first half of the real archive to the file, then crashes."""
+    """np.savez that writes the first half of the real archive to the file, then
+    crashes."""
 
     def savez(file, *args, **kwargs):
         buffer = io.BytesIO()
@@ -65,12 +66,11 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-# ---------------------------------------------------------------------------------- embedding store
+# ---------------------------------------------------------------------- embedding store
 def _masks(n: int = 10, seed: int = 0) -> np.ndarray:
     masks = np.random.default_rng(seed).random((n, N_FEATURES)) < 0.4
-    masks[:, FEATURE_NAMES.index("jawOpen")] = (
-        True  # every text quotes the entry EDITED changes
-    )
+    # every text quotes the entry EDITED changes
+    masks[:, FEATURE_NAMES.index("jawOpen")] = True
     return masks
 
 
@@ -89,20 +89,17 @@ def test_embedding_store_of_another_lexicon_is_rebuilt(tmp_path):
         encoder="minilm", model=FakeEncoder(), lexicon_texts=EDITED
     ).embed(masks)  # no disk
     np.testing.assert_array_equal(emb, fresh)  # the edited lexicon's embeddings ...
-    assert (
-        not np.isclose(emb, old_emb).all(axis=1).any()
-    )  # ... and none of the old ones
+    # ... and none of the old ones
+    assert not np.isclose(emb, old_emb).all(axis=1).any()
     assert new.stats["disk_hits"] == 0 and sum(map(len, fake.calls)) == len(masks)
-    assert new.path != old.path and new.stale_files == [
-        old.path
-    ]  # the old store is reported, untouched
+    # the old store is reported, untouched
+    assert new.path != old.path and new.stale_files == [old.path]
     reopened = EmbeddingCache(
         encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path, lexicon_texts=EDITED
     )
     np.testing.assert_array_equal(reopened.embed(masks), fresh)
-    assert reopened.stats["disk_hits"] == len(
-        masks
-    )  # the rebuilt store is the one used next time
+    # the rebuilt store is the one used next time
+    assert reopened.stats["disk_hits"] == len(masks)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +113,8 @@ def test_embedding_store_of_another_lexicon_is_rebuilt(tmp_path):
     ids=["lexicon", "token-cap", "encoder", "mode"],
 )
 def test_embedding_store_under_the_wrong_name_is_refused(tmp_path, other):
-    """A store copied onto another configuration's file name (same name, other content) is not used."""
+    """A store copied onto another configuration's file name (same name, other content)
+    is not used."""
     source = EmbeddingCache(
         encoder="minilm",
         model=FakeEncoder(),
@@ -146,9 +144,8 @@ def test_embedding_store_crash_midway_keeps_the_previous_store(tmp_path, monkeyp
     before = _snapshot(tmp_path)
     monkeypatch.setattr(np, "savez", _savez_then_crash(np.savez))
     with pytest.raises(SimulatedCrash):
-        cache.embed(
-            _masks(4, seed=1)
-        )  # new masks: the store is rewritten, and the write dies
+        # new masks: the store is rewritten, and the write dies
+        cache.embed(_masks(4, seed=1))
     monkeypatch.undo()
     assert _snapshot(tmp_path) == before  # old store intact, no partial or temp file
     reopened = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
@@ -156,7 +153,7 @@ def test_embedding_store_crash_midway_keeps_the_previous_store(tmp_path, monkeyp
     assert reopened.stats["disk_hits"] == 6
 
 
-# ------------------------------------------------------------------------------ SynthAffWild windows
+# ----------------------------------------------------------------- SynthAffWild windows
 TINY = LascaConfig(
     n_subjects=4,
     videos_per_subject=1,
@@ -173,15 +170,13 @@ def _window_cache(folder: Path, window: str) -> Path:
 
 
 def test_window_cache_of_another_seed_is_recomputed(tmp_path, monkeypatch):
-    expected = F.synth_affwild_windows(
-        TINY, 1, 3.0, tmp_path / "reference"
-    )  # seed 1, computed from scratch
+    # seed 1, computed from scratch
+    expected = F.synth_affwild_windows(TINY, 1, 3.0, tmp_path / "reference")
     seed1_name = _window_cache(tmp_path / "reference", "3s").name
     work = tmp_path / "work"
     seed0 = F.synth_affwild_windows(TINY, 0, 3.0, work)
-    shutil.copy(
-        _window_cache(work, "3s"), work / seed1_name
-    )  # seed 0's windows under seed 1's name
+    # seed 0's windows under seed 1's name
+    shutil.copy(_window_cache(work, "3s"), work / seed1_name)
     got = F.synth_affwild_windows(TINY, 1, 3.0, work)
     np.testing.assert_array_equal(got.X, expected.X)
     np.testing.assert_array_equal(got.valence, expected.valence)
@@ -190,9 +185,8 @@ def test_window_cache_of_another_seed_is_recomputed(tmp_path, monkeypatch):
     def no_generation(*args, **kwargs):
         raise AssertionError("the rebuilt window cache should have been used")
 
-    monkeypatch.setattr(
-        F, "generate_synth_affwild", no_generation
-    )  # the rebuilt file is now a valid hit
+    # the rebuilt file is now a valid hit
+    monkeypatch.setattr(F, "generate_synth_affwild", no_generation)
     np.testing.assert_array_equal(
         F.synth_affwild_windows(TINY, 1, 3.0, work).X, expected.X
     )
@@ -208,9 +202,8 @@ def test_window_cache_crash_midway_keeps_the_previous_files(tmp_path, monkeypatc
     assert len(before) == 2
     monkeypatch.setattr(np, "savez", _savez_then_crash(np.savez))
     with pytest.raises(SimulatedCrash):
-        F.synth_affwild_windows(
-            TINY, 0, 2.5, tmp_path
-        )  # a miss rewrites the 2 s and 3 s files too
+        # a miss rewrites the 2 s and 3 s files too
+        F.synth_affwild_windows(TINY, 0, 2.5, tmp_path)
     monkeypatch.undo()
     after = {
         name: data
@@ -220,7 +213,7 @@ def test_window_cache_crash_midway_keeps_the_previous_files(tmp_path, monkeypatc
     assert after == before  # both files intact; no 2.5 s file, partial or temp file
 
 
-# ----------------------------------------------------------------------------- Affect-Diff checkpoints
+# -------------------------------------------------------------- Affect-Diff checkpoints
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, smoke_cfg):
     from affect_lib.affect_diff.train import train_affect_diff
@@ -237,16 +230,18 @@ def test_checkpoint_for_another_config_is_refused(trained, key, value):
     from affect_lib.affect_diff.module import CheckpointMismatchError, load_affect_diff
 
     cfg, result = trained
+    # location is free
     load_affect_diff(
         result.last_checkpoint, dataclasses.replace(cfg, run_dir="/elsewhere")
-    )  # location is free
+    )
     with pytest.raises(CheckpointMismatchError, match=rf"differs in [^;]*\b{key}\b"):
         load_affect_diff(result.last_checkpoint, load_profile("smoke", **{key: value}))
 
 
 @pytest.fixture
 def system_tmp(tmp_path, monkeypatch) -> Path:
-    """The system temp dir, redirected: fsspec stages checkpoint bytes there before moving them."""
+    """The system temp dir, redirected: fsspec stages checkpoint bytes there before
+    moving them."""
     folder = tmp_path / "system-tmp"
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
@@ -277,19 +272,18 @@ def test_checkpoint_crash_midway_keeps_the_previous_checkpoint(
     with pytest.raises(SimulatedCrash):
         result.module.trainer.save_checkpoint(result.last_checkpoint)
     monkeypatch.undo()
-    assert _snapshot(folder) == before and not list(
-        system_tmp.iterdir()
-    )  # no partial or temp file
-    load_affect_diff(
-        result.last_checkpoint, cfg
-    )  # still a complete, loadable checkpoint
+    # no partial or temp file
+    assert _snapshot(folder) == before and not list(system_tmp.iterdir())
+    # still a complete, loadable checkpoint
+    load_affect_diff(result.last_checkpoint, cfg)
 
 
 def test_checkpoints_are_never_staged_in_the_system_temp_dir(
     trained, system_tmp, monkeypatch
 ):
-    """A checkpoint moved from another filesystem is copied into place, not renamed: a crash mid-copy
-    would truncate it. Our CheckpointIO writes beside the target, so /tmp is never involved."""
+    """A checkpoint moved from another filesystem is copied into place, not renamed: a
+    crash mid-copy would truncate it. Our CheckpointIO writes beside the target, so /tmp
+    is never involved."""
     from affect_lib.affect_diff.module import load_affect_diff
 
     cfg, result = trained

@@ -1,13 +1,16 @@
-"""Changing a seed and rebuilding updates the results page and the reproducibility report consistently.
+"""Changing a seed and rebuilding updates the results page and the reproducibility
+report consistently.
 
-The whole book runs twice in the smoke profile in a copy of the project (seed 0, then ``-p seed 1``),
-each time followed by a strict build. The first run also goes through :mod:`netguard`: no process of
-it, runner or kernel, may try to reach the network (one whole-book run serves both checks: such runs
-are the slowest part of the test suite). After the second build the results page must show exactly
-the glue values that the seed-1 notebooks stored (and not all the seed-0 ones), and the report must
-describe the seed-1 run: seed 1 for every notebook, chapter 6's training seeds 1 and 2, other
-artifact hashes. A last build from the committed notebooks, older files than those pages, must show
-the committed values (``make book`` followed by ``make test`` once showed the run's timings).
+The whole book runs twice in the smoke profile in a copy of the project (seed 0, then
+``-p seed 1``), each time followed by a strict build. The first run also goes through
+:mod:`netguard`: no process of it, runner or kernel, may try to reach the network (one
+whole-book run serves both checks: such runs are the slowest part of the test suite).
+After the second build the results page must show exactly the glue values that the
+seed-1 notebooks stored (and not all the seed-0 ones), and the report must describe the
+seed-1 run: seed 1 for every notebook, chapter 6's training seeds 1 and 2, other
+artifact hashes. A last build from the committed notebooks, older files than those
+pages, must show the committed values (``make book`` followed by ``make test`` once
+showed the run's timings).
 """
 
 import html
@@ -65,7 +68,8 @@ def _cli(root: Path, *args: str, env: dict[str, str] | None = None) -> None:
 def _run_and_build(
     root: Path, seed: int, env: dict[str, str] | None = None
 ) -> tuple[dict[str, str], str, str]:
-    """(glue reference -> expected text on the results page, results page text, report text)."""
+    """(glue reference -> expected text on the results page, results page text, report
+    text)."""
     _cli(root, "run", "--profile", "smoke", "-p", "seed", str(seed), env=env)
     _cli(root, "build", "--profile", "smoke", "--notebooks", "run", "--strict")
     html_dir = root / "_build" / "html"
@@ -95,9 +99,8 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     )
     glue1, page1, report1 = _run_and_build(root, 1)
 
-    assert len(glue1) >= 20 and set(glue1) == set(
-        glue0
-    )  # the results page pulls many numbers from every chapter
+    # the results page pulls many numbers from every chapter
+    assert len(glue1) >= 20 and set(glue1) == set(glue0)
     missing = {
         ref: text
         for ref, text in glue1.items()
@@ -119,13 +122,11 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     )
     assert " 0 01_data_prep " in seeds0 and " 1 01_data_prep " not in seeds0
     assert " 1 01_data_prep " in seeds1 and " 0 01_data_prep " not in seeds1
-    assert (
-        "06_ablations 1, 2 1 subject splits from 1" in seeds1
-    )  # chapter 6 trains with seeds 1 and 2
+    # chapter 6 trains with seeds 1 and 2
+    assert "06_ablations 1, 2 1 subject splits from 1" in seeds1
     wall1 = _section(report1, "Wall time per notebook", "Artifacts")
-    assert (
-        wall1.count('{"seed": 1}') == 6 and "profile defaults" not in wall1
-    )  # every notebook ran with seed 1
+    # every notebook ran with seed 1
+    assert wall1.count('{"seed": 1}') == 6 and "profile defaults" not in wall1
     artifacts = [
         dict(
             re.findall(
@@ -134,16 +135,18 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
         )
         for r in (report0, report1)
     ]
+    # new datasets, checkpoints and results, each hashed anew
     for name in (
         "data/synth_mosei_summary.json",
         "affect_diff/checkpoints/best.ckpt",
         "ablations/runs.csv",
         "lasca/protocol.json",
-    ):  # new datasets, checkpoints and results, each hashed anew
+    ):
         assert artifacts[0][name] != artifacts[1][name], name
 
-    # `make book` then `make test`: the committed notebooks are older than the pages last built into the
-    # same staging folder, and the build must still show their values, not the run's.
+    # `make book` then `make test`: the committed notebooks are older than the pages
+    # last built into the same staging folder, and the build must still show their
+    # values, not the run's.
     _cli(root, "build", "--profile", "smoke", "--notebooks", "committed", "--strict")
     committed = dict(expected_glue(root / "_build" / "html", RESULTS))
     page = _text(root / "_build" / "html" / RESULTS)

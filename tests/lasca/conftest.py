@@ -1,4 +1,5 @@
-"""LaScA test fixtures: ``folder``, a two-video Aff-Wild2-layout folder with known values."""
+"""LaScA test fixtures: ``folder``, a two-video Aff-Wild2-layout folder with known
+values."""
 
 from __future__ import annotations
 

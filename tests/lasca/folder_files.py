@@ -1,4 +1,5 @@
-"""Hand-made dataset folders for the LaScA tests: Aff-Wild2-layout files with known values."""
+"""Hand-made dataset folders for the LaScA tests: Aff-Wild2-layout files with known
+values."""
 
 from __future__ import annotations
 
@@ -55,16 +56,18 @@ def write_wav(path: Path, samples: np.ndarray, sr: int = SR) -> None:
 
 
 def make_video(root: Path, video: str, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """4 windows of 1 s at 10 fps with known content (see test_load_windows_known_means)."""
+    """4 windows of 1 s at 10 fps with known content (see
+    test_load_windows_known_means)."""
     va = np.stack([np.arange(n) / 100.0, np.full(n, -0.5)], axis=1)
     va[10:16] = np.nan  # window 1: 4/10 valid -> dropped
     va[20:25] = np.nan  # window 2: 5/10 valid -> kept (>= 50 %)
     write_annotation(root / "annotations" / f"{video}.txt", va)
     face = np.tile(np.linspace(0.0, 0.5, 58), (n, 1))
     face[:, 0] = np.arange(n) / 100.0  # _neutral = frame / 100
+    # head pose
     face[:, 52:] = np.arange(n)[:, None] * np.array(
         [1.0, -1.0, 0.5, 2.0, 0.0, -50.0 / 40]
-    )  # head pose
+    )
     face[0:5] = np.nan  # face lost in window 0
     face[30:40] = np.nan  # no face in window 3 -> dropped
     write_blendshapes(root / "features" / "blendshapes" / f"{video}.csv", face)

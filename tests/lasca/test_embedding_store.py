@@ -1,4 +1,5 @@
-"""The embedding cache's disk store: round trip, stale stores, damaged stores and failed writes."""
+"""The embedding cache's disk store: round trip, stale stores, damaged stores and failed
+writes."""
 
 from __future__ import annotations
 
@@ -21,9 +22,8 @@ def test_disk_round_trip(tmp_path):
     second = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
     np.testing.assert_array_equal(second.embed(masks), emb)
     assert fake.calls == [] and second.stats["disk_hits"] == 12
-    assert not [
-        p for p in tmp_path.iterdir() if p.name.startswith(".")
-    ]  # no temp file left
+    # no temp file left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_changed_lexicon_is_never_reused(tmp_path):
@@ -63,9 +63,8 @@ def test_new_encoder_weights_are_never_served_old_embeddings(tmp_path, monkeypat
     upgraded = EmbeddingCache(encoder="minilm", model=fake, cache_dir=tmp_path)
     upgraded.embed(masks)
     assert upgraded.path != old.path and upgraded.stale_files == [old.path]
-    assert (
-        len(fake.calls) == 1 and len(fake.calls[0]) == 6
-    )  # encoded again with the new weights
+    # encoded again with the new weights
+    assert len(fake.calls) == 1 and len(fake.calls[0]) == 6
 
 
 def test_store_with_wrong_metadata_or_garbage_is_an_error(tmp_path):

@@ -16,7 +16,7 @@ from affect_lib.lasca.features import (
 )
 from tests.lasca.folder_files import FPS, SR, tone
 
-# ---- MFCC ----------------------------------------------------------------------------------------------
+# ---- MFCC ----------------------------------------------------------------------------
 
 
 def test_mfcc_equals_librosa_when_the_hop_is_exact():
@@ -32,8 +32,9 @@ def test_mfcc_equals_librosa_when_the_hop_is_exact():
 
 
 def test_mfcc_rows_stay_on_the_video_frames_with_a_fractional_hop():
-    """16 kHz at 30 fps: hop 533 for 533.33 samples per frame. Clicks at known frames, even after a
-    minute, give their energy peak (centre of the rows above the noise) at the click's own row."""
+    """16 kHz at 30 fps: hop 533 for 533.33 samples per frame. Clicks at known frames,
+    even after a minute, give their energy peak (centre of the rows above the noise) at
+    the click's own row."""
     sr, fps, seconds = 16000, 30.0, 60.0
     y = 1e-4 * np.random.default_rng(0).standard_normal(int(sr * seconds))
     frames = [100, 1000, 1790]
@@ -69,7 +70,7 @@ def test_mfcc_frames_past_the_audio_are_nan_and_bad_audio_is_refused():
         mfcc_frames(tone(1.0), SR, 0.0)
 
 
-# ---- window statistics ---------------------------------------------------------------------------------
+# ---- window statistics ---------------------------------------------------------------
 
 
 def _trace(va: np.ndarray) -> VATrace:
@@ -101,15 +102,12 @@ def test_window_statistics_known_means_and_dropped_windows():
     X, v, a, index = window_statistics(
         _trace(va), [_stream(face), _stream(voice)], window_s=1.0, fps=FPS
     )
-    np.testing.assert_array_equal(
-        index, [0, 2]
-    )  # window 1: 40 % valid; window 3: no face
-    np.testing.assert_allclose(
-        X, [[7, 14, 1], [24.5, 49, 1]]
-    )  # face mean over frames 5-9, 20-29
-    np.testing.assert_allclose(
-        v, [0.045, 0.27], rtol=1e-6
-    )  # mean of the valid annotation frames
+    # window 1: 40 % valid; window 3: no face
+    np.testing.assert_array_equal(index, [0, 2])
+    # face mean over frames 5-9, 20-29
+    np.testing.assert_allclose(X, [[7, 14, 1], [24.5, 49, 1]])
+    # mean of the valid annotation frames
+    np.testing.assert_allclose(v, [0.045, 0.27], rtol=1e-6)
     np.testing.assert_allclose(a, [-0.5, -0.5])
     assert X.dtype == v.dtype == np.float32 and index.dtype == np.int64
 
@@ -119,9 +117,8 @@ def test_window_statistics_partial_tail_and_short_video():
     X, v, _, index = window_statistics(
         _trace(va), [_stream(np.ones((25, 1)))], window_s=1.0, fps=FPS
     )
-    np.testing.assert_array_equal(
-        index, [0, 1]
-    )  # 2.5 s: the half window at the end is not a window
+    # 2.5 s: the half window at the end is not a window
+    np.testing.assert_array_equal(index, [0, 1])
     X, v, _, index = window_statistics(
         _trace(va[:5]), [_stream(np.ones((5, 1)))], window_s=1.0, fps=FPS
     )

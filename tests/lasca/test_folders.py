@@ -1,4 +1,5 @@
-"""Dataset folders -> windows: known window means, the WindowSet checks and SynthAffWild's window cache."""
+"""Dataset folders -> windows: known window means, the WindowSet checks and
+SynthAffWild's window cache."""
 
 from __future__ import annotations
 
@@ -33,19 +34,15 @@ def test_load_windows_known_means(folder):
     np.testing.assert_array_equal(ws.video, ["vidA", "vidA", "vidB", "vidB"])
     np.testing.assert_array_equal(ws.subject, ["p1", "p1", "p2", "p2"])
     np.testing.assert_array_equal(ws.index, [0, 2, 0, 2])
-    np.testing.assert_allclose(
-        ws.X[:2, 0], [0.07, 0.245], rtol=1e-5
-    )  # _neutral: frames 5-9, 20-29
-    np.testing.assert_allclose(
-        ws.X[:2, 52], [7.0, 24.5], rtol=1e-5
-    )  # pitch = frame index
-    np.testing.assert_allclose(
-        ws.X[:2, 57], [-7 * 50 / 40, -24.5 * 50 / 40], rtol=1e-4
-    )  # tz
+    # _neutral: frames 5-9, 20-29
+    np.testing.assert_allclose(ws.X[:2, 0], [0.07, 0.245], rtol=1e-5)
+    # pitch = frame index
+    np.testing.assert_allclose(ws.X[:2, 52], [7.0, 24.5], rtol=1e-5)
+    # tz
+    np.testing.assert_allclose(ws.X[:2, 57], [-7 * 50 / 40, -24.5 * 50 / 40], rtol=1e-4)
     np.testing.assert_allclose(ws.valence[:2], [0.045, 0.27], rtol=1e-5)
-    assert (
-        np.isfinite(ws.X[:, 58:]).all() and ws.X[0, 58] != ws.X[0, 59]
-    )  # MFCCs from the WAV
+    # MFCCs from the WAV
+    assert np.isfinite(ws.X[:, 58:]).all() and ws.X[0, 58] != ws.X[0, 59]
 
 
 def test_windowset_checks_and_per_video_zscore(folder):
@@ -96,7 +93,7 @@ def test_no_usable_window_is_an_error(folder):
         load_windows(folder, 0.0)
 
 
-# ---- SynthAffWild end to end, with the window cache ----------------------------------------------------
+# ---- SynthAffWild end to end, with the window cache ----------------------------------
 
 
 def test_synth_affwild_windows_round_trip_and_cache(tmp_path, monkeypatch):
@@ -109,10 +106,11 @@ def test_synth_affwild_windows_round_trip_and_cache(tmp_path, monkeypatch):
     assert np.abs(ws.valence).max() <= 1 and np.abs(ws.arousal).max() <= 1
     assert ws.X[:, :52].min() >= 0 and ws.X[:, :52].max() <= 1
     caches = sorted(p.name for p in tmp_path.glob("synth_affwild_windows_*.npz"))
+    # every cfg window at once
     assert len(caches) == 2 and {c.split("_")[-2] for c in caches} == {
         "2s",
         "3s",
-    }  # every cfg window at once
+    }
 
     def no_generation(*args, **kwargs):
         raise AssertionError("the window cache should have been used")
@@ -128,9 +126,8 @@ def test_synth_affwild_windows_round_trip_and_cache(tmp_path, monkeypatch):
 
     for cache in tmp_path.glob("synth_affwild_windows_*3s*.npz"):
         cache.write_bytes(b"corrupt")
-    again = synth_affwild_windows(
-        TINY, 0, 3.0, tmp_path
-    )  # a corrupt cache is recomputed
+    # a corrupt cache is recomputed
+    again = synth_affwild_windows(TINY, 0, 3.0, tmp_path)
     np.testing.assert_array_equal(again.X, ws.X)
     other = synth_affwild_windows(TINY, 1, 3.0, tmp_path)  # another seed: other data
     assert not np.array_equal(other.valence[:5], ws.valence[:5])

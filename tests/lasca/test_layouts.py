@@ -1,4 +1,5 @@
-"""Folder layouts: the video index, SEWA labels, feature tables, shared audio and bad files named."""
+"""Folder layouts: the video index, SEWA labels, feature tables, shared audio and bad
+files named."""
 
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ def test_load_windows_without_index_needs_fps(folder):
     with pytest.raises(ValueError, match="fps"):
         load_windows(folder, 1.0)
     ws = load_windows(folder, 1.0, fps=FPS)
-    np.testing.assert_array_equal(
-        ws.subject, ws.video
-    )  # subject defaults to the video id
+    # subject defaults to the video id
+    np.testing.assert_array_equal(ws.subject, ws.video)
     assert len(ws) == 4
     for p in (folder / "annotations").glob("*.txt"):
         p.unlink()
@@ -32,8 +32,9 @@ def test_load_windows_without_index_needs_fps(folder):
 
 
 def _as_sewa(folder: Path, rate_of: int = 1) -> None:
-    """The Aff-Wild2 folder's annotations as SEWA traces (labels/<video>.csv, time,valence,arousal):
-    every ``rate_of``-th frame, invalid (-5) frames left out as gaps, the annotations folder removed."""
+    """The Aff-Wild2 folder's annotations as SEWA traces (labels/<video>.csv,
+    time,valence,arousal): every ``rate_of``-th frame, invalid (-5) frames left out as
+    gaps, the annotations folder removed."""
     for ann in sorted((folder / "annotations").glob("*.txt")):
         rows = [line.split(",") for line in ann.read_text().splitlines()[1:]]
         lines = ["time,valence,arousal"] + [
@@ -50,16 +51,16 @@ def _as_sewa(folder: Path, rate_of: int = 1) -> None:
 def test_a_sewa_folder_reads_like_the_same_aff_wild2_folder(folder):
     reference = load_windows(folder, 1.0)
     _as_sewa(folder)
-    with pytest.raises(
-        DataFormatError, match="annotations"
-    ):  # the Aff-Wild2 layout is not there any more
+    # the Aff-Wild2 layout is not there any more
+    with pytest.raises(DataFormatError, match="annotations"):
         load_windows(folder, 1.0)
     sewa = load_windows(folder, 1.0, layout="sewa")
     for name in ("X", "valence", "arousal", "subject", "video", "index"):
         np.testing.assert_array_equal(
             getattr(sewa, name), getattr(reference, name), err_msg=name
         )
-    # a 5 Hz trace: each 10 fps frame takes its nearest label sample (half a period away at most)
+    # a 5 Hz trace: each 10 fps frame takes its nearest label sample (half a period away
+    # at most)
     (folder / "videos.csv").unlink()
     for p in (folder / "labels").glob("*.csv"):
         rows = p.read_text().splitlines()
@@ -70,14 +71,15 @@ def test_a_sewa_folder_reads_like_the_same_aff_wild2_folder(folder):
             )
         )
     slow = load_windows(folder, 1.0, fps=FPS, layout="sewa")
-    # window 1's gap (frames 10-15 unannotated) shrinks: frame 15 is within 0.1 s of the sample at frame
-    # 16 and frame 17 ties between 16 and 18 (the earlier wins), so frames 15-19 read 16, 16, 16, 18, 18:
+    # window 1's gap (frames 10-15 unannotated) shrinks: frame 15 is within 0.1 s of the
+    # sample at frame
+    # 16 and frame 17 ties between 16 and 18 (the earlier wins), so frames 15-19 read
+    # 16, 16, 16, 18, 18:
     # 5 of 10 frames valid, the window is kept
     np.testing.assert_array_equal(slow.index, [0, 1, 2, 0, 1, 2])
     old = np.isin(slow.index, reference.index[:2])
-    np.testing.assert_allclose(
-        slow.valence[old], reference.valence, atol=0.011
-    )  # valence = frame / 100
+    # valence = frame / 100
+    np.testing.assert_allclose(slow.valence[old], reference.valence, atol=0.011)
     np.testing.assert_allclose(
         slow.valence[slow.index == 1], (16 * 3 + 18 * 2) / 500, rtol=1e-5
     )

@@ -1,4 +1,5 @@
-"""LaScA lexicons: completeness, the feature-name derivation, and clear errors for bad files."""
+"""LaScA lexicons: completeness, the feature-name derivation, and clear errors for bad
+files."""
 
 from __future__ import annotations
 

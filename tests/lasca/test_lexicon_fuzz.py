@@ -1,9 +1,11 @@
-"""Fuzzing the LaScA lexicon loader: any file gives a valid lexicon or a LexiconError naming the file.
+"""Fuzzing the LaScA lexicon loader: any file gives a valid lexicon or a LexiconError
+naming the file.
 
-The loader's contract (affect_lib.lasca.lexicon): a file that is not exactly one non-empty string per
-feature, is not UTF-8, is too large or is not YAML raises :class:`LexiconError`, whose message starts
-with the file's path and says what was wrong. Nothing else may escape (no bare ``yaml.YAMLError``,
-``TypeError``, ``ValueError`` or ``RecursionError``), and no input may make it hang: every load runs
+The loader's contract (affect_lib.lasca.lexicon): a file that is not exactly one
+non-empty string per feature, is not UTF-8, is too large or is not YAML raises
+:class:`LexiconError`, whose message starts with the file's path and says what was
+wrong. Nothing else may escape (no bare ``yaml.YAMLError``, ``TypeError``,
+``ValueError`` or ``RecursionError``), and no input may make it hang: every load runs
 under a wall-clock alarm.
 """
 
@@ -31,16 +33,16 @@ from affect_lib.lasca.names import FEATURE_NAMES
 
 pytestmark = pytest.mark.reliability
 
-# derandomize: CI runs the same examples every time (a new random failure is found by a developer, not CI)
+# derandomize: CI runs the same examples every time (a new random failure is found by a
+# developer, not CI)
 FUZZ = settings(
     max_examples=150,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-VALID = (
-    derive_feature_name_lexicon()
-)  # a real lexicon, ASCII only (byte offsets = character offsets)
+# a real lexicon, ASCII only (byte offsets = character offsets)
+VALID = derive_feature_name_lexicon()
 VALID_TEXT = yaml.safe_dump(VALID, sort_keys=False)
 TIME_LIMIT_S = 10.0  # a lexicon loads in milliseconds; anything near this is a hang
 
@@ -64,7 +66,8 @@ def _time_limit(seconds: float = TIME_LIMIT_S) -> Iterator[None]:
 
 
 def _load(data: bytes | str) -> tuple[Path, object]:
-    """Write ``data`` to a fresh file and load it: (path, lexicon or the LexiconError raised).
+    """Write ``data`` to a fresh file and load it: (path, lexicon or the LexiconError
+    raised).
 
     Any other exception, or a load past the time limit, propagates and fails the test.
     """
@@ -79,13 +82,13 @@ def _load(data: bytes | str) -> tuple[Path, object]:
 
 
 def _assert_valid_or_named(path: Path, outcome: object) -> str:
-    """The contract for arbitrary input; returns the error message ("" for a valid lexicon)."""
+    """The contract for arbitrary input; returns the error message ("" for a valid
+    lexicon)."""
     if isinstance(outcome, LexiconError):
         message = str(outcome)
         assert message.startswith(f"{path}: "), message  # names the file first
-        assert len(message) < 5_000, (
-            f"message of {len(message)} characters"
-        )  # a preview, not a dump
+        # a preview, not a dump
+        assert len(message) < 5_000, f"message of {len(message)} characters"
         return message
     assert tuple(outcome) == FEATURE_NAMES and all(
         isinstance(v, str) and v.strip() for v in outcome.values()
@@ -93,7 +96,7 @@ def _assert_valid_or_named(path: Path, outcome: object) -> str:
     return ""
 
 
-# ------------------------------------------------------------------------------------ arbitrary input
+# ---------------------------------------------------------------------- arbitrary input
 @FUZZ
 @given(text=st.text(max_size=400))
 def test_random_text(text):
@@ -115,7 +118,8 @@ YAML_NOISE = st.text(
 
 @st.composite
 def corrupted_lexicons(draw) -> str:
-    """A valid lexicon with a few random insertions, deletions or a truncation of YAML punctuation."""
+    """A valid lexicon with a few random insertions, deletions or a truncation of YAML
+    punctuation."""
     text = VALID_TEXT
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(text)))
@@ -135,8 +139,9 @@ def test_corrupted_yaml(text):
     _assert_valid_or_named(*_load(text))
 
 
-# Scalars that YAML turns into something other than a string, some of which PyYAML cannot construct
-# (impossible dates, integers beyond Python's 4300-digit limit, unknown or unsafe tags, bad aliases).
+# Scalars that YAML turns into something other than a string, some of which PyYAML
+# cannot construct (impossible dates, integers beyond Python's 4300-digit limit, unknown
+# or unsafe tags, bad aliases).
 TRICKY_SCALARS = st.sampled_from(
     [
         "2001-13-45",
@@ -180,12 +185,11 @@ def test_unquoted_tricky_values(feature, scalar):
         for n in FEATURE_NAMES
     ]
     message = _assert_valid_or_named(*_load("\n".join(lines) + "\n"))
-    assert message, (
-        f"{feature}: {scalar!r} loaded as a valid lexicon"
-    )  # none of these is a description
+    # none of these is a description
+    assert message, f"{feature}: {scalar!r} loaded as a valid lexicon"
 
 
-# ------------------------------------------------------------- well-formed YAML, wrong content: the oracle
+# ------------------------------------------ well-formed YAML, wrong content: the oracle
 NON_STRINGS = st.one_of(
     st.integers(),
     st.floats(allow_nan=True),
@@ -195,8 +199,9 @@ NON_STRINGS = st.one_of(
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
 )
 BLANK = st.text(alphabet=" \t\n", max_size=6)
-# Keys that survive a YAML round trip unchanged: YAML folds line breaks (NEL, LS, PS) and drops a BOM,
-# so such a key comes back as another string and the message rightly names that one.
+# Keys that survive a YAML round trip unchanged: YAML folds line breaks (NEL, LS, PS)
+# and drops a BOM, so such a key comes back as another string and the message rightly
+# names that one.
 _KEY_CHARS = st.characters(
     blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85\ufeff"
 )
@@ -207,7 +212,8 @@ EXTRA_KEYS = st.one_of(
 
 @st.composite
 def mutated_lexicons(draw) -> tuple[dict, str]:
-    """A lexicon mapping with missing / extra keys, non-string or empty values, and the expected error."""
+    """A lexicon mapping with missing / extra keys, non-string or empty values, and the
+    expected error."""
     names = list(FEATURE_NAMES)
     missing = draw(st.lists(st.sampled_from(names), unique=True, max_size=3))
     extra = draw(st.lists(EXTRA_KEYS, unique_by=str, max_size=3))
@@ -220,7 +226,8 @@ def mutated_lexicons(draw) -> tuple[dict, str]:
         missing = [draw(st.sampled_from(names))]
     raw = {n: bad.get(n, VALID[n]) for n in names if n not in missing}
     raw.update({k: "an extra description" for k in extra})
-    # what validate_lexicon reports first: missing keys, then unknown keys, then the first bad entry
+    # what validate_lexicon reports first: missing keys, then unknown keys, then the
+    # first bad entry
     if missing:
         expected = ["missing entries", *missing]
     elif extra:
@@ -265,7 +272,7 @@ def test_non_utf8_bytes_are_named_with_their_offset(at, bad):
     assert f"not UTF-8 text (byte {at}" in message, message
 
 
-# ------------------------------------------------------------------------------------- size and shape
+# ----------------------------------------------------------------------- size and shape
 def test_a_valid_lexicon_loads():
     path, outcome = _load(VALID_TEXT)
     assert dict(outcome) == VALID
@@ -288,7 +295,8 @@ def test_deep_nesting_is_an_error_not_a_crash(text):
 
 
 def test_alias_bomb_is_named_without_expanding_it():
-    """10^9 leaves from a 2.6 KB file: the 'must be a string' message must preview, not repr, it."""
+    """10^9 leaves from a 2.6 KB file: the 'must be a string' message must preview, not
+    repr, it."""
     levels = ["&l0 [" + ",".join(["x"] * 10) + "]"]
     levels += [f"&l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
     lines = [f"_neutral: [{', '.join(levels)}]"] + [

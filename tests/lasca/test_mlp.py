@@ -1,4 +1,5 @@
-"""AdamMLP: scikit-learn's Adam MLP bit for bit, epoch by epoch; seeding; fit; bad input."""
+"""AdamMLP: scikit-learn's Adam MLP bit for bit, epoch by epoch; seeding; fit; bad
+input."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def _weights(mlp) -> list[np.ndarray]:
 @pytest.mark.parametrize(
     ("n", "d", "hidden", "batch", "dtype", "settings"),
     [
+        # chapter 5's fusion input at the book's batch
         (
             230,
             457,
@@ -37,7 +39,8 @@ def _weights(mlp) -> list[np.ndarray]:
             8,
             np.float32,
             {},
-        ),  # chapter 5's fusion input at the book's batch
+        ),
+        # features only; 230 = 7 x 32 + 6: a short last batch
         (
             230,
             73,
@@ -45,7 +48,8 @@ def _weights(mlp) -> list[np.ndarray]:
             32,
             np.float32,
             {},
-        ),  # features only; 230 = 7 x 32 + 6: a short last batch
+        ),
+        # batch larger than the data: one full batch per epoch
         (
             61,
             12,
@@ -53,8 +57,9 @@ def _weights(mlp) -> list[np.ndarray]:
             200,
             np.float32,
             {},
-        ),  # batch larger than the data: one full batch per epoch
+        ),
         (50, 10, 8, 7, np.float32, {"alpha": 0.0}),  # no L2 penalty
+        # float64 weights follow float64 input, as in scikit-learn
         (
             40,
             6,
@@ -62,7 +67,7 @@ def _weights(mlp) -> list[np.ndarray]:
             8,
             np.float64,
             {"alpha": 0.3},
-        ),  # float64 weights follow float64 input, as in scikit-learn
+        ),
         (
             37,
             5,
@@ -102,8 +107,9 @@ def test_weights_equal_scikit_learns_after_every_epoch(
 
 
 def test_an_int_seed_draws_a_new_batch_order_every_epoch():
-    # scikit-learn re-seeds from an int random_state at every partial_fit call, so its epochs after the
-    # first repeat one batch order; AdamMLP seeds once, as scikit-learn does with a RandomState
+    # scikit-learn re-seeds from an int random_state at every partial_fit call, so its
+    # epochs after the first repeat one batch order; AdamMLP seeds once, as scikit-learn
+    # does with a RandomState
     X, y = _problem(80, 5, 2)
     ours = AdamMLP(8, random_state=3)
     reseeded = MLPClassifier(

@@ -1,4 +1,5 @@
-"""Preference pairs on hand-made traces: relative change, thresholds, videos, deltas and mirrors."""
+"""Preference pairs on hand-made traces: relative change, thresholds, videos, deltas and
+mirrors."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from affect_lib.lasca.pairs import (
 )
 
 # two videos; changes in units of the [-1, 1] scale -> relative change = change / 2
+# video b: changes -0.9, 0.25, 0.35
 Y = np.array(
     [
         0.0,
@@ -26,7 +28,7 @@ Y = np.array(
         0.25,
         0.6,
     ]
-)  # video b: changes -0.9, 0.25, 0.35
+)
 VIDEO = np.array(["a"] * 6 + ["b"] * 4)
 INDEX = np.array([0, 1, 2, 3, 4, 5, 0, 1, 2, 3])
 
@@ -57,26 +59,24 @@ def test_exact_pairs_for_tau_10_and_20_percent():
         (8, 9, 1),
     ]
     assert _pairs(0.2) == [(2, 3, 0), (4, 5, 1), (6, 7, 0)]
-    assert _pairs(0.1, Y.astype(np.float32)) == _pairs(
-        0.1
-    )  # WindowSet targets are float32
+    # WindowSet targets are float32
+    assert _pairs(0.1, Y.astype(np.float32)) == _pairs(0.1)
 
 
 def test_threshold_is_strict():
-    y = np.array(
-        [0.0, 0.25, 0.0]
-    )  # relative change exactly 0.125 (binary fractions: no rounding)
+    # relative change exactly 0.125 (binary fractions: no rounding)
+    y = np.array([0.0, 0.25, 0.0])
     assert _pairs(0.125, y, np.array(["v"] * 3), np.arange(3)) == []
     assert _pairs(0.124, y, np.array(["v"] * 3), np.arange(3)) == [(0, 1, 1), (1, 2, 0)]
 
 
 def test_pairs_never_cross_videos_nor_gaps_and_ignore_row_order():
-    # the last window of a (0.5) and the first of b (0.9) are adjacent rows but different videos
+    # the last window of a (0.5) and the first of b (0.9) are adjacent rows but
+    # different videos
     assert (5, 6, 1) not in _pairs(0.0)
     y = np.array([0.0, 0.9, -0.9])
-    assert _pairs(0.0, y, np.array(["v", "v", "v"]), np.array([0, 2, 3])) == [
-        (1, 2, 0)
-    ]  # 0 -> 2 is a gap
+    # 0 -> 2 is a gap
+    assert _pairs(0.0, y, np.array(["v", "v", "v"]), np.array([0, 2, 3])) == [(1, 2, 0)]
     perm = np.random.default_rng(0).permutation(len(Y))
     shuffled = _pairs(0.1, Y[perm], VIDEO[perm], INDEX[perm])
     assert sorted((perm[i], perm[j], lab) for i, j, lab in shuffled) == _pairs(0.1)

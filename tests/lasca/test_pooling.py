@@ -1,4 +1,5 @@
-"""Pooled encoding: a mask's embedding is the normalised mean of its cues' one-cue embeddings."""
+"""Pooled encoding: a mask's embedding is the normalised mean of its cues' one-cue
+embeddings."""
 
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ def test_pooled_mode_is_the_normalised_mean_of_cue_embeddings(tmp_path):
     masks = _masks(30)
     masks[0] = False
     emb = cache.embed(masks)
-    assert (
-        len(fake.calls) == 1 and len(fake.calls[0]) == N_FEATURES + 1
-    )  # 73 one-cue texts + no cue
+    # 73 one-cue texts + no cue
+    assert len(fake.calls) == 1 and len(fake.calls[0]) == N_FEATURES + 1
     assert (
         NO_CUE_TEXT in fake.calls[0]
         and f"Salient vocal cues: {LEX['mfcc_3']}" in fake.calls[0]
@@ -37,9 +37,8 @@ def test_pooled_mode_is_the_normalised_mean_of_cue_embeddings(tmp_path):
         emb[0], fake.encode([NO_CUE_TEXT], normalize_embeddings=True)[0], atol=1e-7
     )
     np.testing.assert_allclose(cache.lookup(masks[4]), emb[4], atol=1e-6)
-    np.testing.assert_allclose(
-        cache.lookup(masks[4].astype(int)), emb[4], atol=1e-6
-    )  # 0/1, not row indices
+    # 0/1, not row indices
+    np.testing.assert_allclose(cache.lookup(masks[4].astype(int)), emb[4], atol=1e-6)
     with pytest.raises(ValueError, match="one mask"):
         cache.lookup(masks[:2])
     again = FakeEncoder()

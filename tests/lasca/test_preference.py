@@ -1,4 +1,5 @@
-"""The preference MLP (separable vs shuffled problems), its early stopping and its numpy scorer."""
+"""The preference MLP (separable vs shuffled problems), its early stopping and its numpy
+scorer."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def test_learner_separates_a_separable_problem():
 
 
 def test_small_batches_train_where_large_ones_stay_at_the_start():
-    # 200 pairs: 200-row batches are 2 Adam steps per epoch, 50 in 25 epochs, and the MLP barely moves
-    # from its initialisation; 8-row batches (the default) learn the problem (measured 0.43-0.53 vs 0.86-0.87)
+    # 200 pairs: 200-row batches are 2 Adam steps per epoch, 50 in 25 epochs, and the
+    # MLP barely moves from its initialisation; 8-row batches (the default) learn the
+    # problem (measured 0.43-0.53 vs 0.86-0.87)
     dZ, y = _problem(600, 20, 0)
     acc = {
         bs: np.mean(
@@ -74,8 +76,9 @@ def test_learner_is_deterministic_and_counts_parameters():
 
 
 def test_fit_preference_keeps_the_results_of_scikit_learns_mlp():
-    # the learner as it was before AdamMLP: MLPClassifier.partial_fit epoch by epoch, early stopping on
-    # the held-out pairs; chapter 5's stored numbers were computed with it
+    # the learner as it was before AdamMLP: MLPClassifier.partial_fit epoch by epoch,
+    # early stopping on the held-out pairs; chapter 5's stored numbers were computed
+    # with it
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
@@ -132,17 +135,18 @@ def test_early_stopping_holds_out_pairs_with_their_mirrors_and_keeps_the_best_ep
     mlp = model.named_steps["mlp"]
     val = mlp.validation_pairs_
     assert len(val) == 30 and mlp.n_iter_ == len(mlp.validation_scores_)
-    assert model.named_steps["scale"].n_samples_seen_ == 2 * (
-        300 - 30
-    )  # trained on the other pairs only
-    # the score it stopped on is the held-out pairs' accuracy, both orientations, of the kept weights
+    # trained on the other pairs only
+    assert model.named_steps["scale"].n_samples_seen_ == 2 * (300 - 30)
+    # the score it stopped on is the held-out pairs' accuracy, both orientations, of the
+    # kept weights
     both = np.concatenate([dZ[val], -dZ[val]])
     labels = np.concatenate([y[val], 1 - y[val]])
     assert pairwise_accuracy(model, both, labels) == pytest.approx(
         mlp.best_validation_score_
     )
     assert mlp.best_validation_score_ == max(mlp.validation_scores_)
-    # stopped early: 3 epochs without improvement after the best one, or ran out of epochs
+    # stopped early: 3 epochs without improvement after the best one, or ran out of
+    # epochs
     best = int(np.argmax(mlp.validation_scores_))
     assert mlp.n_iter_ == 25 or mlp.n_iter_ - 1 - best == 3
 
@@ -169,16 +173,16 @@ def test_labels_other_than_zero_or_one_are_a_clear_error(labels, shown):
 
 
 def test_symmetrised_learner_has_no_base_rate_to_exploit():
-    # every training pair goes up; an unsymmetrised learner would predict "up" for everything
+    # every training pair goes up; an unsymmetrised learner would predict "up" for
+    # everything
     rng = np.random.default_rng(0)
     dZ = rng.normal(size=(800, 5)).astype(np.float32)
     dZ[:, 0] = 1 + np.abs(dZ[:, 0])
     model = fit_preference(dZ, np.ones(800, np.int64), hidden=16, seed=0)
     down = rng.normal(size=(100, 5)).astype(np.float32)
     down[:, 0] = -1 - np.abs(down[:, 0])
-    assert (
-        pairwise_accuracy(model, down, np.zeros(100, np.int64)) > 0.8
-    )  # unsymmetrised: 0
+    # unsymmetrised: 0
+    assert pairwise_accuracy(model, down, np.zeros(100, np.int64)) > 0.8
 
 
 def test_too_few_pairs_is_a_clear_error():

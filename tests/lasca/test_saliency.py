@@ -1,4 +1,5 @@
-"""Otsu saliency: golden values from a brute-force Otsu, bimodal data, edge cases, properties."""
+"""Otsu saliency: golden values from a brute-force Otsu, bimodal data, edge cases,
+properties."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from affect_lib.lasca.saliency import (
 
 
 def brute_force_otsu(values: np.ndarray, nbins: int = 256) -> tuple[float, np.ndarray]:
-    """Textbook Otsu, one split at a time (skimage's definition: np.histogram over [min, max], bin
-    centres, maximise w0 * w1 * (mu0 - mu1)^2; the first of (numerically) tied maxima wins).
+    """Textbook Otsu, one split at a time (skimage's definition: np.histogram over [min,
+    max], bin centres, maximise w0 * w1 * (mu0 - mu1)^2; the first of (numerically) tied
+    maxima wins).
 
     Returns (threshold, upper-class mask of ``values``).
     """
@@ -38,9 +40,8 @@ def brute_force_otsu(values: np.ndarray, nbins: int = 256) -> tuple[float, np.nd
         if between > best * (1 + 1e-12):
             best, split = between, k
     bins = np.zeros(values.shape, int)
-    bins[finite] = np.minimum(
-        np.searchsorted(edges, v, side="right") - 1, nbins - 1
-    )  # np.histogram's bins
+    # np.histogram's bins
+    bins[finite] = np.minimum(np.searchsorted(edges, v, side="right") - 1, nbins - 1)
     return float(centres[split]), finite & (bins > split)
 
 
@@ -49,9 +50,8 @@ def test_bimodal_threshold_lies_between_the_modes():
     values = np.concatenate([rng.normal(0, 0.5, 300), rng.normal(10, 0.5, 200)])
     thr = otsu_threshold(values)
     width = (values.max() - values.min()) / 256
-    assert (
-        values[:300].max() - width < thr < values[300:].min()
-    )  # skimage: first split of the gap
+    # skimage: first split of the gap
+    assert values[:300].max() - width < thr < values[300:].min()
     mask = salient_mask(values[None])[0]
     assert mask[300:].all() and not mask[:300].any()
 
@@ -70,8 +70,9 @@ def test_golden_against_brute_force(scale, nbins):
 
 
 def test_salient_is_the_upper_otsu_class_not_above_the_bin_centre():
-    # 0.9 is the lower class's largest value; it sits in the upper half of the threshold's bin, so
-    # skimage's `values > threshold` would call it salient. The upper class is {9, 10}.
+    # 0.9 is the lower class's largest value; it sits in the upper half of the
+    # threshold's bin, so skimage's `values > threshold` would call it salient. The
+    # upper class is {9, 10}.
     values = np.array([0.0, 0.2, 0.5, 0.9, 9.0, 10.0])
     thr = otsu_threshold(values, nbins=10)
     assert thr == 0.5 and 0.9 > thr
@@ -120,9 +121,8 @@ def test_normalise_is_a_per_video_z_score():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(30, 73))
     groups = np.repeat(["a", "b", "c"], 10)
-    X[groups == "b"] = (
-        X[groups == "b"] * 7 + 100
-    )  # another person: other baseline and scale
+    # another person: other baseline and scale
+    X[groups == "b"] = X[groups == "b"] * 7 + 100
     X[:, 5] = 0.4  # a feature constant in every video
     Z = normalise(X, groups)
     assert Z.dtype == np.float32 and not np.isnan(Z).any()

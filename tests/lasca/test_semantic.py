@@ -1,4 +1,5 @@
-"""Semantic encoding: the embedding cache (fake encoder) and the real encoders; shared test helpers."""
+"""Semantic encoding: the embedding cache (fake encoder) and the real encoders; shared
+test helpers."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ LEX = load_lexicon("affective")
 
 
 class FakeEncoder:
-    """Deterministic stand-in for SentenceTransformer.encode: a unit vector seeded by the text."""
+    """Deterministic stand-in for SentenceTransformer.encode: a unit vector seeded by
+    the text."""
 
     def __init__(self, dim: int = 8):
         self.dim = dim
@@ -50,7 +52,7 @@ def _mask(*names: str) -> np.ndarray:
     return m
 
 
-# -------------------------------------------------------------------------------------------- cache
+# -------------------------------------------------------------------------------- cache
 def _masks(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((n, N_FEATURES)) < 0.4
 
@@ -85,7 +87,7 @@ def test_bad_arguments():
         load_encoder("bert")
 
 
-# ----------------------------------------------------------------------------------------- encoders
+# ----------------------------------------------------------------------------- encoders
 def test_minilm_loads_offline_frozen_and_encodes():
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
     model = load_encoder("minilm")
@@ -104,20 +106,19 @@ def test_minilm_loads_offline_frozen_and_encodes():
     emb = cache.embed(masks)
     assert emb.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
-    assert (
-        emb[0] @ emb[2] > emb[0] @ emb[1]
-    )  # a smile is closer to a Duchenne smile than to a frown
+    # a smile is closer to a Duchenne smile than to a frown
+    assert emb[0] @ emb[2] > emb[0] @ emb[1]
 
 
 @pytest.mark.slow
 def test_loading_an_encoder_in_a_notebook_kernel_writes_nothing_to_stderr(monkeypatch):
-    """Any stderr line fails nbval: the first load in a kernel must be silent without make's env."""
+    """Any stderr line fails nbval: the first load in a kernel must be silent without
+    make's env."""
     import nbformat
     from nbclient import NotebookClient
 
-    monkeypatch.delenv(
-        "PYTHONWARNINGS", raising=False
-    )  # make's filter would hide tqdm's warning
+    # make's filter would hide tqdm's warning
+    monkeypatch.delenv("PYTHONWARNINGS", raising=False)
     nb = nbformat.v4.new_notebook(
         metadata={
             "kernelspec": {

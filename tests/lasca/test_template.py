@@ -1,4 +1,5 @@
-"""The template text of a saliency mask: layout, order, the token cap's cue count and mask keys."""
+"""The template text of a saliency mask: layout, order, the token cap's cue count and
+mask keys."""
 
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ LEX = load_lexicon("affective")
 def test_template_layout_and_order():
     text = describe(_mask("mfcc_1", "mouthSmileLeft", "browInnerUp"), LEX)
     assert text.startswith("Salient facial cues: " + LEX["browInnerUp"].rstrip("."))
-    assert text.index("Inner brow raiser") < text.index(
-        "Left lip corner puller"
-    )  # FEATURE_NAMES order
+    # FEATURE_NAMES order
+    assert text.index("Inner brow raiser") < text.index("Left lip corner puller")
     assert "; Left lip corner puller" in text
     assert text.endswith("Salient vocal cues: " + LEX["mfcc_1"])
     assert describe(_mask("mfcc_2"), LEX) == f"Salient vocal cues: {LEX['mfcc_2']}"
@@ -57,9 +57,8 @@ def test_cues_within_cap_counts_the_cues_a_capped_encoder_reads_whole():
     (full,) = _words([describe(mask, LEX)])
     assert cues_within_cap(mask, LEX, _words, max_tokens=full) == 5
     assert cues_within_cap(mask, LEX, _words, max_tokens=full - 1) == 4
-    (two,) = _words(
-        [describe(_mask("browDownLeft", "jawOpen"), LEX)]
-    )  # template order: brows before the jaw
+    # template order: brows before the jaw
+    (two,) = _words([describe(_mask("browDownLeft", "jawOpen"), LEX)])
     assert cues_within_cap(mask, LEX, _words, max_tokens=two) == 2
     assert cues_within_cap(mask, LEX, _words, max_tokens=1) == 0
     assert cues_within_cap(np.zeros(N_FEATURES, bool), LEX, _words) == 0
@@ -76,12 +75,10 @@ def test_cues_within_cap_of_many_masks_is_each_masks_largest_fitting_prefix():
         return _words(texts)
 
     got = cues_within_cap(masks, LEX, counted, max_tokens=60)
-    assert (
-        got.shape == (40,) and len(calls) <= 8
-    )  # one batched call per step of the search
-    for mask, k in zip(
-        masks, got, strict=True
-    ):  # brute force: the longest prefix that fits
+    # one batched call per step of the search
+    assert got.shape == (40,) and len(calls) <= 8
+    # brute force: the longest prefix that fits
+    for mask, k in zip(masks, got, strict=True):
         salient = np.flatnonzero(mask)
         fits = [
             j

@@ -1,4 +1,5 @@
-"""Notebook files the publish tests build: a jupytext pair, glued outputs, the stored cells."""
+"""Notebook files the publish tests build: a jupytext pair, glued outputs, the stored
+cells."""
 
 from pathlib import Path
 
@@ -12,7 +13,8 @@ TOLERANCE_FILE = ROOT / "notebooks" / "tolerances.json"
 
 
 def paired_notebook(root: Path, stored: str, edited: str) -> tuple[Path, Path]:
-    """notebooks/01_pair.ipynb whose last cell prints ``stored`` and its .py pair printing ``edited``."""
+    """notebooks/01_pair.ipynb whose last cell prints ``stored`` and its .py pair
+    printing ``edited``."""
     import jupytext
 
     (root / "notebooks").mkdir(parents=True, exist_ok=True)

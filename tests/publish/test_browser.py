@@ -1,7 +1,8 @@
 """The headless-browser checker fails on a broken page and passes on a good one.
 
-Needs Chromium: skipped (with the reason) when none is on PATH; ``make browser-test`` installs
-Debian's chromium first and sets ``AFFECT_REQUIRE_CHROMIUM=1``, which turns the skip into a failure.
+Needs Chromium: skipped (with the reason) when none is on PATH; ``make browser-test``
+installs Debian's chromium first and sets ``AFFECT_REQUIRE_CHROMIUM=1``, which turns the
+skip into a failure.
 """
 
 import json
@@ -23,13 +24,16 @@ def chromium():
         if os.environ.get("AFFECT_REQUIRE_CHROMIUM"):
             pytest.fail("no Chromium on PATH although AFFECT_REQUIRE_CHROMIUM is set")
         pytest.skip(
-            "no Chromium on PATH ($CHROMIUM, chromium, chromium-browser, google-chrome); "
-            "`make browser-test` installs Debian's chromium (apt-get) and runs this test"
+            "no Chromium on PATH ($CHROMIUM, chromium, chromium-browser, "
+            "google-chrome); "
+            "`make browser-test` installs Debian's chromium (apt-get) and runs this "
+            "test"
         )
     return path
 
 
-PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>{head}</head>
+PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>{title}</title>{head}</head>
 <body><main><h1>{title}</h1>{body}</main></body></html>"""
 MATHJAX = '<script defer src="mathjax/tex-chtml.js"></script>'
 
@@ -75,7 +79,8 @@ def site(tmp_path):
             title="Good",
             head=MATHJAX,
             body='<p>A figure <img src="figure.png" alt="red"></p>'
-            '<p>Inline <span class="math notranslate nohighlight">\\(x^2 + 1\\)</span> and the accuracy '
+            '<p>Inline <span class="math notranslate nohighlight">\\(x^2 + '
+            "1\\)</span> and the accuracy "
             '<span class="pasted-text">0.8533</span>.</p>'
             '<div class="math notranslate nohighlight">\\[\\sum_i a_i\\]</div>',
         )
@@ -90,8 +95,10 @@ def site(tmp_path):
         PAGE.format(
             title="Bad",
             head="",
-            body='<p><img src="missing.png" alt="missing"> <img src="https://example.com/remote.png" alt="remote"></p>'
-            '<p>Math without MathJax: <span class="math notranslate nohighlight">\\(y\\)</span></p>'
+            body='<p><img src="missing.png" alt="missing"> <img '
+            'src="https://example.com/remote.png" alt="remote"></p>'
+            '<p>Math without MathJax: <span class="math notranslate '
+            'nohighlight">\\(y\\)</span></p>'
             "<p>The accuracy is .</p>"
             '<script>console.error("boom from console");</script>'
             '<script>throw new Error("boom from a script");</script>',
@@ -122,7 +129,8 @@ def test_expected_glue_reads_the_stored_value(site):
 def test_expected_glue_follows_references_to_other_documents(site):
     (site / "_sources" / "book").mkdir()
     (site / "_sources" / "book" / "results.md").write_text(
-        "Accuracy {glue:text}`../good.ipynb::acc:.2f`, missing {glue:text}`../good.ipynb::nope`."
+        "Accuracy {glue:text}`../good.ipynb::acc:.2f`, missing "
+        "{glue:text}`../good.ipynb::nope`."
     )
     assert expected_glue(site, "book/results.html") == [
         ("../good.ipynb::acc:.2f", "0.85"),

@@ -1,4 +1,5 @@
-"""``affect-book``: value typing, parameter validation and clear errors before anything runs."""
+"""``affect-book``: value typing, parameter validation and clear errors before anything
+runs."""
 
 from pathlib import Path
 
@@ -77,11 +78,12 @@ def test_text_parameters_keep_their_value_as_typed(monkeypatch):
         )
         == 0
     )
+    # folder names stay text, numbers numbers
     assert seen == {
         "data_dir": "2024",
         "run_dir": "001",
         "seed": 3,
-    }  # folder names stay text, numbers numbers
+    }
     assert main(["run", "--profile", "smoke", "-p", "run_dir", "None"]) == 0
     assert seen["run_dir"] is None
 
@@ -90,9 +92,8 @@ def test_a_typo_in_the_profile_writes_nothing(tmp_path, monkeypatch):
     import os
 
     py, ipynb = paired_notebook(tmp_path, "stored", "edited")
-    os.utime(
-        ipynb, (1_000_000, 1_000_000)
-    )  # an edited .py: the runner would stage it under _build/runs/<profile>
+    # an edited .py: the runner would stage it under _build/runs/<profile>
+    os.utime(ipynb, (1_000_000, 1_000_000))
     monkeypatch.setenv("AFFECT_BOOK_ROOT", str(tmp_path))
     assert main(["run", "--profile", "bok"]) == 2
     assert main(["run", "--profile", "../../../escape"]) == 2

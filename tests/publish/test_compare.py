@@ -1,4 +1,5 @@
-"""The tolerant comparison of stored notebook outputs, hooked into nbval, on toy cells and the real file."""
+"""The tolerant comparison of stored notebook outputs, hooked into nbval, on toy cells
+and the real file."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def test_snap_within_and_outside_tolerance():
         [],
     )
     assert "stored 0.973, computed 0.900" in problems[0] and "acc" in problems[0]
+    # other text: left to nbval
     assert snap("acc 0.973", "loss 0.973", [0.1]) == (
         "loss 0.973",
         [],
-    )  # other text: left to nbval
+    )
 
 
 class FakeCell:
@@ -40,6 +42,7 @@ class FakeCell:
     def __init__(self, notebook: str, source: str):
         from nbval.plugin import nocolors
 
+        # nbval's defaults
         skip = (
             "metadata",
             "traceback",
@@ -50,7 +53,7 @@ class FakeCell:
             "application/vnd.jupyter.widget-view+json",
             "image/png",
             "image/jpeg",
-        )  # nbval's defaults
+        )
         self.parent = type(
             "IPyNbFile", (), {"path": Path(notebook), "skip_compare": skip}
         )()
@@ -87,21 +90,18 @@ def test_nbval_comparison_accepts_noise_and_catches_a_regression():
     )
     compare = nbval_compare(IPyNbCell.compare_outputs, tols)
     ref = [glued("acc", "0.9717")]
-    assert compare(
-        FakeCell("03.ipynb", src), [glued("acc", "0.9767")], ref
-    )  # another CPU's noise
+    # another CPU's noise
+    assert compare(FakeCell("03.ipynb", src), [glued("acc", "0.9767")], ref)
     cell = FakeCell("03.ipynb", src)
     assert not compare(cell, [glued("acc", "0.9000")], ref)  # a regression
     assert any(
         "glue acc" in line and "stored 0.9717" in line
         for line in cell.comparison_traceback
     )
-    assert not compare(
-        FakeCell("03.ipynb", "other()"), [glued("acc", "0.9767")], ref
-    )  # unlisted: exact
-    assert not compare(
-        FakeCell("04.ipynb", src), [glued("acc", "0.9767")], ref
-    )  # per notebook
+    # unlisted: exact
+    assert not compare(FakeCell("03.ipynb", "other()"), [glued("acc", "0.9767")], ref)
+    # per notebook
+    assert not compare(FakeCell("04.ipynb", src), [glued("acc", "0.9767")], ref)
 
 
 @pytest.mark.skipif(not FILE.exists(), reason="no tolerance file")

@@ -1,4 +1,5 @@
-"""The notebook kernels' environment: offline, caches in the checkout, and nbval's kernels get it too."""
+"""The notebook kernels' environment: offline, caches in the checkout, and nbval's
+kernels get it too."""
 
 import subprocess
 import sys
@@ -12,14 +13,14 @@ from affect_lib.publish.notebooks import notebook_paths
 
 @pytest.mark.slow
 def test_a_plain_nbval_run_gives_kernels_the_runners_environment(root):
-    """``pytest --nbval`` without make's exports: the root conftest applies kernel_env first."""
+    """``pytest --nbval`` without make's exports: the root conftest applies kernel_env
+    first."""
     import os
     import shutil
     import uuid
 
-    folder = (
-        root / "_build" / f"nbval-env-{uuid.uuid4().hex[:8]}"
-    )  # inside the checkout: the root conftest applies
+    # inside the checkout: the root conftest applies
+    folder = root / "_build" / f"nbval-env-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     nb = nbformat.v4.new_notebook(
         metadata={
@@ -75,7 +76,8 @@ def test_a_plain_nbval_run_gives_kernels_the_runners_environment(root):
 
 
 def test_nbval_collects_only_the_chapters_from_notebooks(root):
-    """A papermill output saved in notebooks/ (``out.ipynb``) is not a stored chapter: nbval skips it."""
+    """A papermill output saved in notebooks/ (``out.ipynb``) is not a stored chapter:
+    nbval skips it."""
     import uuid
 
     stray = root / "notebooks" / f"out-{uuid.uuid4().hex[:8]}.ipynb"
@@ -122,12 +124,10 @@ def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(
     for name in code_paths:
         monkeypatch.delenv(name, raising=False)
     env = kernel_env(tmp_path)
-    assert not set(code_paths) & set(
-        env
-    )  # the libraries pick their CPU code unless the user sets these
-    assert env["MPLCONFIGDIR"] == str(
-        tmp_path / "_build" / "mplconfig"
-    )  # not a font cache of another environment
+    # the libraries pick their CPU code unless the user sets these
+    assert not set(code_paths) & set(env)
+    # not a font cache of another environment
+    assert env["MPLCONFIGDIR"] == str(tmp_path / "_build" / "mplconfig")
     assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "_build" / "numba-cache")
     assert (
         "MPLBACKEND" not in env
@@ -135,21 +135,18 @@ def test_kernel_env_is_offline_and_keeps_its_caches_in_the_checkout(
         and env["PYTHONHASHSEED"] == "0"
     )
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mine"))
-    assert kernel_env(tmp_path)["MPLCONFIGDIR"] == str(
-        tmp_path / "mine"
-    )  # a chosen folder is kept
+    # a chosen folder is kept
+    assert kernel_env(tmp_path)["MPLCONFIGDIR"] == str(tmp_path / "mine")
 
 
 def test_font_cache_is_built_before_any_kernel(tmp_path, monkeypatch):
-    monkeypatch.delenv(
-        "MPLCONFIGDIR", raising=False
-    )  # `make` exports the checkout's own
+    # `make` exports the checkout's own
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
     env = kernel_env(tmp_path)
     warm_font_cache(env)
     built = list((tmp_path / "_build" / "mplconfig").glob("fontlist-*.json"))
-    assert (
-        len(built) == 1 and "DejaVu Sans" in built[0].read_text()
-    )  # matplotlib's own fonts are in it
+    # matplotlib's own fonts are in it
+    assert len(built) == 1 and "DejaVu Sans" in built[0].read_text()
     stamp = built[0].stat().st_mtime_ns
     warm_font_cache(env)  # present: not rebuilt
     assert built[0].stat().st_mtime_ns == stamp

@@ -1,4 +1,5 @@
-"""The runner's view of the notebooks: which ones, which file of a pair runs, typed parameters."""
+"""The runner's view of the notebooks: which ones, which file of a pair runs, typed
+parameters."""
 
 from pathlib import Path
 
@@ -35,9 +36,8 @@ def test_notebook_parameters_must_have_their_defaults_type():
         "data_dir": "/x",
         "when": 3,
     }
-    check_knob_types(
-        good, knobs
-    )  # an int where a float is expected; anything for a None default or an expression
+    # an int where a float is expected; anything for a None default or an expression
+    check_knob_types(good, knobs)
     for key, value in (
         ("eta", "abc"),
         ("n_edit", 2.5),
@@ -59,9 +59,8 @@ def test_run_source_picks_the_newer_of_two_pairs_that_differ(tmp_path):
     import os
 
     py, ipynb = paired_notebook(tmp_path, "stored", "edited")
-    os.utime(
-        ipynb, (1_000_000, 1_000_000)
-    )  # the .py was edited after the .ipynb was stored
+    # the .py was edited after the .ipynb was stored
+    os.utime(ipynb, (1_000_000, 1_000_000))
     staged, note = run_source(ipynb, tmp_path / "staging")
     assert (
         staged == tmp_path / "staging" / "01_pair.ipynb" and "running the .py" in note
@@ -70,15 +69,15 @@ def test_run_source_picks_the_newer_of_two_pairs_that_differ(tmp_path):
     assert cells[-1].source == "print('edited')" and cells[0].metadata["tags"] == [
         "parameters"
     ]
-    os.utime(
-        py, (500_000, 500_000)
-    )  # now the .ipynb is the newer file (edited in Jupyter without jupytext)
+    # now the .ipynb is the newer file (edited in Jupyter without jupytext)
+    os.utime(py, (500_000, 500_000))
     chosen, note = run_source(ipynb, tmp_path / "staging")
     assert chosen == ipynb and "running the .ipynb" in note
     in_sync = paired_notebook(tmp_path / "sync", "same", "same")[1]
     assert run_source(in_sync, tmp_path / "staging") == (in_sync, None)
     py.unlink()
+    # no pair: the stored notebook
     assert run_source(ipynb, tmp_path / "staging") == (
         ipynb,
         None,
-    )  # no pair: the stored notebook
+    )

@@ -1,4 +1,5 @@
-"""The performance page generated at build time, and the book's own benchmark budgets."""
+"""The performance page generated at build time, and the book's own benchmark
+budgets."""
 
 import importlib.util
 import json
@@ -51,12 +52,10 @@ def test_performance_page_shows_claims(tmp_path):
     (bench / "broken.json").write_text("{ not json")
     page = performance_page(tmp_path)
     assert "| ddim vs ddpm | speedup | 20 | >= 15 | OK |" in page
-    assert (
-        "| ddim vs ddpm | gap \\|a - b\\| | 0.2 | <= 0.02 | **MISS** |" in page
-    )  # "|" escaped in a cell
-    assert (
-        "| ddim vs ddpm | total seconds | - | <= 600 | **MISS** |" in page
-    )  # not measured
+    # "|" escaped in a cell
+    assert "| ddim vs ddpm | gap \\|a - b\\| | 0.2 | <= 0.02 | **MISS** |" in page
+    # not measured
+    assert "| ddim vs ddpm | total seconds | - | <= 600 | **MISS** |" in page
     assert (
         "## ddim vs ddpm" in page
         and "| DDPM | - |" in page
@@ -68,9 +67,8 @@ def test_performance_page_shows_claims(tmp_path):
     assert (
         "## old format" in page and "no budget checks" in page and "unreadable" in page
     )
-    assert PERFORMANCE_FIGURE not in page and not list(
-        tmp_path.rglob("*.png")
-    )  # no chart unless asked
+    # no chart unless asked
+    assert PERFORMANCE_FIGURE not in page and not list(tmp_path.rglob("*.png"))
 
 
 def test_performance_page_writes_the_budget_chart(tmp_path):
@@ -118,9 +116,8 @@ def _fake_book(root, timings):
         "04_counterfactuals",
         "05_lasca",
     ):
-        write_json(
-            root / "notebooks" / f"{name}.ipynb", {}
-        )  # only the names matter here
+        # only the names matter here
+        write_json(root / "notebooks" / f"{name}.ipynb", {})
     path = root / "timings.json"
     write_json(
         path,
@@ -140,10 +137,11 @@ def test_bench_book_budgets_per_notebook_and_total(tmp_path):
     bench = _bench_book()
     assert bench.budget_s("03_diffusion_training") == (180.0, "issue")
     assert bench.budget_s("01_data_prep") == (bench.DEFAULT_BUDGET_S, "default")
+    # 06 has a budget before it exists
     assert bench.budget_s("06_ablations") == (
         180.0,
         "issue",
-    )  # 06 has a budget before it exists
+    )
     fast = {
         "01_data_prep": 10.0,
         "02_causal_graph": 30.0,
@@ -153,9 +151,8 @@ def test_bench_book_budgets_per_notebook_and_total(tmp_path):
     }
     out = tmp_path / "_build" / "bench" / "book.json"
     args = ["--root", str(tmp_path), "--out", str(out), "--from-timings"]
-    assert (
-        bench.main([*args, str(_fake_book(tmp_path, fast))]) == 0
-    )  # no 06 notebook: nothing missing
+    # no 06 notebook: nothing missing
+    assert bench.main([*args, str(_fake_book(tmp_path, fast))]) == 0
     result = json.loads(out.read_text())
     assert result["checks"]["all notebooks seconds"] == {
         "value": 220.0,
@@ -164,16 +161,16 @@ def test_bench_book_budgets_per_notebook_and_total(tmp_path):
         "ok": True,
     }
     assert [r["notebook"] for r in result["rows"]] == list(fast)
-    assert (
-        result["timings_from"] == "timings.json"
-    )  # inside the project: shown relative to it
+    # inside the project: shown relative to it
+    assert result["timings_from"] == "timings.json"
     page = performance_page(tmp_path)
     assert "| book execution | 04_counterfactuals seconds | 60 | <= 90 | OK |" in page
 
+    # over its own budget, total still fine
     slow = {
         **fast,
         "04_counterfactuals": 200.0,
-    }  # over its own budget, total still fine
+    }
     assert bench.main([*args, str(_fake_book(tmp_path, slow))]) == 1
     assert not json.loads(out.read_text())["checks"]["04_counterfactuals seconds"]["ok"]
 

@@ -1,4 +1,5 @@
-"""`make notebooks` is deterministic: regenerating an unchanged notebook reproduces the stored file."""
+"""`make notebooks` is deterministic: regenerating an unchanged notebook reproduces the
+stored file."""
 
 import json
 import shutil
@@ -12,9 +13,8 @@ from conftest import ROOT
 def _strip_png(nb: dict) -> dict:
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):
-            out.get("data", {}).pop(
-                "image/png", None
-            )  # bytes depend on the font stack; nbval skips them too
+            # bytes depend on the font stack; nbval skips them too
+            out.get("data", {}).pop("image/png", None)
     return nb
 
 
@@ -34,12 +34,15 @@ def test_regenerate_reproduces_stored_notebook(tmp_path):
 
 @pytest.mark.slow
 def test_regenerate_drops_the_old_machine_stamp(tmp_path):
-    """Older versions stamped `metadata.affect_book` with the machine; a regenerated notebook has none."""
+    """Older versions stamped `metadata.affect_book` with the machine; a regenerated
+    notebook has none."""
     (tmp_path / "notebooks").mkdir()
     src = tmp_path / "notebooks" / "01_tiny.py"
     src.write_text(
-        "# ---\n# jupyter:\n#   affect_book:\n#     generated_on:\n#       cpu: an old machine\n"
-        "#   kernelspec:\n#     display_name: Python 3\n#     language: python\n#     name: python3\n"
+        "# ---\n# jupyter:\n#   affect_book:\n#     generated_on:\n#       cpu: an "
+        "old machine\n"
+        "#   kernelspec:\n#     display_name: Python 3\n#     language: python\n#     "
+        "name: python3\n"
         "# ---\n\n# %%\nprint(1 + 1)\n"
     )
     (out,) = regenerate(root=tmp_path, only=["01"])

@@ -30,9 +30,8 @@ def test_reproducibility_page_reports_the_run(tmp_path):
         "| CPU |",
     ):
         assert needle in page, needle
-    assert (
-        "notebooks/tolerances.json" not in page
-    )  # a run's outputs come from the machine in the table
+    # a run's outputs come from the machine in the table
+    assert "notebooks/tolerances.json" not in page
     committed = reproducibility_page(tmp_path, "book", "committed")
     assert (
         "committed notebooks" in committed
@@ -47,7 +46,8 @@ def test_reproducibility_page_reports_the_run(tmp_path):
 def test_reproducibility_page_names_the_building_machines_cpu(monkeypatch, tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(
-        "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n"
+        "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) "
+        "CPU @ 2.20GHz\n"
     )
     monkeypatch.setattr(machine, "CPUINFO", cpuinfo)
     assert "| CPU | Intel(R) Xeon(R) CPU @ 2.20GHz |" in reproducibility_page(
@@ -63,7 +63,8 @@ def test_reproducibility_page_keeps_each_notebooks_parameters_and_seeds(tmp_path
     (tmp_path / "notebooks").mkdir()
     for name in ("01_data_prep", "06_ablations"):
         (tmp_path / "notebooks" / f"{name}.ipynb").write_text("{}")
-    # 01 ran with the defaults, then 06 alone with seed 3: the report must not relabel 01
+    # 01 ran with the defaults, then 06 alone with seed 3: the report must not relabel
+    # 01
     write_json(
         run / "timings.json",
         {

@@ -1,4 +1,5 @@
-"""The papermill runner: a real smoke run, failure reporting, an edited .py run in place of its pair."""
+"""The papermill runner: a real smoke run, failure reporting, an edited .py run in place
+of its pair."""
 
 import hashlib
 import json
@@ -95,9 +96,10 @@ def test_failing_cell_names_notebook_cell_and_error(tmp_path):
     timings = json.loads(
         (tmp_path / "_build" / "runs" / "smoke" / "timings.json").read_text()
     )
+    # it stopped
     assert timings["notebooks"] == {
         "01_fail": {"seconds": None, "status": "failed", "parameters": {}}
-    }  # it stopped
+    }
 
 
 @pytest.mark.slow
@@ -120,6 +122,5 @@ def test_run_executes_an_edited_py_and_records_it(tmp_path, capsys):
         ]
         == "01_pair.py"
     )
-    assert (
-        nbformat.read(ipynb, as_version=4).cells[-1].source == "print('stored')"
-    )  # the stored pair untouched
+    # the stored pair untouched
+    assert nbformat.read(ipynb, as_version=4).cells[-1].source == "print('stored')"

@@ -1,4 +1,5 @@
-"""Exercises and student copies: the convention holds, no solution leaks, the copies still run."""
+"""Exercises and student copies: the convention holds, no solution leaks, the copies
+still run."""
 
 import json
 
@@ -42,8 +43,10 @@ def _toy():
             outputs=[nbformat.v4.new_output("stream", name="stdout", text="set\n")],
         ),
         _md(
-            "## Exercises\n\n```{exercise} Double it\n:label: ex-00-double\n\nCompute `2 * x`.\n```\n\n"
-            "```{solution-start} ex-00-double\n:class: dropdown\n```\n\nMultiply by two, the secret way:"
+            "## Exercises\n\n```{exercise} Double it\n:label: ex-00-double\n\nCompute "
+            "`2 * x`.\n```\n\n"
+            "```{solution-start} ex-00-double\n:class: dropdown\n```\n\nMultiply by "
+            "two, the secret way:"
         ),
         _code(
             "answer_for_the_toy = 2 * x\nanswer_for_the_toy",
@@ -55,7 +58,8 @@ def _toy():
             ],
         ),
         _md(
-            "The hidden explanation sentence of the solution.\n\n```{solution-end}\n```\n\nText after the block."
+            "The hidden explanation sentence of the "
+            "solution.\n\n```{solution-end}\n```\n\nText after the block."
         ),
         _code("print('done')"),
     ]
@@ -89,12 +93,10 @@ def test_toy_student_copy_replaces_the_solution_by_a_stub():
         and stub.execution_count is None
         and SOLUTION_TAG not in stub.metadata.get("tags", [])
     )
-    assert (
-        student.cells[1].outputs[0]["text"] == "set\n"
-    )  # other cells keep their stored outputs
-    assert nb.cells[3].source.startswith(
-        "answer_for_the_toy"
-    )  # the original is untouched
+    # other cells keep their stored outputs
+    assert student.cells[1].outputs[0]["text"] == "set\n"
+    # the original is untouched
+    assert nb.cells[3].source.startswith("answer_for_the_toy")
 
 
 def test_leak_check_catches_a_solution_line_left_behind():
@@ -190,8 +192,8 @@ def test_write_student_copies_writes_every_notebook(tmp_path):
 
 @pytest.mark.slow
 def test_student_copies_run_up_to_their_first_exercise(tmp_path, monkeypatch):
-    """Each copy, cut before its first exercise, runs in the smoke profile (in order: a notebook may
-    read what an earlier one wrote to the run folder)."""
+    """Each copy, cut before its first exercise, runs in the smoke profile (in order: a
+    notebook may read what an earlier one wrote to the run folder)."""
     import papermill
 
     from affect_lib.publish.kernel import kernel_env
@@ -222,7 +224,8 @@ def test_student_copies_run_up_to_their_first_exercise(tmp_path, monkeypatch):
 
 
 def test_workshop_guide_clones_the_canonical_repository():
-    """The repository URL is defined once, in _config.yml; the guide's Colab cell must use the same."""
+    """The repository URL is defined once, in _config.yml; the guide's Colab cell must
+    use the same."""
     import re
 
     import yaml
@@ -234,9 +237,10 @@ def test_workshop_guide_clones_the_canonical_repository():
 
 
 def test_workshop_colab_cell_installs_what_the_notebooks_need(tmp_path, monkeypatch):
-    """The guide's Colab cell, run with git and pip recorded instead of run: it clones the repository
-    and installs the library, myst-nb (glue) and every MPNet part of `make setup` (without their
-    pinned dependencies), then works from the notebooks folder with the clone on sys.path."""
+    """The guide's Colab cell, run with git and pip recorded instead of run: it clones
+    the repository and installs the library, myst-nb (glue) and every MPNet part of
+    `make setup` (without their pinned dependencies), then works from the notebooks
+    folder with the clone on sys.path."""
     import re
     import subprocess
     import sys

@@ -1,4 +1,5 @@
-"""Tolerances measured from re-executed notebooks (the rule, pooling, measure) and the stored tolerance file."""
+"""Tolerances measured from re-executed notebooks (the rule, pooling, measure) and the
+stored tolerance file."""
 
 from __future__ import annotations
 
@@ -17,31 +18,32 @@ FILE = TOLERANCE_FILE
 
 def test_tolerance_rule_golden_values():
     assert tolerance("0.950", ["0.950", "0.950"]) == 0.0  # no run differs: exact
-    # stored 0.95, runs 0.94 and 0.97: sd of (0.95, 0.94, 0.97) = 0.015275; 6 sd = 0.0917 > 2 x 0.02
+    # stored 0.95, runs 0.94 and 0.97: sd of (0.95, 0.94, 0.97) = 0.015275; 6 sd =
+    # 0.0917 > 2 x 0.02
     assert tolerance("0.950", ["0.940", "0.970"]) == pytest.approx(
         6 * 0.0152753, rel=1e-4
     )
-    # one run off by one unit: sd of (0.950, 0.951) = 0.000707, so 6 sd = 0.00424 > 2 x dev = 0.002
+    # one run off by one unit: sd of (0.950, 0.951) = 0.000707, so 6 sd = 0.00424 > 2 x
+    # dev = 0.002
     assert tolerance("0.950", ["0.951"]) == pytest.approx(
         6 * math.sqrt(0.0005**2 * 2), rel=1e-4
     )
     # one run of eleven 0.1 away, the others equal: 2 x dev = 0.2 > 6 sd = 0.173
     assert tolerance("0.5", ["0.6"] + ["0.5"] * 10) == pytest.approx(0.2)
-    assert (
-        tolerance("12", ["13", "12"]) >= 1.0
-    )  # never below one unit of the last printed digit
-    assert (
-        tolerance("0.0", ["0.0156", "0.0"]) < 0.1
-    )  # ... of the finest one: repr(0.0) is "0.0"
+    # never below one unit of the last printed digit
+    assert tolerance("12", ["13", "12"]) >= 1.0
+    # ... of the finest one: repr(0.0) is "0.0"
+    assert tolerance("0.0", ["0.0156", "0.0"]) < 0.1
     assert tolerance("nan", ["nan"]) == 0.0 and tolerance("0.5", ["nan"]) == math.inf
 
 
 def test_pooled_raises_a_number_that_happened_to_agree_to_its_tables_noise():
     # four accuracies of one table: three moved by about 5 %, one agreed in every run
     tols = pooled([0.04, 0.05, 0.001, 0.0], ["0.80", "0.90", "1.00", "600"])
+    # 600: exact
     assert (
         tols[:2] == [0.04, 0.05] and tols[2] == pytest.approx(0.05) and tols[3] == 0.0
-    )  # 600: exact
+    )
 
 
 def runs_of(source: str, *values: str) -> dict[str, dict[str, list]]:
@@ -65,9 +67,8 @@ def test_measure_lists_only_cells_that_change_on_another_code_path():
         },
     }
     cells, warnings = measure(stored, runs, same_seed=["cpu"])
-    assert (
-        list(cells) == [cell_key(trained)] and warnings == []
-    )  # the data cell is exact on every code path
+    # the data cell is exact on every code path
+    assert list(cells) == [cell_key(trained)] and warnings == []
     item = cells[cell_key(trained)]["outputs"][
         "application/papermill.record/text/plain#0"
     ]
@@ -93,7 +94,8 @@ def test_measure_warns_when_a_code_path_changes_the_text():
 
 @pytest.mark.skipif(not FILE.exists(), reason="no tolerance file")
 def test_every_tolerance_entry_belongs_to_a_stored_cell():
-    """An edited cell loses its entry (its key is its source's hash): measure it again."""
+    """An edited cell loses its entry (its key is its source's hash): measure it
+    again."""
     tols = Tolerances.load(FILE)
     stale = []
     for notebook, entries in tols.cells.items():

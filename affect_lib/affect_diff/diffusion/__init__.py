@@ -1,4 +1,5 @@
-"""Latent diffusion of Affect-Diff: cosine-schedule DDPM/DDIM with classifier-free guidance, 1D U-Net."""
+"""Latent diffusion of Affect-Diff: cosine-schedule DDPM/DDIM with classifier-free
+guidance, 1D U-Net."""
 
 from affect_lib.affect_diff.diffusion.gaussian_diffusion import DiffusionSchedule
 from affect_lib.affect_diff.diffusion.guidance import (

@@ -1,12 +1,13 @@
-"""Gaussian diffusion on latent sequences: the forward process and the ε-prediction loss.
+"""Gaussian diffusion on latent sequences: the forward process and the ε-prediction
+loss.
 
-Notation of Ho et al. (2020): ``x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε`` with ``ᾱ_t = ∏_{s≤t}(1−β_s)``, ``t ∈ {0..T−1}``.
-The samplers (:mod:`.sampling`) are methods of the same schedule; the betas come from
-:mod:`.schedules`, guidance from :mod:`.guidance`. Latents are not images, so the predicted ``x_0``
-is never clipped.
+Notation of Ho et al. (2020): ``x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε`` with ``ᾱ_t =
+∏_{s≤t}(1−β_s)``, ``t ∈ {0..T−1}``. The samplers (:mod:`.sampling`) are methods of the
+same schedule; the betas come from :mod:`.schedules`, guidance from :mod:`.guidance`.
+Latents are not images, so the predicted ``x_0`` is never clipped.
 
-Shapes: ``x0`` is ``(B, ...)``; with a ``mask`` it must be ``(B, T, C)`` and the mask ``(B, T)`` bool,
-True on valid steps.
+Shapes: ``x0`` is ``(B, ...)``; with a ``mask`` it must be ``(B, T, C)`` and the mask
+``(B, T)`` bool, True on valid steps.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ __all__ = ["DiffusionSchedule"]
 
 
 class DiffusionSchedule(Sampling, nn.Module):
-    """Noise schedule and the closed forms that use it; float32 buffers computed in float64.
+    """Noise schedule and the closed forms that use it; float32 buffers computed in
+    float64.
 
-    Buffers are non-persistent: they are a pure function of ``(timesteps, schedule)``, so checkpoints
-    stay small and never disagree with the code.
+    Buffers are non-persistent: they are a pure function of ``(timesteps, schedule)``,
+    so checkpoints stay small and never disagree with the code.
     """
 
     def __init__(self, *, timesteps: int = 1000, schedule: str = "cosine") -> None:
@@ -48,9 +50,11 @@ class DiffusionSchedule(Sampling, nn.Module):
         betas = SCHEDULES[schedule](self.timesteps)
         alphas_cumprod = torch.cumprod(1 - betas, dim=0)
         alphas_cumprod_prev = F.pad(alphas_cumprod[:-1], (1, 0), value=1.0)
-        # "Fixed small" variance σ²_t = β̃_t of the true posterior q(x_{t-1} | x_t, x_0); it is 0 at t=0.
+        # "Fixed small" variance σ²_t = β̃_t of the true posterior q(x_{t-1} | x_t,
+        # x_0); it is 0 at t=0.
         posterior_variance = betas * (1 - alphas_cumprod_prev) / (1 - alphas_cumprod)
-        # log(0) at t=0 is replaced by the t=1 value (as in improved-diffusion); t=0 never adds noise anyway.
+        # log(0) at t=0 is replaced by the t=1 value (as in improved-diffusion); t=0
+        # never adds noise anyway.
         clipped = (
             torch.cat([posterior_variance[1:2], posterior_variance[1:]])
             if timesteps > 1
@@ -79,7 +83,7 @@ class DiffusionSchedule(Sampling, nn.Module):
     def extra_repr(self) -> str:
         return f"timesteps={self.timesteps}, schedule={self.schedule!r}"
 
-    # -- helpers --------------------------------------------------------------------------------------
+    # -- helpers -----------------------------------------------------------------------
     def _check_t(self, t: torch.Tensor, batch: int) -> None:
         if (
             not isinstance(t, torch.Tensor)
@@ -110,23 +114,26 @@ class DiffusionSchedule(Sampling, nn.Module):
 
     @staticmethod
     def _extract(buf: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``buf[t]`` reshaped to ``(B, 1, ..., 1)`` to broadcast against ``x`` of shape ``(B, ...)``."""
+        """``buf[t]`` reshaped to ``(B, 1, ..., 1)`` to broadcast against ``x`` of shape
+        ``(B, ...)``."""
         return (
             buf.to(x.device)[t.to(x.device)].to(x.dtype).view(-1, *([1] * (x.ndim - 1)))
         )
 
-    # -- closed forms ---------------------------------------------------------------------------------
+    # -- closed forms ------------------------------------------------------------------
     def q_sample(
         self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor
     ) -> torch.Tensor:
-        """Sample ``x_t ~ q(x_t | x_0)``: ``√ᾱ_t·x0 + √(1−ᾱ_t)·noise``. x0, noise (B, ...); t (B,) long."""
+        """Sample ``x_t ~ q(x_t | x_0)``: ``√ᾱ_t·x0 + √(1−ᾱ_t)·noise``. x0, noise (B,
+        ...); t (B,) long."""
         if x0.ndim < 1:
             raise ValueError(
                 f"x0 must have a batch dimension (B, ...), got shape {tuple(x0.shape)}"
             )
         if noise.shape != x0.shape:
             raise ValueError(
-                f"noise {tuple(noise.shape)} must have the shape of x0 {tuple(x0.shape)}"
+                f"noise {tuple(noise.shape)} must have the shape of x0 "
+                f"{tuple(x0.shape)}"
             )
         self._check_t(t, x0.shape[0])
         _check_finite("x0", x0)
@@ -138,7 +145,8 @@ class DiffusionSchedule(Sampling, nn.Module):
     def predict_x0(
         self, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor
     ) -> torch.Tensor:
-        """Invert :meth:`q_sample` given ``ε``: ``(x_t − √(1−ᾱ_t)·ε)/√ᾱ_t``; not clipped (latents)."""
+        """Invert :meth:`q_sample` given ``ε``: ``(x_t − √(1−ᾱ_t)·ε)/√ᾱ_t``; not clipped
+        (latents)."""
         if eps.shape != x_t.shape:
             raise ValueError(
                 f"eps {tuple(eps.shape)} must have the shape of x_t {tuple(x_t.shape)}"
@@ -155,15 +163,16 @@ class DiffusionSchedule(Sampling, nn.Module):
         *,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Noise ``x0`` (B, ...) to step ``t_start``; pass the result as ``x_T`` with the same ``t_start``
-        to a sampler to edit a sample (counterfactuals keep its coarse structure, SDEdit-style)."""
+        """Noise ``x0`` (B, ...) to step ``t_start``; pass the result as ``x_T`` with
+        the same ``t_start`` to a sampler to edit a sample (counterfactuals keep its
+        coarse structure, SDEdit-style)."""
         t_start = self._check_t_start(t_start)
         t = torch.full((x0.shape[0],), t_start, dtype=torch.long, device=x0.device)
         return self.q_sample(
             x0, t, _randn(tuple(x0.shape), generator, x0.device).to(x0.dtype)
         )
 
-    # -- training -------------------------------------------------------------------------------------
+    # -- training ----------------------------------------------------------------------
     def loss(
         self,
         eps_model: Callable[..., torch.Tensor],
@@ -173,10 +182,12 @@ class DiffusionSchedule(Sampling, nn.Module):
         generator: torch.Generator | None = None,
         **cond: Any,
     ) -> torch.Tensor:
-        """ε-prediction MSE at uniform random ``t``: ``E‖ε − eps_model(x_t, t, **cond)‖²``.
+        """ε-prediction MSE at uniform random ``t``: ``E‖ε − eps_model(x_t, t,
+        **cond)‖²``.
 
-        With ``mask`` (B, T) bool for ``x0`` (B, T, C), padded steps of ``x_t`` are zeroed (as in the
-        samplers), ``mask`` is forwarded to ``eps_model`` as a keyword, and the mean runs over valid steps.
+        With ``mask`` (B, T) bool for ``x0`` (B, T, C), padded steps of ``x_t`` are
+        zeroed (as in the samplers), ``mask`` is forwarded to ``eps_model`` as a
+        keyword, and the mean runs over valid steps.
         """
         _check_mask(mask, tuple(x0.shape))
         if mask is not None and not mask.any():

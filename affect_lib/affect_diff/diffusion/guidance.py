@@ -1,5 +1,5 @@
-"""Classifier-free guidance (Ho & Salimans, 2022): label dropout in training, the guided ε at
-sampling time, and the closure the samplers call."""
+"""Classifier-free guidance (Ho & Salimans, 2022): label dropout in training, the guided
+ε at sampling time, and the closure the samplers call."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ __all__ = ["classifier_free_guidance", "guided_eps_fn", "drop_labels"]
 def classifier_free_guidance(
     eps_cond: torch.Tensor, eps_uncond: torch.Tensor, scale: float
 ) -> torch.Tensor:
-    """Ho & Salimans (2022): ``ε̃ = ε_uncond + s·(ε_cond − ε_uncond)``; s=0 unconditional, s=1 conditional."""
+    """Ho & Salimans (2022): ``ε̃ = ε_uncond + s·(ε_cond − ε_uncond)``; s=0
+    unconditional, s=1 conditional."""
     if eps_cond.shape != eps_uncond.shape:
         raise ValueError(
-            f"eps_cond {tuple(eps_cond.shape)} and eps_uncond {tuple(eps_uncond.shape)} "
+            f"eps_cond {tuple(eps_cond.shape)} and eps_uncond "
+            f"{tuple(eps_uncond.shape)} "
             "must have the same shape"
         )
     return eps_uncond + scale * (eps_cond - eps_uncond)
@@ -34,11 +36,12 @@ def guided_eps_fn(
     scale: float,
     **cond: Any,
 ) -> EpsFn:
-    """Closure ``eps_fn(x, t)`` for the samplers: CFG between ``model(x, t, label, **cond)`` and the
-    same call with ``null_label`` (default ``model.null_label``).
+    """Closure ``eps_fn(x, t)`` for the samplers: CFG between ``model(x, t, label,
+    **cond)`` and the same call with ``null_label`` (default ``model.null_label``).
 
-    ``label`` is an int or a (B,) long tensor; ``cond`` (e.g. ``influence``, ``mask``) goes to both
-    calls unchanged. s=0 and s=1 run the model once, so the label is then exactly ignored / used.
+    ``label`` is an int or a (B,) long tensor; ``cond`` (e.g. ``influence``, ``mask``)
+    goes to both calls unchanged. s=0 and s=1 run the model once, so the label is then
+    exactly ignored / used.
     """
     scale = float(scale)
     if not math.isfinite(scale):
@@ -56,7 +59,8 @@ def guided_eps_fn(
             return value.expand(x.shape[0])
         if tuple(value.shape) != (x.shape[0],):
             raise ValueError(
-                f"label must be an int or of shape ({x.shape[0]},), got {tuple(value.shape)}"
+                f"label must be an int or of shape ({x.shape[0]},), got "
+                f"{tuple(value.shape)}"
             )
         return value
 
@@ -86,7 +90,8 @@ def drop_labels(
     null_label: int,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """CFG training: replace each label by ``null_label`` with probability ``p`` (one model learns both)."""
+    """CFG training: replace each label by ``null_label`` with probability ``p`` (one
+    model learns both)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1], got {p}")
     gen_device = generator.device if generator is not None else label.device

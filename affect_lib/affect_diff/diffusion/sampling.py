@@ -1,8 +1,9 @@
 """DDPM and DDIM samplers, written as methods that :class:`DiffusionSchedule` inherits.
 
-Samplers take a closure ``eps_fn(x, t) -> ε̂`` so that conditioning and classifier-free guidance
-stay with the caller (:func:`~affect_lib.affect_diff.diffusion.guidance.guided_eps_fn`). Padded
-steps (``mask`` False) are zeroed after every step. The buffers they read (``betas``,
+Samplers take a closure ``eps_fn(x, t) -> ε̂`` so that conditioning and classifier-free
+guidance stay with the caller
+(:func:`~affect_lib.affect_diff.diffusion.guidance.guided_eps_fn`). Padded steps
+(``mask`` False) are zeroed after every step. The buffers they read (``betas``,
 ``alphas_cumprod``, ...) are the schedule's.
 """
 
@@ -21,7 +22,8 @@ EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 def _randn(
     shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device
 ) -> torch.Tensor:
-    # Draw on the generator's device, then move: a CPU generator gives the same numbers on any device.
+    # Draw on the generator's device, then move: a CPU generator gives the same numbers
+    # on any device.
     gen_device = generator.device if generator is not None else device
     return torch.randn(shape, generator=generator, device=gen_device).to(device)
 
@@ -48,8 +50,10 @@ def _apply_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 
 
 class Sampling:
-    """Mixin of :class:`~affect_lib.affect_diff.diffusion.gaussian_diffusion.DiffusionSchedule`:
-    ancestral DDPM sampling and DDIM (η ≥ 0) from ``x_T`` or from a partially noised ``x_t``."""
+    """Mixin of
+    :class:`~affect_lib.affect_diff.diffusion.gaussian_diffusion.DiffusionSchedule`:
+    ancestral DDPM sampling and DDIM (η ≥ 0) from ``x_T`` or from a partially noised
+    ``x_t``."""
 
     def _init_x(
         self,
@@ -90,10 +94,12 @@ class Sampling:
         t_start: int | None = None,
         mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """DDPM ancestral sampling from ``t_start`` (default T−1) to 0 with variance β̃_t ("fixed small").
+        """DDPM ancestral sampling from ``t_start`` (default T−1) to 0 with variance
+        β̃_t ("fixed small").
 
-        ``x_{t−1} = μ̃_t(x_t, x̂_0) + σ_t·z``, no noise at t=0. ``x_T`` (``shape``) replaces the initial
-        Gaussian draw, e.g. the output of :meth:`noise_to`. Padded steps (``mask`` False) stay 0.
+        ``x_{t−1} = μ̃_t(x_t, x̂_0) + σ_t·z``, no noise at t=0. ``x_T`` (``shape``)
+        replaces the initial Gaussian draw, e.g. the output of :meth:`noise_to`. Padded
+        steps (``mask`` False) stay 0.
         """
         t_start = self._check_t_start(t_start)
         x = self._init_x(shape, generator, x_T, mask)
@@ -125,10 +131,12 @@ class Sampling:
         t_start: int | None = None,
         mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """DDIM (Song et al., 2021) over ``steps`` evenly spaced timesteps from ``t_start`` down to 0.
+        """DDIM (Song et al., 2021) over ``steps`` evenly spaced timesteps from
+        ``t_start`` down to 0.
 
-        ``η = 0`` is deterministic given ``x_T``; ``η = 1`` matches DDPM's posterior variance. The step
-        after t=0 goes to ``ᾱ = 1``, i.e. returns ``x̂_0``. Padded steps (``mask`` False) stay 0.
+        ``η = 0`` is deterministic given ``x_T``; ``η = 1`` matches DDPM's posterior
+        variance. The step after t=0 goes to ``ᾱ = 1``, i.e. returns ``x̂_0``. Padded
+        steps (``mask`` False) stay 0.
         """
         t_start = self._check_t_start(t_start)
         if not 1 <= steps <= t_start + 1:
@@ -138,7 +146,8 @@ class Sampling:
         if not (math.isfinite(eta) and eta >= 0):
             raise ValueError(f"eta must be a finite number >= 0, got {eta}")
         x = self._init_x(shape, generator, x_T, mask)
-        # Spacing >= 1, so rounding keeps the timesteps distinct; both ends are always included.
+        # Spacing >= 1, so rounding keeps the timesteps distinct; both ends are always
+        # included.
         seq = (
             torch.linspace(t_start, 0, steps, dtype=torch.float64)
             .round()

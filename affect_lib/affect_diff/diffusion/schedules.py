@@ -1,4 +1,5 @@
-"""Noise schedules: the betas ``β_t`` of the forward process, as (T,) float64 tensors."""
+"""Noise schedules: the betas ``β_t`` of the forward process, as (T,) float64
+tensors."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ __all__ = ["cosine_beta_schedule", "linear_beta_schedule", "SCHEDULES"]
 
 
 def cosine_beta_schedule(timesteps: int, s: float = 0.008) -> torch.Tensor:
-    """(T,) float64 betas of Nichol & Dhariwal (2021): ``ᾱ(u) = cos²(((u + s)/(1 + s))·π/2)``, ``u = t/T``.
+    """(T,) float64 betas of Nichol & Dhariwal (2021): ``ᾱ(u) = cos²(((u + s)/(1 +
+    s))·π/2)``, ``u = t/T``.
 
-    ``β_i = min(1 − ᾱ((i+1)/T)/ᾱ(i/T), 0.999)``; the clip (only hit at the last step for T=1000) avoids
-    the singularity ``ᾱ(1) = 0``.
+    ``β_i = min(1 − ᾱ((i+1)/T)/ᾱ(i/T), 0.999)``; the clip (only hit at the last step for
+    T=1000) avoids the singularity ``ᾱ(1) = 0``.
     """
     if timesteps < 1:
         raise ValueError(f"timesteps must be >= 1, got {timesteps}")
@@ -23,7 +25,8 @@ def cosine_beta_schedule(timesteps: int, s: float = 0.008) -> torch.Tensor:
 
 
 def linear_beta_schedule(timesteps: int) -> torch.Tensor:
-    """(T,) float64 betas of Ho et al. (2020), rescaled so any T spans the same noise range as T=1000."""
+    """(T,) float64 betas of Ho et al. (2020), rescaled so any T spans the same noise
+    range as T=1000."""
     if timesteps < 1:
         raise ValueError(f"timesteps must be >= 1, got {timesteps}")
     scale = 1000 / timesteps

@@ -1,8 +1,10 @@
-"""Conditional 1D U-Net ε-predictor over latent sequences (compact, after lucidrains' Unet1D).
+"""Conditional 1D U-Net ε-predictor over latent sequences (compact, after lucidrains'
+Unet1D).
 
-One conditioning vector per sample, ``c = MLP(sin(t)) + E[label] + W·influence``, is added as a
-per-channel shift inside every residual block (as in DDPM). ``label == num_classes`` is the null label of
-classifier-free guidance. Data are channels-last ``(B, T, C)`` like the VAE latent ``z``; any ``T`` works.
+One conditioning vector per sample, ``c = MLP(sin(t)) + E[label] + W·influence``, is
+added as a per-channel shift inside every residual block (as in DDPM). ``label ==
+num_classes`` is the null label of classifier-free guidance. Data are channels-last
+``(B, T, C)`` like the VAE latent ``z``; any ``T`` works.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ __all__ = ["SinusoidalTimeEmbedding", "ResnetBlock1D", "UNet1D"]
 
 
 class SinusoidalTimeEmbedding(nn.Module):
-    """(B,) timesteps -> (B, dim) ``[sin(t·ω_k), cos(t·ω_k)]`` with ``ω_k = 10000^(−k/(dim/2))``."""
+    """(B,) timesteps -> (B, dim) ``[sin(t·ω_k), cos(t·ω_k)]`` with ``ω_k =
+    10000^(−k/(dim/2))``."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -37,10 +40,11 @@ class SinusoidalTimeEmbedding(nn.Module):
 
 
 class ResnetBlock1D(nn.Module):
-    """(B, in_ch, L), (B, cond_dim) -> (B, out_ch, L): two GroupNorm → SiLU → Conv1d(k=3) layers.
+    """(B, in_ch, L), (B, cond_dim) -> (B, out_ch, L): two GroupNorm → SiLU →
+    Conv1d(k=3) layers.
 
-    The conditioning vector is added as a per-channel shift after the first conv; a 1×1 conv maps the
-    residual when the channel count changes.
+    The conditioning vector is added as a per-channel shift after the first conv; a 1×1
+    conv maps the residual when the channel count changes.
     """
 
     def __init__(
@@ -74,11 +78,12 @@ class ResnetBlock1D(nn.Module):
 
 
 class UNet1D(nn.Module):
-    """ε-predictor ``forward(x, t, label, influence=None, mask=None) -> eps``, all (B, T, C) channels-last.
+    """ε-predictor ``forward(x, t, label, influence=None, mask=None) -> eps``, all (B,
+    T, C) channels-last.
 
-    Levels ``i = 0..n−1`` have ``base_channels·channel_mults[i]`` channels and length ``L/2^i``; every
-    level's block output is a skip concatenated on the way up. ``T`` is zero-padded on the right to a
-    multiple of ``2^(n−1)`` and cropped back.
+    Levels ``i = 0..n−1`` have ``base_channels·channel_mults[i]`` channels and length
+    ``L/2^i``; every level's block output is a skip concatenated on the way up. ``T`` is
+    zero-padded on the right to a multiple of ``2^(n−1)`` and cropped back.
     """
 
     def __init__(
@@ -95,7 +100,8 @@ class UNet1D(nn.Module):
         super().__init__()
         if channels < 1 or num_classes < 1 or n_modalities < 1 or not channel_mults:
             raise ValueError(
-                "channels, num_classes, n_modalities must be >= 1 and channel_mults non-empty, got "
+                "channels, num_classes, n_modalities must be >= 1 and channel_mults "
+                "non-empty, got "
                 f"{channels}, {num_classes}, {n_modalities}, {channel_mults}"
             )
         self.channels, self.num_classes, self.n_modalities = (
@@ -113,9 +119,8 @@ class UNet1D(nn.Module):
             nn.SiLU(),
             nn.Linear(cond_dim, cond_dim),
         )
-        self.label_emb = nn.Embedding(
-            num_classes + 1, cond_dim
-        )  # last row: the CFG null label
+        # last row: the CFG null label
+        self.label_emb = nn.Embedding(num_classes + 1, cond_dim)
         self.influence_proj = nn.Linear(n_modalities, cond_dim)
 
         def block(i: int, o: int) -> ResnetBlock1D:
@@ -136,9 +141,8 @@ class UNet1D(nn.Module):
         )
         self.up_blocks, self.upsamples = nn.ModuleList(), nn.ModuleList()
         for i in reversed(range(self.levels)):
-            self.up_blocks.append(
-                block(2 * dims[i], dims[i])
-            )  # input: current h ++ skip of level i
+            # input: current h ++ skip of level i
+            self.up_blocks.append(block(2 * dims[i], dims[i]))
             self.upsamples.append(
                 nn.Sequential(
                     nn.Upsample(scale_factor=2, mode="nearest"),
@@ -149,8 +153,9 @@ class UNet1D(nn.Module):
             )
         self.final_norm = nn.GroupNorm(groups, dims[0])
         self.final_conv = nn.Conv1d(dims[0], channels, 1)
-        # Zero init: the untrained model predicts ε = 0, so the first loss is E‖ε‖² = 1 whatever the
-        # depth, instead of a large random-output loss whose gradients destabilise the start.
+        # Zero init: the untrained model predicts ε = 0, so the first loss is E‖ε‖² = 1
+        # whatever the depth, instead of a large random-output loss whose gradients
+        # destabilise the start.
         nn.init.zeros_(self.final_conv.weight)
         nn.init.zeros_(self.final_conv.bias)
 
@@ -167,7 +172,8 @@ class UNet1D(nn.Module):
             value = value.expand(batch)
         if tuple(value.shape) != (batch,):
             raise ValueError(
-                f"{name} must be a scalar or of shape ({batch},), got {tuple(value.shape)}"
+                f"{name} must be a scalar or of shape ({batch},), got "
+                f"{tuple(value.shape)}"
             )
         return value
 
@@ -179,8 +185,8 @@ class UNet1D(nn.Module):
         influence: torch.Tensor | None,
         mask: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Shape and dtype checks (no data-dependent test, so no device sync); returns t,
-        label (B,) and influence (B, M)."""
+        """Shape and dtype checks (no data-dependent test, so no device sync); returns
+        t, label (B,) and influence (B, M)."""
         if x.ndim != 3 or x.shape[-1] != self.channels:
             raise ValueError(
                 f"x must have shape (B, T, {self.channels}), got {tuple(x.shape)}"
@@ -216,11 +222,12 @@ class UNet1D(nn.Module):
         influence: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
     ) -> None:
-        """Raise ValueError naming the bad argument: shapes, dtypes, finite values, label range.
+        """Raise ValueError naming the bad argument: shapes, dtypes, finite values,
+        label range.
 
-        The value checks read the tensors (a device sync on a GPU), so they run once where inputs
-        enter (``guided_eps_fn``, ``DiffusionSchedule.loss``), not in :meth:`forward`, which a
-        sampler calls once per step.
+        The value checks read the tensors (a device sync on a GPU), so they run once
+        where inputs enter (``guided_eps_fn``, ``DiffusionSchedule.loss``), not in
+        :meth:`forward`, which a sampler calls once per step.
         """
         t, label, influence = self._vectors(x, t, label, influence, mask)
         for name, value in (("x", x), ("t", t.float()), ("influence", influence)):
@@ -228,7 +235,8 @@ class UNet1D(nn.Module):
                 raise ValueError(f"{name} contains NaN or inf")
         if (label < 0).any() or (label > self.num_classes).any():
             raise ValueError(
-                f"label must be in [0, {self.num_classes}] ({self.num_classes} = null label), "
+                f"label must be in [0, {self.num_classes}] ({self.num_classes} = null "
+                f"label), "
                 f"got values in [{int(label.min())}, {int(label.max())}]"
             )
 
@@ -240,9 +248,10 @@ class UNet1D(nn.Module):
         influence: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """x (B, T, C); t (B,) or scalar; label (B,) or scalar in [0, num_classes]; influence (B, M)
-        per-modality causal weights (None = zeros); mask (B, T) bool, True = valid. Returns ε̂ (B, T, C),
-        exactly 0 on padded steps. Checks shapes only; :meth:`check_inputs` checks values."""
+        """x (B, T, C); t (B,) or scalar; label (B,) or scalar in [0, num_classes];
+        influence (B, M) per-modality causal weights (None = zeros); mask (B, T) bool,
+        True = valid. Returns ε̂ (B, T, C), exactly 0 on padded steps. Checks shapes
+        only; :meth:`check_inputs` checks values."""
         t, label, influence = self._vectors(x, t, label, influence, mask)
         cond = (
             self.time_mlp(t)
@@ -256,9 +265,8 @@ class UNet1D(nn.Module):
             x = x * keep  # padded content never reaches the network
         factor = 2 ** (self.levels - 1)
         pad = -length % factor
-        h = self.init_conv(
-            F.pad(x.transpose(1, 2), (0, pad))
-        )  # (B, base, L), L multiple of factor
+        # (B, base, L), L multiple of factor
+        h = self.init_conv(F.pad(x.transpose(1, 2), (0, pad)))
 
         skips = []
         for block, down in zip(self.down_blocks, self.downsamples, strict=True):

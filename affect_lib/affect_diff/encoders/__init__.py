@@ -1,7 +1,8 @@
-"""Per-modality encoders (B, T, D_m) -> (B, T, d_model), plus the checks and pooling they share.
+"""Per-modality encoders (B, T, D_m) -> (B, T, d_model), plus the checks and pooling
+they share.
 
-Batch contract: sequences are LEFT-padded, ``mask`` (B, T) bool is True at valid steps, and every
-encoder returns exact zeros at padded steps.
+Batch contract: sequences are LEFT-padded, ``mask`` (B, T) bool is True at valid steps,
+and every encoder returns exact zeros at padded steps.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(B, T, D), (B, T) bool -> (B, D): max over valid steps only (keeps short, salient events
-    that a mean over the whole utterance would dilute)."""
+    """(B, T, D), (B, T) bool -> (B, D): max over valid steps only (keeps short, salient
+    events that a mean over the whole utterance would dilute)."""
     check_sequence(x, name="masked_max: x")
     check_mask(mask, where="masked_max", shape=tuple(x.shape[:2]))
     return x.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
@@ -40,7 +41,8 @@ def masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 POOLING = {"mean": masked_mean, "max": masked_max}
 
 
-# Submodules import the helpers above from this package, so they are imported after them.
+# Submodules import the helpers above from this package, so they are imported after
+# them.
 from affect_lib.affect_diff.encoders.audio import AudioEncoder  # noqa: E402
 from affect_lib.affect_diff.encoders.text import TextEncoder  # noqa: E402
 from affect_lib.affect_diff.encoders.video import VideoEncoder  # noqa: E402
@@ -53,9 +55,11 @@ ENCODERS: dict[str, type[nn.Module]] = {
 
 
 class ModalityEncoders(nn.Module):
-    """One encoder per modality: batch {m: (B, T, D_m), "mask": (B, T)} -> {m: (B, T, d_model)}.
+    """One encoder per modality: batch {m: (B, T, D_m), "mask": (B, T)} -> {m: (B, T,
+    d_model)}.
 
-    :meth:`pool` stacks the masked means in MODALITIES order, (B, 3, d_model): the graph's nodes.
+    :meth:`pool` stacks the masked means in MODALITIES order, (B, 3, d_model): the
+    graph's nodes.
     """
 
     def __init__(
@@ -71,7 +75,8 @@ class ModalityEncoders(nn.Module):
         missing = [m for m in MODALITIES if m not in dims]
         if missing:
             raise ValueError(
-                f"ModalityEncoders: dims lacks modality {missing}; expected keys {list(MODALITIES)}"
+                f"ModalityEncoders: dims lacks modality {missing}; expected keys "
+                f"{list(MODALITIES)}"
             )
         self.d_model = d_model
         kw = dict(d_model=d_model, dropout=dropout)
@@ -87,14 +92,16 @@ class ModalityEncoders(nn.Module):
         for key in (*MODALITIES, "mask"):
             if key not in batch:
                 raise ValueError(
-                    f"ModalityEncoders: batch lacks key {key!r}; expected {[*MODALITIES, 'mask']}"
+                    f"ModalityEncoders: batch lacks key {key!r}; expected "
+                    f"{[*MODALITIES, 'mask']}"
                 )
         return {m: self.encoders[m](batch[m], batch["mask"]) for m in MODALITIES}
 
     def pool(
         self, encoded: dict[str, torch.Tensor], mask: torch.Tensor, *, how: str = "mean"
     ) -> torch.Tensor:
-        """{m: (B, T, d_model)} -> (B, 3, d_model) masked means (``how="mean"``) or maxima (``"max"``)."""
+        """{m: (B, T, d_model)} -> (B, 3, d_model) masked means (``how="mean"``) or
+        maxima (``"max"``)."""
         if how not in POOLING:
             raise ValueError(f"pool: how must be one of {sorted(POOLING)}, got {how!r}")
         return torch.stack([POOLING[how](encoded[m], mask) for m in MODALITIES], dim=1)

@@ -11,10 +11,12 @@ __all__ = ["AudioEncoder"]
 
 
 class AudioEncoder(nn.Module):
-    """(B, T, input_dim), mask (B, T) -> (B, T, d_model): Conv1d -> GELU -> Conv1d -> LayerNorm.
+    """(B, T, input_dim), mask (B, T) -> (B, T, d_model): Conv1d -> GELU -> Conv1d ->
+    LayerNorm.
 
-    Padded steps are zeroed before each convolution, so a valid step next to padding sees the same
-    zeros as at a sequence border: outputs at valid steps ignore the amount of left padding.
+    Padded steps are zeroed before each convolution, so a valid step next to padding
+    sees the same zeros as at a sequence border: outputs at valid steps ignore the
+    amount of left padding.
     """
 
     def __init__(
@@ -28,7 +30,8 @@ class AudioEncoder(nn.Module):
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(
-                f"AudioEncoder: kernel_size must be odd and >= 1 (length-preserving), got {kernel_size}"
+                f"AudioEncoder: kernel_size must be odd and >= 1 (length-preserving), "
+                f"got {kernel_size}"
             )
         self.input_dim, self.d_model = input_dim, d_model
         pad = kernel_size // 2
@@ -43,7 +46,6 @@ class AudioEncoder(nn.Module):
         check_mask(mask, where="AudioEncoder", shape=tuple(x.shape[:2]))
         keep = mask.unsqueeze(1).to(x.dtype)  # (B, 1, T): Conv1d wants channels first
         h = self.act(self.conv1(x.transpose(1, 2) * keep))
-        h = self.conv2(
-            self.dropout(h) * keep
-        )  # re-zero: conv1's bias made padded steps non-zero
+        # re-zero: conv1's bias made padded steps non-zero
+        h = self.conv2(self.dropout(h) * keep)
         return self.norm(h.transpose(1, 2)) * keep.transpose(1, 2)

@@ -1,4 +1,5 @@
-"""Text encoder: linear projection + small Transformer over the valid steps, then LayerNorm."""
+"""Text encoder: linear projection + small Transformer over the valid steps, then
+LayerNorm."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ __all__ = ["TextEncoder", "sinusoidal_positions"]
 
 
 def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
-    """(B, T) integer positions -> (B, T, dim) sinusoidal embedding (Vaswani et al., 2017)."""
+    """(B, T) integer positions -> (B, T, dim) sinusoidal embedding (Vaswani et al.,
+    2017)."""
     half = (dim + 1) // 2
     freqs = torch.exp(
         -math.log(10000.0) * torch.arange(half, device=positions.device) / half
@@ -25,8 +27,8 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
 class TextEncoder(nn.Module):
     """(B, T, input_dim), mask (B, T) -> (B, T, d_model); zeros at padded steps.
 
-    Positions count from the first valid step (sequences are left-padded), so the output at valid
-    steps does not depend on how much padding precedes them.
+    Positions count from the first valid step (sequences are left-padded), so the output
+    at valid steps does not depend on how much padding precedes them.
     """
 
     def __init__(
@@ -42,7 +44,8 @@ class TextEncoder(nn.Module):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(
-                f"TextEncoder: d_model ({d_model}) must be divisible by n_heads ({n_heads})"
+                f"TextEncoder: d_model ({d_model}) must be divisible by n_heads "
+                f"({n_heads})"
             )
         self.input_dim, self.d_model = input_dim, d_model
         self.proj = nn.Linear(input_dim, d_model)
@@ -55,7 +58,8 @@ class TextEncoder(nn.Module):
             batch_first=True,
             norm_first=True,
         )
-        # Nested tensors need post-norm layers; pre-norm trains more stably at this size.
+        # Nested tensors need post-norm layers; pre-norm trains more stably at this
+        # size.
         self.transformer = nn.TransformerEncoder(
             layer, n_layers, enable_nested_tensor=False
         )
@@ -69,7 +73,6 @@ class TextEncoder(nn.Module):
         h = self.proj(x * keep) + sinusoidal_positions(positions, self.d_model).to(
             x.dtype
         )
-        h = self.transformer(
-            h, src_key_padding_mask=~mask
-        )  # padded steps are never attended to
+        # padded steps are never attended to
+        h = self.transformer(h, src_key_padding_mask=~mask)
         return self.norm(h) * keep

@@ -11,9 +11,11 @@ __all__ = ["VideoEncoder"]
 
 
 class VideoEncoder(nn.Module):
-    """(B, T, input_dim), mask (B, T) -> (B, T, d_model): Linear -> GELU -> Linear -> LayerNorm.
+    """(B, T, input_dim), mask (B, T) -> (B, T, d_model): Linear -> GELU -> Linear ->
+    LayerNorm.
 
-    Action units are already a compact per-frame description, so each step is encoded on its own.
+    Action units are already a compact per-frame description, so each step is encoded on
+    its own.
     """
 
     def __init__(

@@ -1,8 +1,9 @@
 """Alignment of valence/arousal annotations with per-frame features by time.
 
-Each feature frame takes the nearest annotation (ties to the earlier one); frames farther than a
-tolerance from every annotation, with an invalid annotation, or without a detected face are
-invalid. Works for Aff-Wild2 (exact frame matches) and SEWA's 10 Hz traces alike.
+Each feature frame takes the nearest annotation (ties to the earlier one); frames
+farther than a tolerance from every annotation, with an invalid annotation, or without a
+detected face are invalid. Works for Aff-Wild2 (exact frame matches) and SEWA's 10 Hz
+traces alike.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ __all__ = ["AlignedVA", "align_annotations_to_features"]
 
 @dataclass(frozen=True, eq=False)
 class AlignedVA:
-    """The annotation nearest to each feature frame: times (m,); valence, arousal (m,) float32 (0 where
-    invalid); valid (m,) bool = annotation valid, within tolerance, and the feature frame valid."""
+    """The annotation nearest to each feature frame: times (m,); valence, arousal (m,)
+    float32 (0 where invalid); valid (m,) bool = annotation valid, within tolerance, and
+    the feature frame valid."""
 
     times: np.ndarray
     valence: np.ndarray
@@ -35,10 +37,12 @@ def align_annotations_to_features(
     *,
     tolerance_s: float | None = None,
 ) -> AlignedVA:
-    """The nearest annotation to each feature frame (features: :class:`FrameFeatures` or times (m,) in s).
+    """The nearest annotation to each feature frame (features: :class:`FrameFeatures` or
+    times (m,) in s).
 
-    Ties go to the earlier annotation. A frame farther than ``tolerance_s`` from every annotation is
-    invalid; the default is half the median annotation period (exact frame matches for Aff-Wild2,
+    Ties go to the earlier annotation. A frame farther than ``tolerance_s`` from every
+    annotation is invalid; the default is half the median annotation period (exact frame
+    matches for Aff-Wild2,
     +-50 ms for SEWA's 10 Hz traces).
     """
     times = np.asarray(
@@ -49,17 +53,20 @@ def align_annotations_to_features(
     for name, t in (("feature times", times), ("annotation times", a)):
         if t.ndim != 1:
             raise ValueError(
-                f"align_annotations_to_features: {name} have shape {t.shape}, expected (n,) seconds"
+                f"align_annotations_to_features: {name} have shape {t.shape}, "
+                f"expected (n,) seconds"
             )
         if not np.isfinite(t).all():
             i = int(np.argmax(~np.isfinite(t)))
             raise ValueError(
-                f"align_annotations_to_features: {name}[{i}] is {t[i]}, expected finite seconds"
+                f"align_annotations_to_features: {name}[{i}] is {t[i]}, expected "
+                f"finite seconds"
             )
     tol = _as_number(tolerance_s) if tolerance_s is not None else 0.0
     if not (math.isfinite(tol) and tol >= 0):
         raise ValueError(
-            f"align_annotations_to_features: tolerance_s={tolerance_s!r}, expected a finite "
+            f"align_annotations_to_features: tolerance_s={tolerance_s!r}, expected a "
+            f"finite "
             "number >= 0 (seconds) or None"
         )
     m = len(times)

@@ -1,12 +1,14 @@
-"""Aff-Wild2 and SEWA valence/arousal annotations: the two readers that return a :class:`VATrace`.
+"""Aff-Wild2 and SEWA valence/arousal annotations: the two readers that return a
+:class:`VATrace`.
 
-- **Aff-Wild2 VA annotation** (one ``.txt`` per video): first line exactly ``valence,arousal``, then
-  one ``v,a`` line per video frame (frame k at ``k / fps`` s), values in [-1, 1]. ``-5`` (in either
-  column; the other is then -5 or in [-1, 1]) marks a frame without annotation: ``valid`` False,
-  values 0. Trailing blank lines are ignored.
-- **SEWA trace** (one CSV per recording, the layout we accept): header ``time,valence,arousal`` or
-  ``time,valence,arousal,liking``; ``time`` in seconds, strictly increasing (commonly every 0.1 s);
-  values in [-1, 1].
+- **Aff-Wild2 VA annotation** (one ``.txt`` per video): first line exactly
+  ``valence,arousal``, then one ``v,a`` line per video frame (frame k at ``k / fps`` s),
+  values in [-1, 1]. ``-5`` (in either column; the other is then -5 or in [-1, 1]) marks
+  a frame without annotation: ``valid`` False, values 0. Trailing blank lines are
+  ignored.
+- **SEWA trace** (one CSV per recording, the layout we accept): header
+  ``time,valence,arousal`` or ``time,valence,arousal,liking``; ``time`` in seconds,
+  strictly increasing (commonly every 0.1 s); values in [-1, 1].
 
 Anything else raises :class:`DataFormatError` naming the file and the line.
 """
@@ -38,7 +40,8 @@ def read_affwild2_va(path: str | os.PathLike[str], *, fps: float) -> VATrace:
     lines = _lines(path)
     if lines[0].strip() != "valence,arousal":
         raise DataFormatError(
-            f"{path}: line 1: header is {lines[0].strip()!r}, expected 'valence,arousal'"
+            f"{path}: line 1: header is {lines[0].strip()!r}, expected "
+            f"'valence,arousal'"
         )
     blank = [i for i, line in enumerate(lines) if not line.strip()]
     if blank:
@@ -49,7 +52,8 @@ def read_affwild2_va(path: str | os.PathLike[str], *, fps: float) -> VATrace:
     cols = ["valence", "arousal"]
     marker = np.isclose(values, INVALID_VA)
     invalid = marker.any(axis=1)
-    # only the -5 cell is exempt: its partner must still be a value or -5 (`-5,7`, `-5,` are errors)
+    # only the -5 cell is exempt: its partner must still be a value or -5 (`-5,7`, `-5,`
+    # are errors)
     _check_range(
         path,
         header,

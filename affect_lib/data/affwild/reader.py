@@ -1,17 +1,21 @@
-"""Aff-Wild2 and SEWA: the record types and the per-frame feature tables (blendshapes, MFCCs, WAV).
+"""Aff-Wild2 and SEWA: the record types and the per-frame feature tables (blendshapes,
+MFCCs, WAV).
 
-Valence/arousal annotations are read by :mod:`~affect_lib.data.affwild.annotations` (into the
-:class:`VATrace` defined here) and aligned with features by :mod:`~affect_lib.data.affwild.align`.
-Accepted feature layouts (anything else raises :class:`DataFormatError` naming the file and the line):
+Valence/arousal annotations are read by :mod:`~affect_lib.data.affwild.annotations`
+(into the :class:`VATrace` defined here) and aligned with features by
+:mod:`~affect_lib.data.affwild.align`. Accepted feature layouts (anything else raises
+:class:`DataFormatError` naming the file and the line):
 
-- **Blendshape CSV** (MediaPipe Face Landmarker, one row per video frame): exactly one time column,
-  ``frame`` (0-based index, needs ``fps``) or ``timestamp_ms`` (MediaPipe's video-mode timestamp);
-  the 52 :data:`BLENDSHAPE_NAMES` (scores in [0, 1]); optionally all six :data:`HEAD_POSE_NAMES`
-  (LaScA's 58 facial features = 52 blendshapes + 6-DoF head pose). Columns in any order, no others.
-  A row whose feature cells are all empty is a frame without a detected face (``valid`` False).
+- **Blendshape CSV** (MediaPipe Face Landmarker, one row per video frame): exactly one
+  time column, ``frame`` (0-based index, needs ``fps``) or ``timestamp_ms`` (MediaPipe's
+  video-mode timestamp); the 52 :data:`BLENDSHAPE_NAMES` (scores in [0, 1]); optionally
+  all six :data:`HEAD_POSE_NAMES` (LaScA's 58 facial features = 52 blendshapes + 6-DoF
+  head pose). Columns in any order, no others. A row whose feature cells are all empty
+  is a frame without a detected face (``valid`` False).
 - **MFCC table**: a time column (``time`` in seconds, or ``frame`` with ``fps``) and
   ``mfcc_0 ... mfcc_{k-1}``.
-- **WAV**: uncompressed PCM, 8/16/24/32-bit, any channel count, read with the standard ``wave``.
+- **WAV**: uncompressed PCM, 8/16/24/32-bit, any channel count, read with the standard
+  ``wave``.
 """
 
 from __future__ import annotations
@@ -98,8 +102,9 @@ INVALID_VA = -5.0  # Aff-Wild2's marker of a frame without a valence/arousal ann
 
 @dataclass(frozen=True, eq=False)
 class VATrace:
-    """n annotation samples: times (n,) float64 s, increasing; valence, arousal (n,) float32 in [-1, 1]
-    (0 where invalid); valid (n,) bool; liking (n,) float32 or None (SEWA only)."""
+    """n annotation samples: times (n,) float64 s, increasing; valence, arousal (n,)
+    float32 in [-1, 1] (0 where invalid); valid (n,) bool; liking (n,) float32 or None
+    (SEWA only)."""
 
     times: np.ndarray
     valence: np.ndarray
@@ -111,8 +116,8 @@ class VATrace:
 
 @dataclass(frozen=True, eq=False)
 class FrameFeatures:
-    """n frames: times (n,) float64 s, increasing; features (n, d) float32 (0 where invalid);
-    valid (n,) bool; names: the d column names."""
+    """n frames: times (n,) float64 s, increasing; features (n, d) float32 (0 where
+    invalid); valid (n,) bool; names: the d column names."""
 
     times: np.ndarray
     features: np.ndarray
@@ -164,7 +169,8 @@ def _frame_table(
 def read_blendshapes_csv(
     path: str | os.PathLike[str], *, fps: float | None = None
 ) -> FrameFeatures:
-    """MediaPipe blendshapes per frame -> (n, 52), or (n, 58) with head pose, in :data:`BLENDSHAPE_NAMES` order."""
+    """MediaPipe blendshapes per frame -> (n, 52), or (n, 58) with head pose, in
+    :data:`BLENDSHAPE_NAMES` order."""
     path = Path(path)
     table = _table(path)
     header = table[0]
@@ -172,7 +178,8 @@ def read_blendshapes_csv(
     pose = [c for c in HEAD_POSE_NAMES if c in header]
     if pose and len(pose) != len(HEAD_POSE_NAMES):
         raise DataFormatError(
-            f"{path}: line 1: head pose needs all of {list(HEAD_POSE_NAMES)}, found {pose}"
+            f"{path}: line 1: head pose needs all of {list(HEAD_POSE_NAMES)}, found "
+            f"{pose}"
         )
     missing = [c for c in BLENDSHAPE_NAMES if c not in header]
     unknown = [
@@ -181,8 +188,10 @@ def read_blendshapes_csv(
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if missing or unknown or duplicated:
         raise DataFormatError(
-            f"{path}: line 1: missing blendshape columns {missing[:5]}, unknown columns "
-            f"{unknown[:5]}, duplicated {duplicated[:5]} (expected a time column, the 52 "
+            f"{path}: line 1: missing blendshape columns {missing[:5]}, unknown "
+            f"columns "
+            f"{unknown[:5]}, duplicated {duplicated[:5]} (expected a time column, the "
+            f"52 "
             "blendshapes and optionally the 6 head pose columns)"
         )
     return _frame_table(
@@ -193,27 +202,30 @@ def read_blendshapes_csv(
 def read_mfcc_csv(
     path: str | os.PathLike[str], *, fps: float | None = None
 ) -> FrameFeatures:
-    """An MFCC table: a time column (``time`` s or ``frame``) and ``mfcc_0 ... mfcc_{k-1}``."""
+    """An MFCC table: a time column (``time`` s or ``frame``) and ``mfcc_0 ...
+    mfcc_{k-1}``."""
     path = Path(path)
     table = _table(path)
     duplicated = sorted({c for c in table[0] if table[0].count(c) > 1})
-    if (
-        duplicated
-    ):  # a repeated time column would otherwise be read from its first copy silently
+    # a repeated time column would otherwise be read from its first copy silently
+    if duplicated:
         raise DataFormatError(
-            f"{path}: line 1: duplicated columns {duplicated[:5]} (expected one time column "
+            f"{path}: line 1: duplicated columns {duplicated[:5]} (expected one time "
+            f"column "
             "and mfcc_0, mfcc_1, ...)"
         )
     coeffs = [c for c in table[0] if c not in ("time", "frame")]
     if not coeffs or coeffs != [f"mfcc_{i}" for i in range(len(coeffs))]:
         raise DataFormatError(
-            f"{path}: line 1: feature columns are {coeffs[:5]}, expected mfcc_0, mfcc_1, ..."
+            f"{path}: line 1: feature columns are {coeffs[:5]}, expected mfcc_0, "
+            f"mfcc_1, ..."
         )
     return _frame_table(path, table, fps, ("time", "frame"), coeffs, ())
 
 
 def read_wav(path: str | os.PathLike[str]) -> Waveform:
-    """A PCM WAV file -> samples (n, channels) float32 in [-1, 1] and its sample rate."""
+    """A PCM WAV file -> samples (n, channels) float32 in [-1, 1] and its sample
+    rate."""
     path = Path(path)
     try:
         with wave.open(str(path), "rb") as w:
@@ -228,7 +240,8 @@ def read_wav(path: str | os.PathLike[str]) -> Waveform:
         raise DataFormatError(f"{path}: not a readable PCM WAV file ({exc})") from exc
     if width not in (1, 2, 3, 4) or channels < 1 or rate <= 0:
         raise DataFormatError(
-            f"{path}: header: sample width {width} B, {channels} channels, {rate} Hz unsupported"
+            f"{path}: header: sample width {width} B, {channels} channels, {rate} Hz "
+            f"unsupported"
         )
     if len(raw) != n * width * channels:
         raise DataFormatError(

@@ -1,9 +1,10 @@
-"""Low-level parsing of the Aff-Wild2 / SEWA text tables, shared by every reader of this package.
+"""Low-level parsing of the Aff-Wild2 / SEWA text tables, shared by every reader of this
+package.
 
-Reads a numeric CSV with plain comma splitting (exact line numbers in errors) into a header, a
-float64 value array (NaN for empty cells) and line numbers, and checks time columns (``time``,
-``frame`` with an fps, ``timestamp_ms``), value ranges and fps arguments, raising
-:class:`DataFormatError` that names the file and the line.
+Reads a numeric CSV with plain comma splitting (exact line numbers in errors) into a
+header, a float64 value array (NaN for empty cells) and line numbers, and checks time
+columns (``time``, ``frame`` with an fps, ``timestamp_ms``), value ranges and fps
+arguments, raising :class:`DataFormatError` that names the file and the line.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ def _lines(path: Path) -> list[str]:
 
 
 def _table(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A numeric CSV: (header, values (n, c) float64 with NaN for empty cells, line numbers (n,)).
+    """A numeric CSV: (header, values (n, c) float64 with NaN for empty cells, line
+    numbers (n,)).
 
-    Plain comma splitting (numbers are never quoted), so line numbers in errors are exact.
+    Plain comma splitting (numbers are never quoted), so line numbers in errors are
+    exact.
     """
     lines = _lines(path)
     header = [h.strip() for h in lines[0].split(",")]
@@ -69,7 +72,8 @@ def _table(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def _as_number(value: object) -> float:
-    """``value`` as a float (numpy scalars, 0-d arrays, fractions), NaN for text, bools and non-numbers."""
+    """``value`` as a float (numpy scalars, 0-d arrays, fractions), NaN for text, bools
+    and non-numbers."""
     if isinstance(value, bool | str | bytes):
         return math.nan
     try:
@@ -79,7 +83,8 @@ def _as_number(value: object) -> float:
 
 
 def _check_fps(path: Path, fps: object, why: str) -> float:
-    """fps as a float > 0: inf would put every frame at t=0, text would fail later with a bare TypeError."""
+    """fps as a float > 0: inf would put every frame at t=0, text would fail later with
+    a bare TypeError."""
     rate = _as_number(fps)
     if not (math.isfinite(rate) and rate > 0):
         raise ValueError(f"{path}: fps={fps!r}: expected a finite number > 0 ({why})")
@@ -99,7 +104,8 @@ def _times(
     fps: float | None,
     allowed: tuple[str, ...],
 ) -> tuple[np.ndarray, str]:
-    """The time column of a table, in seconds, checked finite and strictly increasing."""
+    """The time column of a table, in seconds, checked finite and strictly
+    increasing."""
     present = [c for c in allowed if c in header]
     if len(present) != 1:
         raise DataFormatError(
@@ -140,8 +146,8 @@ def _check_range(
     skip: np.ndarray | None = None,
     also: str = "",
 ) -> None:
-    """skip: (n,) rows, or (n, c) cells of ``values``, exempt from the range check; ``also``: what else
-    the message names as allowed (Aff-Wild2's -5)."""
+    """skip: (n,) rows, or (n, c) cells of ``values``, exempt from the range check;
+    ``also``: what else the message names as allowed (Aff-Wild2's -5)."""
     for col in cols:
         v = values[:, header.index(col)]
         bad = np.isnan(v) | (v < lo - 1e-6) | (v > hi + 1e-6)
@@ -151,6 +157,7 @@ def _check_range(
             i = int(np.argmax(bad))
             shown = "empty" if np.isnan(v[i]) else v[i]
             raise DataFormatError(
-                f"{path}: line {numbers[i]}: column {col!r} is {shown}, expected a value in "
+                f"{path}: line {numbers[i]}: column {col!r} is {shown}, expected a "
+                f"value in "
                 f"[{lo:g}, {hi:g}]{also}"
             )

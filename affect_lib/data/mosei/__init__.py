@@ -1,1 +1,2 @@
-"""CMU-MOSEI: the SDK's .csd (HDF5) reader and writer, alignment, labels, folds, MMSA pickles."""
+"""CMU-MOSEI: the SDK's .csd (HDF5) reader and writer, alignment, labels, folds, MMSA
+pickles."""

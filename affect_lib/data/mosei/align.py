@@ -1,15 +1,17 @@
-"""Interval alignment with the CMU-MultimodalSDK's semantics, vectorised (no per-row Python loops).
+"""Interval alignment with the CMU-MultimodalSDK's semantics, vectorised (no per-row
+Python loops).
 
-The SDK (``mmsdk/mmdatasdk/dataset/dataset.py``, ``align`` and ``__intersect_and_copy``) aligns a
-sequence to reference intervals like this, with ``eps = 1e-5``:
+The SDK (``mmsdk/mmdatasdk/dataset/dataset.py``, ``align`` and ``__intersect_and_copy``)
+aligns a sequence to reference intervals like this, with ``eps = 1e-5``:
 
 1. reference intervals shorter than ``eps`` are skipped (no entry for them);
-2. a subject row ``[s0, s1]`` overlaps a reference ``[r0, r1]`` when ``r1 - s0 > -eps`` and
-   ``s1 - r0 > -eps`` (subject rows sorted by start);
-3. overlapping rows are clipped to ``[max(s0, r0), min(s1, r1)]`` and pieces of length ``<= eps``
-   are dropped;
-4. optionally the pieces of one reference interval are collapsed into one row by their (unweighted)
-   mean; the entry is keyed ``<video_id>[<i>]`` with ``i`` the reference row.
+2. a subject row ``[s0, s1]`` overlaps a reference ``[r0, r1]`` when ``r1 - s0 > -eps``
+   and ``s1 - r0 > -eps`` (subject rows sorted by start);
+3. overlapping rows are clipped to ``[max(s0, r0), min(s1, r1)]`` and pieces of length
+   ``<= eps`` are dropped;
+4. optionally the pieces of one reference interval are collapsed into one row by their
+   (unweighted) mean; the entry is keyed ``<video_id>[<i>]`` with ``i`` the reference
+   row.
 
 :func:`overlap_pairs` computes every (reference, subject row) pair at once with two
 ``searchsorted`` calls, so cost is linear in the number of pairs.
@@ -43,8 +45,8 @@ def segment_key(video_id: str, index: int) -> str:
 class Overlaps:
     """k (reference, subject) pairs, grouped by reference then ordered by subject start.
 
-    ref (k,) int64 reference row; sub (k,) int64 subject row (index into the caller's array);
-    clipped (k, 2) float64 piece bounds.
+    ref (k,) int64 reference row; sub (k,) int64 subject row (index into the caller's
+    array); clipped (k, 2) float64 piece bounds.
     """
 
     ref: np.ndarray
@@ -59,10 +61,11 @@ class Overlaps:
 def overlap_pairs(
     ref: np.ndarray, sub: np.ndarray, *, eps: float = EPSILON
 ) -> Overlaps:
-    """All overlaps of subject intervals ``sub`` (n, 2) with reference intervals ``ref`` (m, 2).
+    """All overlaps of subject intervals ``sub`` (n, 2) with reference intervals ``ref``
+    (m, 2).
 
-    ``sub`` need not be sorted; pairs come back in subject start order (stable), as the SDK's.
-    Reference intervals shorter than ``eps`` get no pairs.
+    ``sub`` need not be sorted; pairs come back in subject start order (stable), as the
+    SDK's. Reference intervals shorter than ``eps`` get no pairs.
     """
     ref = np.asarray(ref, dtype=np.float64).reshape(-1, 2)
     sub = np.asarray(sub, dtype=np.float64).reshape(-1, 2)
@@ -71,17 +74,17 @@ def overlap_pairs(
         return empty
     order = np.argsort(sub[:, 0], kind="stable")
     s = sub[order]
-    # Candidates per reference: a contiguous run [lo, hi) of the start-sorted rows. Rows past hi start
-    # after r1 (+eps); rows before lo end before r0 (-eps) because even the running max of ends does.
+    # Candidates per reference: a contiguous run [lo, hi) of the start-sorted rows. Rows
+    # past hi start after r1 (+eps); rows before lo end before r0 (-eps) because even
+    # the running max of ends does.
     # 2*eps slack keeps the run a superset; the exact SDK test below decides.
     hi = np.searchsorted(s[:, 0], ref[:, 1] + 2 * eps, side="left")
     lo = np.searchsorted(
         np.maximum.accumulate(s[:, 1]), ref[:, 0] - 2 * eps, side="right"
     )
     lo = np.minimum(lo, hi)
-    lo[np.abs(ref[:, 1] - ref[:, 0]) < eps] = (
-        0  # skipped reference intervals: empty run
-    )
+    # skipped reference intervals: empty run
+    lo[np.abs(ref[:, 1] - ref[:, 0]) < eps] = 0
     hi[np.abs(ref[:, 1] - ref[:, 0]) < eps] = 0
     counts = hi - lo
     total = int(counts.sum())
@@ -102,9 +105,11 @@ def overlap_pairs(
 def collapse_mean(
     pairs: Overlaps, features: np.ndarray, n_ref: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Unweighted mean of each reference interval's pieces (the SDK's ``numpy.average`` collapse).
+    """Unweighted mean of each reference interval's pieces (the SDK's ``numpy.average``
+    collapse).
 
-    Returns (means (n_ref, d) float32, zero where a reference has no piece; has_piece (n_ref,) bool).
+    Returns (means (n_ref, d) float32, zero where a reference has no piece; has_piece
+    (n_ref,) bool).
     """
     d = features.shape[1]
     out = np.zeros((n_ref, d), dtype=np.float32)
@@ -112,9 +117,8 @@ def collapse_mean(
     if len(pairs.ref) == 0:
         return out, has
     groups, first = np.unique(pairs.ref, return_index=True)
-    sums = np.add.reduceat(
-        features[pairs.sub], first, axis=0
-    )  # float32, like the SDK's numpy.average
+    # float32, like the SDK's numpy.average
+    sums = np.add.reduceat(features[pairs.sub], first, axis=0)
     sizes = np.diff(np.append(first, len(pairs.ref)))
     out[groups] = (sums / sizes[:, None]).astype(np.float32)
     has[groups] = True
@@ -130,11 +134,13 @@ def align_to_reference(
     collapse: bool = False,
     eps: float = EPSILON,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """One video of the SDK's ``align``: entry ``<video_id>[i]`` -> (features, intervals) per reference row i.
+    """One video of the SDK's ``align``: entry ``<video_id>[i]`` -> (features,
+    intervals) per reference row i.
 
-    features (n, d), intervals (n, 2) of the subject; without ``collapse`` an entry holds its clipped
-    pieces (k_i, d) / (k_i, 2); with it one row: the mean, and ``[min start, max end]`` of the pieces.
-    References without any piece get no entry (the SDK then drops them in ``unify``).
+    features (n, d), intervals (n, 2) of the subject; without ``collapse`` an entry
+    holds its clipped pieces (k_i, d) / (k_i, 2); with it one row: the mean, and ``[min
+    start, max end]`` of the pieces. References without any piece get no entry (the SDK
+    then drops them in ``unify``).
     """
     ref_intervals = np.asarray(ref_intervals, dtype=np.float64).reshape(-1, 2)
     pairs = overlap_pairs(ref_intervals, intervals, eps=eps)
@@ -166,7 +172,8 @@ def align_to_reference(
 
 
 def pad_last(rows: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the last ``seq_len`` rows of (n, d), left-pad with zeros: ((seq_len, d), mask (seq_len,) bool).
+    """Keep the last ``seq_len`` rows of (n, d), left-pad with zeros: ((seq_len, d),
+    mask (seq_len,) bool).
 
     This is the SDK's ``get_tensors(direction=False)``.
     """

@@ -1,4 +1,5 @@
-"""CMU-MultimodalSDK computational sequences (``.csd``, HDF5): read and stream (writing: ``mosei_csd_writer``).
+"""CMU-MultimodalSDK computational sequences (``.csd``, HDF5): read and stream (writing:
+``mosei_csd_writer``).
 
 The layout is the SDK's (``mmsdk/mmdatasdk/computational_sequence/file_ops.py``)::
 
@@ -6,9 +7,10 @@ The layout is the SDK's (``mmsdk/mmdatasdk/computational_sequence/file_ops.py``)
     /<root>/data/<video_id>/intervals  float64 (n, 2)   start, end in seconds
     /<root>/metadata/<key>             shape (1,), variable-length string (JSON text)
 
-The root is the first top-level group; no HDF5 attributes are used. The SDK writes every metadata
-value as ``json.dumps(value)``; we decode a JSON string back to the string and keep any other
-value (a JSON list, an old file's plain text) as its raw text, so ``metadata`` is ``dict[str, str]``.
+The root is the first top-level group; no HDF5 attributes are used. The SDK writes every
+metadata value as ``json.dumps(value)``; we decode a JSON string back to the string and
+keep any other value (a JSON list, an old file's plain text) as its raw text, so
+``metadata`` is ``dict[str, str]``.
 
 Anything unreadable (corrupt or truncated file, missing group, wrong shape) raises one
 :class:`DataFormatError` naming the file and the key.
@@ -38,7 +40,8 @@ __all__ = ["ComputationalSequence", "CsdFile", "read_csd"]
 class ComputationalSequence:
     """A whole computational sequence in memory.
 
-    data: video id -> (features (n, d) float32, intervals (n, 2) float64); metadata: key -> text.
+    data: video id -> (features (n, d) float32, intervals (n, 2) float64); metadata: key
+    -> text.
     """
 
     root: str
@@ -47,7 +50,8 @@ class ComputationalSequence:
 
 
 class CsdFile:
-    """Stream a ``.csd`` file video by video (the whole file never needs to fit in memory).
+    """Stream a ``.csd`` file video by video (the whole file never needs to fit in
+    memory).
 
     >>> with CsdFile("CMU_MOSEI_COVAREP.csd") as f:          # doctest: +SKIP
     ...     for vid in f.video_ids:
@@ -108,9 +112,8 @@ class CsdFile:
 
     def _datasets(self, video_id: str):
         last = self._last  # one read: another thread may replace it meanwhile
-        if (
-            last is not None and last[0] == video_id
-        ):  # callers read one video several times
+        # callers read one video several times
+        if last is not None and last[0] == video_id:
             return last[1]
         entry = self._lookup(video_id)
         self._last = (video_id, entry)
@@ -119,8 +122,8 @@ class CsdFile:
     def _lookup(
         self, video_id: str
     ) -> tuple[str, object, object, tuple[int, ...], tuple[int, ...]]:
-        # h5py's low-level API: the high-level objects cost ~10x more per call, which adds up to seconds
-        # over CMU-MOSEI's thousands of videos
+        # h5py's low-level API: the high-level objects cost ~10x more per call, which
+        # adds up to seconds over CMU-MOSEI's thousands of videos
         h5py = _h5py()
         where = f"/{self.root}/data/{video_id}"
         with _guard(self.path, where):
@@ -170,7 +173,8 @@ class CsdFile:
     def read_features(
         self, video_id: str, start: int = 0, stop: int | None = None
     ) -> np.ndarray:
-        """Rows ``[start, stop)`` of the features, (k, d) float32 (may hold NaN/inf as stored)."""
+        """Rows ``[start, stop)`` of the features, (k, d) float32 (may hold NaN/inf as
+        stored)."""
         where, feats, _, shape, _ = self._datasets(video_id)
         start, stop, _ = slice(start, stop).indices(shape[0])
         with _guard(self.path, f"{where}/features"):
@@ -179,9 +183,9 @@ class CsdFile:
     def read_rows(self, video_id: str, rows: np.ndarray) -> np.ndarray:
         """Feature rows ``rows`` (sorted, unique) as (len(rows), d) float32.
 
-        Reads the one contiguous span from the first to the last row: skipping the gaps between
-        labelled segments saves nothing (the kernel's readahead fetches them anyway) and a multi-part
-        HDF5 selection costs more CPU than it saves.
+        Reads the one contiguous span from the first to the last row: skipping the gaps
+        between labelled segments saves nothing (the kernel's readahead fetches them
+        anyway) and a multi-part HDF5 selection costs more CPU than it saves.
         """
         rows = np.asarray(rows, dtype=np.int64)
         n = self._datasets(video_id)[3][0]
@@ -194,7 +198,8 @@ class CsdFile:
         ]
 
     def data_offset(self, video_id: str) -> int | None:
-        """Byte offset of the video's features in the file (None unless stored contiguously)."""
+        """Byte offset of the video's features in the file (None unless stored
+        contiguously)."""
         return self._datasets(video_id)[1].get_offset()
 
     def feature_dim(self, video_id: str) -> int:
@@ -207,7 +212,8 @@ class CsdFile:
 
 
 def read_csd(path: str | os.PathLike[str]) -> ComputationalSequence:
-    """Read a whole ``.csd`` file into memory (use :class:`CsdFile` to stream a large one)."""
+    """Read a whole ``.csd`` file into memory (use :class:`CsdFile` to stream a large
+    one)."""
     with CsdFile(path) as f:
         data = {vid: f.read(vid) for vid in f.video_ids}
         return ComputationalSequence(root=f.root, data=data, metadata=dict(f.metadata))

@@ -1,10 +1,12 @@
-"""Low-level HDF5 access for ``.csd`` files: lazy h5py, error guard, raw reads, the metadata strings.
+"""Low-level HDF5 access for ``.csd`` files: lazy h5py, error guard, raw reads, the
+metadata strings.
 
 Shared by the reader (:mod:`~affect_lib.data.mosei.csd`) and the writer
-(:mod:`~affect_lib.data.mosei.csd_writer`). h5py is imported on first use; any low-level failure
-while reading a key becomes a :class:`DataFormatError` naming the file and the key. Metadata
-strings are read from the file's bytes with a bounded heap reader (:mod:`~affect_lib.data.mosei.vlen`)
-and decoded as the SDK wrote them (``json.dumps(value)``).
+(:mod:`~affect_lib.data.mosei.csd_writer`). h5py is imported on first use; any low-level
+failure while reading a key becomes a :class:`DataFormatError` naming the file and the
+key. Metadata strings are read from the file's bytes with a bounded heap reader
+(:mod:`~affect_lib.data.mosei.vlen`) and decoded as the SDK wrote them
+(``json.dumps(value)``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from affect_lib.schema import DataFormatError
 
 @contextlib.contextmanager
 def _guard(path: Path, key: str) -> Iterator[None]:
-    """Turn any low-level failure (h5py, HDF5, decoding) while reading ``key`` into a DataFormatError."""
+    """Turn any low-level failure (h5py, HDF5, decoding) while reading ``key`` into a
+    DataFormatError."""
     try:
         yield
     except DataFormatError:
@@ -58,7 +61,8 @@ def _open(parent, name: str):
 
 
 def _read_rows(dsid, start: int, stop: int, ncols: int, dtype: type) -> np.ndarray:
-    """Rows [start, stop) of a 2-D dataset, converted by HDF5 to ``dtype`` while reading."""
+    """Rows [start, stop) of a 2-D dataset, converted by HDF5 to ``dtype`` while
+    reading."""
     h5s = _h5py().h5s
     out = np.empty((stop - start, ncols), dtype)
     if out.size:
@@ -80,7 +84,8 @@ def _decode_metadata(raw: object) -> str:
 
 
 def _read_metadata(path: Path, fh, root_name: str, root) -> dict[str, str]:
-    """key -> text of every dataset under ``/<root>/metadata`` (``fh``: the open h5py.File)."""
+    """key -> text of every dataset under ``/<root>/metadata`` (``fh``: the open
+    h5py.File)."""
     h5py = _h5py()
     with _guard(path, f"/{root_name}/metadata"):
         meta = root["metadata"]
@@ -100,15 +105,15 @@ def _read_metadata(path: Path, fh, root_name: str, root) -> dict[str, str]:
                     )
                 tid, offset = ds.id.get_type(), ds.id.get_offset()
                 if not isinstance(tid, h5py.h5t.TypeStringID) or offset is None:
-                    # never hand HDF5 a conversion it was not built for: corrupt types can crash it
+                    # never hand HDF5 a conversion it was not built for: corrupt types
+                    # can crash it
                     raise DataFormatError(
                         f"{path}: {where}: expected a string stored contiguously "
                         f"(the SDK's layout), found {type(tid).__name__}"
                     )
                 try:
-                    if (
-                        tid.is_variable_str()
-                    ):  # our bounded heap reader: HDF5 can hang on a corrupt heap
+                    # our bounded heap reader: HDF5 can hang on a corrupt heap
+                    if tid.is_variable_str():
                         value = read_vlen_string(
                             raw,
                             offset,

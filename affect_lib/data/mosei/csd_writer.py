@@ -1,8 +1,10 @@
-"""Write CMU-MultimodalSDK computational sequences (``.csd``) in the SDK's layout, atomically.
+"""Write CMU-MultimodalSDK computational sequences (``.csd``) in the SDK's layout,
+atomically.
 
-Same layout as :mod:`affect_lib.data.mosei.csd` reads: ``/<root>/data/<video_id>/{features,intervals}``
-and ``/<root>/metadata/<key>`` as shape-(1,) variable-length strings holding ``json.dumps(value)``
-(the SDK's ``write_CSD``). Used by the test fixtures, the benchmark and to cache aligned data.
+Same layout as :mod:`affect_lib.data.mosei.csd` reads:
+``/<root>/data/<video_id>/{features,intervals}`` and ``/<root>/metadata/<key>`` as
+shape-(1,) variable-length strings holding ``json.dumps(value)`` (the SDK's
+``write_CSD``). Used by the test fixtures, the benchmark and to cache aligned data.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ def _check_name(name: str, what: str) -> None:
 
 
 class CsdWriter:
-    """Write a ``.csd`` video by video, atomically: the target appears only when the writer closes cleanly.
+    """Write a ``.csd`` video by video, atomically: the target appears only when the
+    writer closes cleanly.
 
-    >>> with CsdWriter(path, root="COVAREP", metadata={"root name": "COVAREP"}) as w:  # doctest: +SKIP
+    >>> meta = {"root name": "COVAREP"}
+    >>> with CsdWriter(path, root="COVAREP", metadata=meta) as w:  # doctest: +SKIP
     ...     w.add("video1", features, intervals)
     """
 
@@ -52,9 +56,8 @@ class CsdWriter:
             vlen = _h5py().special_dtype(vlen=str)
             for key, value in metadata.items():
                 ds = meta.create_dataset(key, (1,), dtype=vlen)
-                ds[0] = json.dumps(
-                    str(value)
-                )  # the SDK's encoding (json.dumps of the value)
+                # the SDK's encoding (json.dumps of the value)
+                ds[0] = json.dumps(str(value))
         except BaseException:
             self._abort()
             raise
@@ -62,8 +65,9 @@ class CsdWriter:
     def add(self, video_id: str, features: np.ndarray, intervals: np.ndarray) -> None:
         """Add one video: features (n, d), intervals (n, 2) finite with end >= start.
 
-        Checked before anything is written, as :func:`~affect_lib.data.mosei.csd.read_csd` will check
-        them: features may hold NaN/inf (the reader keeps them; alignment's ``nonfinite`` policy decides).
+        Checked before anything is written, as
+        :func:`~affect_lib.data.mosei.csd.read_csd` will check them: features may hold
+        NaN/inf (the reader keeps them; alignment's ``nonfinite`` policy decides).
         """
         _check_name(video_id, "video id")
         where = f"{self._path}: video {video_id!r}"
@@ -115,7 +119,8 @@ def write_csd(
     data: Mapping[str, tuple[np.ndarray, np.ndarray]],
     metadata: Mapping[str, str],
 ) -> None:
-    """Write ``data`` (video id -> (features (n, d), intervals (n, 2))) in the SDK layout, atomically."""
+    """Write ``data`` (video id -> (features (n, d), intervals (n, 2))) in the SDK
+    layout, atomically."""
     with CsdWriter(path, root=root, metadata=metadata) as writer:
         for vid, (features, intervals) in data.items():
             writer.add(vid, features, intervals)

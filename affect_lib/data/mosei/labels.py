@@ -1,13 +1,15 @@
 """CMU-MOSEI labels (``CMU_MOSEI_Labels.csd``) and the standard train/valid/test folds.
 
-Label row per segment: ``[sentiment, happy, sad, anger, surprise, disgust, fear]``; sentiment in
-[-3, 3], emotion intensities in [0, 3] (averages of three annotators). The emotion columns are in
-the order of :data:`affect_lib.data.corpus.EMOTIONS` (a public implementation swaps fear and
-surprise: ``tests/data/mosei/test_dataset.py`` pins the order).
+Label row per segment: ``[sentiment, happy, sad, anger, surprise, disgust, fear]``;
+sentiment in [-3, 3], emotion intensities in [0, 3] (averages of three annotators). The
+emotion columns are in the order of :data:`affect_lib.data.corpus.EMOTIONS` (a public
+implementation swaps fear and surprise: ``tests/data/mosei/test_dataset.py`` pins the
+order).
 
-Dominant emotion (the single-label view, ``label``): the emotion with the highest intensity. Ties
-go to the first of them in the CMU-MOSEI order (``numpy.argmax``; ``ties="drop"`` drops tied
-segments instead). A segment with no emotion present (all six are 0) has no dominant emotion.
+Dominant emotion (the single-label view, ``label``): the emotion with the highest
+intensity. Ties go to the first of them in the CMU-MOSEI order (``numpy.argmax``;
+``ties="drop"`` drops tied segments instead). A segment with no emotion present (all six
+are 0) has no dominant emotion.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ __all__ = [
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 _FOLD_KEYS = {"train": "train", "valid": "val", "val": "val", "test": "test"}
+# descriptive keys of the shipped folds file, ignored
 _FOLD_INFO_KEYS = (
     "source",
     "licence",
     "counts",
-)  # descriptive keys of the shipped folds file, ignored
+)
 _TOL = 1e-4  # float32 storage of annotator averages (multiples of 1/3)
 
 
@@ -58,7 +61,8 @@ class MoseiLabels:
 
 
 def read_mosei_labels(path: str | os.PathLike[str]) -> dict[str, MoseiLabels]:
-    """Read and range-check ``CMU_MOSEI_Labels.csd`` (root ``All Labels``): video id -> labels."""
+    """Read and range-check ``CMU_MOSEI_Labels.csd`` (root ``All Labels``): video id ->
+    labels."""
     out = {}
     with CsdFile(path) as f:
         for vid in f.video_ids:
@@ -76,7 +80,8 @@ def read_mosei_labels(path: str | os.PathLike[str]) -> dict[str, MoseiLabels]:
                 row, col = (int(i) for i in np.argwhere(bad)[0])
                 name = ("sentiment",) + EMOTIONS
                 raise DataFormatError(
-                    f"{where}: row {row}, column {col} ({name[col]}) is {float(feats[row, col])}, "
+                    f"{where}: row {row}, column {col} ({name[col]}) is "
+                    f"{float(feats[row, col])}, "
                     f"expected a value in [{lo[col]:g}, {hi[col]:g}]"
                 )
             feats = np.clip(feats, lo, hi).astype(np.float32)
@@ -89,7 +94,8 @@ def read_mosei_labels(path: str | os.PathLike[str]) -> dict[str, MoseiLabels]:
 
 
 def dominant_emotion(emotions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(label (n,) int64 argmax, first on ties; present (n,) bool any emotion > 0; tied (n,) bool)."""
+    """(label (n,) int64 argmax, first on ties; present (n,) bool any emotion > 0; tied
+    (n,) bool)."""
     top = emotions.max(axis=1, initial=0.0)
     present = top > 0
     tied = (emotions >= top[:, None] - 1e-6).sum(axis=1) > 1
@@ -97,7 +103,8 @@ def dominant_emotion(emotions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def standard_folds() -> dict[str, tuple[str, ...]]:
-    """CMU-MOSEI's standard folds (2,249 / 300 / 678 videos), shipped from the CMU-MultimodalSDK."""
+    """CMU-MOSEI's standard folds (2,249 / 300 / 678 videos), shipped from the
+    CMU-MultimodalSDK."""
     text = (
         resources.files("affect_lib.data.mosei")
         .joinpath("cmu_mosei_folds.json")
@@ -107,10 +114,12 @@ def standard_folds() -> dict[str, tuple[str, ...]]:
 
 
 def read_folds(path: str | os.PathLike[str]) -> dict[str, tuple[str, ...]]:
-    """A folds JSON: ``{"train": [...], "valid" or "val": [...], "test": [...]}`` lists of video ids.
+    """A folds JSON: ``{"train": [...], "valid" or "val": [...], "test": [...]}`` lists
+    of video ids.
 
-    The shipped file's descriptive keys ``source``, ``licence``, ``counts`` are allowed (ignored); any
-    other key is an error (a misspelt split would otherwise be dropped silently).
+    The shipped file's descriptive keys ``source``, ``licence``, ``counts`` are allowed
+    (ignored); any other key is an error (a misspelt split would otherwise be dropped
+    silently).
     """
     path = Path(path)
     try:
@@ -141,7 +150,8 @@ def _parse_folds(payload: object, where: str) -> dict[str, tuple[str, ...]]:
                 or not all(isinstance(v, str) for v in ids)
             ):
                 raise DataFormatError(
-                    f"{where}: key {key!r}: expected one list of video id strings per split"
+                    f"{where}: key {key!r}: expected one list of video id strings per "
+                    f"split"
                 )
             folds[split] = tuple(ids)
     missing = [s for s in SPLITS if s not in folds]
@@ -163,7 +173,8 @@ def _parse_folds(payload: object, where: str) -> dict[str, tuple[str, ...]]:
 def resolve_folds(
     folds: Mapping[str, Sequence[str]] | str | os.PathLike[str] | None,
 ) -> dict[str, tuple[str, ...]]:
-    """None -> the standard folds; a path -> :func:`read_folds`; a mapping -> checked as a folds JSON."""
+    """None -> the standard folds; a path -> :func:`read_folds`; a mapping -> checked as
+    a folds JSON."""
     if folds is None:
         return standard_folds()
     if isinstance(folds, str | os.PathLike):

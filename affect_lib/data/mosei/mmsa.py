@@ -1,25 +1,27 @@
-"""MMSA's CMU-MOSEI pickles (``aligned_50.pkl``, ``unaligned_50.pkl``), opt-in and checksummed.
+"""MMSA's CMU-MOSEI pickles (``aligned_50.pkl``, ``unaligned_50.pkl``), opt-in and
+checksummed.
 
-A pickle runs code when it is loaded, so :func:`load_mmsa` opens one only when the caller passes
-``trust_pickle=True`` **and** the file's SHA-256 equals the expected checksum (``sha256=`` or
-:data:`~affect_lib.data.mosei.mmsa_pickle.KNOWN_MMSA_SHA256`); see
-:mod:`~affect_lib.data.mosei.mmsa_pickle`.
+A pickle runs code when it is loaded, so :func:`load_mmsa` opens one only when the
+caller passes ``trust_pickle=True`` **and** the file's SHA-256 equals the expected
+checksum (``sha256=`` or :data:`~affect_lib.data.mosei.mmsa_pickle.KNOWN_MMSA_SHA256`);
+see :mod:`~affect_lib.data.mosei.mmsa_pickle`.
 
-Layout: ``{"train"|"valid"|"test": {"id": ["video$_$clip", ...], "text": (N, T, 768) BERT features,
-"text_bert": (N, 3, T) ids/mask/segments, "audio": (N, Ta, 74), "vision": (N, Tv, 35),
-"audio_lengths", "vision_lengths": (N,), "regression_labels": (N,) sentiment in [-3, 3], ...}}``,
-right-padded. ``aligned_50`` has Ta = Tv = T = 50 (word-aligned).
+Layout: ``{"train"|"valid"|"test": {"id": ["video$_$clip", ...], "text": (N, T, 768)
+BERT features, "text_bert": (N, 3, T) ids/mask/segments, "audio": (N, Ta, 74), "vision":
+(N, Tv, 35), "audio_lengths", "vision_lengths": (N,), "regression_labels": (N,)
+sentiment in [-3, 3], ...}}``, right-padded. ``aligned_50`` has Ta = Tv = T = 50
+(word-aligned).
 
 What we return (same contract as :func:`affect_lib.data.mosei.dataset.load_mosei`):
 
-- steps are left-padded (valid steps moved to the end); the valid text steps come from the BERT
-  attention mask ``text_bert[:, 1]`` (else the non-zero rows of ``text``);
-- ``unaligned_50`` has no timestamps: each modality's valid frames are mean-pooled into as many
-  equal bins as there are text steps (an approximation, stated in the result);
+- steps are left-padded (valid steps moved to the end); the valid text steps come from
+  the BERT attention mask ``text_bert[:, 1]`` (else the non-zero rows of ``text``);
+- ``unaligned_50`` has no timestamps: each modality's valid frames are mean-pooled into
+  as many equal bins as there are text steps (an approximation, stated in the result);
 - ``audio == -inf`` (and any other non-finite value) becomes 0, as MMSA does;
-- **sentiment only**: MMSA has no emotion labels. ``emotions`` are all 0 and ``label`` all 0 (a
-  placeholder, never a class); the sentiment is in :attr:`MmsaSplits.sentiment`. Asking for
-  ``labels="emotion"`` raises.
+- **sentiment only**: MMSA has no emotion labels. ``emotions`` are all 0 and ``label``
+  all 0 (a placeholder, never a class); the sentiment is in
+  :attr:`MmsaSplits.sentiment`. Asking for ``labels="emotion"`` raises.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ _SPLITS = {"train": "train", "valid": "val", "test": "test"}
 
 @dataclass(frozen=True, eq=False)
 class MmsaSplits:
-    """corpora per split ``train``/``val``/``test``; sentiment (N,) float32 in [-3, 3] per split."""
+    """corpora per split ``train``/``val``/``test``; sentiment (N,) float32 in [-3, 3]
+    per split."""
 
     corpora: dict[str, MultimodalCorpus]
     sentiment: dict[str, np.ndarray]
@@ -66,7 +69,8 @@ def _lengths(part: dict, key: str, where: str, n: int) -> np.ndarray:
     raw = _array(part, key, where, 1)
     if len(raw) != n or raw.dtype.kind not in "iuf":
         raise DataFormatError(
-            f"{where}[{key!r}]: shape {raw.shape} dtype {raw.dtype}, expected ({n},) numbers"
+            f"{where}[{key!r}]: shape {raw.shape} dtype {raw.dtype}, expected ({n},) "
+            f"numbers"
         )
     bad = (
         (~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)))
@@ -82,7 +86,8 @@ def _lengths(part: dict, key: str, where: str, n: int) -> np.ndarray:
 
 
 def _left_pad(x: np.ndarray, lengths: np.ndarray, T: int) -> np.ndarray:
-    """Right-padded (N, Tx, d) with lengths (N,) -> left-padded (N, T, d) of the last min(L, T) steps."""
+    """Right-padded (N, Tx, d) with lengths (N,) -> left-padded (N, T, d) of the last
+    min(L, T) steps."""
     n, tx = x.shape[:2]
     out = np.zeros((n, T, x.shape[2]), np.float32)
     t = np.arange(T)
@@ -95,9 +100,11 @@ def _left_pad(x: np.ndarray, lengths: np.ndarray, T: int) -> np.ndarray:
 def _pool(
     x: np.ndarray, lengths: np.ndarray, bins: np.ndarray, chunk: int = 256
 ) -> np.ndarray:
-    """Mean-pool the first lengths[i] frames of (N, Tx, d) into bins[i] equal bins (right-padded to max).
+    """Mean-pool the first lengths[i] frames of (N, Tx, d) into bins[i] equal bins
+    (right-padded to max).
 
-    Bin b of sample i holds frames [ceil(b L / B), ceil((b + 1) L / B)); a bin without frames is 0.
+    Bin b of sample i holds frames [ceil(b L / B), ceil((b + 1) L / B)); a bin without
+    frames is 0.
     """
     n, tx, d = x.shape
     width = max(int(bins.max(initial=0)), 1)
@@ -128,7 +135,8 @@ def load_mmsa(
     seq_len: int | None = None,
     labels: Literal["sentiment", "emotion"] = "sentiment",
 ) -> MmsaSplits:
-    """Load an MMSA pickle (opt-in, checksummed) into left-padded corpora; T = ``seq_len`` or the file's.
+    """Load an MMSA pickle (opt-in, checksummed) into left-padded corpora; T =
+    ``seq_len`` or the file's.
 
     ``seq_len``: an integer >= 1, or None/0 for the file's own T.
     """
@@ -139,12 +147,15 @@ def load_mmsa(
         or seq_len < 0
     ):
         raise ValueError(
-            f"seq_len={seq_len!r}: expected an integer >= 1, or None (or 0) for the file's length"
+            f"seq_len={seq_len!r}: expected an integer >= 1, or None (or 0) for the "
+            f"file's length"
         )
     if labels != "sentiment":
         raise ValueError(
-            f"labels={labels!r}: MMSA pickles carry sentiment only (no emotion labels); "
-            "use the CMU-MultimodalSDK .csd files (affect_lib.data.mosei.dataset) for emotions"
+            f"labels={labels!r}: MMSA pickles carry sentiment only (no emotion "
+            f"labels); "
+            "use the CMU-MultimodalSDK .csd files (affect_lib.data.mosei.dataset) for "
+            "emotions"
         )
     payload, digest = _verified_load(path, trust_pickle, sha256)
     if not isinstance(payload, dict) or set(_SPLITS) - set(payload):
@@ -152,7 +163,8 @@ def load_mmsa(
     for key in _SPLITS:  # before anything reads a split
         if not isinstance(payload[key], dict):
             raise DataFormatError(
-                f"{path}: [{key!r}]: expected a dict of arrays, found {type(payload[key]).__name__}"
+                f"{path}: [{key!r}]: expected a dict of arrays, found "
+                f"{type(payload[key]).__name__}"
             )
     videos = sorted(
         {
@@ -180,7 +192,8 @@ def load_mmsa(
         if bad.any():
             row = int(np.argmax(bad))
             raise DataFormatError(
-                f"{where}['regression_labels']: row {row} ({ids[row]}) is {float(y[row])}, "
+                f"{where}['regression_labels']: row {row} ({ids[row]}) is "
+                f"{float(y[row])}, "
                 "expected a sentiment in [-3, 3]"
             )
         if "text_bert" in part:
@@ -200,12 +213,12 @@ def load_mmsa(
             raise DataFormatError(
                 f"{where}: text mask is not right-padded (valid steps must come first)"
             )
-        if (
-            t_len.max(initial=0) > text.shape[1]
-        ):  # the BERT mask covers more steps than text holds
+        # the BERT mask covers more steps than text holds
+        if t_len.max(initial=0) > text.shape[1]:
             row = int(np.argmax(t_len))
             raise DataFormatError(
-                f"{where}['text_bert']: row {row} ({ids[row]}) has {int(t_len[row])} valid steps "
+                f"{where}['text_bert']: row {row} ({ids[row]}) has {int(t_len[row])} "
+                f"valid steps "
                 f"but 'text' has {text.shape[1]} (shape {text.shape})"
             )
         for x in (text, audio, vision):

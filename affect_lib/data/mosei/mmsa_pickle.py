@@ -1,9 +1,11 @@
-"""Opening an MMSA pickle safely: opt-in, checksummed, and unpickling numpy arrays and builtins only.
+"""Opening an MMSA pickle safely: opt-in, checksummed, and unpickling numpy arrays and
+builtins only.
 
 A pickle runs code when it is loaded, so a file is opened only when the caller passes
-``trust_pickle=True`` **and** the file's SHA-256 equals the expected checksum: ``sha256=`` or, when
-omitted, the entry for the file name in :data:`KNOWN_MMSA_SHA256`. The hash is computed on the same
-open file that is then unpickled, and unpickling only accepts the globals in ``_ALLOWED_GLOBALS``.
+``trust_pickle=True`` **and** the file's SHA-256 equals the expected checksum:
+``sha256=`` or, when omitted, the entry for the file name in :data:`KNOWN_MMSA_SHA256`.
+The hash is computed on the same open file that is then unpickled, and unpickling only
+accepts the globals in ``_ALLOWED_GLOBALS``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from affect_lib.schema import DataFormatError
 
 __all__ = ["KNOWN_MMSA_SHA256", "UntrustedPickleError"]
 
-# SHA-256 of the released MMSA files, by file name. We have not been able to verify the released
-# files' checksums offline, so this is empty on purpose: pass ``sha256=`` (the hash of the copy you
-# obtained, checked against its source) until verified values are added here.
+# SHA-256 of the released MMSA files, by file name. We have not been able to verify the
+# released files' checksums offline, so this is empty on purpose: pass ``sha256=`` (the
+# hash of the copy you obtained, checked against its source) until verified values are
+# added here.
 KNOWN_MMSA_SHA256: dict[str, str] = {}
 
 _ALLOWED_GLOBALS = {
@@ -41,7 +44,8 @@ _ALLOWED_GLOBALS = {
 
 
 class UntrustedPickleError(PermissionError):
-    """A pickle was not opened: no opt-in, no expected checksum, or a checksum mismatch."""
+    """A pickle was not opened: no opt-in, no expected checksum, or a checksum
+    mismatch."""
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):

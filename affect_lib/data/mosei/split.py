@@ -1,9 +1,11 @@
-"""One split of aligned CMU-MOSEI: its videos streamed in file order into preallocated arrays.
+"""One split of aligned CMU-MOSEI: its videos streamed in file order into preallocated
+arrays.
 
-The per-split half of :func:`affect_lib.data.mosei.dataset.align_mosei` (the per-video half is
-:mod:`~affect_lib.data.mosei.video`). Each video writes into its own block of label rows (video id
-order), videos are read in the order their rows lie in the audio file (sequential I/O), and the
-kept rows are compacted in place at the end, so peak memory is the output arrays plus a few videos.
+The per-split half of :func:`affect_lib.data.mosei.dataset.align_mosei` (the per-video
+half is :mod:`~affect_lib.data.mosei.video`). Each video writes into its own block of
+label rows (video id order), videos are read in the order their rows lie in the audio
+file (sequential I/O), and the kept rows are compacted in place at the end, so peak
+memory is the output arrays plus a few videos.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ __all__ = ["align_split", "new_stats", "split_corpus"]
 
 
 def new_stats() -> dict[str, int]:
-    """The counters :func:`align_split` adds to, all 0 (the ``stats`` of ``MoseiSplits``)."""
+    """The counters :func:`align_split` adds to, all 0 (the ``stats`` of
+    ``MoseiSplits``)."""
     return dict.fromkeys(
         (
             "videos",
@@ -39,18 +42,19 @@ def new_stats() -> dict[str, int]:
 
 
 def _file_position(f: CsdFile, vid: str) -> tuple[bool, int]:
-    """Sort key: where the video's rows lie in the file (reading in file order is sequential I/O)."""
+    """Sort key: where the video's rows lie in the file (reading in file order is
+    sequential I/O)."""
     offset = f.data_offset(vid) if vid in f else None
     return (offset is None, offset or 0)
 
 
 def _compact(arr: np.ndarray, rows: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """``arr[rows]`` for increasing rows (rows[i] >= i), moved in place chunk by chunk: no full copy."""
+    """``arr[rows]`` for increasing rows (rows[i] >= i), moved in place chunk by chunk:
+    no full copy."""
     for i in range(0, len(rows), chunk):
         src = rows[i : i + chunk]
-        arr[i : i + len(src)] = arr[
-            src
-        ]  # sources of later chunks lie past this chunk's destinations
+        # sources of later chunks lie past this chunk's destinations
+        arr[i : i + len(src)] = arr[src]
     return arr[: len(rows)]
 
 
@@ -64,11 +68,13 @@ def align_split(
     speaker_of: dict[str, int],
     stats: dict[str, int],
 ) -> dict:
-    """Arrays of one split (``vids`` sorted): text/audio/video, mask, label, emotions, sentiment,
-    has_emotion, intervals, speaker, ``mmask`` per modality and segment ``ids``; counts into ``stats``."""
+    """Arrays of one split (``vids`` sorted): text/audio/video, mask, label, emotions,
+    sentiment, has_emotion, intervals, speaker, ``mmask`` per modality and segment
+    ``ids``; counts into ``stats``."""
     seq_len = opts["seq_len"]
     n_max = sum(len(label_data[v].intervals) for v in vids)
-    # np.zeros pages are untouched (not resident) until written: dropped slots cost nothing
+    # np.zeros pages are untouched (not resident) until written: dropped slots cost
+    # nothing
     out = {m: np.zeros((n_max, seq_len, dims[m]), np.float32) for m in MODALITIES}
     out |= {
         "mask": np.zeros((n_max, seq_len), bool),
@@ -80,12 +86,12 @@ def align_split(
         "speaker": np.zeros(n_max, np.int64),
         "mmask": {m: np.zeros((n_max, seq_len), bool) for m in MODALITIES},
     }
-    # each video writes into a block of its label rows (ids order); blocks are compacted at the end
+    # each video writes into a block of its label rows (ids order); blocks are compacted
+    # at the end
     sizes = [len(label_data[v].intervals) for v in vids]
     base = dict(zip(vids, (np.cumsum(sizes) - sizes).tolist(), strict=True))
-    order = sorted(
-        vids, key=lambda v: _file_position(files["audio"], v)
-    )  # sequential reads
+    # sequential reads
+    order = sorted(vids, key=lambda v: _file_position(files["audio"], v))
     kept: dict[str, np.ndarray] = {}
     for vid, v in zip(
         order,
@@ -108,7 +114,8 @@ def align_split(
 
 
 def split_corpus(r: dict) -> MultimodalCorpus:
-    """The corpus of one split's arrays; real data have no causal ground truth (driver, window -1)."""
+    """The corpus of one split's arrays; real data have no causal ground truth (driver,
+    window -1)."""
     return MultimodalCorpus(
         text=r["text"],
         audio=r["audio"],

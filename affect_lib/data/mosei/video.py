@@ -1,9 +1,11 @@
-"""One CMU-MOSEI video aligned to its labelled segments (the per-video half of :mod:`affect_lib.data.mosei.dataset`).
+"""One CMU-MOSEI video aligned to its labelled segments (the per-video half of
+:mod:`affect_lib.data.mosei.dataset`).
 
-:func:`align_video` reads a video's rows from the ``.csd`` files and computes where each word step
-lands in the output; :func:`place` writes that into the split's arrays. Videos are independent, so
-:func:`aligned_in_order` runs them on threads (numpy releases the GIL while one thread reads) and yields them
-in order: the result does not depend on the number of threads.
+:func:`align_video` reads a video's rows from the ``.csd`` files and computes where each
+word step lands in the output; :func:`place` writes that into the split's arrays. Videos
+are independent, so :func:`aligned_in_order` runs them on threads (numpy releases the
+GIL while one thread reads) and yields them in order: the result does not depend on the
+number of threads.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ def _clean(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Apply the non-finite policy to the file rows ``rows`` read as ``feats`` (k, d).
 
-    Returns (features, dropped (k,) bool): values zeroed in place for "zero", rows flagged for "drop".
+    Returns (features, dropped (k,) bool): values zeroed in place for "zero", rows
+    flagged for "drop".
     """
     dropped = np.zeros(len(feats), bool)
-    if np.isfinite(
-        feats.sum()
-    ):  # fast path: a NaN or inf anywhere makes the sum non-finite
+    # fast path: a NaN or inf anywhere makes the sum non-finite
+    if np.isfinite(feats.sum()):
         return feats, dropped
     bad = ~np.isfinite(feats)
     if not bad.any():  # the sum overflowed, the values are fine
@@ -48,7 +50,8 @@ def _clean(
         i, col = (int(j) for j in np.argwhere(bad)[0])
         raise DataFormatError(
             f"{f.path}: /{f.root}/data/{vid}/features: row {rows[i]}, column {col} is "
-            f"{float(feats[i, col])}, expected a finite value (or pass nonfinite='zero'/'drop')"
+            f"{float(feats[i, col])}, expected a finite value (or pass "
+            f"nonfinite='zero'/'drop')"
         )
     stats[f"nonfinite_values_{modality}"] += int(bad.sum())
     if policy == "zero":
@@ -76,7 +79,8 @@ def _modality_steps(
     stats: dict[str, int],
     modality: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of ``modality``'s rows over each word step: ((S, d) float32, has rows (S,) bool).
+    """Mean of ``modality``'s rows over each word step: ((S, d) float32, has rows (S,)
+    bool).
 
     Only the span of rows that overlap a step is read from the file.
     """
@@ -87,10 +91,11 @@ def _modality_steps(
     pairs = overlap_pairs(steps, f.read_intervals(vid))
     if len(pairs.sub) == 0:
         return np.zeros((len(steps), dim), np.float32), np.zeros(len(steps), bool)
+    # one contiguous read, used in place
     lo, hi = (
         int(pairs.sub.min()),
         int(pairs.sub.max()) + 1,
-    )  # one contiguous read, used in place
+    )
     feats, dropped = _clean(
         f, vid, f.read_features(vid, lo, hi), np.arange(lo, hi), policy, stats, modality
     )
@@ -102,20 +107,21 @@ def _modality_steps(
 
 
 def _word_steps(ivals: np.ndarray, usable: np.ndarray, segments: np.ndarray):
-    """Word steps inside labelled segments: (file rows of the steps (S,) in time order, segment pairs, step of
-    each pair). Zero-length words are skipped, as the SDK skips zero-length references."""
+    """Word steps inside labelled segments: (file rows of the steps (S,) in time order,
+    segment pairs, step of each pair). Zero-length words are skipped, as the SDK skips
+    zero-length references."""
     order = np.flatnonzero(usable)[np.argsort(ivals[usable, 0], kind="stable")]
     pairs = overlap_pairs(segments, ivals[order])
-    used, sub = np.unique(
-        pairs.sub, return_inverse=True
-    )  # only words inside a segment become steps
+    # only words inside a segment become steps
+    used, sub = np.unique(pairs.sub, return_inverse=True)
     return order[used], pairs, sub
 
 
 @dataclass(frozen=True, eq=False)
 class VideoAlignment:
-    """One video aligned: kept segment rows ``ok`` (n_seg,), and per placed step its segment ``seg``,
-    word step ``step`` and output time ``t`` (k,); per modality the step features (S, d) and validity (S,)."""
+    """One video aligned: kept segment rows ``ok`` (n_seg,), and per placed step its
+    segment ``seg``, word step ``step`` and output time ``t`` (k,); per modality the
+    step features (S, d) and validity (S,)."""
 
     ok: np.ndarray
     seg: np.ndarray
@@ -135,7 +141,8 @@ def align_video(
     dims: dict[str, int],
     opts: dict,
 ) -> VideoAlignment:
-    """Read and align one video (thread-safe: touches nothing shared but the read-only files)."""
+    """Read and align one video (thread-safe: touches nothing shared but the read-only
+    files)."""
     n_seg, T = len(lab.intervals), opts["seq_len"]
     stats: dict[str, int] = defaultdict(int, segments=n_seg)
     text = files["text"]
@@ -195,15 +202,15 @@ def align_video(
         t = np.full(len(seg), T - 1)
     else:
         pos = np.flatnonzero(sel) - (np.cumsum(counts) - counts)[seg]
-        t = (
-            T - counts[seg] + pos
-        )  # the last T steps end at T-1; earlier ones fall below 0
+        # the last T steps end at T-1; earlier ones fall below 0
+        t = T - counts[seg] + pos
         seg, step, t = seg[t >= 0], step[t >= 0], t[t >= 0]
     return VideoAlignment(ok, seg, step, t, feats, has, present, label, stats)
 
 
 def place(v: VideoAlignment, lab: MoseiLabels, out: dict, base: int, opts: dict) -> int:
-    """Write a video's kept segments at rows ``base...`` of ``out``; returns how many."""
+    """Write a video's kept segments at rows ``base...`` of ``out``; returns how
+    many."""
     k, T, n_seg = int(v.ok.sum()), opts["seq_len"], len(v.ok)
     if k == 0:
         return 0
@@ -211,9 +218,8 @@ def place(v: VideoAlignment, lab: MoseiLabels, out: dict, base: int, opts: dict)
     r = rows[v.seg]
     for m in MODALITIES:
         valid = v.has[m][v.step]
-        if opts[
-            "collapse_segments"
-        ]:  # one step: the mean of the segment's valid word steps
+        # one step: the mean of the segment's valid word steps
+        if opts["collapse_segments"]:
             sums = np.zeros((n_seg, v.feats[m].shape[1]))
             np.add.at(sums, v.seg[valid], v.feats[m][v.step[valid]])
             n = np.bincount(v.seg[valid], minlength=n_seg)
@@ -241,7 +247,8 @@ def aligned_in_order(
     opts: dict,
     workers: int,
 ) -> Iterator[VideoAlignment]:
-    """Align videos on ``workers`` threads (numpy releases the GIL), yielding them in order, few ahead."""
+    """Align videos on ``workers`` threads (numpy releases the GIL), yielding them in
+    order, few ahead."""
     if workers <= 1:
         for vid in vids:
             yield align_video(vid, labels[vid], files, dims, opts)

@@ -1,15 +1,16 @@
 """Read an HDF5 variable-length string with a bounded parser of the file's global heap.
 
-Why: the ``.csd`` metadata values are variable-length strings, which HDF5 keeps in a *global heap
-collection*. On a corrupt collection the HDF5 library can loop forever while reading one (found by
-fuzzing ``read_csd``). Here the string's heap id is read from the dataset's raw storage and the
-collection is walked with explicit bounds, so a corrupt file gives an error, never a hang.
+Why: the ``.csd`` metadata values are variable-length strings, which HDF5 keeps in a
+*global heap collection*. On a corrupt collection the HDF5 library can loop forever
+while reading one (found by fuzzing ``read_csd``). Here the string's heap id is read
+from the dataset's raw storage and the collection is walked with explicit bounds, so a
+corrupt file gives an error, never a hang.
 
-Layout (HDF5 file format spec, "Global Heap" and "Variable-length data"): the raw element is
-``length (4 bytes) | collection address (sizeof_addr) | object index (4 bytes)``; a collection is
-``"GCOL" | version 1 | 3 reserved | collection size (sizeof_size)`` followed by objects
-``index (2) | reference count (2) | reserved (4) | size (sizeof_size) | data padded to 8 bytes``;
-index 0 marks the free space at the end.
+Layout (HDF5 file format spec, "Global Heap" and "Variable-length data"): the raw
+element is ``length (4 bytes) | collection address (sizeof_addr) | object index (4
+bytes)``; a collection is ``"GCOL" | version 1 | 3 reserved | collection size
+(sizeof_size)`` followed by objects ``index (2) | reference count (2) | reserved (4) |
+size (sizeof_size) | data padded to 8 bytes``; index 0 marks the free space at the end.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ def read_vlen_string(
     sizeof_size: int,
     base: int = 0,
 ) -> bytes:
-    """The bytes of the variable-length string whose raw element starts at file offset ``element_offset``.
+    """The bytes of the variable-length string whose raw element starts at file offset
+    ``element_offset``.
 
-    Raises ValueError (with what is wrong) on anything inconsistent; reads at most the collection.
+    Raises ValueError (with what is wrong) on anything inconsistent; reads at most the
+    collection.
     """
     fh.seek(0, 2)
     file_size = fh.tell()
@@ -54,9 +57,8 @@ def read_vlen_string(
         raise ValueError(f"no global heap collection at offset {address}")
     end = min(address + _uint(header[8:], "collection size"), file_size)
     pos = address + len(header)
-    while (
-        pos + 8 + sizeof_size <= end
-    ):  # each object advances pos by at least 8 + sizeof_size bytes
+    # each object advances pos by at least 8 + sizeof_size bytes
+    while pos + 8 + sizeof_size <= end:
         fh.seek(pos)
         obj = fh.read(8 + sizeof_size)
         obj_index = int.from_bytes(obj[:2], "little")

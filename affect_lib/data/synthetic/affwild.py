@@ -1,57 +1,65 @@
-"""SynthAffWild: synthetic subjects x videos in the Aff-Wild2 file layout, for LaScA (notebook 05).
+"""SynthAffWild: synthetic subjects x videos in the Aff-Wild2 file layout, for LaScA
+(notebook 05).
 
-Written in exactly the formats the real readers of :mod:`affect_lib.data.affwild.reader` accept, so one
-reading path (:func:`affect_lib.lasca.folders.load_windows`) serves synthetic and real data::
+Written in exactly the formats the real readers of :mod:`affect_lib.data.affwild.reader`
+accept, so one reading path (:func:`affect_lib.lasca.folders.load_windows`) serves
+synthetic and real data::
 
     <out_dir>/
-    ├── videos.csv                      # video,subject,fps
-    ├── annotations/<video>.txt         # valence,arousal per frame; -5,-5 = no annotation
-    ├── features/blendshapes/<video>.csv  # frame, 52 MediaPipe blendshapes in [0, 1], 6 head pose
-    ├── audio/<video>.wav               # 16-bit mono PCM at cfg.audio_sr
-    ├── truth.npz                       # generator ground truth (subject gains, lags, ...)
-    └── manifest.json                   # written last: generator version, spec, config hash
+    ├── videos.csv                        # video,subject,fps
+    ├── annotations/<video>.txt           # valence,arousal per frame; -5,-5 = none
+    ├── features/blendshapes/<video>.csv  # frame, 52 blendshapes in [0, 1], 6 head pose
+    ├── audio/<video>.wav                 # 16-bit mono PCM at cfg.audio_sr
+    ├── truth.npz                         # ground truth (subject gains, lags, ...)
+    └── manifest.json                     # written last: version, spec, config hash
 
 Generative model (also in ``data_cards/synth_affwild.md``; every number is a field of
 :class:`SynthAffWildParams`), per video of subject s:
 
-1. **Affect.** Expressed valence and arousal ``v(t), a(t) = tanh(u(t) + m_s)``: ``u`` is a slow
-   (tau 15 s) plus a fast (tau 3 s) Ornstein-Uhlenbeck process, Gaussian-smoothed (sigma 0.4 s), so
-   the traces move at the scale of 3-5 s windows; ``m_s`` is a subject's mood offset. The
-   *annotation* is the expressed trace delayed by an annotator lag (0.5-2 s per video) plus a
-   little smooth rating noise, with short ``-5`` dropouts and, in some videos, a long one.
-2. **Face.** Each blendshape is ``sigmoid(logit)`` with
-   ``logit = base_s,j + g^v_s,j w^v_j v(t) + g^a_s,j w^a_j a(t) + w^sp_j speech(t) + n_s,j(t)``,
-   ``w`` from :data:`FACE_MAPPING` (FACS-grounded: smiles and cheek raise with positive valence;
-   frowns, brow lowering, nose wrinkle with negative valence; eye widening, brow raise, jaw drop with
-   arousal; blinks, gaze and lip shapes of speech as nuisance). Strong individual variability:
-   subject baselines (``base_std``), gains (log-normal: a subject-wide expressivity per affect
-   dimension times a per-cue factor) and nuisance: an OU process whose level is heavy-tailed over
-   subjects x features (log-normal), a per-frame jitter, blinks, and *idiosyncratic bursts*
-   (affect-unrelated, e.g. a social smile or a tic) on several features per subject. Left/right pairs
-   share most of their gain and noise. Head pose (:data:`HEAD_POSE_MAPPING`, degrees / cm): subject
-   camera offsets, head raised and leaning in with arousal, OU wobble growing with arousal. Short
-   face-lost episodes are written as empty rows.
-3. **Voice.** Speech turns (talk/pause; talk more and pause less at high arousal); a sawtooth voice
-   source whose f0 (+1.5 semitones per unit arousal), loudness (+2.5 dB per unit arousal times a
-   log-normal subject gain, plus a 3 dB affect-unrelated drift), syllable rate (4.5 syll/s x 2^(0.35 a)) and
-   brightness follow arousal (valence: a weak tilt cue only), shaped by two per-syllable vowel
-   formant filters with a subject vocal-tract shift, plus background noise at a per-video SNR
-   (3-25 dB) whose level drifts. MFCCs are *not* stored: they are computed from the WAV like real
+1. **Affect.** Expressed valence and arousal ``v(t), a(t) = tanh(u(t) + m_s)``: ``u`` is
+   a slow (tau 15 s) plus a fast (tau 3 s) Ornstein-Uhlenbeck process, Gaussian-smoothed
+   (sigma 0.4 s), so the traces move at the scale of 3-5 s windows; ``m_s`` is a
+   subject's mood offset. The *annotation* is the expressed trace delayed by an
+   annotator lag (0.5-2 s per video) plus a little smooth rating noise, with short
+   ``-5`` dropouts and, in some videos, a long one.
+2. **Face.** Each blendshape is ``sigmoid(logit)`` with ``logit = base_s,j + g^v_s,j
+   w^v_j v(t) + g^a_s,j w^a_j a(t) + w^sp_j speech(t) + n_s,j(t)``, ``w`` from
+   :data:`FACE_MAPPING` (FACS-grounded: smiles and cheek raise with positive valence;
+   frowns, brow lowering, nose wrinkle with negative valence; eye widening, brow raise,
+   jaw drop with arousal; blinks, gaze and lip shapes of speech as nuisance). Strong
+   individual variability: subject baselines (``base_std``), gains (log-normal: a
+   subject-wide expressivity per affect dimension times a per-cue factor) and nuisance:
+   an OU process whose level is heavy-tailed over subjects x features (log-normal), a
+   per-frame jitter, blinks, and *idiosyncratic bursts* (affect-unrelated, e.g. a social
+   smile or a tic) on several features per subject. Left/right pairs share most of their
+   gain and noise. Head pose (:data:`HEAD_POSE_MAPPING`, degrees / cm): subject camera
+   offsets, head raised and leaning in with arousal, OU wobble growing with arousal.
+   Short face-lost episodes are written as empty rows.
+3. **Voice.** Speech turns (talk/pause; talk more and pause less at high arousal); a
+   sawtooth voice source whose f0 (+1.5 semitones per unit arousal), loudness (+2.5 dB
+   per unit arousal times a log-normal subject gain, plus a 3 dB affect-unrelated
+   drift), syllable rate (4.5 syll/s x 2^(0.35 a)) and brightness follow arousal
+   (valence: a weak tilt cue only), shaped by two per-syllable vowel formant filters
+   with a subject vocal-tract shift, plus background noise at a per-video SNR (3-25 dB)
+   whose level drifts. MFCCs are *not* stored: they are computed from the WAV like real
    audio.
 
-The parameters and spec live in :mod:`~affect_lib.data.synthetic.affwild_spec`, the subjects and
-per-video simulation in :mod:`~affect_lib.data.synthetic.affwild_model`, the file writers and the
-manifest check in :mod:`~affect_lib.data.synthetic.affwild_files`, the mapping tables in
+The parameters and spec live in :mod:`~affect_lib.data.synthetic.affwild_spec`, the
+subjects and per-video simulation in :mod:`~affect_lib.data.synthetic.affwild_model`,
+the file writers and the manifest check in
+:mod:`~affect_lib.data.synthetic.affwild_files`, the mapping tables in
 :mod:`~affect_lib.data.synthetic.affwild_mapping`, the voice synthesiser in
 :mod:`~affect_lib.data.synthetic.voice` and the OU / run processes in
 :mod:`~affect_lib.data.synthetic.random_processes`.
 
-The defaults are tuned so that, with raw window features, the direction of change is clearly but
-imperfectly predictable, and predictable noticeably better from features standardised within each
-video (what a person-relative saliency can exploit); ``data_cards/synth_affwild.md`` gives numbers.
+The defaults are tuned so that, with raw window features, the direction of change is
+clearly but imperfectly predictable, and predictable noticeably better from features
+standardised within each video (what a person-relative saliency can exploit);
+``data_cards/synth_affwild.md`` gives numbers.
 
-Deterministic: subject parameters come from ``SeedSequence([seed, 1, subject])``, each video from
-``SeedSequence([seed, 2, subject, video])``; the same seed gives the same bytes.
+Deterministic: subject parameters come from ``SeedSequence([seed, 1, subject])``, each
+video from ``SeedSequence([seed, 2, subject, video])``; the same seed gives the same
+bytes.
 """
 
 from __future__ import annotations
@@ -114,13 +122,15 @@ def generate_synth_affwild(
     out_dir: str | os.PathLike[str],
     params: SynthAffWildParams | None = None,
 ) -> Path:
-    """Write SynthAffWild for ``cfg`` (n_subjects, videos_per_subject, video_seconds, fps, audio_sr) into ``out_dir``.
+    """Write SynthAffWild for ``cfg`` (n_subjects, videos_per_subject, video_seconds,
+    fps, audio_sr) into ``out_dir``.
 
-    Cached: when ``out_dir/manifest.json`` carries this spec's hash the folder is reused as is;
-    otherwise (another config, seed or generator version) it is rebuilt. The set is written to a
-    temporary sibling folder, the manifest last, and then renamed into place, so ``out_dir`` is never
-    seen half-written. Only an absent or empty folder, or one with a SynthAffWild manifest, is ever
-    replaced: any other folder (e.g. a real Aff-Wild2 copy) raises ``FileExistsError``. Returns ``out_dir``.
+    Cached: when ``out_dir/manifest.json`` carries this spec's hash the folder is reused
+    as is; otherwise (another config, seed or generator version) it is rebuilt. The set
+    is written to a temporary sibling folder, the manifest last, and then renamed into
+    place, so ``out_dir`` is never seen half-written. Only an absent or empty folder, or
+    one with a SynthAffWild manifest, is ever replaced: any other folder (e.g. a real
+    Aff-Wild2 copy) raises ``FileExistsError``. Returns ``out_dir``.
     """
     spec = SynthAffWildSpec.from_config(cfg, seed, params)
     out = Path(out_dir)
@@ -177,9 +187,8 @@ def generate_synth_affwild(
                 "videos": {vid: st for (vid, _), st in zip(ids, stats, strict=True)},
             },
         )
-        if dataset_is_valid(
-            out, spec
-        ):  # another process finished the same set meanwhile
+        # another process finished the same set meanwhile
+        if dataset_is_valid(out, spec):
             return out
         old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
         if out.exists():

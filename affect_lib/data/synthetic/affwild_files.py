@@ -1,9 +1,10 @@
-"""Writing SynthAffWild's files in the Aff-Wild2 formats, and recognising a complete set by its manifest.
+"""Writing SynthAffWild's files in the Aff-Wild2 formats, and recognising a complete set
+by its manifest.
 
-Annotations as ``valence,arousal`` lines (``-5,-5`` for an invalid frame), blendshapes as a
-``frame`` + 52 scores + 6 head pose CSV (empty cells where the face is lost), audio as 16-bit mono
-PCM WAV. ``manifest.json`` (written last) names the generator and the spec's config hash, which is
-how a folder is recognised as a complete set, and as ours.
+Annotations as ``valence,arousal`` lines (``-5,-5`` for an invalid frame), blendshapes
+as a ``frame`` + 52 scores + 6 head pose CSV (empty cells where the face is lost), audio
+as 16-bit mono PCM WAV. ``manifest.json`` (written last) names the generator and the
+spec's config hash, which is how a folder is recognised as a complete set, and as ours.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from affect_lib.data.synthetic.affwild_spec import SynthAffWildSpec
 
 __all__ = ["dataset_is_valid"]
 
-_GENERATOR = "affect_lib.data.synthetic.affwild"  # the manifest's "generator": the writing module
+# the manifest's "generator": the writing module
+_GENERATOR = "affect_lib.data.synthetic.affwild"
 
 
 def _write_annotation(path: Path, rated: np.ndarray, invalid: np.ndarray) -> None:
@@ -33,13 +35,13 @@ def _write_annotation(path: Path, rated: np.ndarray, invalid: np.ndarray) -> Non
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-_SCORE_TEXT = np.array(
-    [f"{k / 10000:.4f}" for k in range(10001)], dtype=object
-)  # "0.0000" ... "1.0000"
+# "0.0000" ... "1.0000"
+_SCORE_TEXT = np.array([f"{k / 10000:.4f}" for k in range(10001)], dtype=object)
 
 
 def _write_blendshapes(path: Path, feats: np.ndarray) -> None:
-    """``frame``, 52 scores (4 decimals), 6 head pose values (2 decimals); empty cells where the face is lost."""
+    """``frame``, 52 scores (4 decimals), 6 head pose values (2 decimals); empty cells
+    where the face is lost."""
     header = ",".join(("frame", *BLENDSHAPE_NAMES, *HEAD_POSE_NAMES))
     lost = np.isnan(feats).any(axis=1)
     safe = np.where(lost[:, None], 0.0, feats)
@@ -75,16 +77,18 @@ def _read_manifest(folder: Path) -> dict | None:
 
 
 def dataset_is_valid(folder: str | os.PathLike[str], spec: SynthAffWildSpec) -> bool:
-    """True when ``folder`` holds a complete SynthAffWild set generated from ``spec``."""
+    """True when ``folder`` holds a complete SynthAffWild set generated from
+    ``spec``."""
     manifest = _read_manifest(Path(folder))
     return bool(manifest) and manifest.get("config_hash") == config_hash(spec)
 
 
 def _check_replaceable(out: Path) -> None:
-    """Refuse to replace ``out`` unless it is absent, empty or a SynthAffWild set (our manifest).
+    """Refuse to replace ``out`` unless it is absent, empty or a SynthAffWild set (our
+    manifest).
 
-    The layout is Aff-Wild2's, so a real copy pointed at by mistake looks alike: without this check a
-    stale-cache rebuild would delete it.
+    The layout is Aff-Wild2's, so a real copy pointed at by mistake looks alike: without
+    this check a stale-cache rebuild would delete it.
     """
     if not out.exists():
         return
@@ -96,6 +100,8 @@ def _check_replaceable(out: Path) -> None:
     ours = isinstance(manifest, dict) and manifest.get("generator") == _GENERATOR
     if not ours and any(out.iterdir()):
         raise FileExistsError(
-            f"SynthAffWild: {out} is not empty and holds no SynthAffWild manifest.json (real data, or a "
-            "damaged set?); refusing to replace it. Delete it to regenerate, or choose another out_dir"
+            f"SynthAffWild: {out} is not empty and holds no SynthAffWild "
+            f"manifest.json (real data, or a "
+            "damaged set?); refusing to replace it. Delete it to regenerate, or "
+            "choose another out_dir"
         )

@@ -1,11 +1,13 @@
-"""SynthAffWild's face mapping: how valence, arousal and speech drive each facial feature.
+"""SynthAffWild's face mapping: how valence, arousal and speech drive each facial
+feature.
 
-One :class:`Cue` per MediaPipe blendshape (logit baseline and logit gain per unit valence, arousal
-and speech), grounded in FACS action units: smiles and cheek raise with positive valence; frowns, brow
-lowering and nose wrinkle with negative valence; eye widening, brow raise and jaw drop with arousal;
-blinks, gaze and the lip shapes of speech as nuisance. Head pose has its own small table (degrees /
-cm). :mod:`affect_lib.data.synthetic.affwild` scales both per subject; ``data_cards/synth_affwild.md``
-explains the model.
+One :class:`Cue` per MediaPipe blendshape (logit baseline and logit gain per unit
+valence, arousal and speech), grounded in FACS action units: smiles and cheek raise with
+positive valence; frowns, brow lowering and nose wrinkle with negative valence; eye
+widening, brow raise and jaw drop with arousal; blinks, gaze and the lip shapes of
+speech as nuisance. Head pose has its own small table (degrees / cm).
+:mod:`affect_lib.data.synthetic.affwild` scales both per subject;
+``data_cards/synth_affwild.md`` explains the model.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ __all__ = ["Cue", "FACE_MAPPING", "HEAD_POSE_MAPPING"]
 
 @dataclass(frozen=True)
 class Cue:
-    """One row of the face mapping: logit baseline and logit gain per unit valence / arousal / speech."""
+    """One row of the face mapping: logit baseline and logit gain per unit valence /
+    arousal / speech."""
 
     base: float
     valence: float
@@ -38,7 +41,7 @@ def _table(
     return out
 
 
-# name               base  valence arousal speech  meaning (FACS action unit where there is one)
+# name               base  valence arousal speech  meaning (FACS action unit if any)
 FACE_MAPPING: dict[str, Cue] = _table(
     (
         (
@@ -146,15 +149,17 @@ assert (
     == BLENDSHAPE_NAMES
 )
 
-# name: (population mean, subject sd, per unit valence, per unit arousal, wobble sd); degrees / cm
+# name: (population mean, subject sd, per unit valence, per unit arousal, wobble sd);
+# degrees / cm
 HEAD_POSE_MAPPING: dict[str, tuple[float, float, float, float, float]] = {
+    # head raised with arousal (and a little with valence)
     "pitch": (
         0.0,
         6.0,
         1.0,
         3.0,
         3.0,
-    ),  # head raised with arousal (and a little with valence)
+    ),
     "yaw": (0.0, 10.0, 0.0, 0.0, 5.0),
     "roll": (0.0, 4.0, 0.0, 0.0, 2.5),
     "tx": (0.0, 4.0, 0.0, 0.0, 1.0),

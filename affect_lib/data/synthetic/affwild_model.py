@@ -1,9 +1,11 @@
-"""SynthAffWild's generative model: subjects, then per video the affect traces, speech, voice and face.
+"""SynthAffWild's generative model: subjects, then per video the affect traces, speech,
+voice and face.
 
-Subject parameters (mood, blendshape baselines, gains, nuisance levels, idiosyncratic bursts, head
-pose offsets, voice) come from ``SeedSequence([seed, 1, subject])``; each video's traces, speech
-turns, voice, face and annotation dropouts from ``SeedSequence([seed, 2, subject, video])``. The
-model itself is described in :mod:`affect_lib.data.synthetic.affwild`.
+Subject parameters (mood, blendshape baselines, gains, nuisance levels, idiosyncratic
+bursts, head pose offsets, voice) come from ``SeedSequence([seed, 1, subject])``; each
+video's traces, speech turns, voice, face and annotation dropouts from
+``SeedSequence([seed, 2, subject, video])``. The model itself is described in
+:mod:`affect_lib.data.synthetic.affwild`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams, SynthAffW
 from affect_lib.data.synthetic.random_processes import ou, runs
 from affect_lib.data.synthetic.voice import synthesise_voice
 
-# ---- subjects -----------------------------------------------------------------------------------------
+# ---- subjects ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ _BLINK = np.array(
 
 
 def _pair(values: np.ndarray, rng: np.random.Generator, spread: float) -> np.ndarray:
-    """Right-side entries follow their left partner (up to a small log-normal / additive spread)."""
+    """Right-side entries follow their left partner (up to a small log-normal / additive
+    spread)."""
     out = values.copy()
     out[..., _RIGHT] = values[..., _LEFT] * np.exp(
         spread * rng.standard_normal(values[..., _LEFT].shape)
@@ -75,9 +78,8 @@ def _subject(spec: SynthAffWildSpec, s: int) -> _Subject:
     base = _CUES["base"] + p.base_std * rng.standard_normal(d)
     base[_RIGHT] = base[_LEFT] + 0.2 * rng.standard_normal(len(_LEFT))
     bursty = np.zeros(d, bool)
-    weight = (
-        0.2 + np.abs(_CUES["valence"]) + np.abs(_CUES["arousal"])
-    )  # bursts favour expressive cues
+    # bursts favour expressive cues
+    weight = 0.2 + np.abs(_CUES["valence"]) + np.abs(_CUES["arousal"])
     weight[0] = 0.0
     bursty[
         rng.choice(
@@ -107,13 +109,14 @@ def _subject(spec: SynthAffWildSpec, s: int) -> _Subject:
     )
 
 
-# ---- one video -----------------------------------------------------------------------------------------
+# ---- one video -----------------------------------------------------------------------
 
 
 def _traces(
     p: SynthAffWildParams, rng: np.random.Generator, n: int, fps: float, subj: _Subject
 ):
-    """Expressed (n, 2) and annotated (n, 2) valence/arousal, and the annotation lag in frames."""
+    """Expressed (n, 2) and annotated (n, 2) valence/arousal, and the annotation lag in
+    frames."""
     lag = int(round(rng.uniform(*p.lag_s) * fps))
     m = n + lag
     u = p.slow_std * ou(rng, m, p.slow_tau_s * fps, (2,)) + p.fast_std * ou(
@@ -135,7 +138,8 @@ def _speech(
     fps: float,
     arousal: np.ndarray,
 ) -> np.ndarray:
-    """(n,) bool speaking turns: talk ~2.5 s x e^(k a), pause ~1 s x e^(-k a), k = ``turn_arousal``."""
+    """(n,) bool speaking turns: talk ~2.5 s x e^(k a), pause ~1 s x e^(-k a), k =
+    ``turn_arousal``."""
     active = np.zeros(n, bool)
     k, talking = 0, bool(rng.random() < 0.7)
     while k < n:
@@ -205,7 +209,8 @@ def _face(
 def _simulate_video(
     spec: SynthAffWildSpec, subj: _Subject, s: int, v: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Video v of subject s: rated (n, 2), invalid (n,), face (n, 58), audio samples, speech (n,), lag."""
+    """Video v of subject s: rated (n, 2), invalid (n,), face (n, 58), audio samples,
+    speech (n,), lag."""
     p, fps = spec.params, spec.fps
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 2, s, v]))
     n = int(round(spec.video_seconds * fps))

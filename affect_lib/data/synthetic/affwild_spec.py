@@ -1,9 +1,11 @@
-"""SynthAffWild's parameters and spec: the knobs of the generative model and what the files depend on.
+"""SynthAffWild's parameters and spec: the knobs of the generative model and what the
+files depend on.
 
 :class:`SynthAffWildParams` holds every number of the generative model described in
-:mod:`affect_lib.data.synthetic.affwild`; :class:`SynthAffWildSpec` adds the corpus size, frame and
-sample rates, seed and generator version, and its :func:`~affect_lib.config.config_hash` keys the
-cache. :func:`video_ids` names the videos in generation order.
+:mod:`affect_lib.data.synthetic.affwild`; :class:`SynthAffWildSpec` adds the corpus
+size, frame and sample rates, seed and generator version, and its
+:func:`~affect_lib.config.config_hash` keys the cache. :func:`video_ids` names the
+videos in generation order.
 """
 
 from __future__ import annotations
@@ -21,37 +23,33 @@ GENERATOR_VERSION = 1  # bump when the generated data change for the same spec a
 
 @dataclass(frozen=True, kw_only=True)
 class SynthAffWildParams:
-    """Knobs of the generative model (defaults = the book's data; see :mod:`affect_lib.data.synthetic.affwild`)."""
+    """Knobs of the generative model (defaults = the book's data; see
+    :mod:`affect_lib.data.synthetic.affwild`)."""
 
     # affect traces
-    slow_tau_s: float = (
-        15.0  # OU time constants (s) and sds of the two components of u(t)
-    )
+    # OU time constants (s) and sds of the two components of u(t)
+    slow_tau_s: float = 15.0
     slow_std: float = 0.5
     fast_tau_s: float = 3.0
     fast_std: float = 1.0
     smooth_s: float = 0.4  # Gaussian smoothing sigma (s)
-    mood_std: float = (
-        0.2  # subject offset of u (some people are generally positive / calm)
-    )
+    # subject offset of u (some people are generally positive / calm)
+    mood_std: float = 0.2
     # annotation
     lag_s: tuple[float, float] = (0.5, 2.0)  # annotator reaction lag, uniform per video
     rating_noise: float = 0.03
     dropouts_per_min: float = 1.0  # short -5 runs (0.2-1.5 s)
     long_dropout_prob: float = 0.25  # P(a video has a 3-8 s -5 run)
     # face: individual variability and nuisance (logit units)
-    cue_gain: float = (
-        0.8  # scales every affect weight of FACE_MAPPING and HEAD_POSE_MAPPING
-    )
+    # scales every affect weight of FACE_MAPPING and HEAD_POSE_MAPPING
+    cue_gain: float = 0.8
     base_std: float = 1.4  # subject baseline offsets
-    expressivity_std: float = (
-        0.6  # log-sd of a subject's overall gain, per affect dimension
-    )
+    # log-sd of a subject's overall gain, per affect dimension
+    expressivity_std: float = 0.6
     gain_std: float = 0.7  # log-sd of a subject's per-cue gain
     noise_std: float = 1.2  # median sd of the slow OU nuisance
-    noise_log_std: float = (
-        2.0  # log-sd of the nuisance level over subjects x features (heavy-tailed)
-    )
+    # log-sd of the nuisance level over subjects x features (heavy-tailed)
+    noise_log_std: float = 2.0
     noise_tau_s: float = 2.5
     jitter_std: float = 0.3  # per-frame measurement noise
     idiosyncratic: int = 10  # features per subject with affect-unrelated bursts
@@ -62,17 +60,14 @@ class SynthAffWildParams:
     # voice
     loudness_db: float = 2.5  # dB per unit arousal (times a subject gain)
     loudness_gain_std: float = 0.7  # log-sd of the subject's loudness gain
-    loudness_drift_db: float = (
-        3.0  # sd of an OU (tau 3 s) loudness drift unrelated to affect
-    )
+    # sd of an OU (tau 3 s) loudness drift unrelated to affect
+    loudness_drift_db: float = 3.0
     f0_semitones: float = 1.5  # per unit arousal
-    tilt_arousal: float = (
-        0.3  # brightness (logit of the bright/dark source mix) per unit arousal
-    )
+    # brightness (logit of the bright/dark source mix) per unit arousal
+    tilt_arousal: float = 0.3
     tilt_valence: float = 0.4  # weak brightness cue of valence
-    turn_arousal: float = (
-        0.25  # talk turns last e^(k a) longer, pauses e^(-k a) shorter
-    )
+    # talk turns last e^(k a) longer, pauses e^(-k a) shorter
+    turn_arousal: float = 0.25
     snr_db: tuple[float, float] = (3.0, 25.0)  # per video speech-to-background ratio
     background_drift_db: float = 1.0  # sd of an OU (tau 5 s) on the background level
 
@@ -84,11 +79,13 @@ class SynthAffWildParams:
                 not math.isfinite(x) or (x < 0 and f.name != "snr_db") for x in values
             ):
                 raise ValueError(
-                    f"SynthAffWildParams.{f.name} must be finite and >= 0 (snr_db: finite), got {value}"
+                    f"SynthAffWildParams.{f.name} must be finite and >= 0 (snr_db: "
+                    f"finite), got {value}"
                 )
             if isinstance(value, tuple) and (len(value) != 2 or value[0] > value[1]):
                 raise ValueError(
-                    f"SynthAffWildParams.{f.name} must be a (low, high) range, got {value}"
+                    f"SynthAffWildParams.{f.name} must be a (low, high) range, got "
+                    f"{value}"
                 )
         for name in ("slow_tau_s", "fast_tau_s", "noise_tau_s"):
             if getattr(self, name) <= 0:
@@ -99,7 +96,8 @@ class SynthAffWildParams:
 
 @dataclass(frozen=True, kw_only=True)
 class SynthAffWildSpec:
-    """Everything the generated files depend on; its :func:`config_hash` keys the cache."""
+    """Everything the generated files depend on; its :func:`config_hash` keys the
+    cache."""
 
     n_subjects: int
     videos_per_subject: int

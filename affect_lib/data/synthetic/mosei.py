@@ -1,27 +1,33 @@
-"""SynthMOSEI: a synthetic stand-in for CMU-MOSEI with a known causal driver modality per utterance.
+"""SynthMOSEI: a synthetic stand-in for CMU-MOSEI with a known causal driver modality
+per utterance.
 
-Generative process (also in ``data_cards/synth_mosei.md`` and notebook 01), per utterance i:
+Generative process (also in ``data_cards/synth_mosei.md`` and notebook 01), per
+utterance i:
 
-1. dominant emotion ``y ~ Cat(class_probs)`` with intensity in {1, 4/3, ..., 3}; every other emotion
-   is also present with probability ``co_occurrence`` at a lower intensity (multiples of 1/3, as
-   CMU-MOSEI's annotator averages are);
-2. driver modality ``d ~ Cat(driver_mix)``; valid length ``L ~ U{min_len..seq_len}`` (left-padded);
-   an evidence window of ``round(window_frac·L)`` steps at a uniform position;
-3. each modality m has orthonormal class prototypes ``P_m`` (6, k) in a k-dim affect subspace that
-   a fixed orthonormal map ``W_m`` (k, D_m) embeds in its feature space. Per step t:
-   ``x_m[t] = s_m · ((a_m[t] · P_m[c_m] + b_m[speaker] + u_m[t]) W_m + ε_m[t])`` with
-   - the driver: ``c = y`` and ``a = driver_strength·g`` inside the window, 0 outside, plus a
-     class-agnostic salience burst (norm ``burst_strength``, its own direction) in the window: the
-     moment a face, voice or word visibly carries the emotion, whichever emotion it is;
-   - the others: ``a = weak_strength·g`` at every valid step, where ``c = y`` or, with probability
-     ``conflict_prob``, another emotion (sarcasm-like disagreement);
+1. dominant emotion ``y ~ Cat(class_probs)`` with intensity in {1, 4/3, ..., 3}; every
+   other emotion is also present with probability ``co_occurrence`` at a lower intensity
+   (multiples of 1/3, as CMU-MOSEI's annotator averages are);
+2. driver modality ``d ~ Cat(driver_mix)``; valid length ``L ~ U{min_len..seq_len}``
+   (left-padded); an evidence window of ``round(window_frac·L)`` steps at a uniform
+   position;
+3. each modality m has orthonormal class prototypes ``P_m`` (6, k) in a k-dim affect
+   subspace that a fixed orthonormal map ``W_m`` (k, D_m) embeds in its feature space.
+   Per step t: ``x_m[t] = s_m · ((a_m[t] · P_m[c_m] + b_m[speaker] + u_m[t]) W_m +
+   ε_m[t])`` with
+   - the driver: ``c = y`` and ``a = driver_strength·g`` inside the window, 0 outside,
+     plus a class-agnostic salience burst (norm ``burst_strength``, its own direction)
+     in the window: the moment a face, voice or word visibly carries the emotion,
+     whichever emotion it is;
+   - the others: ``a = weak_strength·g`` at every valid step, where ``c = y`` or, with
+     probability ``conflict_prob``, another emotion (sarcasm-like disagreement);
    - ``g = 0.5 + intensity/3`` (stronger emotions show more), ``b`` a speaker offset
-     (N(0, speaker_std²), speaker-disjoint splits), ``u`` AR(1) noise (ρ = 0.8, std ``latent_noise``),
-     ``ε`` i.i.d. N(0, noise_std²) and ``s_m`` the modality's raw scale.
+     (N(0, speaker_std²), speaker-disjoint splits), ``u`` AR(1) noise (ρ = 0.8, std
+     ``latent_noise``), ``ε`` i.i.d. N(0, noise_std²) and ``s_m`` the modality's raw
+     scale.
 
-Deterministic by seed: the structure (prototypes, maps, speakers) and each fixed-size chunk of
-utterances draw from their own ``SeedSequence([seed, ...])`` stream, so the result does not depend on
-how many threads fill the chunks.
+Deterministic by seed: the structure (prototypes, maps, speakers) and each fixed-size
+chunk of utterances draw from their own ``SeedSequence([seed, ...])`` stream, so the
+result does not depend on how many threads fill the chunks.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from affect_lib.schema import EMOTIONS, MODALITIES
 __all__ = ["SPLITS", "generate_synth_mosei"]
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
-_CHUNK = 256  # utterances per random stream; part of the definition of the data: never change it
+# utterances per random stream; part of the definition of the data: never change it
+_CHUNK = 256
 _AR_RHO = 0.8
 
 
@@ -49,12 +56,14 @@ def _orthonormal_rows(rng: np.random.Generator, rows: int, cols: int) -> np.ndar
 
 
 class _Structure:
-    """Fixed parts of the generative process: prototypes, maps, speakers and their splits."""
+    """Fixed parts of the generative process: prototypes, maps, speakers and their
+    splits."""
 
     def __init__(self, cfg: DataConfig, seed: int) -> None:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
         k = cfg.latent_rank
-        # 6 class prototypes + 1 class-agnostic "salience burst" direction, all orthonormal
+        # 6 class prototypes + 1 class-agnostic "salience burst" direction, all
+        # orthonormal
         basis = [
             _orthonormal_rows(rng, len(EMOTIONS) + 1, k).astype(np.float32)
             for _ in MODALITIES
@@ -75,7 +84,8 @@ class _Structure:
         counts[0] = cfg.n_speakers - counts[1:].sum()
         if counts[0] < 1:
             raise ValueError(
-                f"n_speakers={cfg.n_speakers} is too small for three speaker-disjoint splits"
+                f"n_speakers={cfg.n_speakers} is too small for three speaker-disjoint "
+                f"splits"
             )
         order = rng.permutation(cfg.n_speakers)
         bounds = np.cumsum(counts)[:-1]
@@ -100,9 +110,8 @@ def _fill_chunk(
     y = rng.choice(len(EMOTIONS), size=n, p=cfg.class_probs)
     dom_thirds = rng.integers(3, 10, size=n)  # dominant intensity 1..3 in thirds
     present = rng.random((n, len(EMOTIONS))) < cfg.co_occurrence
-    sec_thirds = rng.integers(
-        1, dom_thirds[:, None], size=(n, len(EMOTIONS))
-    )  # strictly below dominant
+    # strictly below dominant
+    sec_thirds = rng.integers(1, dom_thirds[:, None], size=(n, len(EMOTIONS)))
     emotions = np.where(present, sec_thirds, 0).astype(np.float32) / 3
     emotions[rows, y] = dom_thirds / 3
     driver = rng.choice(len(MODALITIES), size=n, p=cfg.driver_mix)
@@ -166,8 +175,8 @@ def generate_synth_mosei(
 ) -> dict[str, MultimodalCorpus]:
     """Generate the ``train``/``val``/``test`` SynthMOSEI corpora (speaker-disjoint).
 
-    ``workers`` threads fill fixed-size chunks (default: all cores); the output is identical for
-    any number of workers.
+    ``workers`` threads fill fixed-size chunks (default: all cores); the output is
+    identical for any number of workers.
     """
     st = _Structure(cfg, seed)
     sizes = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}

@@ -1,4 +1,5 @@
-"""Stationary random processes of the synthetic generators: OU (AR(1)) noise and Poisson-placed runs."""
+"""Stationary random processes of the synthetic generators: OU (AR(1)) noise and
+Poisson-placed runs."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ __all__ = ["ou", "runs"]
 def ou(
     rng: np.random.Generator, n: int, tau: float, size: tuple[int, ...] = ()
 ) -> np.ndarray:
-    """Stationary unit-variance OU / AR(1) process, (n, *size), time constant ``tau`` in samples."""
+    """Stationary unit-variance OU / AR(1) process, (n, *size), time constant ``tau`` in
+    samples."""
     rho = math.exp(-1.0 / max(tau, 1e-6))
     e = rng.standard_normal((n, *size))
     zi = rho * rng.standard_normal((1, *size))
@@ -23,7 +25,8 @@ def ou(
 def runs(
     rng: np.random.Generator, n: int, per_frame: float, length: tuple[int, int]
 ) -> np.ndarray:
-    """(n,) bool: Poisson-placed runs of ``length`` (min, max) frames, ``per_frame`` starts per frame."""
+    """(n,) bool: Poisson-placed runs of ``length`` (min, max) frames, ``per_frame``
+    starts per frame."""
     mask = np.zeros(n, bool)
     for start in np.flatnonzero(rng.random(n) < per_frame):
         mask[start : start + rng.integers(length[0], length[1] + 1)] = True

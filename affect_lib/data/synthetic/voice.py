@@ -1,11 +1,13 @@
-"""SynthAffWild's voice: a source-filter synthesiser whose f0, loudness, rate and brightness follow arousal.
+"""SynthAffWild's voice: a source-filter synthesiser whose f0, loudness, rate and
+brightness follow arousal.
 
-A sawtooth source (f0 + ``f0_semitones`` per unit arousal, with a slow wobble), mixed towards a
-darker low-passed copy by a brightness control (arousal, a weak valence tilt, a subject offset),
-shaped by a random per-syllable mix of two vowel formant filter pairs (/a/, /i/) shifted by the
-subject's vocal tract, gated by speech turns and a syllable envelope, scaled by loudness (arousal
-times a subject gain, plus an affect-unrelated drift) and mixed with coloured background noise at a
-per-video SNR whose level drifts. Everything is deterministic given the generator ``rng``.
+A sawtooth source (f0 + ``f0_semitones`` per unit arousal, with a slow wobble), mixed
+towards a darker low-passed copy by a brightness control (arousal, a weak valence tilt,
+a subject offset), shaped by a random per-syllable mix of two vowel formant filter pairs
+(/a/, /i/) shifted by the subject's vocal tract, gated by speech turns and a syllable
+envelope, scaled by loudness (arousal times a subject gain, plus an affect-unrelated
+drift) and mixed with coloured background noise at a per-video SNR whose level drifts.
+Everything is deterministic given the generator ``rng``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ __all__ = ["synthesise_voice"]
 
 
 def _resonator(freq: float, bw: float, sr: int) -> np.ndarray:
-    """One formant: a two-pole resonator at ``freq`` Hz with bandwidth ``bw`` Hz, as an (6,) SOS row."""
+    """One formant: a two-pole resonator at ``freq`` Hz with bandwidth ``bw`` Hz, as an
+    (6,) SOS row."""
     r = math.exp(-math.pi * bw / sr)
     return np.array(
         [1 - r, 0.0, 0.0, 1.0, -2 * r * math.cos(2 * math.pi * freq / sr), r * r]
@@ -42,13 +45,16 @@ def synthesise_voice(
     expressed: np.ndarray,
     active: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """int16 waveform (round(n / fps * sr),) and the (n,) mouth-opening envelope at the video frames.
+    """int16 waveform (round(n / fps * sr),) and the (n,) mouth-opening envelope at the
+    video frames.
 
-    ``sv``: the subject's voice (``f0`` Hz, vocal ``tract`` scale, ``loud_gain``, syllable ``rate``
-    per s, ``bright`` offset); ``expressed``: (n, 2) valence, arousal; ``active``: (n,) bool speech.
+    ``sv``: the subject's voice (``f0`` Hz, vocal ``tract`` scale, ``loud_gain``,
+    syllable ``rate`` per s, ``bright`` offset); ``expressed``: (n, 2) valence, arousal;
+    ``active``: (n,) bool speech.
 
-    Control signals live at the frame rate and are linearly upsampled; phases (f0, syllables) are
-    integrated per frame first, so f0 and the syllable rate are piecewise constant per frame.
+    Control signals live at the frame rate and are linearly upsampled; phases (f0,
+    syllables) are integrated per frame first, so f0 and the syllable rate are piecewise
+    constant per frame.
     """
     m = int(round(n / fps * sr))
     pos = np.arange(m, dtype=np.float64) * (fps / sr)  # sample position in frames
@@ -76,9 +82,8 @@ def synthesise_voice(
     f0 = sv["f0"] * 2 ** ((p.f0_semitones * a + 1.0 * ou(rng, n, 2.0 * fps)) / 12)
     cycles = integral(f0)
     frac, step = (cycles[:-1] % 1.0).astype(np.float32), (f0 / fps).astype(np.float32)
-    phase = (
-        frac[idx] + w * step[idx]
-    )  # cycles since the frame's start: small, so float32 is exact enough
+    # cycles since the frame's start: small, so float32 is exact enough
+    phase = frac[idx] + w * step[idx]
     source = 2 * (phase - np.floor(phase)) - 1  # sawtooth: all harmonics, -6 dB/octave
     dark = lfilter(np.float32([0.15]), np.float32([1.0, -0.85]), source)
     bright = up(

@@ -16,7 +16,8 @@ from affect_lib.affect_diff.diffusion import (
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    # Samplers run ~1000 tiny steps: one thread avoids oversubscription on small CI machines.
+    # Samplers run ~1000 tiny steps: one thread avoids oversubscription on small CI
+    # machines.
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -33,7 +34,8 @@ def gen(seed: int = 0) -> torch.Generator:
 
 
 def point_mass_eps(sched: DiffusionSchedule, c: torch.Tensor):
-    """Optimal ε-predictor when the data are the single point ``c``: ε = (x − √ᾱ c)/√(1−ᾱ)."""
+    """Optimal ε-predictor when the data are the single point ``c``: ε = (x − √ᾱ
+    c)/√(1−ᾱ)."""
 
     def eps_fn(x, t):
         shape = (-1,) + (1,) * (x.ndim - 1)
@@ -44,7 +46,8 @@ def point_mass_eps(sched: DiffusionSchedule, c: torch.Tensor):
 
 
 def gaussian_eps(sched: DiffusionSchedule, mu: float, sd: float):
-    """Optimal ε-predictor for data ~ N(mu, sd²) per coordinate: E[ε | x_t] = b(x − a·mu)/(a²sd² + b²)."""
+    """Optimal ε-predictor for data ~ N(mu, sd²) per coordinate: E[ε | x_t] = b(x −
+    a·mu)/(a²sd² + b²)."""
 
     def eps_fn(x, t):
         a = sched.sqrt_alphas_cumprod[t].double().view(-1, 1)
@@ -54,7 +57,7 @@ def gaussian_eps(sched: DiffusionSchedule, mu: float, sd: float):
     return eps_fn
 
 
-# -- schedule ---------------------------------------------------------------------------------------------
+# -- schedule --------------------------------------------------------------------------
 
 
 def test_cosine_schedule_golden_values():
@@ -72,9 +75,8 @@ def test_cosine_schedule_golden_values():
 
 
 def test_schedule_buffers(sched):
-    assert (
-        sched.state_dict() == {}
-    )  # non-persistent: recomputed from (timesteps, schedule)
+    # non-persistent: recomputed from (timesteps, schedule)
+    assert sched.state_dict() == {}
     betas = cosine_beta_schedule(1000)
     abar = torch.cumprod(1 - betas, 0)
     abar_prev = torch.cat([torch.ones(1, dtype=torch.float64), abar[:-1]])
@@ -103,9 +105,8 @@ def test_schedule_buffers(sched):
         sched.posterior_log_variance_clipped[0]
         == sched.posterior_log_variance_clipped[1]
     )
-    assert torch.all(
-        sched.posterior_variance <= sched.betas
-    )  # "fixed small" <= "fixed large"
+    # "fixed small" <= "fixed large"
+    assert torch.all(sched.posterior_variance <= sched.betas)
 
 
 def test_schedule_rejects_bad_arguments():
@@ -117,7 +118,7 @@ def test_schedule_rejects_bad_arguments():
     assert torch.all(torch.diff(linear.betas) > 0)
 
 
-# -- closed forms -----------------------------------------------------------------------------------------
+# -- closed forms ----------------------------------------------------------------------
 
 
 def test_q_sample_closed_form_and_predict_x0_inverts(sched):
@@ -127,9 +128,10 @@ def test_q_sample_closed_form_and_predict_x0_inverts(sched):
     t = torch.tensor([0, 1, 250, 499, 998, 999])
     x_t = sched.q_sample(x0, t, noise)
     a = torch.cumprod(1 - cosine_beta_schedule(1000), 0)[t][:, None, None]
+    # float32 coefs
     torch.testing.assert_close(
         x_t, a.sqrt() * x0 + (1 - a).sqrt() * noise, rtol=0, atol=1e-6
-    )  # float32 coefs
+    )
     torch.testing.assert_close(
         sched.predict_x0(x_t, t, noise), x0, rtol=1e-9, atol=1e-9
     )
@@ -160,7 +162,8 @@ def test_q_sample_validates_input(sched):
 @settings(max_examples=20, deadline=None)
 @given(step=st.integers(0, 999), seed=st.integers(0, 2**16))
 def test_q_sample_preserves_unit_variance(step, seed):
-    # Var(√ᾱ x0 + √(1−ᾱ) ε) = ᾱ + (1 − ᾱ) = 1 for unit-variance x0 (the "variance preserving" process).
+    # Var(√ᾱ x0 + √(1−ᾱ) ε) = ᾱ + (1 − ᾱ) = 1 for unit-variance x0 (the "variance
+    # preserving" process).
     sched = DiffusionSchedule(timesteps=1000)
     g = gen(seed)
     x0 = torch.randn(20000, 1, generator=g)
@@ -179,7 +182,7 @@ def test_noise_to_is_q_sample_with_seeded_noise(sched):
         sched.noise_to(x0, 1000)
 
 
-# -- samplers ---------------------------------------------------------------------------------------------
+# -- samplers --------------------------------------------------------------------------
 
 
 def test_samplers_recover_point_mass(sched):
@@ -192,7 +195,8 @@ def test_samplers_recover_point_mass(sched):
 
 
 def test_samplers_match_gaussian_data_with_exact_score(sched):
-    # Stronger than the point mass: a wrong posterior variance or DDIM σ would change the spread.
+    # Stronger than the point mass: a wrong posterior variance or DDIM σ would change
+    # the spread.
     mu, sd, shape = 1.5, 0.5, (8, 500)
     eps_fn = gaussian_eps(sched, mu, sd)
     ddpm = sched.p_sample_loop(eps_fn, shape, generator=gen(0))
@@ -205,23 +209,24 @@ def test_samplers_match_gaussian_data_with_exact_score(sched):
 
 
 def _abar64(timesteps: int) -> torch.Tensor:
-    """ᾱ in float64 straight from the betas (not the schedule's buffers, which a bug could share)."""
+    """ᾱ in float64 straight from the betas (not the schedule's buffers, which a bug
+    could share)."""
     return torch.cumprod(1 - cosine_beta_schedule(timesteps), dim=0)
 
 
 @pytest.mark.parametrize("timesteps", [5, 1000])
 def test_ddpm_one_step_is_the_posterior_with_fixed_small_variance(timesteps):
-    """p_sample_loop from t=1 equals μ̃ + √β̃·z with β̃ = (1−ᾱ₀)/(1−ᾱ₁)·β₁, then x̂₀ at t=0.
+    """p_sample_loop from t=1 equals μ̃ + √β̃·z with β̃ = (1−ᾱ₀)/(1−ᾱ₁)·β₁, then x̂₀ at
+    t=0.
 
-    Catches σ = 0, a halved σ, σ² = β_t ("fixed large") and a wrong posterior mean; the spread test
-    above cannot see them.
+    Catches σ = 0, a halved σ, σ² = β_t ("fixed large") and a wrong posterior mean; the
+    spread test above cannot see them.
     """
     sched = DiffusionSchedule(timesteps=timesteps, schedule="cosine")
     betas, abar = cosine_beta_schedule(timesteps), _abar64(timesteps)
     x_T = torch.randn(3, 4, 2, generator=gen(20))
-    e = torch.randn(
-        3, 4, 2, generator=gen(21)
-    )  # fixed ε̂, independent of x: everything is closed form
+    # fixed ε̂, independent of x: everything is closed form
+    e = torch.randn(3, 4, 2, generator=gen(21))
     out = sched.p_sample_loop(
         lambda x, t: e, x_T.shape, x_T=x_T, t_start=1, generator=gen(22)
     )
@@ -243,10 +248,11 @@ def test_ddpm_one_step_is_the_posterior_with_fixed_small_variance(timesteps):
 
 @pytest.mark.parametrize("eta", [1.0, 0.5])
 def test_ddim_steps_match_the_closed_form_sigma(sched, eta):
-    """ddim_sample over [600, 300, 0] equals the REFERENCE step with σ = η·√((1−ᾱ_prev)/(1−ᾱ_t)·(1−ᾱ_t/ᾱ_prev)).
+    """ddim_sample over [600, 300, 0] equals the REFERENCE step with σ =
+    η·√((1−ᾱ_prev)/(1−ᾱ_t)·(1−ᾱ_t/ᾱ_prev)).
 
-    Catches σ = 0, a halved σ, σ without the (1−ᾱ_prev)/(1−ᾱ_t) factor, σ not linear in η and a
-    direction term √(1−ᾱ_prev) that forgets −σ².
+    Catches σ = 0, a halved σ, σ without the (1−ᾱ_prev)/(1−ᾱ_t) factor, σ not linear in
+    η and a direction term √(1−ᾱ_prev) that forgets −σ².
     """
     abar = _abar64(1000).tolist()
     x_T = torch.randn(3, 4, 2, generator=gen(30))
@@ -273,16 +279,14 @@ def test_ddim_steps_match_the_closed_form_sigma(sched, eta):
             assert sigma > 0
             x = x + sigma * torch.randn(3, 4, 2, generator=g).double()
     torch.testing.assert_close(out.double(), x, atol=2e-5, rtol=1e-5)
-    assert torch.equal(
-        used.get_state(), g.get_state()
-    )  # exactly the two draws of the closed form
+    # exactly the two draws of the closed form
+    assert torch.equal(used.get_state(), g.get_state())
 
 
 def test_ddim_eta0_is_deterministic_and_ddpm_is_seeded(sched):
     c = torch.zeros(2, 5, 3)
-    eps_fn = gaussian_eps(
-        sched, 0.0, 1.0
-    )  # any smooth eps_fn; x flattened to (B, -1) below
+    # any smooth eps_fn; x flattened to (B, -1) below
+    eps_fn = gaussian_eps(sched, 0.0, 1.0)
     flat = lambda x, t: eps_fn(x.view(x.shape[0], -1), t).view_as(x)  # noqa: E731
     x_T = torch.randn(2, 5, 3, generator=gen(3))
     first = sched.ddim_sample(flat, c.shape, steps=10, x_T=x_T)
@@ -349,7 +353,7 @@ def test_sampler_argument_errors(sched):
         sched.ddim_sample(lambda x, t: x[..., :1], (1, 2, 3), steps=2)
 
 
-# -- training loss ----------------------------------------------------------------------------------------
+# -- training loss ---------------------------------------------------------------------
 
 
 def test_loss_is_eps_mse_and_forwards_conditioning(sched):
@@ -379,9 +383,8 @@ def test_masked_loss_ignores_padded_steps(sched):
 
     def model(bump):
         def eps_model(x, t, mask):
-            assert torch.all(
-                x[~mask] == 0
-            )  # padded steps of x_t are zeroed, like in the samplers
+            # padded steps of x_t are zeroed, like in the samplers
+            assert torch.all(x[~mask] == 0)
             return torch.zeros_like(x) + bump * (~mask)[..., None]
 
         return eps_model
@@ -405,7 +408,7 @@ def test_masked_loss_ignores_padded_steps(sched):
         sched.loss(model(0.0), x0, mask=torch.ones(3, 8))
 
 
-# -- classifier-free guidance -----------------------------------------------------------------------------
+# -- classifier-free guidance ----------------------------------------------------------
 
 
 class ToyModel(torch.nn.Module):

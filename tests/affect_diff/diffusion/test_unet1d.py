@@ -12,7 +12,8 @@ from affect_lib.affect_diff.diffusion import (
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    # Tiny tensors: one thread avoids oversubscription on small CI machines (and is faster here).
+    # Tiny tensors: one thread avoids oversubscription on small CI machines (and is
+    # faster here).
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -26,9 +27,8 @@ def make_model(
     model = UNet1D(
         channels=4, base_channels=16, channel_mults=mults, num_classes=6, groups=4
     ).eval()
-    if (
-        random_head
-    ):  # undo the zero init so that the conditioning is visible in the output
+    # undo the zero init so that the conditioning is visible in the output
+    if random_head:
         torch.nn.init.normal_(model.final_conv.weight, std=0.1)
     return model
 
@@ -40,9 +40,8 @@ def randn(*shape: int, seed: int = 0) -> torch.Tensor:
 def test_building_blocks():
     emb = SinusoidalTimeEmbedding(8)(torch.tensor([0, 10, 999]))
     assert emb.shape == (3, 8)
-    torch.testing.assert_close(
-        emb[0], torch.tensor([0.0] * 4 + [1.0] * 4)
-    )  # sin 0, cos 0
+    # sin 0, cos 0
+    torch.testing.assert_close(emb[0], torch.tensor([0.0] * 4 + [1.0] * 4))
     with pytest.raises(ValueError, match="dim must be an even number"):
         SinusoidalTimeEmbedding(7)
     block = ResnetBlock1D(8, 16, cond_dim=12, groups=4)
@@ -76,11 +75,13 @@ def test_mask_zeroes_padded_steps_and_hides_their_content():
         eps = model(x, t, label, mask=mask)
         assert torch.all(eps[~mask] == 0) and torch.all(eps[mask] != 0)
         assert torch.equal(eps, model(x, t, label, mask=mask))  # deterministic in eval
-        # The input is multiplied by the mask, so whatever sits on padded steps cannot matter.
+        # The input is multiplied by the mask, so whatever sits on padded steps cannot
+        # matter.
         x_other = torch.where(mask[..., None], x, randn(2, 8, 4, seed=1) * 100)
         assert torch.equal(eps, model(x_other, t, label, mask=mask))
-        # Hence a right-padded sequence matches the sequence alone when both pad to the same internal
-        # length (here 8); otherwise convolutions see a different zero margin and outputs differ slightly.
+        # Hence a right-padded sequence matches the sequence alone when both pad to the
+        # same internal length (here 8); otherwise convolutions see a different zero
+        # margin and outputs differ slightly.
         alone = model(x[1:, :6], t[1:], label[1:])
     torch.testing.assert_close(eps[1, :6], alone[0])
 
@@ -91,12 +92,10 @@ def test_label_and_influence_change_the_output():
     with torch.no_grad():
         base = model(x, t, torch.tensor([0, 0]))
         assert not torch.allclose(base, model(x, t, torch.tensor([5, 5])))
-        assert not torch.allclose(
-            base, model(x, t, torch.tensor([6, 6]))
-        )  # null label is its own condition
-        assert torch.equal(
-            base, model(x, t, 0, influence=torch.zeros(2, 3))
-        )  # None == zero influence
+        # null label is its own condition
+        assert not torch.allclose(base, model(x, t, torch.tensor([6, 6])))
+        # None == zero influence
+        assert torch.equal(base, model(x, t, 0, influence=torch.zeros(2, 3)))
         assert not torch.allclose(
             base, model(x, t, 0, influence=torch.tensor([[1.0, 0, 0], [0, 0, 1.0]]))
         )
@@ -140,8 +139,8 @@ def test_input_validation():
 
 
 def test_values_are_checked_where_inputs_enter_not_at_every_step():
-    """forward checks shapes only (a sampler calls it once per step); the samplers' eps_fn and
-    the training loss check values once, through check_inputs."""
+    """forward checks shapes only (a sampler calls it once per step); the samplers'
+    eps_fn and the training loss check values once, through check_inputs."""
     model = make_model()
     x, t = randn(2, 5, 4), torch.tensor([1, 2])
     bad = x.index_fill(1, torch.tensor([3]), float("nan"))
@@ -171,7 +170,8 @@ def test_gradients_reach_label_embedding_and_influence_projection():
 
 
 def test_overfits_tiny_batch():
-    # ε-prediction on 4 fixed latents: the loss on fixed (t, ε) draws must drop well below E‖ε‖² = 1.
+    # ε-prediction on 4 fixed latents: the loss on fixed (t, ε) draws must drop well
+    # below E‖ε‖² = 1.
     sched = DiffusionSchedule(timesteps=100)
     model = make_model(mults=(1, 2)).train()
     x0, label = randn(4, 12, 4), torch.tensor([0, 1, 2, 6])

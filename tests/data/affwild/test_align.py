@@ -1,4 +1,5 @@
-"""Time alignment of annotations with feature frames: exact Aff-Wild2 frames, SEWA 10 Hz, bad arguments."""
+"""Time alignment of annotations with feature frames: exact Aff-Wild2 frames, SEWA 10
+Hz, bad arguments."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from affect_lib.data.affwild.align import align_annotations_to_features
 from affect_lib.data.affwild.annotations import read_affwild2_va, read_sewa_va
 from affect_lib.data.affwild.reader import FrameFeatures
 
-# ---- alignment by time ------------------------------------------------------------------------------------
+# ---- alignment by time ---------------------------------------------------------------
 
 
 def test_affwild2_frames_align_exactly(tmp_path):
@@ -26,9 +27,8 @@ def test_affwild2_frames_align_exactly(tmp_path):
     )
     out = align_annotations_to_features(tr, ff)
     np.testing.assert_allclose(out.valence, [0.1, 0, 0.3, 0], rtol=1e-6)
-    np.testing.assert_array_equal(
-        out.valid, [1, 0, 1, 0]
-    )  # -5 frame, and a frame past the annotations
+    # -5 frame, and a frame past the annotations
+    np.testing.assert_array_equal(out.valid, [1, 0, 1, 0])
 
 
 def test_sewa_10hz_to_30fps_nearest(tmp_path):
@@ -41,9 +41,8 @@ def test_sewa_10hz_to_30fps_nearest(tmp_path):
     np.testing.assert_allclose(
         out.valence[:11], np.round(frames[:11] / 0.1) * 0.1, atol=1e-6
     )
-    assert (
-        out.valid[:11].all() and not out.valid[11:].any()
-    )  # > 50 ms past the last sample (0.3 s)
+    # > 50 ms past the last sample (0.3 s)
+    assert out.valid[:11].all() and not out.valid[11:].any()
     strict = align_annotations_to_features(tr, frames, tolerance_s=0.01)
     np.testing.assert_array_equal(strict.valid, [1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0])
 

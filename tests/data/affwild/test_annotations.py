@@ -1,4 +1,5 @@
-"""Aff-Wild2 VA annotation files and SEWA traces: golden files, errors, -5 markers, round trips."""
+"""Aff-Wild2 VA annotation files and SEWA traces: golden files, errors, -5 markers,
+round trips."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ FAST = settings(
 )
 
 
-# ---- Aff-Wild2 ----------------------------------------------------------------------------------------
+# ---- Aff-Wild2 -----------------------------------------------------------------------
 
 
 def test_affwild2_va_golden(tmp_path):
@@ -77,9 +78,8 @@ def test_affwild2_field_counts_and_blank_lines(tmp_path):
     path.write_text("valence,arousal\n0.1,0.2\n\n0.3,0.1\n")
     with pytest.raises(DataFormatError, match=r"line 3: empty line inside"):
         read_affwild2_va(path, fps=30)
-    path.write_text(
-        "\ufeffvalence,arousal\r\n0.1,0.2\r\n\r\n\r\n"
-    )  # BOM, CRLF, trailing blank lines
+    # BOM, CRLF, trailing blank lines
+    path.write_text("\ufeffvalence,arousal\r\n0.1,0.2\r\n\r\n\r\n")
     assert len(read_affwild2_va(path, fps=30).valence) == 1
     with pytest.raises(ValueError, match="fps=0"):
         read_affwild2_va(path, fps=0)
@@ -142,7 +142,7 @@ def test_corrupt_text_files_raise_only_data_format_error(tmp_path_factory, edits
             assert str(d) in str(exc)
 
 
-# ---- SEWA ---------------------------------------------------------------------------------------------------
+# ---- SEWA ----------------------------------------------------------------------------
 
 
 def test_sewa_golden_and_errors(tmp_path):
@@ -205,9 +205,8 @@ def test_affwild2_half_invalid_rows_are_checked(tmp_path, row, match):
 
 def test_affwild2_documented_invalid_markers_still_read(tmp_path):
     path = tmp_path / "v.txt"
-    path.write_text(
-        "valence,arousal\n-5,-5\n-5,0.3\n0.4,-5\n0.1,0.2\n"
-    )  # -5 in either column: no annotation
+    # -5 in either column: no annotation
+    path.write_text("valence,arousal\n-5,-5\n-5,0.3\n0.4,-5\n0.1,0.2\n")
     tr = read_affwild2_va(path, fps=30)
     np.testing.assert_array_equal(tr.valid, [0, 0, 0, 1])
     np.testing.assert_allclose(tr.valence, [0, 0, 0, 0.1], rtol=1e-6)

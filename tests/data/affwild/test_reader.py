@@ -1,4 +1,5 @@
-"""MediaPipe blendshape and MFCC tables, WAV, the shared fps and table checks of the readers."""
+"""MediaPipe blendshape and MFCC tables, WAV, the shared fps and table checks of the
+readers."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_blendshape_names_are_mediapipe_s():
     )
 
 
-# ---- MediaPipe blendshapes, MFCC, WAV --------------------------------------------------------------------------
+# ---- MediaPipe blendshapes, MFCC, WAV ------------------------------------------------
 
 
 def test_blendshapes_frame_column_and_head_pose(tmp_path):
@@ -82,13 +83,15 @@ def test_blendshapes_timestamp_ms_and_errors(tmp_path):
     path.write_text("frame,foo\n0,1\n")
     with pytest.raises(
         DataFormatError,
-        match=r"d\.csv: line 1: missing blendshape columns .* unknown columns \['foo'\]",
+        match=(
+            r"d\.csv: line 1: missing blendshape columns .* unknown columns "
+            r"\['foo'\]"
+        ),
     ):
         read_blendshapes_csv(path, fps=30)
     lines = write_blendshapes_csv(tmp_path / "e.csv", scores).read_text().splitlines()
-    lines[2] = (
-        lines[2].rsplit(",", 1)[0] + ","
-    )  # one empty cell: neither a face nor no face
+    # one empty cell: neither a face nor no face
+    lines[2] = lines[2].rsplit(",", 1)[0] + ","
     path.write_text("\n".join(lines))
     with pytest.raises(DataFormatError, match=r"line 3: some feature cells are empty"):
         read_blendshapes_csv(path, fps=30)
@@ -169,7 +172,7 @@ def test_corrupt_wav_raises_only_data_format_error(tmp_path_factory, edits, cut)
         assert np.isfinite(w.samples).all() and np.abs(w.samples).max(initial=0) <= 1
 
 
-# ---- bad parameters and half-invalid rows --------------------------------------------------------------------
+# ---- bad parameters and half-invalid rows --------------------------------------------
 
 
 @pytest.mark.parametrize("fps", [float("inf"), float("nan"), "30", -1, 0, True, None])

@@ -1,4 +1,5 @@
-"""CMU-MOSEI readers: .csd format, SDK alignment semantics, load_mosei contract, folds, MMSA pickles."""
+"""CMU-MOSEI readers: .csd format, SDK alignment semantics, load_mosei contract, folds,
+MMSA pickles."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def _seq(rng, n=5, d=3):
     )
 
 
-# ---- computational sequences -----------------------------------------------------------------------------
+# ---- computational sequences ---------------------------------------------------------
 
 
 def test_read_csd_reads_the_sdk_layout(tmp_path):
@@ -132,7 +133,8 @@ def test_write_csd_round_trips_and_is_atomic(tmp_path):
     [
         (
             [[0, 1], [1, np.nan]],
-            r"intervals row 1 is \[1\.0, nan\], expected finite \[start, end\] with end >= start",
+            r"intervals row 1 is \[1\.0, nan\], expected finite \[start, end\] with "
+            r"end >= start",
         ),
         ([[0, np.inf], [1, 2]], r"intervals row 0 is \[0\.0, inf\]"),
         ([[0, 1], [2, 1.5]], r"intervals row 1 is \[2\.0, 1\.5\]"),
@@ -240,8 +242,8 @@ def test_corrupt_csd_raises_only_data_format_error(
 
 
 def test_corrupt_global_heap_is_an_error_not_a_hang(tmp_path):
-    # HDF5 itself can loop forever or crash on a corrupt heap of variable-length strings (found by
-    # fuzzing): metadata strings are read by our bounded parser instead
+    # HDF5 itself can loop forever or crash on a corrupt heap of variable-length strings
+    # (found by fuzzing): metadata strings are read by our bounded parser instead
     path = write_sdk_csd(
         tmp_path / "h.csd", "R", {"v": _seq(np.random.default_rng(5), 2, 2)}
     )
@@ -274,7 +276,7 @@ def test_metadata_with_a_user_block_and_non_string_types(tmp_path):
         read_csd(path)
 
 
-# ---- bad input: one clear error naming the file and the key ---------------------------------------------------
+# ---- bad input: one clear error naming the file and the key --------------------------
 
 
 def test_truncated_file(tmp_path):
@@ -363,11 +365,12 @@ def test_missing_feature_file_is_named(mosei):
         load_mosei(mosei.path, seq_len=4, folds=mosei.folds)
 
 
-# ---- alignment kernel: the SDK's semantics ------------------------------------------------------------------
+# ---- alignment kernel: the SDK's semantics -------------------------------------------
 
 
 def _sdk_intersect(ref, sub, eps=1e-5):
-    """A literal port of the SDK's ``__intersect_and_copy`` (after its stable sort by start)."""
+    """A literal port of the SDK's ``__intersect_and_copy`` (after its stable sort by
+    start)."""
     order = sorted(range(len(sub)), key=lambda x: sub[x, 0])
     out = []
     for i, (r0, r1) in enumerate(ref):
@@ -425,10 +428,12 @@ def test_align_to_reference_keys_and_collapse():
 
 
 def test_alignment_epsilon_is_the_sdks_and_decides_the_boundaries():
-    """eps = 1e-5 exactly: a piece or reference of 5e-6 is dropped, one of 2e-5 kept; a gap of 2e-5 is no overlap.
+    """eps = 1e-5 exactly: a piece or reference of 5e-6 is dropped, one of 2e-5 kept; a
+    gap of 2e-5 is no overlap.
 
-    Catches another epsilon (1e-6 keeps the 5e-6 piece, 1e-4 drops the 2e-5 one), a looser overlap test
-    (a row 2e-5 short of the reference would come back as a reversed piece) and the reference-length rule.
+    Catches another epsilon (1e-6 keeps the 5e-6 piece, 1e-4 drops the 2e-5 one), a
+    looser overlap test (a row 2e-5 short of the reference would come back as a reversed
+    piece) and the reference-length rule.
     """
     assert EPSILON == 1e-5
     ref = np.array([[1.0, 2.0]])
@@ -450,7 +455,8 @@ def test_alignment_epsilon_is_the_sdks_and_decides_the_boundaries():
     assert list(out) == ["v[0]"]
     np.testing.assert_array_equal(out["v[0]"][0][:, 0], [1])
     np.testing.assert_allclose(out["v[0]"][1], [[2.0 - 2e-5, 2.0]], rtol=0, atol=1e-12)
-    # Reference intervals: shorter than eps skipped, longer kept (the subject covers both).
+    # Reference intervals: shorter than eps skipped, longer kept (the subject covers
+    # both).
     ref = np.array([[1.0, 1.0 + 5e-6], [1.5, 1.5 + 2e-5]])
     out = align_to_reference(
         ref, np.ones((1, 1), np.float32), np.array([[0.0, 3.0]]), video_id="v"
@@ -469,19 +475,21 @@ def test_pad_last_keeps_the_last_rows_left_padded():
     np.testing.assert_array_equal(mask, [0, 0, 1, 1])
 
 
-# ---- load_mosei: golden values on a tiny folder ------------------------------------------------------------
+# ---- load_mosei: golden values on a tiny folder --------------------------------------
 
 
 def test_load_mosei_golden(mosei):
     r = align_mosei(mosei.path, seq_len=4, folds=mosei.folds)
     train, val, test = (r.corpora[s] for s in ("train", "val", "test"))
-    # vidA[2] has no words, vidB lacks FACET (missing="drop"), vidC has no emotion (dropped)
+    # vidA[2] has no words, vidB lacks FACET (missing="drop"), vidC has no emotion
+    # (dropped)
     assert (
         train.ids == ("vidA[0]", "vidA[1]")
         and val.ids == ("vidD[0]",)
         and len(test) == 0
     )
-    # words are 0.5 s; audio rows at 10 Hz average 5 rows per word, video at 4 Hz 2 rows per word
+    # words are 0.5 s; audio rows at 10 Hz average 5 rows per word, video at 4 Hz 2 rows
+    # per word
     np.testing.assert_array_equal(train.text[0, :, 0], [0, 0, 1, 2])
     np.testing.assert_array_equal(train.audio[0, :, 0], [0, 0, 2, 7])
     np.testing.assert_array_equal(train.video[0, :, 0], [0, 0, 0.5, 2.5])
@@ -496,7 +504,8 @@ def test_load_mosei_golden(mosei):
             np.all(getattr(train, m)[~train.mask] == 0)
             and np.isfinite(getattr(train, m)).all()
         )
-    # labels: vidA[1] has fear 1 > surprise 2/3: dominant fear (index 5), order happy..fear
+    # labels: vidA[1] has fear 1 > surprise 2/3: dominant fear (index 5), order
+    # happy..fear
     assert EMOTIONS[5] == "fear" and EMOTIONS[3] == "surprise"
     np.testing.assert_array_equal(train.label, [0, 5])
     np.testing.assert_allclose(train.emotions[1], [0, 0, 0, 2 / 3, 0, 1], atol=1e-6)
@@ -665,7 +674,7 @@ def test_all_segments_dropped_fails_but_one_empty_split_does_not(mosei):
     assert len(kept["train"]) == 1 and len(kept["val"]) == len(kept["test"]) == 0
 
 
-# ---- folds -------------------------------------------------------------------------------------------------
+# ---- folds ---------------------------------------------------------------------------
 
 
 def test_standard_folds_are_the_sdk_lists():
@@ -726,7 +735,7 @@ def test_folds_unknown_keys_are_named(tmp_path):
     assert read_folds(tmp_path / "g.json") == {"train": ("a",), "val": (), "test": ()}
 
 
-# ---- MMSA pickles ------------------------------------------------------------------------------------------
+# ---- MMSA pickles --------------------------------------------------------------------
 
 
 class _Boom:
@@ -794,11 +803,12 @@ def test_mmsa_bad_labels_are_named(tmp_path):
         load_mmsa(path, trust_pickle=True, sha256=sha256_file(path))
 
 
-# ---- the whole pipeline against a loop-based reference of the SDK's recipe -----------------------------------
+# ---- the whole pipeline against a loop-based reference of the SDK's recipe -----------
 
 
 def _reference(words, text, audio, video, labels, T):
-    """process_mosei.py with mean collapse, one video, written with loops: {segment row: arrays}."""
+    """process_mosei.py with mean collapse, one video, written with loops: {segment row:
+    arrays}."""
     (wf, wi), steps = text, []
     for j in sorted(
         range(len(wi)), key=lambda j: wi[j, 0]

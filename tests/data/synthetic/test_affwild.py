@@ -1,4 +1,5 @@
-"""SynthAffWild: files in the Aff-Wild2 layout that the real readers accept, deterministic, cached."""
+"""SynthAffWild: files in the Aff-Wild2 layout that the real readers accept,
+deterministic, cached."""
 
 from __future__ import annotations
 
@@ -89,13 +90,11 @@ def test_round_trip_through_the_real_readers(smoke_dir, smoke_lasca):
         )
         assert len(va.times) == n and va.valence.dtype == np.float32
         assert np.abs(va.valence).max() <= 1 and np.abs(va.arousal).max() <= 1
-        assert (
-            va.valence[va.valid].std() > 0.05 and va.arousal[va.valid].std() > 0.05
-        )  # the traces move
+        # the traces move
+        assert va.valence[va.valid].std() > 0.05 and va.arousal[va.valid].std() > 0.05
         text = (smoke_dir / "annotations" / f"{video}.txt").read_text().splitlines()
-        assert text.count("-5,-5") == int(
-            (~va.valid).sum()
-        )  # -5 lines are exactly the invalid frames
+        # -5 lines are exactly the invalid frames
+        assert text.count("-5,-5") == int((~va.valid).sum())
         assert np.all(va.valence[~va.valid] == 0)
         assert (~va.valid).mean() == pytest.approx(
             manifest["videos"][video]["invalid_share"]
@@ -177,9 +176,8 @@ def test_cache_reuse_rebuild_and_an_empty_folder(tmp_path):
     generate_synth_affwild(other, seed=1, out_dir=empty)  # an empty folder is filled
     assert dataset_is_valid(empty, SynthAffWildSpec.from_config(other, 1))
     shutil.rmtree(empty)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "synth"
-    ]  # no temp or old folders left
+    # no temp or old folders left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synth"]
 
 
 @pytest.mark.parametrize(
@@ -190,9 +188,8 @@ def test_a_folder_that_is_not_a_synth_set_is_never_replaced(tmp_path, damage):
     out = tmp_path / "data"
     if damage == "a file":
         out.write_text("not a folder")
-    elif (
-        damage == "real copy"
-    ):  # the Aff-Wild2 layout without our manifest: a user's real data
+    # the Aff-Wild2 layout without our manifest: a user's real data
+    elif damage == "real copy":
         (out / "annotations").mkdir(parents=True)
         (out / "annotations" / "video1.txt").write_text("valence,arousal\n0.1,0.2\n")
     else:
@@ -270,9 +267,10 @@ def test_subjects_differ_in_baselines_gains_and_noise(tmp_path):
 
 
 def test_features_follow_the_mapping_across_the_corpus(tmp_path):
-    """Window means, standardised within each video (subject baselines and gains differ a lot), follow
-    the mapping table: smiles with valence, frowns against it, eye widening / jaw drop and the MFCC
-    energy term (librosa's c0, our mfcc_1) with arousal; blinks with neither."""
+    """Window means, standardised within each video (subject baselines and gains differ
+    a lot), follow the mapping table: smiles with valence, frowns against it, eye
+    widening / jaw drop and the MFCC energy term (librosa's c0, our mfcc_1) with
+    arousal; blinks with neither."""
     from affect_lib.lasca.folders import load_windows
     from affect_lib.lasca.names import FEATURE_NAMES
 
@@ -311,9 +309,8 @@ def test_features_follow_the_mapping_across_the_corpus(tmp_path):
         > 0.2
     )
     assert corr(["mfcc_1"], ws.arousal) > 0.05
-    assert (
-        abs(corr(["eyeBlinkLeft", "eyeBlinkRight"], ws.valence)) < 0.4
-    )  # chance level only (autocorrelated)
+    # chance level only (autocorrelated)
+    assert abs(corr(["eyeBlinkLeft", "eyeBlinkRight"], ws.valence)) < 0.4
 
 
 @pytest.mark.parametrize(

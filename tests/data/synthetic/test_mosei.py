@@ -51,16 +51,14 @@ def test_labels_and_intensities(smoke_corpora):
     for c in smoke_corpora.values():
         e = c.emotions
         assert e.min() >= 0 and e.max() <= 3
-        np.testing.assert_allclose(
-            e * 3, np.round(e * 3), atol=1e-5
-        )  # multiples of 1/3
+        # multiples of 1/3
+        np.testing.assert_allclose(e * 3, np.round(e * 3), atol=1e-5)
         assert np.array_equal(c.label, e.argmax(axis=1))
         dom = e[np.arange(len(c)), c.label]
         assert np.all(dom >= 1)
         others = np.where(np.eye(6, dtype=bool)[c.label], -1, e)
-        assert np.all(
-            others.max(axis=1) < dom
-        )  # the dominant emotion is strictly the largest
+        # the dominant emotion is strictly the largest
+        assert np.all(others.max(axis=1) < dom)
 
 
 def test_windows_lie_in_valid_steps(smoke_corpora):
@@ -70,9 +68,8 @@ def test_windows_lie_in_valid_steps(smoke_corpora):
         assert np.all(c.mask[np.arange(len(c)), start]) and np.all(
             c.mask[np.arange(len(c)), end - 1]
         )
-        assert not np.any(
-            c.conflict[np.arange(len(c)), c.driver]
-        )  # the driver never conflicts
+        # the driver never conflicts
+        assert not np.any(c.conflict[np.arange(len(c)), c.driver])
 
 
 def test_speaker_disjoint_splits(smoke_corpora):
@@ -107,8 +104,9 @@ def test_driver_mix_and_class_probs_are_followed():
 
 
 def test_driver_carries_the_evidence():
-    """Inside the window, the driver's features project onto the true class prototype direction far
-    more than any other modality's do: the planted causal structure is really there."""
+    """Inside the window, the driver's features project onto the true class prototype
+    direction far more than any other modality's do: the planted causal structure is
+    really there."""
     cfg = load_profile(
         "smoke", noise_std=0.0, latent_noise=0.0, speaker_std=0.0, conflict_prob=0.0
     ).data
@@ -194,7 +192,8 @@ def _poke(index, value):
         (
             "mask",
             lambda a: a.astype(np.int64),
-            r"corpus: mask has shape \(\d+, \d+\) dtype int64, expected an \(N, T\) bool",
+            r"corpus: mask has shape \(\d+, \d+\) dtype int64, expected an \(N, T\) "
+            r"bool",
         ),
         (
             "mask",
