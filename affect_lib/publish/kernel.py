@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import default
 
 __all__ = [
@@ -42,6 +44,16 @@ class LocalKernelManager(AsyncKernelManager):
     @default("transport")
     def _default_transport(self) -> str:
         return "ipc" if os.name == "posix" else "tcp"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        # An absolute socket path: a relative one resolves against the notebook's folder
+        # in the kernel but against ours in the client.
+        if self.transport != "ipc":
+            return "127.0.0.1"
+        folder = Path(jupyter_runtime_dir())
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder / f"affect-{uuid.uuid4().hex[:12]}-ipc")
 
 
 KERNEL_WARNING_FILTER = "ignore:IProgress not found"
