@@ -6,13 +6,12 @@ Affect-Diff implementation swaps fear and surprise;
 
 A batch (:data:`BATCH`) is a dict of tensors; sequences are LEFT-padded and every padded
 step is exactly zero. Readers check their files at the boundary
-(:class:`DataFormatError` names the file and the key or line); models check a batch
-once, at their entry point (:func:`check_batch`).
+(:class:`DataFormatError` names the file and the key or line); a model checks a batch
+where it enters, in its encoders (:func:`check_sequence`, :func:`check_mask`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -23,7 +22,6 @@ __all__ = [
     "MODALITIES",
     "DataFormatError",
     "all_finite",
-    "check_batch",
     "check_mask",
     "check_sequence",
 ]
@@ -103,18 +101,3 @@ def check_sequence(
         raise ValueError(f"{name}: got shape {tuple(x.shape)}, expected {expected}")
     if not all_finite(x):
         raise ValueError(f"{name}: contains NaN or inf")
-
-
-def check_batch(
-    batch: Mapping[str, Any], dims: Mapping[str, int], *, where: str
-) -> None:
-    """Raise ValueError unless ``batch`` holds a valid mask and, for every modality of
-    ``dims`` (name -> feature width), a finite (B, T, D) float tensor matching the
-    mask."""
-    missing = [m for m in (*dims, "mask") if m not in batch]
-    if missing:
-        raise ValueError(f"{where}: batch is missing {missing}; it has {sorted(batch)}")
-    check_mask(batch["mask"], where=where)
-    shape = tuple(batch["mask"].shape)
-    for m, dim in dims.items():
-        check_sequence(batch[m], name=f"{where}: {m}", dim=dim, batch_time=shape)
