@@ -111,3 +111,20 @@ def test_notebook_code_fits_the_books_code_column(path):
         if len(line) > NOTEBOOK_WIDTH
     ]
     assert not wide, f"code lines over {NOTEBOOK_WIDTH} characters: {wide}"
+
+
+def test_readme_layout_names_every_part_of_the_package():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```\naffect_lib/\n(.*?)```", readme, re.S)
+    assert block, "README.md: no ``affect_lib/`` tree in the Layout section"
+    named = set(re.findall(r"^  (\S+)", block.group(1), re.M))
+    parts = {
+        p.name + ("/" if p.is_dir() else "")
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.name != "__init__.py")
+        or (p.is_dir() and (p / "__init__.py").exists())
+    }
+    assert named == parts, (
+        f"README.md layout vs affect_lib/: missing {sorted(parts - named)}, "
+        f"gone {sorted(named - parts)}"
+    )
