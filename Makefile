@@ -63,8 +63,11 @@ book: setup
 
 test: lint unit nbval book-check browser-test
 
+RUFF_PATHS := affect_lib tests benchmarks notebooks scripts conftest.py
+
 lint: setup
-	$(BIN)/ruff check affect_lib tests benchmarks notebooks scripts conftest.py
+	$(BIN)/ruff check $(RUFF_PATHS)
+	$(BIN)/ruff format --check $(RUFF_PATHS)
 
 unit: setup
 	$(PY) -m pytest

@@ -1,5 +1,5 @@
 """CMU-MultimodalSDK computational sequences (``.csd``, HDF5): read and stream (writing:
-``mosei_csd_writer``).
+:mod:`~affect_lib.data.mosei.csd_writer`).
 
 The layout is the SDK's (``mmsdk/mmdatasdk/computational_sequence/file_ops.py``)::
 
