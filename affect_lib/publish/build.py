@@ -22,6 +22,7 @@ from affect_lib.io import write_json
 from affect_lib.paths import project_root
 from affect_lib.publish.kernel import kernel_env
 from affect_lib.publish.notebooks import BookError, notebook_paths
+from affect_lib.publish.runs import find_run
 
 __all__ = ["STAGED", "build"]
 
@@ -57,18 +58,26 @@ def build(
     notebooks: str = "auto",
     strict: bool = False,
     root: Path | None = None,
+    *,
+    run: str | None = None,
 ) -> Path:
     """Build ``_build/html`` from ``profile``'s executed notebooks.
 
     ``notebooks``: ``run`` (``_build/runs/<profile>/notebooks``), ``committed``
     (``notebooks/*.ipynb``, the stored book-profile outputs) or ``auto`` (committed for
     ``book``, the run otherwise). ``strict`` turns Sphinx warnings (missing glue, broken
-    references) into errors.
+    references) into errors. ``run`` (a run's name or folder, see
+    :mod:`affect_lib.publish.runs`) builds that run's book: its profile comes from its
+    ``run.json``.
     """
-    load_profile(profile)  # names the valid profiles on a typo
     root = root or project_root()
+    run_dir = root / "_build" / "runs" / profile
+    if run is not None:
+        run_dir, record = find_run(root, run)
+        profile, notebooks = record["profile"], "run"
+    load_profile(profile)  # names the valid profiles on a typo
     committed = notebook_paths(root)
-    run_nb = root / "_build" / "runs" / profile / "notebooks"
+    run_nb = run_dir / "notebooks"
     if notebooks == "auto":
         notebooks = "committed" if profile == "book" else "run"
     if notebooks == "run":
@@ -91,7 +100,7 @@ def build(
             + "\n  ".join(errors)
         )
 
-    stage = root / "_build" / "site" / profile
+    stage = root / "_build" / "site" / (run_dir.name if run else profile)
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     for name in STAGED:
@@ -105,7 +114,7 @@ def build(
     from affect_lib.publish.report import reproducibility_page
 
     (stage / "book" / "reproducibility.md").write_text(
-        reproducibility_page(root, profile, notebooks)
+        reproducibility_page(root, profile, notebooks, run_dir)
     )
     (stage / "book" / "performance.md").write_text(
         performance_page(root, figure_dir=stage / "book")

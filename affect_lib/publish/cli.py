@@ -1,8 +1,10 @@
 """``affect-book``: run the notebooks with papermill, regenerate stored outputs, build
 the HTML book.
 
-affect-book run --profile book [-p KEY VALUE]... [--only NN]...
+affect-book run --profile book [-p KEY VALUE]... [--only NN]... [--name NAME]
 affect-book build [--profile book] [--notebooks auto|run|committed] [--strict]
+affect-book build --run NAME           # the book of one run (_build/runs/NAME)
+affect-book compare RUN_A RUN_B [--json]   # glued values side by side ('stored': ours)
 affect-book notebooks [--only NN]...   # re-execute sources into the stored .ipynb
 affect-book student [--only NN]... [--out DIR]   # solutions -> # TODO (_build/student)
 affect-book browser-check [--install]  # every page of _build/html in headless Chromium
@@ -68,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NN",
         help="run only notebook NN (repeatable)",
     )
+    run.add_argument(
+        "--name",
+        help="the run's folder under _build/runs (default: the profile, and the "
+        "parameters if any, e.g. book-seed_3)",
+    )
     build = sub.add_parser("build", help="build the HTML book into _build/html")
     build.add_argument(
         "--profile", default="book", help=f"one of {', '.join(PROFILES)} (default book)"
@@ -83,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--strict", action="store_true", help="Sphinx warnings are errors"
     )
+    build.add_argument(
+        "--run",
+        help="build the book of this run (a name under _build/runs, or a folder)",
+    )
+    compare = sub.add_parser(
+        "compare", help="every glued value of two runs side by side"
+    )
+    compare.add_argument("run_a", help="a run's name or folder, or 'stored'")
+    compare.add_argument("run_b", help="a run's name or folder, or 'stored'")
+    compare.add_argument("--json", action="store_true", help="print JSON rows")
     regen = sub.add_parser(
         "notebooks", help="re-execute notebooks/NN_*.py into their stored .ipynb"
     )
@@ -130,14 +147,21 @@ def main(argv: list[str] | None = None) -> int:
                 else parse_value(value)
                 for key, value in args.parameter
             }
-            result = book.run(args.profile, params, args.only)
+            result = book.run(args.profile, params, args.only, name=args.name)
             total = sum(result.timings.values())
             print(
                 f"[affect-book] {len(result.timings)} notebook(s) in {total:.1f} s -> "
                 f"{result.out_dir}"
             )
         elif args.command == "build":
-            build(args.profile, notebooks=args.notebooks, strict=args.strict)
+            build(
+                args.profile, notebooks=args.notebooks, strict=args.strict, run=args.run
+            )
+        elif args.command == "compare":
+            from affect_lib.paths import project_root
+            from affect_lib.publish.run_compare import main as compare_main
+
+            print(compare_main(project_root(), args.run_a, args.run_b, args.json))
         elif args.command == "student":
             from affect_lib.publish.student import write_student_copies
 

@@ -27,10 +27,12 @@ def markdown_table(rows: list[list[Any]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def reproducibility_page(root: Path, profile: str, notebooks: str) -> str:
-    """Markdown of the reproducibility report for ``profile``'s run (or the committed
-    notebooks)."""
-    run_dir = root / "_build" / "runs" / profile
+def reproducibility_page(
+    root: Path, profile: str, notebooks: str, run_dir: Path | None = None
+) -> str:
+    """Markdown of the reproducibility report for a run of ``profile`` (its folder
+    ``run_dir``, default the profile's default run) or the committed notebooks."""
+    run_dir = run_dir or root / "_build" / "runs" / profile
     timings_path = run_dir / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     dirty = git_output(root, "status", "--porcelain")

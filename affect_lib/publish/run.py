@@ -1,12 +1,13 @@
 """Run the book's notebooks with papermill: ``affect-book run --profile <profile>``.
 
-:func:`run` executes ``notebooks/NN_*.ipynb`` in order into
-``_build/runs/<profile>/notebooks/`` (sources untouched) and records wall times in
-``_build/runs/<profile>/timings.json``. Where the paired ``NN_*.py`` has other cells and
-is the newer file (an edit not regenerated yet), it runs the ``.py`` instead and says so
-(:func:`affect_lib.publish.notebooks.run_source`). Each ``-p KEY VALUE`` goes to the
-notebooks that have a parameter of that name and, as a config ``overrides`` entry, to
-those that do not; unknown names and mistyped values fail before any kernel starts.
+:func:`run` executes ``notebooks/NN_*.ipynb`` in order into the run's folder
+(:mod:`affect_lib.publish.runs`; ``_build/runs/<profile>/`` for the default run of a
+profile): ``notebooks/`` (sources untouched), ``timings.json`` (wall times),
+``run.json`` and the chapters' artifacts. Where the paired ``NN_*.py`` has other cells
+and is the newer file (an edit not regenerated yet), it runs the ``.py`` instead and
+says so (:func:`affect_lib.publish.notebooks.run_source`). Each ``-p KEY VALUE`` goes to
+the notebooks that have a parameter of that name and, as a config ``overrides`` entry,
+to those that do not; unknown names and mistyped values fail before any kernel starts.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ from affect_lib.publish.notebooks import (
     notebook_paths,
     run_source,
 )
+from affect_lib.publish.runs import (
+    check_needs,
+    resolve_paths,
+    run_folder,
+    run_name,
+    start_record,
+)
 
 __all__ = ["RunResult", "hide_injected_parameters", "run"]
 
@@ -40,8 +48,9 @@ __all__ = ["RunResult", "hide_injected_parameters", "run"]
 @dataclass(frozen=True)
 class RunResult:
     profile: str
-    out_dir: Path
+    out_dir: Path  # the executed notebooks: <folder>/notebooks
     timings: dict[str, float]
+    folder: Path | None = None  # the run folder (affect_lib.publish.runs)
 
 
 def hide_injected_parameters(path: Path) -> None:
@@ -74,20 +83,37 @@ def run(
     params: dict[str, Any] | None = None,
     only: list[str] | None = None,
     root: Path | None = None,
+    *,
+    name: str | None = None,
+    cwd: Path | None = None,
 ) -> RunResult:
     """Execute the notebooks of ``profile`` with ``params`` (config keys or notebook
-    knobs)."""
+    knobs) into the run folder ``_build/runs/<name>`` (the ``run_dir`` parameter, if
+    given, is the folder). ``name`` defaults to the profile without parameters, else to
+    one derived from them; path parameters are read relative to ``cwd`` (default: the
+    working directory)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     root = root or project_root()
-    params = dict(params or {})
-    # an unknown profile fails before anything is written under _build/runs/<profile>
+    params = resolve_paths(dict(params or {}), cwd or Path.cwd())
+    # an unknown profile fails before anything is written under _build/runs/
     load_profile(profile)
     paths = notebook_paths(root, only)
     if not paths:
         raise BookError(f"no notebooks found under {root / 'notebooks'}")
-    run_dir = root / "_build" / "runs" / profile
+    if "run_dir" in params:
+        run_dir = Path(params["run_dir"])
+        name = name or run_dir.name
+    else:
+        name = name or run_name(profile, params)
+        run_dir = run_folder(root, name)
+    # the default run of a profile keeps its notebooks' default run_dir (None)
+    given = (
+        {}
+        if run_dir == root / "_build" / "runs" / profile
+        else {"run_dir": str(run_dir)}
+    )
     sources = {p: run_source(p, run_dir / "sources") for p in paths}
     for _, note in sources.values():
         if note:
@@ -110,6 +136,11 @@ def run(
     # fail fast
     load_profile(profile, **{k: v for k, v in params.items() if k in override_keys()})
     check_knob_types(params, nb_params)
+    command = f"affect-book run --profile {profile}" + "".join(
+        f" -p {k} {v}" for k, v in params.items()
+    )
+    check_needs(run_dir, [p.name[:2] for p in paths], command + f" --name {name}")
+    start_record(run_dir, root, name, profile, params)
 
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +180,8 @@ def run(
                 papermill.execute_notebook(
                     str(source),
                     str(out),
-                    parameters=_route(params, nb_params[path]) | {"profile": profile},
+                    parameters=_route(params | given, nb_params[path])
+                    | {"profile": profile},
                     kernel_name=KERNEL,
                     kernel_manager_class=LocalKernelManager,
                     cwd=str(path.parent),
@@ -187,4 +219,4 @@ def run(
     finally:
         os.environ.clear()
         os.environ.update(env_before)
-    return RunResult(profile, out_dir, timings)
+    return RunResult(profile, out_dir, timings, run_dir)

@@ -54,7 +54,7 @@ def test_text_parameters_keep_their_value_as_typed(monkeypatch):
 
     seen = {}
 
-    def fake_run(profile, params, only):
+    def fake_run(profile, params, only, name=None):
         seen.update(params)
         return book.RunResult(profile, Path("."), {})
 

@@ -48,7 +48,13 @@ def test_smoke_run_writes_executed_copy_and_timings(root):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _digest(root / "notebooks") == before  # sources untouched
-    run_dir = root / "_build" / "runs" / "smoke"
+    # a run with parameters has a folder of its own, named after them
+    run_dir = root / "_build" / "runs" / "smoke-n_train_300-seed_3"
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["profile"] == "smoke" and record["parameters"] == {
+        "seed": 3,
+        "n_train": 300,
+    }
     timings = json.loads((run_dir / "timings.json").read_text())
     assert (
         timings["profile"] == "smoke"
@@ -124,3 +130,31 @@ def test_run_executes_an_edited_py_and_records_it(tmp_path, capsys):
     )
     # the stored pair untouched
     assert nbformat.read(ipynb, as_version=4).cells[-1].source == "print('stored')"
+
+
+@pytest.mark.slow
+def test_a_run_with_parameters_leaves_the_default_run_alone(tmp_path):
+    paired_notebook(tmp_path, "stored", "stored")
+    default = run("smoke", {}, root=tmp_path)
+    assert default.folder == tmp_path / "_build" / "runs" / "smoke"
+    before = _digest(default.out_dir)
+    other = run("smoke", {"seed": 3}, root=tmp_path)
+    assert other.folder == tmp_path / "_build" / "runs" / "smoke-seed_3"
+    assert (other.out_dir / "01_pair.ipynb").is_file()
+    assert _digest(default.out_dir) == before
+    named = run("smoke", {"seed": 3}, root=tmp_path, name="mine")
+    assert named.folder.name == "mine"
+    # a folder keeps the parameters it was made with
+    with pytest.raises(BookError, match="holds the run 'smoke' with parameters"):
+        run("smoke", {"seed": 4}, root=tmp_path, name="mine")
+
+
+def test_a_relative_data_dir_is_read_from_where_it_was_typed(tmp_path):
+    (tmp_path / "mosei").mkdir()
+    with pytest.raises(BookError) as exc:
+        run(
+            "smoke",
+            {"data_source": "cmu_mosei", "data_dir": "no_such_folder"},
+            cwd=tmp_path,
+        )
+    assert str(tmp_path / "no_such_folder") in str(exc.value)
