@@ -100,7 +100,7 @@ def build(
             + "\n  ".join(errors)
         )
 
-    stage = root / "_build" / "site" / (run_dir.name if run else profile)
+    stage = root / "_build" / "site" / profile
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     for name in STAGED:

@@ -36,6 +36,7 @@ from affect_lib.publish.notebooks import (
 )
 from affect_lib.publish.runs import (
     check_needs,
+    check_record,
     resolve_paths,
     run_folder,
     run_name,
@@ -114,6 +115,7 @@ def run(
         if run_dir == root / "_build" / "runs" / profile
         else {"run_dir": str(run_dir)}
     )
+    check_record(run_dir, profile, params)  # before anything is written there
     sources = {p: run_source(p, run_dir / "sources") for p in paths}
     for _, note in sources.values():
         if note:

@@ -29,6 +29,7 @@ __all__ = [
     "PATH_PARAMETERS",
     "RUN_RECORD",
     "check_needs",
+    "check_record",
     "find_run",
     "resolve_paths",
     "run_folder",
@@ -87,12 +88,9 @@ def run_folder(root: Path, name: str) -> Path:
     return root / "_build" / "runs" / name
 
 
-def start_record(
-    folder: Path, root: Path, name: str, profile: str, params: dict[str, Any]
-) -> dict[str, Any]:
-    """Write (or update) ``run.json`` for a run of ``profile`` with ``params`` in
-    ``folder``; a folder that holds a run with another profile or other parameters is
-    refused, so one run never overwrites another."""
+def check_record(folder: Path, profile: str, params: dict[str, Any]) -> None:
+    """Refuse a folder that holds a run with another profile or other parameters, so one
+    run never overwrites another (reads only)."""
     path = folder / RUN_RECORD
     record = read_json(path) if path.is_file() else None
     if record is not None and (
@@ -103,6 +101,14 @@ def start_record(
             f"{record.get('parameters')}; this run ({profile!r}, {params}) needs "
             "another folder: give --name, or delete that folder"
         )
+
+
+def start_record(
+    folder: Path, root: Path, name: str, profile: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Write (or update) ``run.json`` for a run of ``profile`` with ``params`` in
+    ``folder``, after :func:`check_record`."""
+    check_record(folder, profile, params)
     commit = git_output(root, "rev-parse", "HEAD")
     dirty = git_output(root, "status", "--porcelain") not in ("", "unknown")
     record = {
@@ -112,7 +118,7 @@ def start_record(
         "commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    write_json(path, record)
+    write_json(folder / RUN_RECORD, record)
     return record
 
 

@@ -71,7 +71,7 @@ def _run_and_build(
     """(glue reference -> expected text on the results page, results page text, report
     text)."""
     _cli(root, "run", "--profile", "smoke", "-p", "seed", str(seed), env=env)
-    _cli(root, "build", "--profile", "smoke", "--notebooks", "run", "--strict")
+    _cli(root, "build", "--run", f"smoke-seed_{seed}", "--strict")
     html_dir = root / "_build" / "html"
     expected = dict(expected_glue(html_dir, RESULTS))
     return (
@@ -91,7 +91,7 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
         f"network access attempted: {net_log.read_text()[:500]}"
     )
     timings = json.loads(
-        (root / "_build" / "runs" / "smoke" / "timings.json").read_text()
+        (root / "_build" / "runs" / "smoke-seed_0" / "timings.json").read_text()
     )
     ran = {p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     assert ran == set(timings["notebooks"]) and all(
