@@ -152,6 +152,12 @@ class DiffusionSchedule(Sampling, nn.Module):
                 f"eps {tuple(eps.shape)} must have the shape of x_t {tuple(x_t.shape)}"
             )
         self._check_t(t, x_t.shape[0])
+        return self._x0_from_eps(x_t, t, eps)
+
+    def _x0_from_eps(
+        self, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor
+    ) -> torch.Tensor:
+        # unchecked: the samplers' own t are in range, and a check reads t on the host
         return (
             x_t - self._extract(self.sqrt_one_minus_alphas_cumprod, t, x_t) * eps
         ) / self._extract(self.sqrt_alphas_cumprod, t, x_t)

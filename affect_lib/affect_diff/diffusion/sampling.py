@@ -105,7 +105,7 @@ class Sampling:
         x = self._init_x(shape, generator, x_T, mask)
         for step in range(t_start, -1, -1):
             t = torch.full((x.shape[0],), step, dtype=torch.long, device=x.device)
-            x0_hat = self.predict_x0(x, t, self._eps(eps_fn, x, step))
+            x0_hat = self._x0_from_eps(x, t, self._eps(eps_fn, x, step))
             x = (
                 self._extract(self.posterior_mean_coef1, t, x) * x0_hat
                 + self._extract(self.posterior_mean_coef2, t, x) * x
