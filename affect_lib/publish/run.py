@@ -115,7 +115,8 @@ def run(
         if run_dir == root / "_build" / "runs" / profile
         else {"run_dir": str(run_dir)}
     )
-    check_record(run_dir, profile, params)  # before anything is written there
+    # before anything is written there
+    check_record(run_dir, profile, params, [p.stem for p in paths])
     sources = {p: run_source(p, run_dir / "sources") for p in paths}
     for _, note in sources.values():
         if note:
@@ -142,7 +143,7 @@ def run(
         f" -p {k} {v}" for k, v in params.items()
     )
     check_needs(run_dir, [p.name[:2] for p in paths], command + f" --name {name}")
-    start_record(run_dir, root, name, profile, params)
+    start_record(run_dir, root, name, profile, params, [p.stem for p in paths])
 
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -91,16 +91,18 @@ def _ignored_keys(root: Path) -> set[tuple[str, str]]:
 
 def _resolve(root: Path, run: str) -> tuple[Path, dict[str, Any]]:
     if run == STORED:
-        return root / "notebooks", {"name": STORED, "profile": "book", "parameters": {}}
+        return root / "notebooks", {"name": STORED, "profile": "book", "chapters": {}}
     folder, record = find_run(root, run)
     return folder / "notebooks", record
 
 
 def _book_like(record: dict[str, Any]) -> bool:
-    params = record.get("parameters", {})
-    return record.get("profile") == "book" and params.get(
-        "data_source", "synthetic"
-    ) in ("synthetic",)
+    """A ``book``-profile run on the synthetic data in every chapter."""
+    sources = {
+        chapter.get("parameters", {}).get("data_source", "synthetic")
+        for chapter in record.get("chapters", {}).values()
+    }
+    return record.get("profile") == "book" and sources <= {"synthetic"}
 
 
 def compare_runs(root: Path, run_a: str, run_b: str) -> list[Row]:

@@ -3,12 +3,13 @@ produces.
 
 Inside: ``notebooks/`` (the executed copies), ``sources/``, ``timings.json``, the
 chapters' artifacts (data caches, checkpoints, metrics) and ``run.json``, which records
-the profile, the parameters, the commit and the date. The run of a profile without
-parameters is called after the profile (``_build/runs/book``, the default book run, as
-before); a run with parameters gets a name derived from them (``book-seed_3``) or the
-one given with ``--name``, so runs with different parameters never share a folder. Path
-parameters (``data_dir``, ``run_dir``) are resolved against the caller's working
-directory before any kernel starts, which runs in ``notebooks/``.
+the profile and, per chapter, the parameters, the commit and the date. The run of a
+profile without parameters is called after the profile (``_build/runs/book``, the
+default book run, as before); a run with parameters gets a name derived from them
+(``book-seed_3``) or the one given with ``--name``, and no chapter is ever replaced by a
+run with other parameters. Path parameters (``data_dir``, ``run_dir``) are resolved
+against the caller's working directory before any kernel starts, which runs in
+``notebooks/``.
 """
 
 from __future__ import annotations
@@ -88,37 +89,59 @@ def run_folder(root: Path, name: str) -> Path:
     return root / "_build" / "runs" / name
 
 
-def check_record(folder: Path, profile: str, params: dict[str, Any]) -> None:
-    """Refuse a folder that holds a run with another profile or other parameters, so one
-    run never overwrites another (reads only)."""
+def check_record(
+    folder: Path, profile: str, params: dict[str, Any], chapters: list[str]
+) -> None:
+    """Refuse to run ``chapters`` in ``folder`` where it holds a run of another profile,
+    or one of these chapters executed with other parameters: one run never replaces
+    another's chapters (reads only). Other chapters may join a folder with parameters of
+    their own, e.g. chapter 5 on Aff-Wild2 beside chapters 1-4 and 6 on CMU-MOSEI."""
     path = folder / RUN_RECORD
     record = read_json(path) if path.is_file() else None
-    if record is not None and (
-        record.get("profile") != profile or record.get("parameters") != params
-    ):
+    if record is None:
+        return
+    if record.get("profile") != profile:
         raise BookError(
-            f"{folder} holds the run {record.get('profile')!r} with parameters "
-            f"{record.get('parameters')}; this run ({profile!r}, {params}) needs "
-            "another folder: give --name, or delete that folder"
+            f"{folder} holds a run of the {record.get('profile')!r} profile; this "
+            f"{profile!r} run needs another folder: give --name, or delete that folder"
         )
+    for chapter in chapters:
+        done = record.get("chapters", {}).get(chapter)
+        if done is not None and done.get("parameters") != params:
+            raise BookError(
+                f"{folder} holds {chapter} run with parameters {done['parameters']}; "
+                f"this run ({params}) needs another folder: give --name, or delete "
+                "that folder"
+            )
 
 
 def start_record(
-    folder: Path, root: Path, name: str, profile: str, params: dict[str, Any]
+    folder: Path,
+    root: Path,
+    name: str,
+    profile: str,
+    params: dict[str, Any],
+    chapters: list[str],
 ) -> dict[str, Any]:
-    """Write (or update) ``run.json`` for a run of ``profile`` with ``params`` in
-    ``folder``, after :func:`check_record`."""
-    check_record(folder, profile, params)
+    """Record in ``run.json`` that ``chapters`` of a ``profile`` run with ``params`` run
+    in ``folder`` now (after :func:`check_record`): per chapter its parameters, the
+    commit and the date."""
+    check_record(folder, profile, params, chapters)
+    path = folder / RUN_RECORD
+    record = read_json(path) if path.is_file() else {}
     commit = git_output(root, "rev-parse", "HEAD")
     dirty = git_output(root, "status", "--porcelain") not in ("", "unknown")
-    record = {
-        "name": name,
-        "profile": profile,
+    stamp = {
         "parameters": params,
         "commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    write_json(folder / RUN_RECORD, record)
+    record.update(name=name, profile=profile)
+    record["chapters"] = {
+        **record.get("chapters", {}),
+        **dict.fromkeys(chapters, stamp),
+    }
+    write_json(path, record)
     return record
 
 
@@ -161,5 +184,8 @@ def find_run(root: Path, run: str) -> tuple[Path, dict[str, Any]]:
     return folder, {
         "name": folder.name,
         "profile": record.get("profile", folder.name),
-        "parameters": record.get("parameters", {}),
+        "chapters": {
+            stem: {"parameters": entry.get("parameters", {})}
+            for stem, entry in record.get("notebooks", {}).items()
+        },
     }

@@ -51,7 +51,8 @@ def test_smoke_run_writes_executed_copy_and_timings(root):
     # a run with parameters has a folder of its own, named after them
     run_dir = root / "_build" / "runs" / "smoke-n_train_300-seed_3"
     record = json.loads((run_dir / "run.json").read_text())
-    assert record["profile"] == "smoke" and record["parameters"] == {
+    assert record["profile"] == "smoke"
+    assert record["chapters"]["01_data_prep"]["parameters"] == {
         "seed": 3,
         "n_train": 300,
     }
@@ -145,7 +146,7 @@ def test_a_run_with_parameters_leaves_the_default_run_alone(tmp_path):
     named = run("smoke", {"seed": 3}, root=tmp_path, name="mine")
     assert named.folder.name == "mine"
     # a folder keeps the parameters it was made with
-    with pytest.raises(BookError, match="holds the run 'smoke' with parameters"):
+    with pytest.raises(BookError, match="holds 01_pair run with parameters"):
         run("smoke", {"seed": 4}, root=tmp_path, name="mine")
 
 

@@ -25,7 +25,7 @@ def _runs(tmp_path, edit):
         if name == "b":
             edit(nb)
         nbformat.write(nb, folder / "notebooks" / f"{NB}.ipynb")
-        write_json(folder / "run.json", {"profile": "book", "parameters": {}})
+        write_json(folder / "run.json", {"profile": "book", "chapters": {}})
 
 
 def _set(nb, key, value):
@@ -71,7 +71,10 @@ def test_no_verdict_for_other_profiles(tmp_path):
     _runs(tmp_path, lambda nb: _set(nb, "cf_validity", "0.0"))
     write_json(
         tmp_path / "_build" / "runs" / "b" / "run.json",
-        {"profile": "book", "parameters": {"data_source": "cmu_mosei"}},
+        {
+            "profile": "book",
+            "chapters": {NB: {"parameters": {"data_source": "cmu_mosei"}}},
+        },
     )
     rows = compare_runs(tmp_path, "a", "b")
     assert {r.noise for r in rows} == {""}

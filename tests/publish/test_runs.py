@@ -40,13 +40,21 @@ def test_paths_are_resolved_where_they_were_typed(tmp_path):
         resolve_paths({"data_dir": "missing"}, tmp_path)
 
 
-def test_a_folder_keeps_one_runs_parameters(tmp_path):
+def test_a_folder_never_replaces_a_chapter_run_with_other_parameters(tmp_path):
     folder = tmp_path / "_build" / "runs" / "book-seed_3"
-    start_record(folder, tmp_path, "book-seed_3", "book", {"seed": 3})
-    record = start_record(folder, tmp_path, "book-seed_3", "book", {"seed": 3})
-    assert record["parameters"] == {"seed": 3} and record["date"]
-    with pytest.raises(BookError, match="give --name"):
-        start_record(folder, tmp_path, "book-seed_3", "book", {"seed": 4})
+    start_record(folder, tmp_path, "book-seed_3", "book", {"seed": 3}, ["01_data"])
+    record = start_record(
+        folder, tmp_path, "book-seed_3", "book", {"seed": 3}, ["01_data"]
+    )
+    assert record["chapters"]["01_data"]["parameters"] == {"seed": 3}
+    assert record["chapters"]["01_data"]["date"]
+    with pytest.raises(BookError, match="holds 01_data run with parameters"):
+        start_record(folder, tmp_path, "x", "book", {"seed": 4}, ["01_data"])
+    with pytest.raises(BookError, match="holds a run of the 'book' profile"):
+        start_record(folder, tmp_path, "x", "smoke", {"seed": 3}, ["02_graph"])
+    # another chapter may join with parameters of its own (real data per chapter)
+    record = start_record(folder, tmp_path, "x", "book", {"fps": 10}, ["05_lasca"])
+    assert set(record["chapters"]) == {"01_data", "05_lasca"}
 
 
 def test_chapter_4_needs_chapter_3s_checkpoint(tmp_path):
@@ -64,8 +72,9 @@ def test_chapter_4_needs_chapter_3s_checkpoint(tmp_path):
 def test_find_run_by_name_or_folder(tmp_path):
     folder = tmp_path / "_build" / "runs" / "book-seed_3"
     (folder / "notebooks").mkdir(parents=True)
-    write_json(folder / "run.json", {"profile": "book", "parameters": {"seed": 3}})
+    chapters = {"01_data": {"parameters": {"seed": 3}}}
+    write_json(folder / "run.json", {"profile": "book", "chapters": chapters})
     assert find_run(tmp_path, "book-seed_3")[0] == folder
-    assert find_run(tmp_path, str(folder))[1]["parameters"] == {"seed": 3}
+    assert find_run(tmp_path, str(folder))[1]["chapters"] == chapters
     with pytest.raises(BookError, match="runs here: book-seed_3"):
         find_run(tmp_path, "book-seed_4")
