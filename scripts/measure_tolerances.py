@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from affect_lib.publish.compare import Tolerances  # noqa: E402
 from affect_lib.publish.kernel import kernel_env, warm_font_cache  # noqa: E402
 from affect_lib.publish.notebooks import notebook_paths  # noqa: E402
-from affect_lib.publish.outputs import cell_key  # noqa: E402
+from affect_lib.publish.outputs import cell_key, nbval_ignores  # noqa: E402
 from affect_lib.publish.tolerances import RULE, measure  # noqa: E402
 
 TARGET = ROOT / "notebooks" / "tolerances.json"
@@ -140,13 +140,7 @@ def _ignored(cell) -> bool:
     """nbval does not compare this cell's outputs (its comment marker or tag), or they
     show this file: a ``measured_runs`` table depends on the tolerance file, not on the
     machine, and is compared exactly."""
-    tags = cell.get("metadata", {}).get("tags", [])
-    return (
-        "# NBVAL_IGNORE_OUTPUT" in cell.source
-        or "nbval-ignore-output" in tags
-        or "# NBVAL_SKIP" in cell.source
-        or "measured_runs(" in cell.source
-    )
+    return nbval_ignores(cell) or "measured_runs(" in cell.source
 
 
 def rekey(rev: str) -> int:

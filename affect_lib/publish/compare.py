@@ -102,6 +102,16 @@ class Tolerances:
     ) -> dict[str, Any] | None:
         return self.cells.get(notebook, {}).get(cell_key(source))
 
+    def glued(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """``{(notebook file, glue key): its output's entry}`` for the glued numbers."""
+        return {
+            (notebook, item["glue"]): item
+            for notebook, entries in self.cells.items()
+            for entry in entries.values()
+            for item in entry["outputs"].values()
+            if item.get("glue")
+        }
+
     def apply(
         self,
         notebook: str,

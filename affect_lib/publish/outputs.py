@@ -26,6 +26,7 @@ __all__ = [
     "output_text",
     "flatten",
     "glue_names",
+    "nbval_ignores",
 ]
 
 # nbval's own skip list (nbval.plugin.IPyNbFile.skip_compare) plus the images it ignores
@@ -131,6 +132,18 @@ def flatten(outputs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             elif key not in SKIPPED:
                 add(key, output_text(value))
     return flat
+
+
+def nbval_ignores(cell: Mapping[str, Any]) -> bool:
+    """nbval does not compare this cell's outputs: its comment marker or tag, or a
+    skipped cell."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    source = cell.get("source", "")
+    return (
+        "# NBVAL_IGNORE_OUTPUT" in source
+        or "nbval-ignore-output" in tags
+        or "# NBVAL_SKIP" in source
+    )
 
 
 def glue_names(outputs: Iterable[Mapping[str, Any]]) -> dict[str, str]:

@@ -22,6 +22,7 @@ import nbformat
 
 from affect_lib.publish.compare import Tolerances
 from affect_lib.publish.notebooks import BookError
+from affect_lib.publish.outputs import nbval_ignores
 from affect_lib.publish.runs import find_run
 
 __all__ = ["Row", "compare_runs", "format_rows", "glued_values", "main"]
@@ -66,13 +67,10 @@ def _number(text: str | None) -> float | None:
 
 
 def _tolerances(tolerances: Tolerances) -> dict[tuple[str, str], float]:
-    found = {}
-    for notebook, entries in tolerances.cells.items():
-        for entry in entries.values():
-            for item in entry["outputs"].values():
-                if item.get("glue"):
-                    found[(Path(notebook).stem, item["glue"])] = item["tol"][0]
-    return found
+    return {
+        (Path(notebook).stem, key): item["tol"][0]
+        for (notebook, key), item in tolerances.glued().items()
+    }
 
 
 def _ignored_keys(root: Path) -> set[tuple[str, str]]:
@@ -80,8 +78,7 @@ def _ignored_keys(root: Path) -> set[tuple[str, str]]:
     keys = set()
     for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            tags = cell.get("metadata", {}).get("tags", [])
-            if "NBVAL_IGNORE_OUTPUT" in cell.source or "nbval-ignore-output" in tags:
+            if nbval_ignores(cell):
                 for out in cell.get("outputs", []):
                     meta = (out.get("metadata") or {}).get("scrapbook") or {}
                     if meta.get("name"):

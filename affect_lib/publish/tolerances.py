@@ -192,11 +192,7 @@ def measured_runs(
     from affect_lib.paths import project_root
 
     tols = Tolerances.load(path or project_root() / "notebooks" / "tolerances.json")
-    found: dict[str, dict[str, Any]] = {}
-    for entry in tols.cells.get(notebook, {}).values():
-        for item in entry["outputs"].values():
-            if item.get("glue") in keys:
-                found[item["glue"]] = item
+    found = {key: item for (nb, key), item in tols.glued().items() if nb == notebook}
     rows = {}
     for key in keys:
         item = found.get(key)
