@@ -44,7 +44,9 @@ def run_epoch(
     if callable(getattr(loader.sampler, "set_epoch", None)):
         loader.sampler.set_epoch(epoch)
     device = params[0].device
-    total, count = 0.0, 0
+    # summed on the device: a float() per step would make a GPU host wait every step
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
     for i, batch in enumerate(loader):
         batch = to_device(batch, device)
         if before_step is not None:
@@ -56,6 +58,6 @@ def run_epoch(
         optimizer.step()
         if after_step is not None:
             after_step()
-        total += float(loss.detach()) * len(batch["label"])
+        total += loss.detach().double() * len(batch["label"])
         count += len(batch["label"])
-    return total / count
+    return float(total) / count

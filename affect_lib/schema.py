@@ -8,6 +8,12 @@ A batch (:data:`BATCH`) is a dict of tensors; sequences are LEFT-padded and ever
 step is exactly zero. Readers check their files at the boundary
 (:class:`DataFormatError` names the file and the key or line); a model checks a batch
 where it enters, in its encoders (:func:`check_sequence`, :func:`check_mask`).
+
+Value checks (NaN/inf, index ranges, empty masks) read a tensor's values: free on the
+CPU, a host-device sync on an accelerator, where a check per step would make the host
+wait for the device at every step. So, like ``torch.distributions``' ``validate_args``,
+they follow a switch (:func:`set_value_checks`): by default they run on CPU tensors
+only. Shapes and dtypes are always checked, and data are checked when a corpus is built.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ __all__ = [
     "all_finite",
     "check_mask",
     "check_sequence",
+    "set_value_checks",
+    "value_checks_on",
 ]
 
 EMOTIONS: tuple[str, ...] = ("happy", "sad", "anger", "surprise", "disgust", "fear")
@@ -45,6 +53,25 @@ BATCH: dict[str, tuple[str, Any]] = {
 class DataFormatError(ValueError):
     """A data file does not have the expected format; the message names the file and the
     key/line."""
+
+
+# None: value checks on CPU tensors only (see the module docstring)
+_VALUE_CHECKS: bool | None = None
+
+
+def set_value_checks(enabled: bool | None) -> bool | None:
+    """Run the value checks always (True), never (False) or on CPU tensors only (None,
+    the default); returns the previous setting."""
+    global _VALUE_CHECKS
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(f"set_value_checks takes True, False or None, got {enabled!r}")
+    previous, _VALUE_CHECKS = _VALUE_CHECKS, enabled
+    return previous
+
+
+def value_checks_on(x: torch.Tensor) -> bool:
+    """Whether value checks run on ``x`` (see :func:`set_value_checks`)."""
+    return _VALUE_CHECKS if _VALUE_CHECKS is not None else x.device.type == "cpu"
 
 
 @torch.no_grad()
@@ -71,6 +98,8 @@ def check_mask(
         raise ValueError(
             f"{where}: mask has shape {tuple(mask.shape)}, expected {tuple(shape)}"
         )
+    if not value_checks_on(mask):
+        return
     empty = (~mask.any(dim=1)).nonzero().flatten()
     if empty.numel():
         raise ValueError(
@@ -99,5 +128,5 @@ def check_sequence(
             d = dim if dim is not None else "D"
             expected = f"({batch_time[0]}, {batch_time[1]}, {d})"
         raise ValueError(f"{name}: got shape {tuple(x.shape)}, expected {expected}")
-    if not all_finite(x):
+    if value_checks_on(x) and not all_finite(x):
         raise ValueError(f"{name}: contains NaN or inf")

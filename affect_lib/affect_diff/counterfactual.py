@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from affect_lib.affect_diff.model import AffectDiff
-from affect_lib.schema import MODALITIES
+from affect_lib.schema import MODALITIES, value_checks_on
 
 __all__ = ["Counterfactual", "counterfactual", "modality_scales"]
 
@@ -115,13 +115,12 @@ def counterfactual(
     batch_size = mask.shape[0]
     target = torch.as_tensor(target_label, dtype=torch.long, device=mask.device)
     target = target.expand(batch_size) if target.ndim == 0 else target
-    if (
-        target.shape != (batch_size,)
-        or target.min() < 0
-        or target.max() >= model.classifier.out_features
+    n_classes = model.classifier.out_features
+    if target.shape != (batch_size,) or (
+        value_checks_on(target) and (target.min() < 0 or target.max() >= n_classes)
     ):
         raise ValueError(
-            f"target_label must be in [0, {model.classifier.out_features}) with shape "
+            f"target_label must be in [0, {n_classes}) with shape "
             f"({batch_size},), "
             f"got {target_label!r}"
         )

@@ -68,12 +68,20 @@ class AffectDiffModule(L.LightningModule):
         total = terms["ce"]
         for term, weight_name in LOSS_WEIGHTS.items():
             total = total + getattr(self.cfg.model, weight_name) * terms[term]
-        for term in ("ce", *LOSS_WEIGHTS):
-            if not torch.isfinite(terms[term]):
-                raise FloatingPointError(
-                    f"{stage}: non-finite loss term '{term}' = {terms[term].item()} at "
-                    f"global step {self.global_step} (epoch {self.current_epoch})"
-                )
+        # The one host sync of a training step: a non-finite loss must stop training
+        # before the optimiser applies it. A NaN or inf term makes the sum of the
+        # unweighted terms non-finite (an inf weight cannot, weights are checked).
+        names = ("ce", *LOSS_WEIGHTS)
+        if not torch.isfinite(sum(terms[t].detach() for t in names)):
+            bad = [t for t in names if not torch.isfinite(terms[t])]
+            what = (
+                "non-finite loss term" if bad else "loss terms overflow in their sum:"
+            )
+            shown = ", ".join(f"'{t}' = {terms[t].item()}" for t in bad or names)
+            raise FloatingPointError(
+                f"{stage}: {what} {shown} at global step {self.global_step} (epoch "
+                f"{self.current_epoch})"
+            )
         return total
 
     def step_loss(self, batch: dict[str, Any]) -> torch.Tensor:

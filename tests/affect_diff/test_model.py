@@ -200,6 +200,10 @@ def test_non_finite_loss_names_step_and_term(smoke_cfg):
     }
     with pytest.raises(FloatingPointError, match="'diff'.*global step 0"):
         module._total(terms, "training")
+    # finite terms whose sum overflows: every term is named
+    huge = {t: torch.tensor(3e38) for t in terms}
+    with pytest.raises(FloatingPointError, match="overflow.*'ce' = 3.*'rec' = 3"):
+        module._total(huge, "training")
 
 
 def test_classification_terms_are_the_label_ce_and_the_presence_bce(smoke_cfg):

@@ -27,6 +27,7 @@ from affect_lib.affect_diff.diffusion.sampling import (
     _randn,
 )
 from affect_lib.affect_diff.diffusion.schedules import SCHEDULES
+from affect_lib.schema import value_checks_on
 
 __all__ = ["DiffusionSchedule"]
 
@@ -79,6 +80,9 @@ class DiffusionSchedule(Sampling, nn.Module):
         }
         for name, value in buffers.items():
             self.register_buffer(name, value.float(), persistent=False)
+        # the samplers' step sizes, read on the host: from the buffer's float32 values,
+        # but never from the buffer itself (a sync per sampling run on a GPU)
+        self.alphas_cumprod_host = tuple(alphas_cumprod.float().double().tolist())
 
     def extra_repr(self) -> str:
         return f"timesteps={self.timesteps}, schedule={self.schedule!r}"
@@ -98,7 +102,7 @@ class DiffusionSchedule(Sampling, nn.Module):
             raise ValueError(
                 f"t must be an integer tensor of shape ({batch},), got {got}"
             )
-        if batch and (t.min() < 0 or t.max() >= self.timesteps):
+        if batch and value_checks_on(t) and (t.min() < 0 or t.max() >= self.timesteps):
             raise ValueError(
                 f"t must be in [0, {self.timesteps - 1}], got values in "
                 f"[{int(t.min())}, {int(t.max())}]"
@@ -196,7 +200,7 @@ class DiffusionSchedule(Sampling, nn.Module):
         keyword, and the mean runs over valid steps.
         """
         _check_mask(mask, tuple(x0.shape))
-        if mask is not None and not mask.any():
+        if mask is not None and value_checks_on(mask) and not mask.any():
             raise ValueError("mask has no valid step")
         batch = x0.shape[0]
         gen_device = generator.device if generator is not None else x0.device

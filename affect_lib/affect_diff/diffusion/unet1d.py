@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from affect_lib.schema import value_checks_on
+
 __all__ = ["SinusoidalTimeEmbedding", "ResnetBlock1D", "UNet1D"]
 
 
@@ -227,9 +229,12 @@ class UNet1D(nn.Module):
 
         The value checks read the tensors (a device sync on a GPU), so they run once
         where inputs enter (``guided_eps_fn``, ``DiffusionSchedule.loss``), not in
-        :meth:`forward`, which a sampler calls once per step.
+        :meth:`forward`, which a sampler calls once per step, and only where
+        :func:`~affect_lib.schema.value_checks_on` says so.
         """
         t, label, influence = self._vectors(x, t, label, influence, mask)
+        if not value_checks_on(x):
+            return
         for name, value in (("x", x), ("t", t.float()), ("influence", influence)):
             if not torch.isfinite(value).all():
                 raise ValueError(f"{name} contains NaN or inf")

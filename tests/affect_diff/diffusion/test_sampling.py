@@ -5,30 +5,10 @@ the device at every step. A CPU cannot show the wait, so the test counts those c
 the count must not grow with the number of sampling steps.
 """
 
-from collections import Counter
-from unittest import mock
-
 import torch
+from host_syncs import count_syncs
 
 from affect_lib.affect_diff.diffusion import DiffusionSchedule, UNet1D, guided_eps_fn
-
-SYNCS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
-
-
-def count_syncs(fn) -> int:
-    counts: Counter[str] = Counter()
-
-    def counting(name, original):
-        def wrapper(self, *args, **kwargs):
-            counts[name] += 1
-            return original(self, *args, **kwargs)
-
-        return wrapper
-
-    patches = {n: counting(n, getattr(torch.Tensor, n)) for n in SYNCS}
-    with mock.patch.multiple(torch.Tensor, **patches):
-        fn()
-    return sum(counts.values())
 
 
 def _sample(sampler: str, steps: int) -> None:
