@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from affect_lib.io import write_json
+from affect_lib.publish.machine import cpu_model
 
 __all__ = ["best_time", "report"]
 
@@ -50,7 +51,11 @@ def report(
         out,
         {
             "benchmark": name,
-            "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+            "machine": {
+                "cores": os.cpu_count(),
+                "processor": cpu_model(),
+                "platform": platform.platform(),
+            },
             "rows": rows,
             "checks": results,
             **(extra or {}),
