@@ -7,10 +7,14 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from affect_lib.io import write_json
-from affect_lib.publish.machine import cpu_model
+from affect_lib.publish.machine import cpu_model, git_output
+
+ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["best_time", "report"]
 
@@ -51,6 +55,8 @@ def report(
         out,
         {
             "benchmark": name,
+            "commit": git_output(ROOT, "rev-parse", "--short", "HEAD"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
             "machine": {
                 "cores": os.cpu_count(),
                 "processor": cpu_model(),

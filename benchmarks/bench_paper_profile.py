@@ -24,7 +24,6 @@ import resource
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -40,9 +39,6 @@ from affect_lib.affect_diff.module import AffectDiffModule  # noqa: E402
 from affect_lib.config import load_profile  # noqa: E402
 from affect_lib.data.datamodule import build_datamodule  # noqa: E402
 from affect_lib.loop import run_epoch  # noqa: E402
-from affect_lib.publish.machine import git_output  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # NVIDIA H100 SXM: dense bf16 tensor-core peak (data sheet, without sparsity)
 GPU = {"name": "NVIDIA H100 SXM", "peak_bf16_tflops": 989.4}
@@ -277,8 +273,6 @@ def main() -> int:
     ]
     rows.append({"name": "total", "parameters": sum(n_params.values()), "share": 1.0})
     extra = {
-        "commit": git_output(ROOT, "rev-parse", "--short", "HEAD"),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "profile_name": args.profile,
         "batch_size": batch_size,
         "steps_run": ok_steps,
