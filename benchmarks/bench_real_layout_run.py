@@ -1,5 +1,5 @@
 """Chapters 1-4 and 6 on a full-size CMU-MOSEI file set, as a researcher runs them
-(budget: <= 30 min on 2 cores, each chapter ending ``ok``).
+(budget: <= 45 min on 2 cores, each chapter ending ``ok``).
 
     .venv/bin/python benchmarks/bench_real_layout_run.py \\
         [--fileset _build/bench/mosei_fileset] [--name mosei-fullsize] \\
@@ -12,8 +12,10 @@ README's command, typed at the repository root with the folder as a relative pat
     affect-book run --profile book --only 01 --only 02 --only 03 --only 04 --only 06 \\
         -p data_source cmu_mosei -p data_dir _build/bench/mosei_fileset --name NAME
 
-The chapters' wall times come from the run's ``timings.json``. Exits 1 when a chapter
-fails or a budget is missed.
+The chapters' wall times come from the run's ``timings.json`` (``--from-timings``: of
+the run already there, without running again). Exits 1 when a chapter fails or a budget
+is missed. The budget is 1.5 times the first measurement (29.5 min on an AMD EPYC, 22
+of them chapter 6's 30 ablation runs), so that a slower CPU of the same size meets it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from affect_lib.io import read_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ("01", "02", "03", "04", "06")
-TOTAL_BUDGET_S = 1800.0
+TOTAL_BUDGET_S = 2700.0
 
 
 def main() -> int:
@@ -43,6 +45,9 @@ def main() -> int:
     parser.add_argument("--fileset", default="_build/bench/mosei_fileset")
     parser.add_argument("--name", default="mosei-fullsize")
     parser.add_argument("--out", default="_build/bench/real_layout_run.json")
+    parser.add_argument(
+        "--from-timings", action="store_true", help="report the existing run's times"
+    )
     args = parser.parse_args()
     os.chdir(ROOT)  # the folder is typed relative to the repository root
     manifest, generated = fileset(Path(args.fileset), regenerate=False)
@@ -51,9 +56,11 @@ def main() -> int:
         cmd += ["--only", nn]
     cmd += ["-p", "data_source", "cmu_mosei", "-p", "data_dir", args.fileset]
     cmd += ["--name", args.name]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, check=False)
-    wall = time.perf_counter() - start
+    exit_code = wall = None
+    if not args.from_timings:
+        start = time.perf_counter()
+        exit_code = subprocess.run(cmd, check=False).returncode
+        wall = time.perf_counter() - start
     timings_path = ROOT / "_build" / "runs" / args.name / "timings.json"
     notebooks = read_json(timings_path)["notebooks"] if timings_path.is_file() else {}
     rows, done = [], 0
@@ -82,7 +89,7 @@ def main() -> int:
             "command": " ".join(
                 Path(c).name if i == 0 else c for i, c in enumerate(cmd)
             ),
-            "exit_code": proc.returncode,
+            "exit_code": exit_code,
             "wall_s_with_kernel_starts": wall,
             "videos": manifest.get("videos"),
             "segments": manifest.get("segments"),

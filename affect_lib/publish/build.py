@@ -110,6 +110,7 @@ def build(
     for p in chosen:
         shutil.copy2(p, stage / "notebooks" / p.name)
     shutil.copytree(_mathjax_es5(), stage / "_mathjax" / "mathjax")
+    from affect_lib.publish.measured_sections import fill_pages
     from affect_lib.publish.performance import performance_page
     from affect_lib.publish.report import reproducibility_page
 
@@ -119,6 +120,7 @@ def build(
     (stage / "book" / "performance.md").write_text(
         performance_page(root, figure_dir=stage / "book")
     )
+    fill_pages(root, stage / "book")
     write_json(stage / "_build_info.json", {"profile": profile, "notebooks": notebooks})
 
     html = root / "_build" / "html"

@@ -51,16 +51,25 @@ def _budget_share(check: dict[str, Any]) -> float | None:
 
 
 def _load_benchmarks(root: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(name, JSON) of every ``_build/bench/*.json``; an unreadable file is shown as
-    such, not fatal."""
+    """(name, JSON) of every ``_build/bench/*.json``, then of every committed
+    measurement in ``benchmarks/results/`` that this machine has not measured (its
+    ``source`` says so); an unreadable file is shown as such, not fatal."""
+    local = sorted((root / "_build" / "bench").glob("*.json"))
+    committed = [
+        p
+        for p in sorted((root / "benchmarks" / "results").glob("*.json"))
+        if p.name not in {q.name for q in local}
+    ]
     out = []
-    for path in sorted((root / "_build" / "bench").glob("*.json")):
+    for path in local + committed:
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             data = {"error": f"unreadable ({exc})"}
         if not isinstance(data, dict):
             data = {"error": "not a benchmark result"}
+        if path in committed:
+            data["source"] = "the committed measurement (`make bench` replaces it)"
         out.append((str(data.get("benchmark", path.stem)), data))
     return out
 
@@ -124,7 +133,8 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
         "book` checks its own "
         "run's notebook times (the book execution result, nothing else). This page "
         "shows the results "
-        "present when the book was built.",
+        "present when the book was built, and the committed measurements "
+        "(`benchmarks/results/`) of benchmarks that were not run here.",
         "",
     ]
     benchmarks = _load_benchmarks(root)
@@ -176,16 +186,16 @@ def performance_page(root: Path, figure_dir: Path | None = None) -> str:
             continue
         machine = data.get("machine") or {}
         if machine:
-            parts += [
-                f"Measured on {machine.get('cores', '?')} cores "
-                f"({machine.get('platform', '?')}).",
-                "",
-            ]
+            where = machine.get("processor") or machine.get("platform", "?")
+            when = f", commit `{data['commit']}`" if data.get("commit") else ""
+            source = f"; {data['source']}" if data.get("source") else ""
+            cores = machine.get("cores", "?")
+            parts += [f"Measured on {cores} cores ({where}{when}{source}).", ""]
         # a benchmark's parameters and extra results
         settings = {
             k: v
             for k, v in data.items()
-            if k not in ("benchmark", "machine", "rows", "checks")
+            if k not in ("benchmark", "machine", "rows", "checks", "source")
             and not isinstance(v, dict)
         }
         if settings:

@@ -190,3 +190,32 @@ def test_bench_book_budgets_per_notebook_and_total(tmp_path):
         "| book execution | 05_lasca seconds | - | <= 120 | **MISS** |"
         in performance_page(tmp_path)
     )
+
+
+def test_committed_results_fill_in_for_benchmarks_not_run_here(tmp_path):
+    committed = tmp_path / "benchmarks" / "results"
+    for name, cpu in (("a", "Committed CPU"), ("b", "Committed CPU")):
+        write_json(
+            committed / f"{name}.json",
+            {
+                "benchmark": f"bench_{name}",
+                "commit": "abc1234",
+                "rows": [],
+                "machine": {"cores": 2, "processor": cpu},
+                "checks": {},
+            },
+        )
+    write_json(
+        tmp_path / "_build" / "bench" / "b.json",
+        {
+            "benchmark": "bench_b",
+            "rows": [],
+            "checks": {},
+            "machine": {"cores": 16, "processor": "Local CPU"},
+        },
+    )
+    page = performance_page(tmp_path)
+    a_part = page.split("## bench a")[1].split("## ")[0]
+    b_part = page.split("## bench b")[1].split("## ")[0]
+    assert "Committed CPU, commit `abc1234`; the committed measurement" in a_part
+    assert "Local CPU" in b_part and "Committed CPU" not in b_part
