@@ -47,11 +47,11 @@ def paper_profile_section(data: dict[str, Any], source: Path) -> str:
                 f"{meas['train_step_gflops']:.1f} GFLOP",
             ],
             [
-                "FLOPs per sampling step, guided (two U-Net passes)",
+                "FLOPs per DDIM or DDPM step, guided (two U-Net passes)",
                 f"{meas['sampling_step_gflops_guided']:.1f} GFLOP",
             ],
             [
-                "FLOPs per sampling step, unguided",
+                "FLOPs per DDIM or DDPM step, unguided",
                 f"{meas['sampling_step_gflops_unguided']:.1f} GFLOP",
             ],
             [
