@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from ddp_run import run_two_gloo_ranks
 
 from affect_lib.affect_diff.cli import _compose, _to_run_config, main
 from affect_lib.affect_diff.module import load_affect_diff
@@ -88,25 +89,10 @@ def test_missing_data_or_resume_point_fail_with_a_message(tmp_path, capsys):
 @pytest.mark.slow
 def test_ddp_two_cpu_processes_agree(tmp_path):
     """DDP with 2 CPU processes (gloo): both ranks end with identical parameters."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "affect_lib.affect_diff.cli",
-        "profile=smoke",
-        f"run_dir={tmp_path}",
-        "train.max_epochs=1",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        "trainer.strategy=ddp",
-        "trainer.progress_bar=false",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = tmp_path / "affect_diff"
-    ranks = [json.loads((out / f"params_rank{r}.json").read_text()) for r in (0, 1)]
+    ranks, metrics = run_two_gloo_ranks(tmp_path, "profile=smoke", "train.max_epochs=1")
     assert [r["world_size"] for r in ranks] == [2, 2]
     assert ranks[0]["sha256"] == ranks[1]["sha256"]
-    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+    assert metrics["epochs"] == 1
 
 
 @pytest.mark.slow

@@ -6,12 +6,10 @@ Costs and times at scale: ``benchmarks/bench_paper_profile.py``.
 """
 
 import dataclasses
-import json
-import subprocess
-import sys
 
 import pytest
 import torch
+from ddp_run import run_two_gloo_ranks
 
 from affect_lib.affect_diff.loop import fit_plain
 from affect_lib.affect_diff.module import AffectDiffModule
@@ -50,12 +48,9 @@ def test_two_paper_steps_reach_every_parameter():
 
 def test_paper_size_ddp_on_two_gloo_processes_stays_in_sync(tmp_path):
     """Two ranks, one step each per batch of 8, two steps: identical parameters."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "affect_lib.affect_diff.cli",
+    ranks, metrics = run_two_gloo_ranks(
+        tmp_path,
         "profile=paper",
-        f"run_dir={tmp_path}",
         "data.n_train=32",
         "data.n_val=8",
         "data.n_test=8",
@@ -63,16 +58,8 @@ def test_paper_size_ddp_on_two_gloo_processes_stays_in_sync(tmp_path):
         "data.batch_size=8",
         "data.num_workers=0",
         "train.max_epochs=1",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        "trainer.strategy=ddp",
-        "trainer.progress_bar=false",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = tmp_path / "affect_diff"
-    ranks = [json.loads((out / f"params_rank{r}.json").read_text()) for r in (0, 1)]
+        timeout=600,
+    )
     assert [r["world_size"] for r in ranks] == [2, 2]
     assert ranks[0]["sha256"] == ranks[1]["sha256"]
-    metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["profile"] == "paper" and metrics["epochs"] == 1
