@@ -8,7 +8,8 @@ are a large share of the budget. Affect-Diff itself trains with Lightning
 replays Lightning's steps through this loop and is tested to give the Trainer's weights.
 
 One step: ``before_step(i)`` → ``loss = step_loss(batch)`` → zero grad → backward →
-clip the gradient norm of ``params`` to ``clip`` → optimiser step → ``after_step()``.
+clip the gradient norm of each of ``clip_groups`` (default: ``params`` as one group) to
+``clip`` → optimiser step → ``after_step()``.
 """
 
 from __future__ import annotations
@@ -34,16 +35,19 @@ def run_epoch(
     epoch: int,
     before_step: Callable[[int], Any] | None = None,
     after_step: Callable[[], Any] | None = None,
+    clip_groups: Sequence[Sequence[torch.nn.Parameter]] | None = None,
 ) -> float:
     """One epoch over ``loader``; returns the mean training loss per sample.
 
     ``epoch`` (from 0) seeds the sampler's order where it has ``set_epoch`` (as
     Lightning does). ``step_loss(batch)`` returns the scalar loss of a batch already
-    moved to the parameters' device.
+    moved to the parameters' device. ``clip_groups`` are clipped to ``clip`` one by
+    one, so a large gradient in one group does not shrink the others' steps.
     """
     if callable(getattr(loader.sampler, "set_epoch", None)):
         loader.sampler.set_epoch(epoch)
     device = params[0].device
+    groups = [list(params)] if clip_groups is None else [list(g) for g in clip_groups]
     # summed on the device: a float() per step would make a GPU host wait every step
     total = torch.zeros((), dtype=torch.float64, device=device)
     count = 0
@@ -54,7 +58,8 @@ def run_epoch(
         loss = step_loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, clip)
+        for group in groups:
+            torch.nn.utils.clip_grad_norm_(group, clip)
         optimizer.step()
         if after_step is not None:
             after_step()

@@ -7,8 +7,8 @@ the budget. This loop calls the *same* methods Lightning calls, in the same orde
 run here and a ``Trainer.fit`` without validation produce the same weights (tested):
 
     on_train_batch_start (reseed at an epoch's first batch) -> training_step
-    -> backward -> clip_grad_norm_(grad_clip) -> optimiser step -> LR scheduler step
-    -> on_train_batch_end
+    -> backward -> configure_gradient_clipping (each of clip_groups() to grad_clip)
+    -> optimiser step -> LR scheduler step -> on_train_batch_end
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def fit_plain(
                 epoch=epoch,
                 before_step=lambda i, epoch=epoch: module.reseed(epoch, i),
                 after_step=after_step,
+                clip_groups=module.clip_groups(),
             )
         )
     return losses

@@ -2,10 +2,14 @@
 metadata.
 
 loss = CE + λ_ml·BCE + λ₁·MSE(noise) + λ₂·β-KL + λ_rec·reconstruction (weights from
-ModelConfig). Gradient clipping (norm 1.0 by default) is the Trainer's job
-(``gradient_clip_val``). A non-finite loss term stops training with the step and the
-term named. Checkpoints carry the library version and the config;
-:func:`load_affect_diff` refuses a checkpoint made by another version or config.
+ModelConfig). Gradients are clipped (norm ``grad_clip``, 1.0 by default) in two groups,
+the diffusion prior (U-Net) and everything else, each to its own norm: with the
+diffusion gradient stopped at z (``diffusion_detach``), the prior's loss then cannot
+change what the encoder and classifier learn, not even through a shared clipping norm,
+which is what makes the ``no_cfg`` ablation a negative control. A non-finite loss term
+stops training with the step and the term named. Checkpoints carry the library version
+and the config; :func:`load_affect_diff` refuses a checkpoint made by another version
+or config.
 """
 
 from __future__ import annotations
@@ -161,6 +165,31 @@ class AffectDiffModule(L.LightningModule):
             self.log("val_driver_acc", hit, on_epoch=True, batch_size=int(known.sum()))
         for term in ("ce", "diff"):
             self.log(f"val_{term}", terms[term], on_epoch=True, batch_size=n)
+
+    def clip_groups(self) -> list[list[torch.nn.Parameter]]:
+        """[encoders, graph, bottleneck and heads], [the prior's U-Net]: the
+        parameter groups whose gradient norms are clipped separately."""
+        prior = {id(p) for p in self.model.unet.parameters()}
+        rest = [p for p in self.parameters() if id(p) not in prior]
+        return [rest, list(self.model.unet.parameters())]
+
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        """The Trainer's hook (after unscaling under mixed precision): clip each of
+        :meth:`clip_groups` to ``gradient_clip_val`` by norm."""
+        if gradient_clip_val is None or gradient_clip_val <= 0:
+            return
+        if gradient_clip_algorithm not in (None, "norm"):
+            raise ValueError(
+                f"AffectDiffModule clips by norm per group; got gradient_clip_algorithm"
+                f"={gradient_clip_algorithm!r}"
+            )
+        for group in self.clip_groups():
+            torch.nn.utils.clip_grad_norm_(group, gradient_clip_val)
 
     def configure_optimizers(self) -> dict[str, Any]:
         t = self.cfg.train
