@@ -43,7 +43,7 @@ from affect_lib.lasca.preference import (  # noqa: E402
     trainable_parameters,
 )
 from affect_lib.lasca.saliency import normalise, salient_mask, standardise, video_stats  # noqa: E402
-from affect_lib.lasca.semantic import EmbeddingCache  # noqa: E402
+from affect_lib.lasca.semantic import Embedder, EmbeddingCache  # noqa: E402
 from affect_lib.lasca.template import describe_many  # noqa: E402
 from affect_lib.paths import project_root  # noqa: E402
 
@@ -66,7 +66,7 @@ def window_set(window_s: float):
     return synth_affwild_windows(cfg, 0, window_s, cache), "SynthAffWild (book profile)"
 
 
-def featurise(ws, cache: EmbeddingCache) -> np.ndarray:
+def featurise(ws, cache: Embedder) -> np.ndarray:
     return cache.embed(salient_mask(normalise(ws.X, ws.video)))
 
 

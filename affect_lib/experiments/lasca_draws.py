@@ -32,7 +32,7 @@ from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams
 from affect_lib.experiments.lasca_protocol import TARGETS, run_protocol
 from affect_lib.experiments.lasca_representations import CONTROLS, VARIANTS
 from affect_lib.lasca.folders import synth_affwild_windows
-from affect_lib.lasca.semantic import EmbeddingCache
+from affect_lib.lasca.semantic import Embedder
 
 __all__ = ["cell_over_draws", "gap_summary", "mean_interval"]
 
@@ -62,7 +62,7 @@ def cell_over_draws(
     mode: str = "pooled",
     params: SynthAffWildParams | None = None,
     embedding_dir: str | os.PathLike[str] | None = None,
-    caches: dict[tuple[str, str], EmbeddingCache] | None = None,
+    caches: dict[tuple[str, str], Embedder] | None = None,
     n_jobs: int = 1,
 ) -> pd.DataFrame:
     """The cells (``targets`` x ``window_s``, ``tau``, ``encoder``; default

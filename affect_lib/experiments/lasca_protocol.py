@@ -56,7 +56,7 @@ from affect_lib.lasca.preference import (
     pairwise_accuracy,
     trainable_parameters,
 )
-from affect_lib.lasca.semantic import EmbeddingCache
+from affect_lib.lasca.semantic import Embedder
 
 __all__ = [
     "TARGETS",
@@ -141,7 +141,7 @@ def run_protocol(
     targets: Sequence[str] = TARGETS,
     taus: Sequence[float] | None = None,
     encoders: Sequence[str] | None = None,
-    caches: dict[tuple[str, str], EmbeddingCache] | None = None,
+    caches: dict[tuple[str, str], Embedder] | None = None,
     n_jobs: int = 1,
     progress: bool = False,
 ) -> ProtocolResult:

@@ -30,7 +30,7 @@ import numpy as np
 from affect_lib.lasca.features import WindowSet
 from affect_lib.lasca.names import FEATURE_NAMES, N_FEATURES
 from affect_lib.lasca.saliency import normalise, salient_mask
-from affect_lib.lasca.semantic import EmbeddingCache
+from affect_lib.lasca.semantic import Embedder, EmbeddingCache
 
 __all__ = [
     "VARIANTS",
@@ -101,14 +101,14 @@ def represent(
     lexicons: Iterable[str] = ("affective", "feature_names"),
     mode: str = "pooled",
     cache_dir: str | Path | None = None,
-    caches: dict[tuple[str, str], EmbeddingCache] | None = None,
+    caches: dict[tuple[str, str], Embedder] | None = None,
 ) -> Representations:
     """Masks (per-video z-scores, Otsu) and embeddings of every window, for every
     (encoder, lexicon).
 
-    ``caches``: reuse :class:`EmbeddingCache` objects across window sets (a dict filled
-    on demand), so masks already seen are not encoded again; ``cache_dir``: their disk
-    store.
+    ``caches``: reuse embedders (:mod:`affect_lib.lasca.semantic`) across window sets
+    (a dict filled on demand), so masks already seen are not encoded again;
+    ``cache_dir``: their disk store.
     """
     X = np.asarray(ws.X, dtype=np.float32)
     if X.ndim != 2 or X.shape[1] != N_FEATURES:

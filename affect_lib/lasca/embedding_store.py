@@ -8,8 +8,8 @@ encoder weights, ...). Its file name carries that hash, so an edited lexicon or 
 weights never reuse old embeddings; stores of other hashes are only listed
 (:func:`stale_stores`). :func:`read_store` refuses a store whose metadata or rows do not
 match; :func:`write_store` merges what another process may have added meanwhile and
-writes atomically. :class:`~affect_lib.lasca.semantic.EmbeddingCache` reads and writes
-its store through these.
+writes atomically. :class:`EmbeddingStore` is the plain dict the embedders
+(:mod:`affect_lib.lasca.semantic`) fill, mirrored to one store.
 """
 
 from __future__ import annotations
@@ -26,11 +26,17 @@ import numpy as np
 from affect_lib.io import atomic_path
 from affect_lib.lasca.encoders import model_cache_dir
 
-__all__ = ["embedding_cache_dir", "stale_stores", "read_store", "write_store"]
+__all__ = [
+    "embedding_cache_dir",
+    "stale_stores",
+    "read_store",
+    "write_store",
+    "EmbeddingStore",
+]
 
 
 def embedding_cache_dir() -> Path:
-    """A shared disk store for :class:`~affect_lib.lasca.semantic.EmbeddingCache`:
+    """A shared disk store for the :mod:`~affect_lib.lasca.semantic` embedders:
     ``<model cache>/embeddings``. Embeddings depend only on encoder weights, lexicon,
     template and token cap (all in the store's name), so every profile and run can share
     it."""
@@ -62,7 +68,7 @@ def read_store(path: Path, expected: Mapping[str, Any]) -> dict[bytes, np.ndarra
             f"delete it"
         )
     # a damaged store must not be served: fresh encodes are checked the same way
-    # (EmbeddingCache)
+    # (semantic.Embedder)
     finite = bool(np.isfinite(emb).all())
     if keys.ndim != 2 or emb.ndim != 2 or len(keys) != len(emb) or not finite:
         raise ValueError(
@@ -97,3 +103,34 @@ def write_store(
                 embeddings=np.stack([merged[k] for k in keys]).astype(np.float32),
                 meta=np.array(json.dumps(dict(meta), sort_keys=True)),
             )
+
+
+class EmbeddingStore:
+    """A plain ``{key: embedding (D,) float32}`` dict, mirrored to the store ``path``.
+
+    Opening reads the store when it exists (:func:`read_store`: a store made for other
+    ``meta`` is an error); :meth:`add` puts new rows in the dict and :meth:`save` writes
+    them (:func:`write_store`), only when something was added. ``path=None``: memory
+    only. ``on_disk``: the keys read when it was opened (an embedder's disk hits).
+    """
+
+    def __init__(self, path: Path | None, meta: Mapping[str, Any]) -> None:
+        self.path = path
+        self.meta = dict(meta)
+        self.vectors: dict[bytes, np.ndarray] = (
+            read_store(path, self.meta) if path is not None and path.is_file() else {}
+        )
+        self.on_disk = frozenset(self.vectors)
+        self._dirty = False
+
+    def add(self, rows: Mapping[bytes, np.ndarray]) -> None:
+        """Put ``rows`` in the dict (written at the next :meth:`save`)."""
+        self.vectors.update(rows)
+        self._dirty = self._dirty or bool(rows)
+
+    def save(self) -> None:
+        """Write the dict atomically when rows were added since the last save."""
+        if self.path is None or not self._dirty:
+            return
+        write_store(self.path, self.vectors, self.meta)
+        self._dirty = False

@@ -9,8 +9,8 @@ of cues (every salient cue counts, where the template's cap keeps only the first
 and cost 74 encodings per (encoder, lexicon) instead of one per window; what they lose
 is the encoder reading the cues *together* (the paper's "contextual relationships among
 active cues"). On 2 CPU cores the template mode costs minutes per window set with MPNet,
-the pooled mode seconds. :class:`~affect_lib.lasca.semantic.EmbeddingCache`
-(``mode="pooled"``) encodes the :func:`cue_masks` and pools with :func:`pool` and
+the pooled mode seconds. :class:`~affect_lib.lasca.semantic.PooledEmbedder`
+encodes the :func:`cue_masks` and pools with :func:`pool` and
 :func:`pool_one`.
 """
 

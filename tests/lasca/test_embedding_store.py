@@ -67,6 +67,40 @@ def test_new_encoder_weights_are_never_served_old_embeddings(tmp_path, monkeypat
     assert len(fake.calls) == 1 and len(fake.calls[0]) == 6
 
 
+def test_embedding_store_is_a_dict_written_only_when_rows_were_added(
+    tmp_path, monkeypatch
+):
+    writes = []
+    write = embedding_store.write_store
+    monkeypatch.setattr(
+        embedding_store,
+        "write_store",
+        lambda *a: writes.append(a[0]) or write(*a),
+    )
+    path, meta = tmp_path / "s.npz", {"encoder": "fake"}
+    store = embedding_store.EmbeddingStore(path, meta)
+    assert store.vectors == {} and store.on_disk == frozenset()
+    store.save()
+    assert writes == [] and not path.exists()  # nothing added: nothing written
+    row = np.arange(4, dtype=np.float32)
+    store.add({b"ab": row, b"cd": -row})
+    store.save()
+    store.save()
+    assert writes == [path]  # once per change
+    reopened = embedding_store.EmbeddingStore(path, meta)
+    assert reopened.on_disk == {b"ab", b"cd"}
+    np.testing.assert_array_equal(reopened.vectors[b"cd"], -row)
+    reopened.add({})  # an empty add is not a change
+    reopened.save()
+    assert writes == [path]
+    with pytest.raises(ValueError, match="embedding cache made for"):
+        embedding_store.EmbeddingStore(path, {"encoder": "other"})
+    memory = embedding_store.EmbeddingStore(None, meta)
+    memory.add({b"ab": row})
+    memory.save()
+    assert memory.vectors.keys() == {b"ab"} and writes == [path]
+
+
 def test_store_with_wrong_metadata_or_garbage_is_an_error(tmp_path):
     cache = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
     cache.embed(_masks(3))

@@ -15,7 +15,11 @@ from affect_lib.lasca import encoders
 from affect_lib.lasca.encoders import MAX_SEQ_LENGTH, EncoderError, load_encoder
 from affect_lib.lasca.lexicon import load_lexicon
 from affect_lib.lasca.names import FEATURE_NAMES, N_FEATURES
-from affect_lib.lasca.semantic import EmbeddingCache
+from affect_lib.lasca.semantic import (
+    EmbeddingCache,
+    PooledEmbedder,
+    TemplateEmbedder,
+)
 
 LEX = load_lexicon("affective")
 
@@ -74,6 +78,27 @@ def test_cache_encodes_only_missing_masks_once_in_one_batch():
     assert cache.stats["misses"] == 23 and cache.stats["memory_hits"] == 11
     np.testing.assert_array_equal(cache.lookup(masks[7]), emb[7])
     assert len(fake.calls) == 2 and len(cache) == 23
+
+
+def test_each_mode_has_its_embedder_and_its_own_store(tmp_path):
+    template = EmbeddingCache(encoder="minilm", model=FakeEncoder(), cache_dir=tmp_path)
+    fake = FakeEncoder()
+    pooled = EmbeddingCache(
+        encoder="minilm", mode="pooled", model=fake, cache_dir=tmp_path
+    )
+    assert type(template) is TemplateEmbedder and type(pooled) is PooledEmbedder
+    assert (template.mode, pooled.mode) == ("template", "pooled")
+    assert "-template-" in template.path.name and "-pooled-" in pooled.path.name
+    # a lookup on a fresh pooled embedder encodes the 74 cues once, then pools
+    mask = _mask("mouthSmileLeft", "jawOpen")
+    np.testing.assert_allclose(
+        pooled.lookup(mask), pooled.embed(mask[None])[0], atol=1e-6
+    )
+    assert len(fake.calls) == 1 and len(pooled) == N_FEATURES + 1
+    # the template embedder caches window masks: a lookup is the embedding of embed
+    emb = template.embed(_masks(3))
+    np.testing.assert_array_equal(template.lookup(_masks(3)[1]), emb[1])
+    assert len(template) == 3
 
 
 def test_bad_arguments():
