@@ -30,7 +30,7 @@ from scipy import stats
 from affect_lib.config import LascaConfig
 from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams
 from affect_lib.experiments.lasca_protocol import TARGETS, run_protocol
-from affect_lib.experiments.lasca_representations import CONTROLS, VARIANTS
+from affect_lib.experiments.lasca_representations import VARIANT_SPECS
 from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.semantic import Embedder
 
@@ -74,12 +74,12 @@ def cell_over_draws(
     ``embedding_dir`` / ``caches``: the embedding store and caches, as in
     :func:`~affect_lib.experiments.lasca_protocol.run_protocol`.
     """
-    unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
+    unknown = (set(variants) - set(VARIANT_SPECS)) | (set(targets) - set(TARGETS))
     if unknown or not variants or not targets or not data_seeds:
         raise ValueError(
             f"cell_over_draws: unknown variants/targets {sorted(unknown)} or nothing "
-            f"to run; "
-            f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}"
+            f"to run; variants: {', '.join(VARIANT_SPECS)}; targets: "
+            f"{', '.join(TARGETS)}"
         )
     if float(window_s) not in map(float, cfg.windows_s):
         raise ValueError(

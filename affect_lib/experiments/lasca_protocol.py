@@ -44,8 +44,7 @@ import pandas as pd
 
 from affect_lib.config import LascaConfig
 from affect_lib.experiments.lasca_representations import (
-    CONTROLS,
-    VARIANT_LEXICON,
+    VARIANT_SPECS,
     VARIANTS,
     represent,
 )
@@ -161,14 +160,14 @@ def run_protocol(
     )
     taus = tuple(cfg.taus if taus is None else taus)
     encoders = tuple(cfg.encoders if encoders is None else encoders)
-    unknown = (set(variants) - set(VARIANTS + CONTROLS)) | (set(targets) - set(TARGETS))
+    unknown = (set(variants) - set(VARIANT_SPECS)) | (set(targets) - set(TARGETS))
     if unknown or not sets:
         raise ValueError(
             f"run_protocol: unknown variants/targets {sorted(unknown)} or no window "
-            f"set; "
-            f"variants: {', '.join(VARIANTS + CONTROLS)}; targets: {', '.join(TARGETS)}"
+            f"set; variants: {', '.join(VARIANT_SPECS)}; targets: {', '.join(TARGETS)}"
         )
-    lexicons = sorted({VARIANT_LEXICON[v] for v in variants} - {None})
+    specs = [VARIANT_SPECS[v] for v in variants]
+    lexicons = sorted({v.lexicon for v in specs} - {None})
     seeds = [seed + k for k in range(cfg.n_seeds)]
     hyper = {
         "hidden": cfg.hidden,
@@ -208,9 +207,9 @@ def run_protocol(
         subjects = np.asarray(ws.subject).astype(str)
         test_rows = {s: np.isin(subjects, held_out[s]) for s in seeds}
         inputs = {
-            (v, e): rep.inputs(v, e)
-            for v in variants
-            for e in ((None,) if VARIANT_LEXICON[v] is None else encoders)
+            (v, e): rep.inputs(v.name, e)
+            for v in specs
+            for e in ((None,) if v.lexicon is None else encoders)
         }
         for target in targets:
             y = np.asarray(getattr(ws, target))
@@ -224,10 +223,10 @@ def run_protocol(
                             "window_s": rep.window_s,
                             "tau": float(tau),
                             "target": target,
-                            "variant": variant,
+                            "variant": variant.name,
                             "encoder": encoder or "none",
-                            "lexicon": VARIANT_LEXICON[variant] or "none",
-                            "mode": mode if VARIANT_LEXICON[variant] else "none",
+                            "lexicon": variant.lexicon or "none",
+                            "mode": mode if variant.lexicon else "none",
                             "seed": s,
                         }
                         tasks.append((base, dZ, pairs.label, train, hyper, s))

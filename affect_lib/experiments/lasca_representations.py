@@ -1,17 +1,18 @@
 """LaScA protocol's inputs: the variants and each window set's representations of them.
 
-Variants (LaScA's ablation): ``features`` (the 73 handcrafted features x only), ``st``
-(the sentence embedding s of the affective lexicon only), ``fusion`` ([x || s],
-affective lexicon) and ``namelex`` ([x || s] with the feature-name lexicon: the
-ablation's "feature-based lexicon"). Two controls that are not in the paper, asked for
-by name (:data:`CONTROLS`), take the semantic path (per-video z-scores -> Otsu mask ->
-text -> sentence embedding) apart: ``zfeatures``, the features z-scored within each
-video (:func:`~affect_lib.lasca.saliency.normalise`), i.e. the person-relative values
-the saliency mask is computed from, without the mask and the text; and ``mask``, the
-binary saliency mask itself (73 values of 0 or 1), without the text. ``zfeatures`` tells
-how much of what the sentence embedding adds is the person-relative view itself,
-``mask`` what binarising drops (``zfeatures - mask``) and what the lexicon and the
-encoder add to the mask they encode (``st - mask``).
+Variants (LaScA's ablation; each a :class:`Variant` in :data:`VARIANT_SPECS`):
+``features`` (the 73 handcrafted features x only), ``st`` (the sentence embedding s of
+the affective lexicon only), ``fusion`` ([x || s], affective lexicon) and ``namelex``
+([x || s] with the feature-name lexicon: the ablation's "feature-based lexicon"). Two
+controls that are not in the paper, asked for by name (:data:`CONTROLS`), take the
+semantic path (per-video z-scores -> Otsu mask -> text -> sentence embedding) apart:
+``zfeatures``, the features z-scored within each video
+(:func:`~affect_lib.lasca.saliency.normalise`), i.e. the person-relative values the
+saliency mask is computed from, without the mask and the text; and ``mask``, the binary
+saliency mask itself (73 values of 0 or 1), without the text. ``zfeatures`` tells how
+much of what the sentence embedding adds is the person-relative view itself, ``mask``
+what binarising drops (``zfeatures - mask``) and what the lexicon and the encoder add
+to the mask they encode (``st - mask``).
 
 Inputs: ``x`` is the window-mean feature vector as the window set gives it; ``s`` the
 sentence embedding of the window's salient-feature mask. Each window set's masks and
@@ -21,9 +22,10 @@ embeddings are computed once (:func:`represent`) and reused by every cell of the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -33,42 +35,51 @@ from affect_lib.lasca.saliency import normalise, salient_mask
 from affect_lib.lasca.semantic import Embedder, EmbeddingCache
 
 __all__ = [
+    "Variant",
+    "VARIANT_SPECS",
     "VARIANTS",
     "CONTROLS",
-    "VARIANT_LEXICON",
     "Representations",
     "represent",
 ]
 
-# the paper's ablation
-VARIANTS: tuple[str, ...] = (
-    "features",
-    "st",
-    "fusion",
-    "namelex",
+
+@dataclass(frozen=True, kw_only=True)
+class Variant:
+    """One input of the ablation: a block of per-window values, a lexicon's sentence
+    embedding, or both side by side ([block || s])."""
+
+    name: str
+    block: str | None  # field of Representations: "x", "zx" or "masks"
+    lexicon: str | None  # the lexicon whose sentence embedding s is appended
+    control: bool = False  # ours, not the paper's: run only when named
+
+    def __post_init__(self) -> None:
+        if self.block not in (None, "x", "zx", "masks") or not (
+            self.block or self.lexicon
+        ):
+            raise ValueError(
+                f"variant {self.name!r}: block must be 'x', 'zx', 'masks' or None "
+                f"with a lexicon, got block={self.block!r}, lexicon={self.lexicon!r}"
+            )
+
+
+VARIANT_SPECS: Mapping[str, Variant] = MappingProxyType(
+    {
+        v.name: v
+        for v in (
+            Variant(name="features", block="x", lexicon=None),
+            Variant(name="st", block=None, lexicon="affective"),
+            Variant(name="fusion", block="x", lexicon="affective"),
+            Variant(name="namelex", block="x", lexicon="feature_names"),
+            Variant(name="zfeatures", block="zx", lexicon=None, control=True),
+            Variant(name="mask", block="masks", lexicon=None, control=True),
+        )
+    }
 )
-# ours (module docstring); run only when named
-CONTROLS: tuple[str, ...] = (
-    "zfeatures",
-    "mask",
-)
-VARIANT_LEXICON: dict[str, str | None] = {
-    "features": None,
-    "st": "affective",
-    "fusion": "affective",
-    "namelex": "feature_names",
-    "zfeatures": None,
-    "mask": None,
-}
-# which feature block
-_FEATURES = {
-    "features": "x",
-    "st": None,
-    "fusion": "x",
-    "namelex": "x",
-    "zfeatures": "zx",
-    "mask": "masks",
-}
+# the paper's ablation, then ours (module docstring)
+VARIANTS = tuple(n for n, v in VARIANT_SPECS.items() if not v.control)
+CONTROLS = tuple(n for n, v in VARIANT_SPECS.items() if v.control)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,11 +97,10 @@ class Representations:
     def inputs(self, variant: str, encoder: str | None) -> np.ndarray:
         """The representation z (N, D) of ``variant``: x, s, [x || s] or a control's zx
         or mask (0 / 1)."""
-        lexicon = VARIANT_LEXICON[variant]
-        block = _FEATURES[variant]
-        parts = [getattr(self, block)] if block else []
-        if lexicon is not None:
-            parts.append(self.semantic[(str(encoder), lexicon)])
+        spec = VARIANT_SPECS[variant]
+        parts = [getattr(self, spec.block)] if spec.block else []
+        if spec.lexicon is not None:
+            parts.append(self.semantic[(str(encoder), spec.lexicon)])
         return np.hstack(parts).astype(np.float32)
 
 

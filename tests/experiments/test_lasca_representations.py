@@ -3,10 +3,18 @@ encoder)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from affect_lib.experiments.lasca_representations import represent
+from affect_lib.experiments.lasca_representations import (
+    CONTROLS,
+    VARIANT_SPECS,
+    VARIANTS,
+    Variant,
+    represent,
+)
 from affect_lib.experiments.lasca_toy import toy_window_set
 from affect_lib.lasca.names import N_FEATURES
 from affect_lib.lasca.saliency import normalise, salient_mask
@@ -56,3 +64,23 @@ def test_represent_shapes_and_variant_inputs(ws):
             ("minilm",),
             caches=fake_caches(),
         )
+
+
+def test_variants_are_frozen_specs_that_need_an_input():
+    assert VARIANTS == ("features", "st", "fusion", "namelex")
+    assert CONTROLS == ("zfeatures", "mask")
+    assert [(v.block, v.lexicon) for v in VARIANT_SPECS.values()] == [
+        ("x", None),
+        (None, "affective"),
+        ("x", "affective"),
+        ("x", "feature_names"),
+        ("zx", None),
+        ("masks", None),
+    ]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        VARIANT_SPECS["fusion"].lexicon = "feature_names"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        VARIANT_SPECS["extra"] = VARIANT_SPECS["fusion"]  # type: ignore[index]
+    for block, lexicon in [(None, None), ("X", None), ("z", "affective")]:
+        with pytest.raises(ValueError, match="block must be"):
+            Variant(name="bad", block=block, lexicon=lexicon)
