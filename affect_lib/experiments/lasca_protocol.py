@@ -37,7 +37,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,8 @@ __all__ = [
     "TARGETS",
     "MIN_TRAIN_PAIRS",
     "subject_split",
+    "Cell",
+    "Score",
     "ProtocolResult",
     "run_protocol",
     "summarise",
@@ -98,35 +100,57 @@ class ProtocolResult:
     parameters: dict[str, int]
 
 
-def _fit_cell(
-    base: dict[str, Any],
-    dZ: np.ndarray,
-    labels: np.ndarray,
-    train: np.ndarray,
-    hyper: dict[str, Any],
-    seed: int,
-) -> tuple[dict[str, Any], int | None]:
-    """One cell and seed: fit on the train pairs, score on the others -> (table row,
-    parameter count)."""
+class Cell(NamedTuple):
+    """One cell of the grid for one seed: the key columns of the protocol's table."""
+
+    window_s: float
+    tau: float
+    target: str
+    variant: str
+    encoder: str  # "none" for a variant without text, as lexicon and mode
+    lexicon: str
+    mode: str
+    seed: int
+
+
+class Score(NamedTuple):
+    """A cell's result: the table's other columns."""
+
+    n_train_pairs: int
+    n_test_pairs: int
+    accuracy: float  # NaN when not fitted
+    n_iter: int
+    note: str  # why the cell was not fitted; "" when it was
+
+
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    """One fit to run: its cell, pair deltas (P, D), labels (P,) 0/1 and training
+    pairs (P,) bool (the others are its test pairs)."""
+
+    cell: Cell
+    deltas: np.ndarray
+    labels: np.ndarray
+    train: np.ndarray
+
+
+def _fit_cell(fit: _Fit, hyper: Mapping[str, Any]) -> tuple[Score, int | None]:
+    """Fit on the train pairs, score on the others -> (score, trainable parameters;
+    None when not fitted)."""
+    train = fit.train
     n_train, n_test = int(train.sum()), int((~train).sum())
-    row = dict(
-        base,
-        n_train_pairs=n_train,
-        n_test_pairs=n_test,
-        accuracy=float("nan"),
-        n_iter=0,
-        note="",
-    )
     if n_train < MIN_TRAIN_PAIRS or n_test == 0:
-        row["note"] = (
+        note = (
             f"not fitted: {n_train} train / {n_test} test pairs (needs >= "
             f"{MIN_TRAIN_PAIRS} / 1)"
         )
-        return row, None
-    model = fit_preference(dZ[train], labels[train], seed=seed, **hyper)
-    row["accuracy"] = pairwise_accuracy(model, dZ[~train], labels[~train])
-    row["n_iter"] = int(model.named_steps["mlp"].n_iter_)
-    return row, trainable_parameters(model)
+        return Score(n_train, n_test, float("nan"), 0, note), None
+    model = fit_preference(
+        fit.deltas[train], fit.labels[train], seed=fit.cell.seed, **hyper
+    )
+    accuracy = pairwise_accuracy(model, fit.deltas[~train], fit.labels[~train])
+    n_iter = int(model.named_steps["mlp"].n_iter_)
+    return Score(n_train, n_test, accuracy, n_iter, ""), trainable_parameters(model)
 
 
 def run_protocol(
@@ -177,9 +201,7 @@ def run_protocol(
         "batch_size": cfg.mlp_batch_size,
     }
     caches = {} if caches is None else caches
-    tasks: list[
-        tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, dict[str, Any], int]
-    ] = []
+    fits: list[_Fit] = []
     timings = {"represent_s": 0.0, "fit_s": 0.0}
     # one split per seed for every window set, drawn from all their subjects: a subject
     # without windows of one length (a short video) must not change which subjects the
@@ -219,29 +241,38 @@ def run_protocol(
                 for s in seeds:
                     train = ~test_rows[s][pairs.first]
                     for (variant, encoder), dZ in deltas.items():
-                        base = {
-                            "window_s": rep.window_s,
-                            "tau": float(tau),
-                            "target": target,
-                            "variant": variant.name,
-                            "encoder": encoder or "none",
-                            "lexicon": variant.lexicon or "none",
-                            "mode": mode if variant.lexicon else "none",
-                            "seed": s,
-                        }
-                        tasks.append((base, dZ, pairs.label, train, hyper, s))
+                        cell = Cell(
+                            window_s=rep.window_s,
+                            tau=float(tau),
+                            target=target,
+                            variant=variant.name,
+                            encoder=encoder or "none",
+                            lexicon=variant.lexicon or "none",
+                            mode=mode if variant.lexicon else "none",
+                            seed=s,
+                        )
+                        fits.append(_Fit(cell, dZ, pairs.label, train))
     start = time.perf_counter()
     if n_jobs == 1:
-        results = [_fit_cell(*task) for task in tasks]
+        results = [_fit_cell(fit, hyper) for fit in fits]
     else:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs)(delayed(_fit_cell)(*task) for task in tasks)
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_fit_cell)(fit, hyper) for fit in fits
+        )
     timings["fit_s"] = time.perf_counter() - start
     params = {
-        f"{row['variant']}/{row['encoder']}": n for row, n in results if n is not None
+        f"{fit.cell.variant}/{fit.cell.encoder}": n
+        for fit, (_, n) in zip(fits, results, strict=True)
+        if n is not None
     }
-    table = pd.DataFrame([row for row, _ in results])
+    table = pd.DataFrame(
+        [
+            {**fit.cell._asdict(), **score._asdict()}
+            for fit, (score, _) in zip(fits, results, strict=True)
+        ]
+    )
     return ProtocolResult(
         table=table, summary=summarise(table), timings=timings, parameters=params
     )

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from affect_lib.config import load_profile
-from affect_lib.experiments.lasca_protocol import run_protocol, subject_split
+from affect_lib.experiments.lasca_protocol import (
+    Cell,
+    Score,
+    run_protocol,
+    subject_split,
+)
 from affect_lib.experiments.lasca_representations import CONTROLS, VARIANTS, represent
 from affect_lib.experiments.lasca_toy import toy_window_set
 from affect_lib.lasca.names import N_FEATURES
@@ -67,6 +72,24 @@ def test_every_cell_and_seed_has_a_row(cfg, sets):
     # windows x taus x targets x (features + 3 variants x 2 encoders)
     per_seed = 2 * 2 * 2 * (1 + 3 * 2)
     assert len(t) == per_seed * 2 and sorted(t.seed.unique()) == [7, 8]
+    # one column per record field, keys first: the chapter's tables read them by name
+    assert list(t.columns) == [
+        "window_s",
+        "tau",
+        "target",
+        "variant",
+        "encoder",
+        "lexicon",
+        "mode",
+        "seed",
+        "n_train_pairs",
+        "n_test_pairs",
+        "accuracy",
+        "n_iter",
+        "note",
+    ]
+    assert list(t.columns) == [*Cell._fields, *Score._fields]
+    assert t.dtypes[["seed", "n_iter", "n_test_pairs"]].map(str).eq("int64").all()
     assert (
         set(t.variant) == set(VARIANTS)
         and set(t.window_s) == {3.0, 5.0}
