@@ -19,15 +19,19 @@
 # Chapters 2–4 built Affect-Diff piece by piece and argued for each piece. This chapter tests those
 # arguments the way a paper's ablation table does: retrain the model with one part removed or one
 # weight changed, on the same data, with the same training budget and the same seeds, and compare
-# with the full model using paired tests.
+# with the full model, with intervals that include how much another training run would move
+# the result.
 #
 # **What you will learn**
 # - how to set up a fair ablation (same data, budget and seeds; one change per variant);
 # - what the causal graph, the diffusion prior, classifier-free-guidance dropout, the loss weights
 #   λ₁ and λ₂ and hard Gumbel edges each contribute to accuracy, driver recovery and
 #   counterfactual validity;
-# - how to test a difference between two models scored on the same items (paired tests over seeds
-#   and over test utterances, with a multiple-comparison correction), and why the two disagree.
+# - how to put an interval on a difference between two models when both the training seed and the
+#   test utterances are random (a two-level bootstrap, with a multiple-comparison correction), and
+#   why a test over utterances alone finds differences that are training noise;
+# - how to check such a test with controls: an A/A comparison (the full model against itself,
+#   trained with other seeds) and variants that cannot differ by construction.
 
 # %% tags=["parameters"]
 profile = "book"  # smoke | book | paper
@@ -36,7 +40,7 @@ device = "auto"  # ablations always train on the CPU, one thread per run
 data_source = "synthetic"
 data_dir = None
 run_dir = None  # None: _build/runs/<profile>
-# any other config key, e.g. {"ablation_seeds": 5, "ablation_variants": ["full",
+# any other config key, e.g. {"ablation_seeds": 10, "ablation_variants": ["full",
 # "no_graph"]}
 overrides = {}
 n_jobs = 2  # parallel training processes (results do not depend on it)
@@ -54,7 +58,7 @@ from affect_lib.experiments.ablation import CF_EDIT, run_ablations
 from affect_lib.experiments.ablation_report import compare, findings, summary
 from affect_lib.experiments.ablation_variants import VARIANTS
 from affect_lib.io import write_json
-from affect_lib.plots.ablation import ablation_dots, sweep_lines
+from affect_lib.plots.ablation import ablation_deltas, sweep_lines
 from affect_lib.publish.tolerances import measured_runs
 
 cfg = load_profile(
@@ -69,12 +73,15 @@ cfg = load_profile(
 pd.set_option("display.precision", 3)
 out = cfg.run_path / "ablations"
 a = cfg.ablation
+n_seeds = a.ablation_seeds
 print(
     f"profile={cfg.profile} seed={cfg.seed} "
-    f"seeds={[cfg.seed + i for i in range(a.ablation_seeds)]} "
+    f"seeds={[cfg.seed + i for i in range(n_seeds)]} "
+    f"A/A seeds={[cfg.seed + n_seeds + i for i in range(n_seeds)]} "
     f"epochs={a.ablation_epochs} n_train={cfg.data.n_train} n_test={cfg.data.n_test} "
     f"n_cf={a.ablation_n_cf}"
 )
+glue("ablation_n_seeds", n_seeds, display=False)
 
 # %% [markdown]
 # ## The variants
@@ -82,8 +89,10 @@ print(
 # Every variant starts from the configuration of chapter 3 and changes one thing. Two of the
 # changes are not configuration fields: `no_graph` replaces the causal graph's influence weights
 # by uniform ones (1/3 each, the ablation of chapter 2), and `no_diffusion` trains no prior at all
-# (λ₁ = 0), which leaves a VAE classifier that cannot produce counterfactuals. The `book` profile
-# trains the ten variants below (`ablation_variants`); `paper` adds `lambda2_0` (no KL term).
+# (λ₁ = 0), which leaves a VAE classifier that cannot produce counterfactuals. One row is not an
+# ablation but a control: `aa` is the full model itself, trained with seeds that no other variant
+# uses, so its difference from `full` is training noise and nothing else. The `book` profile
+# trains the eleven rows below (`ablation_variants`); `paper` adds `lambda2_0` (no KL term).
 #
 # A note on λ₁. In the full model the diffusion gradient is stopped at the latent
 # (`diffusion_detach=True`): the ε-prediction loss then only trains the U-Net, whose parameters
@@ -91,6 +100,14 @@ print(
 # independent of λ₁. A λ₁ sweep only means something when the diffusion loss also reaches the
 # encoder, so the sweep runs with `diffusion_detach=False` (the `lambda1_*` rows). λ₂ weighs the
 # β-KL of the VAE bottleneck (the full model uses 10⁻³).
+#
+# Two variants are *negative controls by construction*. The gradient of the diffusion loss stops at
+# the latent, and the prior (the U-Net) and the rest of the model have their gradient norms clipped
+# separately (`AffectDiffModule.clip_groups`), so neither the prior's weight λ₁ (`no_diffusion`)
+# nor its CFG dropout (`no_cfg`) can change a single weight of the encoder, graph or classifier:
+# their accuracy and driver accuracy must equal the full model's on every seed and utterance.
+# (With one clipping norm over all parameters, as the Trainer clips by default, a large U-Net
+# gradient would shrink the encoder's step, and they could differ.)
 
 # %%
 names = list(a.ablation_variants)
@@ -111,6 +128,15 @@ pd.DataFrame(
 # no early stopping: every variant gets the same budget. The runs are spread over `n_jobs`
 # processes with one thread each, so the numbers do not depend on `n_jobs`.
 #
+# The budget is short: three epochs, a quarter of chapter 3's, because the book trains
+# {glue:text}`ablation_n_seeds` seeds of every row and a disjoint set for the A/A control.
+# `scripts/ablation_budget.py` checked that it ranks the full model and `no_graph` as chapter 3's
+# twelve epochs do (on every one of five seeds, for accuracy and driver accuracy; two epochs did
+# not), and that a narrower model or a schedule compressed into the short run learns less in the
+# same time rather than more (the measurements are in `CHANGELOG.md`). The price is noise: three
+# epochs leave a model far from converged, and its accuracy moves by several points from one seed
+# to the next, which is what the intervals below have to include.
+#
 # Each run is scored on the test split:
 # - **accuracy** of the classifier on μ (chapter 3's `test_accuracy`);
 # - **driver accuracy**: the most influential modality is the planted driver (a tie among k
@@ -129,7 +155,7 @@ runs.to_csv(out / "runs.csv", index=False)
 glue("ablation_n_runs", len(runs), display=False)
 glue("ablation_wall_s", round(wall), display=False)
 print(
-    f"{len(runs)} runs ({len(names)} variants x {a.ablation_seeds} seeds) in "
+    f"{len(runs)} runs ({len(names)} variants x {n_seeds} seeds) in "
     f"{wall:.0f} s, "
     f"{runs['seconds'].mean():.1f} s per run on one thread"
 )
@@ -149,35 +175,51 @@ print(
 table = summary(result)
 table.drop(columns="seconds").round(3)
 
-# %%
-ablation_dots(result)
-plt.show()
-
 # %% [markdown]
-# Each dot is one seed; the bar is the mean and the dashed line the full model's mean.
+# ## How sure are the differences?
 #
-# ## Paired tests against the full model
+# A difference between a variant and the full model has two sources of noise. The test utterances
+# are a sample (another test split would give other numbers), and so is the training seed: the same
+# variant trained again from another seed lands elsewhere, sometimes several points away. A test
+# that resamples only the utterances (for each utterance, average its outcome over the seeds, then
+# flip signs; `p_items` below) treats the trained models as fixed; on simulated ablations with no
+# effect at all it calls one family in three significant (`tests/eval/test_hierarchical.py`).
 #
-# Every ablation shares the full model's data, seeds and test utterances, so differences are
-# tested *paired*:
+# Here every difference gets a **two-level bootstrap** instead
+# (`affect_lib.eval.hierarchical.hierarchical_bootstrap_delta`): each replicate resamples the
+# seeds of each arm and the test utterances (the same ones in both arms, which pairs them), and the
+# 95 % interval of Δ = variant − full uses the replicates' spread with a t reference whose degrees
+# of freedom count the seeds. On the same simulations it keeps the family-wise error at 4 %, and it
+# detects a difference of 0.15 nine times in ten. Within each metric the ablations form a family,
+# and their p-values are Holm-adjusted (`p_holm`); a difference is claimed only when `p_holm` is
+# below 0.05, which implies that its interval excludes 0.
 #
-# - `p_seeds`: a paired t-test on the per-seed scores. With three seeds it has two degrees of
-#   freedom and very little power: a real difference of a few points can easily give p > 0.05.
-# - `p_items`: a sign-flip permutation test on the test utterances. For each utterance, its
-#   outcome (correct or not, driver found or not, edit valid or not) is averaged over the seeds,
-#   and the mean paired difference is compared with 10,000 random sign flips. The unit is the
-#   utterance, which is what we want to generalise over: the whole test split for accuracy and
-#   driver accuracy, the `ablation_n_cf` edited utterances for validity.
-# - `p_holm`: `p_items` corrected for testing every ablation of the run against the full model on
-#   that metric (Holm–Bonferroni; `no_diffusion` makes no edits, so validity has one test fewer); a
-#   difference is called significant when `p_holm` < 0.05.
+# Two kinds of control check the test on this run's own data:
+# - the **A/A control** `aa`: the full model against itself trained with other seeds. Its
+#   accuracy and driver-accuracy intervals must contain 0 (asserted below); if they did not, the
+#   intervals would be too narrow for this model's training noise. Each is a 95 % interval, so
+#   one such check in twenty misses by chance; validity, scored on 120 edits, is reported and not
+#   asserted. The control stands beside the family, not in it (it is a check, not a claim);
+# - `no_cfg` and `no_diffusion`, which cannot change the encoder and classifier (see the variants
+#   above): their accuracy and driver accuracy equal the full model's on every seed and utterance
+#   (`identical`), and their interval is exactly [0, 0].
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 comparison = compare(result, seed=cfg.seed)
 comparison.round(4)
 
+# %%
+ablation_deltas(result, comparison)
+plt.show()
+
 # %% [markdown]
+# Each light dot is one seed: the variant's score minus the full model's with the same seed (for
+# the A/A control, whose seeds differ, minus the full model's mean). The bar is Δ's 95 % interval
+# over seeds and utterances, red where the difference is claimed (`p_holm` < 0.05), and the tick
+# on it is Δ. The dots show how far one training run can land from another: a difference smaller
+# than their spread needs many seeds to be seen.
+#
 # What this run found, written by the code from the table above (so that it stays true when you
 # rerun the chapter with other seeds or data):
 
@@ -186,14 +228,28 @@ comparison.round(4)
 for line in findings(comparison):
     print("-", line)
 
+# %%
+for (variant, metric), row in comparison.iterrows():
+    glue(f"ablation_{variant}_{metric}_lo", round(float(row["lo"]), 4), display=False)
+    glue(f"ablation_{variant}_{metric}_hi", round(float(row["hi"]), 4), display=False)
+aa = comparison.loc["aa"]
+# the controls, asserted on every run: a failure means the test or the construction broke
+for metric in ("accuracy", "driver_acc"):
+    assert aa.loc[metric, "lo"] <= 0 <= aa.loc[metric, "hi"], aa
+for variant in ("no_cfg", "no_diffusion"):
+    for metric in ("accuracy", "driver_acc"):
+        if (variant, metric) in comparison.index:
+            assert comparison.loc[(variant, metric), "identical"], (variant, metric)
+print(
+    "A/A control: the accuracy and driver-accuracy intervals contain 0; no_cfg and "
+    "no_diffusion: accuracy and driver accuracy identical to the full model's"
+)
+
 # %% [markdown]
-# `make test` does not compare the table and the list above with the stored ones, because they move
-# with training noise: the same chapter computed on an Intel Xeon and on an AMD EPYC, same seed,
-# gave `gumbel_hard`'s driver-accuracy difference a `p_holm` of 0.036 (significant) on one and 1.0
-# on the other, and λ₁ = 1's accuracy difference 0.013 and 0.055, and so other lists of findings.
-# The means behind them (glued at the end of the chapter) are compared within their measured
-# tolerances. With three seeds, these tests treat the trained models as fixed, so a "significant"
-# finding here can be training noise.
+# `make test` does not compare the table and the list of findings above with the stored ones: the
+# intervals move with training noise, and a finding near the threshold can flip between processors.
+# The intervals themselves are glued (`ablation_<variant>_<metric>_lo` and `_hi`) and compared within
+# their measured tolerances, and the controls are asserted on every run.
 
 # %% [markdown]
 # ## The λ sweeps
@@ -205,63 +261,71 @@ plt.show()
 # %% [markdown]
 # ## Reading the ablations
 #
-# The findings above are this run's; here is what they mean, with this build's numbers (means over
-# seeds) for the variants the argument rests on.
+# The findings above are this run's; here is what they mean. Each number is a mean over seeds,
+# each bracket the 95 % interval of the difference from the full model, over seeds and test
+# utterances.
 #
-# - **The causal graph** is what makes a weighted fusion work: with uniform weights the driver's
-#   cue is diluted by two modalities that carry weak or conflicting cues, and accuracy falls from
-#   {glue:text}`ablation_full_accuracy:.3f` to {glue:text}`ablation_no_graph_accuracy:.3f`; driver
-#   accuracy is chance by construction.
-#   Edits get *easier* without the graph (validity {glue:text}`ablation_no_graph_cf_validity:.3f`):
-#   a latent that separates the emotions less is easier to push across a class boundary, so
-#   validity on its own is not a measure of a good model.
-# - **The diffusion prior** buys no accuracy ({glue:text}`ablation_no_diffusion_accuracy:.3f`
-#   without it): its gradient is stopped at the latent, so it reaches the encoder and classifier only
-#   through the gradient clipping they share with it (one norm over all parameters). What it buys
-#   is the ability to edit: without it there are no counterfactuals.
-# - **CFG dropout** is there for guidance, not for accuracy (without it accuracy is
-#   {glue:text}`ablation_no_cfg_accuracy:.3f`; the findings say whether that or driver accuracy
-#   differs significantly). Without it the null label is never trained and guidance subtracts an
-#   unconditional prediction that means nothing: validity
-#   {glue:text}`ablation_no_cfg_cf_validity:.3f` against {glue:text}`ablation_full_cf_validity:.3f`.
-#   The drop was there in every training run measured for `make tolerances` (other seeds, other
-#   processors), but its size varied several-fold between them.
-# - **λ₁ with a joint gradient**: up to λ₁ = 1 letting the diffusion loss reach the encoder moves
-#   accuracy by at most a few points, in either direction
-#   ({glue:text}`ablation_lambda1_0p1_accuracy:.3f` at λ₁ = 0.1,
-#   {glue:text}`ablation_lambda1_1_accuracy:.3f` at λ₁ = 1, against the full model's
-#   {glue:text}`ablation_full_accuracy:.3f`; the findings say which differences the test utterances
-#   can detect, and in which direction), but at λ₁ = 10 it dominates the encoder's gradient and
-#   the latent is shaped for the prior rather than the classifier: accuracy
-#   {glue:text}`ablation_lambda1_10_accuracy:.3f`.
-#   Stopping the gradient (the full model) removes this failure mode without a weight to tune.
+# - **The causal graph.** Without it the driver is chance by construction (driver accuracy
+#   {glue:text}`ablation_no_graph_driver_acc:.3f` against {glue:text}`ablation_full_driver_acc:.3f`).
+#   Accuracy falls from {glue:text}`ablation_full_accuracy:.3f` to
+#   {glue:text}`ablation_no_graph_accuracy:.3f` (Δ between
+#   {glue:text}`ablation_no_graph_accuracy_lo:+.3f` and {glue:text}`ablation_no_graph_accuracy_hi:+.3f`);
+#   whether that survives the correction for testing nine ablations is in the findings above: with
+#   five seeds of a three-epoch model, a drop of this size can stay below the threshold. Chapter 3,
+#   with four times the training, measures the same comparison with far less seed noise.
+# - **The diffusion prior and CFG dropout** change nothing the classifier sees, by construction:
+#   `no_diffusion` and `no_cfg` have exactly the full model's accuracy and driver accuracy, on every
+#   seed and test utterance (asserted above). What the prior buys is the ability to edit: without
+#   it there are no counterfactuals. What CFG dropout buys is a trained unconditional prediction
+#   for guidance to subtract: validity {glue:text}`ablation_no_cfg_cf_validity:.3f` without it
+#   against {glue:text}`ablation_full_cf_validity:.3f` (Δ between
+#   {glue:text}`ablation_no_cfg_cf_validity_lo:+.3f` and {glue:text}`ablation_no_cfg_cf_validity_hi:+.3f`
+#   over {glue:text}`ablation_n_seeds` seeds and 120 edited utterances).
+# - **λ₁ with a joint gradient.** At λ₁ = 10 the diffusion loss dominates the encoder's gradient,
+#   the latent is shaped for the prior rather than for the classifier, and edits stop working:
+#   validity {glue:text}`ablation_lambda1_10_cf_validity:.3f` (Δ between
+#   {glue:text}`ablation_lambda1_10_cf_validity_lo:+.3f` and
+#   {glue:text}`ablation_lambda1_10_cf_validity_hi:+.3f`), accuracy
+#   {glue:text}`ablation_lambda1_10_accuracy:.3f`. At λ₁ = 0.1 and 1 the intervals stay within a few
+#   points of 0 (accuracy at λ₁ = 1: {glue:text}`ablation_lambda1_1_accuracy_lo:+.3f` to
+#   {glue:text}`ablation_lambda1_1_accuracy_hi:+.3f`). Stopping the gradient (the full model)
+#   removes the failure mode without a weight to tune.
 # - **λ₂** weighs the β-KL. At 100 times the full model's value the posterior is pushed toward
-#   N(0, I) so hard that the graph nearly stops naming the driver (driver accuracy
-#   {glue:text}`ablation_lambda2_0p1_driver_acc:.3f`, chance 1/3), while edits become easy (validity
-#   {glue:text}`ablation_lambda2_0p1_cf_validity:.3f`) because the latent carries less of the
-#   input. Compare λ₂ = 0.01 with the full model in the findings list (accuracy
-#   {glue:text}`ablation_lambda2_0p01_accuracy:.3f`, driver accuracy
-#   {glue:text}`ablation_lambda2_0p01_driver_acc:.3f`, validity
-#   {glue:text}`ablation_lambda2_0p01_cf_validity:.3f`): chapter 3's 10⁻³ was set
-#   before these ablations, not tuned on them, and at this budget a larger value may well do better,
-#   which is the kind of result an ablation is for.
-# - **Hard Gumbel edges** from the start of training: accuracy
-#   {glue:text}`ablation_gumbel_hard_accuracy:.3f` and driver accuracy
-#   {glue:text}`ablation_gumbel_hard_driver_acc:.3f`, against the full model's
-#   {glue:text}`ablation_full_accuracy:.3f` and {glue:text}`ablation_full_driver_acc:.3f`, and validity
-#   {glue:text}`ablation_gumbel_hard_cf_validity:.3f`; the table above says which of these
-#   differences the test utterances can tell from chance.
+#   N(0, I) so hard that the graph stops naming the driver (driver accuracy
+#   {glue:text}`ablation_lambda2_0p1_driver_acc:.3f`, chance 1/3; Δ between
+#   {glue:text}`ablation_lambda2_0p1_driver_acc_lo:+.3f` and
+#   {glue:text}`ablation_lambda2_0p1_driver_acc_hi:+.3f`). At 10 times (λ₂ = 0.01) accuracy stays
+#   within {glue:text}`ablation_lambda2_0p01_accuracy_lo:+.3f` to
+#   {glue:text}`ablation_lambda2_0p01_accuracy_hi:+.3f` of the full model's, and edits may be easier
+#   (validity {glue:text}`ablation_lambda2_0p01_cf_validity:.3f`, Δ between
+#   {glue:text}`ablation_lambda2_0p01_cf_validity_lo:+.3f` and
+#   {glue:text}`ablation_lambda2_0p01_cf_validity_hi:+.3f`): chapter 3's 10⁻³ was set before these
+#   ablations, not tuned on them, and a larger value may well do better, which is the kind of
+#   result an ablation is for.
+# - **Hard Gumbel edges** from the start of training: accuracy Δ between
+#   {glue:text}`ablation_gumbel_hard_accuracy_lo:+.3f` and {glue:text}`ablation_gumbel_hard_accuracy_hi:+.3f`,
+#   driver accuracy between {glue:text}`ablation_gumbel_hard_driver_acc_lo:+.3f` and
+#   {glue:text}`ablation_gumbel_hard_driver_acc_hi:+.3f`.
 #
-# Look at the seeds, too (the dots in the first figure): part of their spread is shared between the
-# variants trained with the same seed, which is what pairing removes: `p_items`, which compares the
-# same utterances, is small for differences that `p_seeds`, with its two degrees of freedom, cannot
-# separate from the seeds' spread. But `p_items` also ignores how much another training run would
-# move the means, which is why its findings change between processors (above).
+# **The A/A control** calibrates all of the above: the full model against itself, trained with
+# other seeds, differs by an accuracy interval of {glue:text}`ablation_aa_accuracy_lo:+.3f` to
+# {glue:text}`ablation_aa_accuracy_hi:+.3f` and a driver-accuracy interval of
+# {glue:text}`ablation_aa_driver_acc_lo:+.3f` to {glue:text}`ablation_aa_driver_acc_hi:+.3f`. Both
+# contain 0, as they must, and their width is what five seeds of training noise allow. The
+# ablations share the full model's seeds (a seed fixes initialisation and data order), so their
+# intervals are *paired* by seed, which removes the part of the noise the two models share (their
+# per-seed accuracies correlate at 0.8 to 0.98 for the variants close to the full model) and makes
+# them narrower than the A/A control's, whose seeds differ.
 #
-# All of this is at the `book` budget (four epochs of chapter 3's training on 2,000 utterances,
-# about a third of what chapter 3 trains). The `paper` profile trains every variant for 60 epochs
-# with five seeds; rerun with `affect-book run --profile paper --only 06` on a machine that can
-# afford it.
+# `p_items`, in the table, is the test this chapter used before: it averages each utterance over the
+# seeds and flips signs over utterances, as if the trained models were fixed. In this run it puts
+# {glue:text}`ablation_n_p_items_significant` of the table's rows below 0.05 before any correction,
+# the A/A control among them whenever its seeds happen to land apart; the intervals support
+# {glue:text}`ablation_n_claimed` claims after Holm's correction.
+#
+# All of this is at the `book` budget (three epochs of chapter 3's training on 2,000 utterances).
+# The `paper` profile trains every variant for 60 epochs with ten seeds; rerun with
+# `affect-book run --profile paper --only 06` on a machine that can afford it.
 
 # %%
 for name in names:
@@ -271,11 +335,13 @@ for name in names:
             round(float(runs.loc[runs["variant"] == name, metric].mean()), 4),
             display=False,
         )
+glue("ablation_n_claimed", int(comparison["significant"].sum()), display=False)
 write_json(
     out / "summary.json",
     {
         "profile": cfg.profile,
-        "seeds": [cfg.seed + i for i in range(a.ablation_seeds)],
+        "seeds": [cfg.seed + i for i in range(n_seeds)],
+        "aa_seeds": [cfg.seed + n_seeds + i for i in range(n_seeds)],
         "epochs": a.ablation_epochs,
         "variants": {
             n: {
@@ -292,44 +358,40 @@ print(
 )
 
 # %%
-# "Reading the ablations", checked on the means over seeds, with thresholds that held in
-# every run measured for notebooks/tolerances.json; significance is not asserted: it
-# moves with training noise.
-claimed = {
-    "full",
-    "no_graph",
-    "no_diffusion",
-    "no_cfg",
-    "lambda1_0p1",
-    "lambda1_1",
-    "lambda1_10",
-    "lambda2_0p1",
-    "lambda2_0p01",
-}
+# NBVAL_IGNORE_OUTPUT
+n_items_sig = int((comparison["p_items"] < 0.05).sum())
+glue("ablation_n_p_items_significant", n_items_sig, display=False)
+print(
+    f"p_items < 0.05: {n_items_sig} of {len(comparison)} rows; claimed from the "
+    f"intervals after Holm: {int(comparison['significant'].sum())}"
+)
+
+# %%
+# "Reading the ablations", checked with thresholds that held in every run measured for
+# notebooks/tolerances.json (other first seeds, other CPU code paths).
+claimed = {"full", "aa", "no_graph", "no_cfg", "lambda1_10", "lambda2_0p1"}
 if cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(names):
     mean = runs.groupby("variant")[["accuracy", "driver_acc", "cf_validity"]].mean()
     full = mean.loc["full"]
-    assert mean.loc["no_graph", "accuracy"] <= full["accuracy"] - 0.1, mean
     assert (
         runs.loc[runs["variant"] == "no_graph", "driver_acc"] - 1 / 3
     ).abs().max() < 1e-9, runs  # by construction
-    assert mean.loc["no_graph", "cf_validity"] >= full["cf_validity"] + 0.03, mean
-    assert abs(mean.loc["no_diffusion", "accuracy"] - full["accuracy"]) <= 0.03, mean
-    assert abs(mean.loc["no_cfg", "accuracy"] - full["accuracy"]) <= 0.03, mean
-    assert mean.loc["no_cfg", "cf_validity"] <= full["cf_validity"] - 0.01, mean
-    for v in ("lambda1_0p1", "lambda1_1"):
-        assert abs(mean.loc[v, "accuracy"] - full["accuracy"]) <= 0.05, mean
-    assert mean.loc["lambda1_10", "accuracy"] <= full["accuracy"] - 0.2, mean
-    assert mean.loc["lambda2_0p1", "driver_acc"] <= 0.55, mean  # toward chance (1/3)
-    assert mean.loc["lambda2_0p1", "cf_validity"] >= full["cf_validity"] + 0.05, mean
-    assert abs(mean.loc["lambda2_0p01", "accuracy"] - full["accuracy"]) <= 0.07, mean
-    assert mean.loc["lambda2_0p01", "cf_validity"] >= full["cf_validity"] + 0.03, mean
+    assert mean.loc["no_graph", "accuracy"] <= full["accuracy"] - 0.05, mean
+    assert mean.loc["lambda1_10", "cf_validity"] <= full["cf_validity"] - 0.2, mean
+    assert mean.loc["lambda2_0p1", "driver_acc"] <= 0.5, mean  # toward chance (1/3)
+    # differences far beyond the noise: claimed on every run
+    for key in (
+        ("no_graph", "driver_acc"),
+        ("lambda1_10", "cf_validity"),
+        ("lambda2_0p1", "driver_acc"),
+    ):
+        assert comparison.loc[key, "significant"], comparison.loc[key]
 
 # %% [markdown]
-# These means over three seeds are themselves noisy. `make tolerances` re-executes the chapter with
-# other first seeds (1 and 2) and with other CPU code paths; for the numbers the reading above rests
-# on, the table gives what each run printed and how far a rerun may land from the stored number
-# before `make test` calls it a regression:
+# The means are themselves noisy. `make tolerances` re-executes the chapter with other first seeds
+# (1 and 2) and with other CPU code paths; for some of the numbers the reading above rests on, the
+# table gives what each run printed and how far a rerun may land from the stored number before
+# `make test` calls it a regression:
 
 # %%
 measured_runs(
@@ -339,17 +401,18 @@ measured_runs(
         "ablation_no_graph_accuracy",
         "ablation_full_cf_validity",
         "ablation_no_cfg_cf_validity",
-        "ablation_lambda1_10_accuracy",
+        "ablation_lambda1_10_cf_validity",
         "ablation_lambda2_0p1_driver_acc",
-        "ablation_lambda2_0p01_cf_validity",
+        "ablation_aa_accuracy_lo",
+        "ablation_aa_accuracy_hi",
     ],
 ).round(3)
 
 # %% [markdown]
-# Most of these numbers move by several points between runs, the validity without CFG dropout and
-# λ₂ = 0.1's driver accuracy by more than ten, so their tolerances are wide and nbval alone would not
-# notice a regression of that size in them; the asserts above check the reading's claims, with
-# thresholds that held in every one of these runs.
+# Most of these numbers move by several points between runs, so their tolerances are wide and nbval
+# alone would not notice a regression of that size in them; the asserts above check the reading's
+# claims, with thresholds that held in every one of these runs, and the controls are asserted on
+# every run.
 #
 # The headline numbers: the full model reaches {glue:text}`ablation_full_accuracy:.3f` accuracy
 # and finds the driver in {glue:text}`ablation_full_driver_acc:.3f` of the test utterances; without
@@ -396,7 +459,9 @@ print(
 # the sign-flip test averages each utterance's outcome over all seeds first. Here `p_items` prints as
 # 1e-4 because that is as low as it can go: with 10,000 random sign flips, none as extreme as the
 # observed difference, it is $1/(10{,}000 + 1)$. More flips would lower it; McNemar's exact p shows
-# how far below that floor a difference this large lies.
+# how far below that floor a difference this large lies. Neither test knows how far another
+# training run would move the difference: both treat the trained models as fixed, which is what
+# the interval in the comparison table adds.
 #
 # ```{solution-end}
 # ```
@@ -405,8 +470,9 @@ print(
 # :label: ex-06-tradeoff
 #
 # Using `runs` (one row per run), compute the Spearman correlation between `accuracy` and
-# `cf_validity` over the runs that have a diffusion prior. Is a more accurate model also one whose
-# edits are more often valid? Which variant is the outlier?
+# `cf_validity` over the ablation runs that have a diffusion prior (leave out the A/A control,
+# which repeats the full model). Is a more accurate model also one whose edits are more often
+# valid? Which variant is the outlier?
 # ```
 #
 # ```{solution-start} ex-06-tradeoff
@@ -414,7 +480,7 @@ print(
 # ```
 
 # %% tags=["solution"]
-with_prior = runs.dropna(subset=["cf_validity"])
+with_prior = runs[runs["variant"] != "aa"].dropna(subset=["cf_validity"])
 rho = with_prior["accuracy"].corr(with_prior["cf_validity"], method="spearman")
 by_variant = with_prior.groupby("variant")[["accuracy", "cf_validity"]].mean()
 # the order does not depend on training
@@ -431,24 +497,18 @@ if cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(n
         == by_variant["accuracy"].idxmin()
         == "lambda1_10"
     ), by_variant
-    assert set(by_variant.nsmallest(3, "accuracy").index) == {
-        "lambda1_10",
-        "no_graph",
-        "lambda2_0p1",
-    }, by_variant
     assert {"no_graph", "lambda2_0p1"} <= set(
-        by_variant.nlargest(3, "cf_validity").index
+        by_variant.nsmallest(4, "accuracy").index
     ), by_variant
 
 # %% [markdown]
 # No: over the runs the rank correlation is weak (its sign changes between training runs). Accuracy
 # is about the encoder and classifier, validity about how well the prior can move a latent across the
-# class boundary. The outlier is λ₁ = 10, the lowest of both columns. Among the three variants
-# easiest to edit are no graph and λ₂ = 0.1, which are, after λ₁ = 10, the least accurate: a latent
-# that carries less of the input is easier to move and worse to classify.
-# But λ₂ = 0.01 is within a few points of the full model's accuracy (above it in some training runs,
-# below in others) and easier to edit, and removing CFG dropout
-# costs validity while accuracy stays nearly where it was: the two measures need not go together.
+# class boundary. The outlier is λ₁ = 10, the lowest of both columns. No graph and λ₂ = 0.1 are
+# among the least accurate variants and, in the table, among the easier to edit: a latent that
+# carries less of the input is easier to move and worse to classify. But removing CFG dropout
+# changes validity while accuracy stays exactly where it was (by construction): the two measures
+# need not go together.
 #
 # ```{solution-end}
 # ```

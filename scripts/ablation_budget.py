@@ -1,17 +1,20 @@
 """Can chapter 6's runs be cheaper and still rank the variants as chapter 3's training
 does? (issue #29: at least 5 seeds per variant within the chapter's budget)
 
-    .venv/bin/python scripts/ablation_budget.py [--epochs 2 3 4 12] [--seeds 5] \\
-        [--n-jobs 2] [--out _build/ablation_budget.json]
+    .venv/bin/python scripts/ablation_budget.py [--budgets 2 3 "2,d_model=32"] \\
+        [--reference 12] [--seeds 5] [--n-jobs 2] [--out _build/ablation_budget.json]
 
-Trains ``full`` and ``no_graph`` with chapter 6's runner for each epoch budget and
-seeds 0..S-1 (the last budget, by default 12 = chapter 3's ``max_epochs``, is the
-reference: chapter 3's training without early stopping, whose schedules every ablation
-run follows). For each budget it prints the two variants' mean accuracy and driver
-accuracy, Δ = full − no_graph with its spread over seeds, whether Δ's sign agrees with
-the reference's (the ranking), on how many seeds, and the mean seconds per run; a line
-fitted to seconds against epochs splits a run's cost into a fixed part (data, set-up,
-scoring, counterfactual edits) and a part per epoch.
+Trains ``full`` and ``no_graph`` with chapter 6's runner for each budget and seeds
+0..S-1. A budget is ``EPOCHS[,FIELD=VALUE...]``: ablation epochs and overrides of the
+book's ModelConfig or TrainConfig fields (e.g. ``d_model=32``, ``unet_base=16``,
+``max_epochs=2``: the warmup and Gumbel schedules span ``max_epochs``). The reference
+(``--reference``, default 12 = chapter 3's ``max_epochs``) is chapter 3's training
+without early stopping. For each budget it prints the two variants' mean accuracy and
+driver accuracy, Δ = full − no_graph with its spread over seeds, whether Δ's sign
+agrees with the reference's (the ranking), on how many seeds, and the mean seconds per
+run; for the plain budgets (epochs only) a line fitted to seconds against epochs
+splits a run's cost into a fixed part (data, set-up, scoring, counterfactual edits) and
+a part per epoch.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from affect_lib.config import load_profile
+from affect_lib.config import RunConfig, load_profile
 from affect_lib.experiments.ablation import run_ablations
 from affect_lib.io import write_json
 
@@ -35,33 +38,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--epochs", type=int, nargs="+", default=[2, 3, 4, 12])
+    parser.add_argument("--budgets", nargs="+", default=["2", "3", "4"])
+    parser.add_argument("--reference", default="12")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default="_build/ablation_budget.json")
     args = parser.parse_args()
     base = load_profile("book")
     tables = {}
-    for epochs in args.epochs:
-        ablation = dataclasses.replace(
-            base.ablation, ablation_epochs=epochs, ablation_seeds=args.seeds
-        )
-        cfg = dataclasses.replace(base, ablation=ablation)
+    for spec in [*args.budgets, args.reference]:
+        cfg = _budget(base, spec, args.seeds)
         start = time.perf_counter()
         table = run_ablations(cfg, VARIANTS, n_jobs=args.n_jobs).table()
-        print(
-            f"{epochs} epochs: {len(table)} runs in {time.perf_counter() - start:.0f} s"
-        )
-        tables[epochs] = table
-    reference = args.epochs[-1]
+        print(f"{spec}: {len(table)} runs in {time.perf_counter() - start:.0f} s")
+        tables[spec] = table
+    reference = args.reference
 
     def deltas(table: pd.DataFrame, metric: str) -> np.ndarray:
         wide = table.pivot(index="seed", columns="variant", values=metric)
         return (wide["full"] - wide["no_graph"]).to_numpy()
 
     rows = []
-    for epochs, table in tables.items():
-        row = {"epochs": epochs, "seconds_per_run": float(table["seconds"].mean())}
+    for spec, table in tables.items():
+        row = {
+            "budget": spec,
+            "epochs": _budget(base, spec, args.seeds).ablation.ablation_epochs,
+            "seconds_per_run": float(table["seconds"].mean()),
+        }
         for metric in METRICS:
             d, ref = deltas(table, metric), deltas(tables[reference], metric)
             means = table.groupby("variant")[metric].mean()
@@ -78,26 +81,54 @@ def main() -> int:
                 ),
             }
         rows.append(row)
-    summary = pd.DataFrame(rows).set_index("epochs")
-    slope, intercept = np.polyfit(summary.index, summary["seconds_per_run"], 1)
+    summary = pd.DataFrame(rows).set_index("budget")
+    plain = summary[[spec.isdigit() for spec in summary.index]]
+    slope, intercept = (
+        np.polyfit(plain["epochs"], plain["seconds_per_run"], 1)
+        if len(set(plain["epochs"])) > 1
+        else (np.nan, np.nan)
+    )
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(summary.round(3).T)
     print(
-        f"seconds per run ≈ {intercept:.1f} + {slope:.2f} × epochs (one thread; "
-        f"fixed part: data, set-up, scoring and counterfactual edits)"
+        f"book width: seconds per run ≈ {intercept:.1f} + {slope:.2f} × epochs (one "
+        f"thread; fixed part: data, set-up, scoring and counterfactual edits)"
     )
     write_json(
         args.out,
         {
             "seeds": args.seeds,
-            "reference_epochs": reference,
+            "reference": reference,
             "budgets": rows,
             "seconds_fixed": float(intercept),
             "seconds_per_epoch": float(slope),
-            "runs": {str(e): t.to_dict(orient="records") for e, t in tables.items()},
+            "runs": {spec: t.to_dict(orient="records") for spec, t in tables.items()},
         },
     )
     return 0
+
+
+def _budget(base: RunConfig, spec: str, seeds: int) -> RunConfig:
+    """The book's config for budget ``EPOCHS[,FIELD=VALUE...]`` with ``seeds`` seeds."""
+    epochs, *pairs = spec.split(",")
+    model, train = {}, {}
+    for pair in pairs:
+        key, value = pair.split("=")
+        fields = {f.name: f for f in dataclasses.fields(base.model)}
+        if key in fields:
+            model[key] = type(getattr(base.model, key))(value)
+        elif key in {f.name for f in dataclasses.fields(base.train)}:
+            train[key] = type(getattr(base.train, key))(value)
+        else:
+            raise SystemExit(f"budget {spec!r}: {key!r} is no model or train field")
+    return dataclasses.replace(
+        base,
+        model=dataclasses.replace(base.model, **model),
+        train=dataclasses.replace(base.train, **train),
+        ablation=dataclasses.replace(
+            base.ablation, ablation_epochs=int(epochs), ablation_seeds=seeds
+        ),
+    )
 
 
 if __name__ == "__main__":

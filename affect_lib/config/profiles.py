@@ -139,7 +139,7 @@ PROFILES: dict[str, RunConfig] = {
             gap_draws=15,
         ),
         ablation=AblationConfig(
-            ablation_seeds=5,
+            ablation_seeds=10,
             ablation_epochs=60,
             ablation_n_cf=1000,
             ablation_variants=ALL_VARIANTS,

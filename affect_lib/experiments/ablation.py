@@ -199,7 +199,7 @@ def run_ablations(
     cfg: RunConfig, variants: list[str] | None = None, *, n_jobs: int = 1
 ) -> AblationResult:
     """Every variant (default: ``cfg.ablation.ablation_variants``) × seeds ``cfg.seed +
-    i``, i < ``ablation_seeds``.
+    i``, i < S = ``ablation_seeds`` (the A/A control: ``cfg.seed + S + i``).
 
     ``n_jobs`` > 1 spreads the runs over that many processes (joblib); results are
     identical.
@@ -220,10 +220,11 @@ def run_ablations(
         )
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
+    n_seeds = cfg.ablation.ablation_seeds
     tasks = [
-        (VARIANTS[n], cfg.seed + i)
+        (VARIANTS[n], cfg.seed + VARIANTS[n].seed_block * n_seeds + i)
         for n in names
-        for i in range(cfg.ablation.ablation_seeds)
+        for i in range(n_seeds)
     ]
     if n_jobs == 1:
         runs = [run_variant(cfg, v, s) for v, s in tasks]

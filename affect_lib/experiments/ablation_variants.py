@@ -2,7 +2,9 @@
 
 A :class:`Variant` removes a component (the causal graph, the diffusion prior,
 classifier-free guidance dropout), sweeps a loss weight (λ₁ with the diffusion gradient
-reaching the encoder, λ₂ of the KL term) or makes the Gumbel edges hard.
+reaching the encoder, λ₂ of the KL term) or makes the Gumbel edges hard; the A/A control
+``aa`` is the full model itself, trained with seeds disjoint from ``full``'s, so its
+difference from ``full`` is training noise only.
 :data:`VARIANTS` holds the study's variants by name; :func:`variant_config` turns one
 into the :class:`~affect_lib.config.RunConfig` of a run.
 :mod:`affect_lib.experiments.ablation` trains and scores them.
@@ -26,13 +28,17 @@ class Variant:
 
     name: str  # glue-safe identifier (letters, digits, underscores)
     description: str
-    group: str  # "component", "lambda1", "lambda2" or "gumbel" (for tables and plots)
+    # "component", "lambda1", "lambda2", "gumbel" or "control" (for tables and plots)
+    group: str
     # ModelConfig fields to override
     model: dict[str, Any] = field(default_factory=dict)
     # False: uniform modality weights instead of the causal graph
     use_graph: bool = True
     # False: no prior is trained (λ₁ = 0), so there are no counterfactuals
     diffusion: bool = True
+    # training seeds cfg.seed + seed_block·S + i, i < S = ablation_seeds: 1 gives seeds
+    # disjoint from every other variant's (the A/A control)
+    seed_block: int = 0
 
 
 VARIANTS: dict[str, Variant] = {
@@ -43,6 +49,13 @@ VARIANTS: dict[str, Variant] = {
             "the model of chapter 3 (λ₁ = 1 with the diffusion gradient stopped at z, "
             "λ₂ = 1e-3)",
             "component",
+        ),
+        Variant(
+            "aa",
+            "A/A control: the full model again, trained with seeds disjoint from "
+            "full's",
+            "control",
+            seed_block=1,
         ),
         Variant(
             "no_graph",

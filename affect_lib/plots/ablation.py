@@ -1,46 +1,74 @@
 """Chapter 6's figures from an :class:`~affect_lib.experiments.ablation.AblationResult`.
 
-:func:`ablation_dots` shows every variant's seeds and mean per metric against the full
-model; :func:`sweep_lines` follows the metrics along the λ₁ and λ₂ sweeps. The metrics
-are those of :data:`~affect_lib.experiments.ablation_report.METRICS`; the tables and
-tests are in :mod:`affect_lib.experiments.ablation_report`.
+:func:`ablation_deltas` shows every variant's difference from the full model per
+metric, per seed and as an interval over seeds and items; :func:`sweep_lines` follows
+the metrics along the λ₁ and λ₂ sweeps. The metrics are those of
+:data:`~affect_lib.experiments.ablation_report.METRICS`; the tables and tests are in
+:mod:`affect_lib.experiments.ablation_report`.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from affect_lib.experiments.ablation import AblationResult
 from affect_lib.experiments.ablation_report import METRICS
 from affect_lib.experiments.ablation_variants import VARIANTS
 
-__all__ = ["ablation_dots", "sweep_lines"]
+__all__ = ["ablation_deltas", "sweep_lines"]
 
 
-def ablation_dots(result: AblationResult) -> Figure:
-    """One panel per metric: each seed as a dot, the mean as a bar; the full model's
-    mean dashed."""
+def ablation_deltas(result: AblationResult, comparison: pd.DataFrame) -> Figure:
+    """One panel per metric: for every variant, one dot per seed (its score minus the
+    full model's with the same seed where ``comparison`` pairs them, else minus the full
+    model's mean), and Δ with its 95 % interval over seeds and items (bar) from
+    :func:`~affect_lib.experiments.ablation_report.compare`; 0 (no difference) dashed.
+    """
     table = result.table()
-    order = list(dict.fromkeys(table["variant"]))
+    order = [v for v in dict.fromkeys(table["variant"]) if v != "full"]
+    full = table[table["variant"] == "full"]
     fig, axes = plt.subplots(
-        1, len(METRICS), figsize=(13, 0.38 * len(order) + 1.6), sharey=True
+        1, len(METRICS), figsize=(13, 0.4 * len(order) + 1.8), sharey=True
     )
     y = np.arange(len(order))
     for ax, metric in zip(axes, METRICS, strict=True):
-        means = table.groupby("variant", sort=False)[metric].mean().reindex(order)
-        ax.barh(y, means.fillna(0), color="#cfd8e3", height=0.6)
+        ax.axvline(0, ls="--", lw=1, color="grey")
         for i, v in enumerate(order):
-            vals = table.loc[table["variant"] == v, metric].to_numpy(float)
-            ax.plot(vals, np.full(len(vals), i), "o", ms=4, color="#2b4c7e")
-            if not np.isfinite(vals).any():
-                ax.text(0.02, i, "not defined", va="center", fontsize=8, color="grey")
-        full = means.get("full", np.nan)
-        if np.isfinite(full):
-            ax.axvline(full, ls="--", lw=1, color="#c44e52")
-        ax.set_xlim(0, 1.02)
-        ax.set_title(metric.replace("_", " "))
+            key = (v, metric)
+            if key not in comparison.index:
+                ax.text(
+                    0.02,
+                    i,
+                    "not defined",
+                    va="center",
+                    fontsize=8,
+                    color="grey",
+                    transform=ax.get_yaxis_transform(),
+                )
+                continue
+            r = comparison.loc[key]
+            scores = table[table["variant"] == v].set_index("seed")[metric]
+            ref = full.set_index("seed")[metric]
+            dots = (
+                scores - ref.reindex(scores.index)
+                if r["paired"]
+                else scores - ref.mean()
+            ).to_numpy(float)
+            ax.plot(dots, np.full(len(dots), i), "o", ms=3.5, color="#9fb3cf", zorder=2)
+            colour = "#c44e52" if r["significant"] else "#2b4c7e"
+            ax.plot(
+                [r["lo"], r["hi"]],
+                [i, i],
+                lw=3,
+                color=colour,
+                zorder=3,
+                solid_capstyle="butt",
+            )
+            ax.plot(r["delta"], i, "|", ms=12, mew=2, color=colour, zorder=4)
+        ax.set_title(f"Δ {metric.replace('_', ' ')} (variant − full)")
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, order)
     axes[0].invert_yaxis()

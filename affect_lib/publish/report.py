@@ -208,6 +208,11 @@ def _params(params: dict[str, Any]) -> str:
     return f"`{json.dumps(params, sort_keys=True)}`" if params else "profile defaults"
 
 
+def _ablation_seeds(seed: int, n: int) -> str:
+    """Chapter 6's training seeds: the variants', then the A/A control's (disjoint)."""
+    return f"{seed}-{seed + n - 1}; A/A control {seed + n}-{seed + 2 * n - 1}"
+
+
 def _seeds(profile: str, timings: dict[str, Any]) -> str:
     """The seeds this build used: the ``seed`` parameter of each notebook and what it
     implies."""
@@ -228,7 +233,7 @@ def _seeds(profile: str, timings: dict[str, Any]) -> str:
             [
                 f"`{seed}`",
                 ", ".join(f"`{u}`" for u in users),
-                ", ".join(str(seed + i) for i in range(cfg.ablation.ablation_seeds)),
+                _ablation_seeds(seed, cfg.ablation.ablation_seeds),
                 f"{cfg.lasca.n_seeds} subject splits from `{seed}`",
             ]
         )

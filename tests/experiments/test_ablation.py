@@ -87,17 +87,44 @@ def test_run_ablations_rejects_bad_requests(smoke_cfg):
         run_ablations(smoke_cfg, ["full"], n_jobs=0)
 
 
+SMOKE_VARIANTS = ["full", "aa", "no_graph", "no_diffusion", "no_cfg"]
+
+
 @pytest.fixture(scope="module")
 def smoke_result(smoke_cfg):
-    return run_ablations(smoke_cfg, ["full", "no_graph", "no_diffusion"], n_jobs=1)
+    return run_ablations(smoke_cfg, SMOKE_VARIANTS, n_jobs=1)
 
 
 def test_ablation_runs_are_deterministic_and_independent_of_n_jobs(
     smoke_cfg, smoke_result
 ):
-    again = run_ablations(smoke_cfg, ["full", "no_graph", "no_diffusion"], n_jobs=2)
+    again = run_ablations(smoke_cfg, SMOKE_VARIANTS, n_jobs=2)
     cols = ["variant", "seed", "accuracy", "driver_acc", "cf_validity", "train_loss"]
     pd.testing.assert_frame_equal(smoke_result.table()[cols], again.table()[cols])
+
+
+def test_the_aa_control_trains_with_disjoint_seeds(smoke_cfg, smoke_result):
+    t = smoke_result.table()
+    s = smoke_cfg.ablation.ablation_seeds
+    full, aa = (set(t.loc[t["variant"] == v, "seed"]) for v in ("full", "aa"))
+    assert full == {smoke_cfg.seed + i for i in range(s)}
+    assert aa == {smoke_cfg.seed + s + i for i in range(s)}
+
+
+def test_the_detached_prior_cannot_change_the_classifier(smoke_result):
+    # clipped apart from the encoder, a detached prior's loss (its weight, its CFG
+    # dropout) cannot move what the encoder and classifier learn: same outcomes
+    for variant in ("no_cfg", "no_diffusion"):
+        for what in ("correct", "driver_hit"):
+            np.testing.assert_array_equal(
+                smoke_result.outcomes(variant, what),
+                smoke_result.outcomes("full", what),
+                err_msg=f"{variant} {what}",
+            )
+    c = compare(smoke_result, n_boot=200, n_resamples=200)
+    assert c.loc[("no_cfg", "accuracy"), "identical"]
+    assert not c.loc[("aa", "accuracy"), "identical"]
+    assert (c.loc[("no_cfg", "accuracy"), ["delta", "lo", "hi"]] == 0).all()
 
 
 def test_a_run_restores_the_callers_torch_settings(smoke_cfg):
@@ -120,7 +147,7 @@ def test_a_run_restores_the_callers_torch_settings(smoke_cfg):
 
 def test_ablation_scores_follow_the_variant(smoke_cfg, smoke_result):
     t = smoke_result.table()
-    assert len(t) == 3 * smoke_cfg.ablation.ablation_seeds
+    assert len(t) == len(SMOKE_VARIANTS) * smoke_cfg.ablation.ablation_seeds
     no_graph = t[t["variant"] == "no_graph"]
     # uniform weights: every modality ties
     assert np.allclose(no_graph["driver_acc"], 1 / 3)
@@ -140,21 +167,25 @@ def test_ablation_scores_follow_the_variant(smoke_cfg, smoke_result):
 
 def test_summary_compare_and_findings(smoke_result):
     s = summary(smoke_result)
-    assert list(s.index) == ["full", "no_graph", "no_diffusion"]
-    c = compare(smoke_result, n_resamples=500)
-    assert (
-        "no_diffusion",
-        "cf_validity",
-    ) not in c.index  # no prior, nothing to compare
+    assert list(s.index) == SMOKE_VARIANTS
+    c = compare(smoke_result, n_boot=500, n_resamples=500)
+    # no prior, nothing to compare
+    assert ("no_diffusion", "cf_validity") not in c.index
     assert {
+        ("aa", "accuracy"),
         ("no_graph", "accuracy"),
         ("no_graph", "driver_acc"),
         ("no_diffusion", "accuracy"),
     } <= set(c.index)
-    assert ((c["p_holm"] >= c["p_items"]) & (c["p_holm"] <= 1)).all()
+    assert ((c["lo"] <= c["delta"]) & (c["delta"] <= c["hi"])).all()
+    assert ((c["p_holm"] >= c["p"]) & (c["p_holm"] <= 1)).all()
+    # the A/A control is no claim: outside the Holm family
+    assert (c.loc["aa", "p_holm"] == c.loc["aa", "p"]).all()
     lines = findings(c)
-    assert len(lines) == len(c) and all(
-        line.split()[0] in {"no_graph", "no_diffusion"} for line in lines
+    assert len(lines) == len(c)
+    assert sum(line.startswith("A/A control (aa)") for line in lines) == 3
+    assert all(
+        line.split()[0].rstrip(":") in set(SMOKE_VARIANTS) | {"A/A"} for line in lines
     )
 
 
@@ -182,7 +213,7 @@ def test_compare_detects_a_planted_difference():
         [
             run(v, s, p)
             for v, p in (("full", 0.9), ("no_graph", 0.6), ("no_cfg", 0.9))
-            for s in range(3)
+            for s in range(5)
         ]
     )
     unknown_driver = AblationResult(
@@ -198,7 +229,39 @@ def test_compare_detects_a_planted_difference():
     assert set(
         compare(unknown_driver, n_resamples=100).index.get_level_values("metric")
     ) == {"accuracy"}
-    c = compare(result, n_resamples=2000)
+    c = compare(result, n_boot=2000, n_resamples=2000)
     assert c.loc[("no_graph", "accuracy"), "significant"]
+    assert c.loc[("no_graph", "accuracy"), "hi"] < 0
     assert not c.loc[("no_cfg", "accuracy"), "significant"]
+    assert c.loc[("no_cfg", "accuracy"), "lo"] < 0 < c.loc[("no_cfg", "accuracy"), "hi"]
     assert c.loc[("no_graph", "accuracy"), "delta"] == pytest.approx(-0.3, abs=0.06)
+    lines = dict(zip(c.index, findings(c), strict=True))
+    assert lines[("no_graph", "accuracy")].startswith("no_graph lowers accuracy by")
+    assert "95% CI" in lines[("no_graph", "accuracy")]
+    assert lines[("no_cfg", "accuracy")].startswith("no_cfg: no difference")
+
+
+def test_findings_claim_nothing_whose_interval_contains_zero():
+    row = {
+        "reference": 0.9, "ablation": 0.85, "delta": -0.05, "lo": -0.1, "hi": 0.01,
+        "p": 0.001, "p_holm": 0.001, "significant": True, "identical": False,
+        "p_items": 0.0, "n_seeds": 5, "n_items": 100,
+    }  # fmt: skip
+    c = pd.DataFrame([row], index=pd.MultiIndex.from_tuples([("no_graph", "accuracy")]))
+    assert findings(c) == [
+        "no_graph: no difference in accuracy detected (Δ = -0.050, 95% CI -0.100 to "
+        "+0.010, Holm p = 0.001)"
+    ]
+
+
+def test_findings_report_an_interval_that_does_not_survive_holm_as_not_claimed():
+    row = {
+        "reference": 0.9, "ablation": 0.8, "delta": -0.1, "lo": -0.2, "hi": -0.01,
+        "p": 0.03, "p_holm": 0.2, "significant": False, "identical": False,
+        "p_items": 0.0, "n_seeds": 5, "n_items": 100,
+    }  # fmt: skip
+    c = pd.DataFrame([row], index=pd.MultiIndex.from_tuples([("no_graph", "accuracy")]))
+    assert findings(c) == [
+        "no_graph: Δ accuracy = -0.100 (95% CI -0.200 to -0.010), not claimed: Holm p "
+        "= 0.2 over the accuracy family"
+    ]

@@ -85,7 +85,8 @@ def test_reproducibility_page_keeps_each_notebooks_parameters_and_seeds(tmp_path
     page = reproducibility_page(tmp_path, "smoke", "run")
     assert "| 01_data_prep | 2.5 | ok | profile defaults |" in page
     assert '| 06_ablations | 9.0 | ok | `{"seed": 3}` |' in page
-    assert "| `3` | `06_ablations` | 3, 4 |" in page  # smoke trains 2 ablation seeds
-    assert "| `0` | `01_data_prep` | 0, 1 |" in page
+    # smoke trains 2 ablation seeds, and 2 disjoint ones for the A/A control
+    assert "| `3` | `06_ablations` | 3-4; A/A control 5-6 |" in page
+    assert "| `0` | `01_data_prep` | 0-1; A/A control 2-3 |" in page
     assert "ablations/runs.csv" in page and "ablations/summary.json" in page
     assert "affect-book run --profile smoke --only 06" in page
