@@ -424,7 +424,9 @@ spread.round(3)
 # The dataset-level check agrees: permuting a modality costs accuracy roughly in proportion to how
 # often it drives (text {glue:text}`perceptual_score_text`, audio {glue:text}`perceptual_score_audio`,
 # video {glue:text}`perceptual_score_video`; the book profile's `driver_mix` plants text as the
-# driver of 40 % of the utterances, audio and video of 30 % each).
+# driver of 40 % of the utterances, audio and video of 30 % each). "Roughly": each modality's share
+# of the three costs stays within 8 points of its share of the mix in every measured run, but one
+# trained model need not rank text first (the model trained with seed 2 lost most without video).
 
 # %%
 # the floors are defined for the book profile
@@ -442,13 +444,10 @@ if cfg.profile == "book" and cfg.data_source == "synthetic":
     # ... with distance
     assert sweep["proximity"].iloc[-1] > s0["proximity"].item(), sweep
     assert ddim_validity_gap <= 0.05, ddim_validity_gap
-    # "roughly in proportion to the driver mix"
+    # "roughly in proportion to the driver mix" (not always led by text: seed 2 was not)
     shares = np.array([perceptual[m] for m in MODALITIES])
     mix = np.asarray(cfg.data.driver_mix)
-    assert (
-        shares.argmax() == mix.argmax()
-        and np.abs(shares / shares.sum() - mix).max() <= 0.08
-    ), shares
+    assert np.abs(shares / shares.sum() - mix).max() <= 0.08, shares
 write_json(
     cfg.run_path / "affect_diff" / "counterfactuals.json",
     {

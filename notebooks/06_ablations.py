@@ -291,10 +291,11 @@ plt.show()
 #   {glue:text}`ablation_lambda1_1_accuracy_hi:+.3f`). Stopping the gradient (the full model)
 #   removes the failure mode without a weight to tune.
 # - **λ₂** weighs the β-KL. At 100 times the full model's value the posterior is pushed toward
-#   N(0, I) so hard that the graph stops naming the driver (driver accuracy
+#   N(0, I) so hard that the graph names the driver far less often (driver accuracy
 #   {glue:text}`ablation_lambda2_0p1_driver_acc:.3f`, chance 1/3; Δ between
 #   {glue:text}`ablation_lambda2_0p1_driver_acc_lo:+.3f` and
-#   {glue:text}`ablation_lambda2_0p1_driver_acc_hi:+.3f`). At 10 times (λ₂ = 0.01) accuracy stays
+#   {glue:text}`ablation_lambda2_0p1_driver_acc_hi:+.3f`; with other seeds some runs keep the
+#   driver, and the interval is wide). At 10 times (λ₂ = 0.01) accuracy stays
 #   within {glue:text}`ablation_lambda2_0p01_accuracy_lo:+.3f` to
 #   {glue:text}`ablation_lambda2_0p01_accuracy_hi:+.3f` of the full model's, and edits may be easier
 #   (validity {glue:text}`ablation_lambda2_0p01_cf_validity:.3f`, Δ between
@@ -379,12 +380,9 @@ if cfg.profile == "book" and cfg.data_source == "synthetic" and claimed <= set(n
     assert mean.loc["no_graph", "accuracy"] <= full["accuracy"] - 0.05, mean
     assert mean.loc["lambda1_10", "cf_validity"] <= full["cf_validity"] - 0.2, mean
     assert mean.loc["lambda2_0p1", "driver_acc"] <= 0.5, mean  # toward chance (1/3)
-    # differences far beyond the noise: claimed on every run
-    for key in (
-        ("no_graph", "driver_acc"),
-        ("lambda1_10", "cf_validity"),
-        ("lambda2_0p1", "driver_acc"),
-    ):
+    # differences far beyond the noise: claimed on every run (lambda2_0p1's driver
+    # accuracy was not: with seed 2 its Holm p was 0.054)
+    for key in (("no_graph", "driver_acc"), ("lambda1_10", "cf_validity")):
         assert comparison.loc[key, "significant"], comparison.loc[key]
 
 # %% [markdown]
