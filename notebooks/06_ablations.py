@@ -196,10 +196,11 @@ table.drop(columns="seconds").round(3)
 #
 # Two kinds of control check the test on this run's own data:
 # - the **A/A control** `aa`: the full model against itself trained with other seeds. Its
-#   accuracy and driver-accuracy intervals must contain 0 (asserted below); if they did not, the
-#   intervals would be too narrow for this model's training noise. Each is a 95 % interval, so
-#   one such check in twenty misses by chance; validity, scored on 120 edits, is reported and not
-#   asserted. The control stands beside the family, not in it (it is a check, not a claim);
+#   accuracy and driver-accuracy intervals must contain 0 (asserted below for the book's run); if
+#   they did not, the intervals would be too narrow for this model's training noise. Each is a
+#   95 % interval, so one such check in twenty misses by chance (a rerun with other seeds or
+#   profiles reports the control without asserting it); validity, scored on 120 edits, is
+#   reported and not asserted. The control stands beside the family, not in it (it is a check, not a claim);
 # - `no_cfg` and `no_diffusion`, which cannot change the encoder and classifier (see the variants
 #   above): their accuracy and driver accuracy equal the full model's on every seed and utterance
 #   (`identical`), and their interval is exactly [0, 0].
@@ -232,10 +233,13 @@ for line in findings(comparison):
 for (variant, metric), row in comparison.iterrows():
     glue(f"ablation_{variant}_{metric}_lo", round(float(row["lo"]), 4), display=False)
     glue(f"ablation_{variant}_{metric}_hi", round(float(row["hi"]), 4), display=False)
-# the controls, asserted on every run (a failure: the test or the construction broke);
-# driver accuracy only where a driver is planted, each control only where it was run
+# The controls (a failure: the test or the construction broke), where they were run and
+# a driver is planted. The A/A intervals (95 % each) miss 0 by chance one time in 20:
+# asserted for the book's run, which held them in every measured run; elsewhere the
+# findings report them.
+book = cfg.profile == "book" and cfg.data_source == "synthetic"
 for metric in ("accuracy", "driver_acc"):
-    if ("aa", metric) in comparison.index:
+    if book and ("aa", metric) in comparison.index:
         row = comparison.loc[("aa", metric)]
         assert row["lo"] <= 0 <= row["hi"], row
     for variant in ("no_cfg", "no_diffusion"):
