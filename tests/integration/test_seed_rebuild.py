@@ -123,7 +123,7 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     assert " 0 01_data_prep " in seeds0 and " 1 01_data_prep " not in seeds0
     assert " 1 01_data_prep " in seeds1 and " 0 01_data_prep " not in seeds1
     # chapter 6 trains with seeds 1 and 2
-    assert "06_ablations 1, 2 1 subject splits from 1" in seeds1
+    assert "06_ablations 1-2; A/A control 3-4 1 subject splits from 1" in seeds1
     wall1 = _section(report1, "Wall time per notebook", "Artifacts")
     # every notebook ran with seed 1
     assert wall1.count('{"seed": 1}') == 6 and "profile defaults" not in wall1
