@@ -241,13 +241,18 @@ def test_compare_detects_a_planted_difference():
     assert lines[("no_cfg", "accuracy")].startswith("no_cfg: no difference")
 
 
+def _no_graph_accuracy(**row) -> pd.DataFrame:
+    """A one-row comparison table: no_graph's accuracy with ``row``'s columns."""
+    fixed = {"reference": 0.9, "identical": False, "p_items": 0.0, "n_seeds": 5}
+    index = pd.MultiIndex.from_tuples([("no_graph", "accuracy")])
+    return pd.DataFrame([{**fixed, "n_items": 100, **row}], index=index)
+
+
 def test_findings_claim_nothing_whose_interval_contains_zero():
-    row = {
-        "reference": 0.9, "ablation": 0.85, "delta": -0.05, "lo": -0.1, "hi": 0.01,
-        "p": 0.001, "p_holm": 0.001, "significant": True, "identical": False,
-        "p_items": 0.0, "n_seeds": 5, "n_items": 100,
-    }  # fmt: skip
-    c = pd.DataFrame([row], index=pd.MultiIndex.from_tuples([("no_graph", "accuracy")]))
+    c = _no_graph_accuracy(
+        ablation=0.85, delta=-0.05, lo=-0.1, hi=0.01, p=0.001, p_holm=0.001,
+        significant=True,
+    )  # fmt: skip
     assert findings(c) == [
         "no_graph: no difference in accuracy detected (Δ = -0.050, 95% CI -0.100 to "
         "+0.010, Holm p = 0.001)"
@@ -255,12 +260,10 @@ def test_findings_claim_nothing_whose_interval_contains_zero():
 
 
 def test_findings_report_an_interval_that_does_not_survive_holm_as_not_claimed():
-    row = {
-        "reference": 0.9, "ablation": 0.8, "delta": -0.1, "lo": -0.2, "hi": -0.01,
-        "p": 0.03, "p_holm": 0.2, "significant": False, "identical": False,
-        "p_items": 0.0, "n_seeds": 5, "n_items": 100,
-    }  # fmt: skip
-    c = pd.DataFrame([row], index=pd.MultiIndex.from_tuples([("no_graph", "accuracy")]))
+    c = _no_graph_accuracy(
+        ablation=0.8, delta=-0.1, lo=-0.2, hi=-0.01, p=0.03, p_holm=0.2,
+        significant=False,
+    )  # fmt: skip
     assert findings(c) == [
         "no_graph: Δ accuracy = -0.100 (95% CI -0.200 to -0.010), not claimed: Holm p "
         "= 0.2 over the accuracy family"
