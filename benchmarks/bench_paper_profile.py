@@ -159,7 +159,8 @@ def main() -> int:
         loss = module.step_loss(first)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, t.grad_clip)
+        for group in module.clip_groups():  # as the Trainer and fit_plain clip
+            torch.nn.utils.clip_grad_norm_(group, t.grad_clip)
         opt.step()
     train_ops = ops.count
     act_fp32 = saved_activation_bytes(lambda: module.step_loss(first), params)
@@ -238,6 +239,7 @@ def main() -> int:
             clip=t.grad_clip,
             epoch=0,
             after_step=after_step,
+            clip_groups=module.clip_groups(),
         )
         ok_steps = len(losses)
     except (FloatingPointError, RuntimeError) as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from affect_lib.schema import MODALITIES, check_mask, check_sequence, value_checks_on
@@ -191,31 +192,75 @@ class LatentBottleneck(nn.Module):
         ``influence`` (B, 3) is required when the decoders read it
         (``decoder_influence``), ignored otherwise.
         """
-        check_sequence(z, name="LatentBottleneck.decode: z", dim=self.latent_dim)
-        check_mask(mask, where="LatentBottleneck.decode", shape=tuple(z.shape[:2]))
+        x = self._decoder_input(z, mask, influence, where="decode")
         keep = mask.unsqueeze(-1).to(z.dtype)
-        x = z
-        if self.decoder_influence:
-            n = len(MODALITIES)
-            if not isinstance(influence, torch.Tensor) or tuple(influence.shape) != (
-                z.shape[0],
-                n,
-            ):
-                got = (
-                    tuple(influence.shape)
-                    if isinstance(influence, torch.Tensor)
-                    else influence
-                )
-                raise ValueError(
-                    f"LatentBottleneck.decode: the decoders read the influence "
-                    f"weights; "
-                    f"influence is {got}, expected ({z.shape[0]}, {n})"
-                )
-            x = torch.cat(
-                [z, influence[:, None, :].to(z.dtype).expand(-1, z.shape[1], -1)],
-                dim=-1,
-            )
         return {m: dec(x) * keep for m, dec in self.decoders.items()}
+
+    def reconstruction(
+        self,
+        z: torch.Tensor,
+        mask: torch.Tensor,
+        targets: dict[str, torch.Tensor],
+        influence: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``reconstruction_loss(self.decode(z, mask, influence), targets, mask)`` up to
+        float rounding, with no (B, T, D_m) mask products: the squared error is summed
+        over features, then masked per step. Static shapes (no boolean indexing: a GPU
+        never waits on the mask); targets' values are left to the encoders' checks.
+
+        z (B, T, latent_dim); mask (B, T) bool; targets {m: (B, T, D_m)}; influence (B,
+        3) as in :meth:`decode`."""
+        x = self._decoder_input(z, mask, influence, where="reconstruction")
+        keep = mask.to(z.dtype)  # (B, T)
+        n_valid = keep.sum()
+        per_modality: dict[str, torch.Tensor] = {}
+        for m, dec in self.decoders.items():
+            if m not in targets:
+                raise ValueError(
+                    f"LatentBottleneck.reconstruction: targets lack modality {m!r}; "
+                    f"got keys {sorted(targets)}"
+                )
+            expected = (*z.shape[:2], self.modality_dims[m])
+            if tuple(targets[m].shape) != expected:
+                raise ValueError(
+                    f"LatentBottleneck.reconstruction: targets[{m!r}]: got shape "
+                    f"{tuple(targets[m].shape)}, expected {expected}"
+                )
+            pred = dec(x)  # (B, T, D_m); padded steps are weighted 0 below
+            sq = F.mse_loss(pred, targets[m].to(pred.dtype), reduction="none").sum(-1)
+            per_modality[m] = (sq * keep).sum() / (n_valid * pred.shape[-1])
+        return torch.stack(list(per_modality.values())).sum(), per_modality
+
+    def _decoder_input(
+        self,
+        z: torch.Tensor,
+        mask: torch.Tensor,
+        influence: torch.Tensor | None,
+        *,
+        where: str,
+    ) -> torch.Tensor:
+        """z (B, T, latent_dim), with the influence weights (B, 3) broadcast over time
+        appended when the decoders read them."""
+        name = f"LatentBottleneck.{where}"
+        check_sequence(z, name=f"{name}: z", dim=self.latent_dim)
+        check_mask(mask, where=name, shape=tuple(z.shape[:2]))
+        if not self.decoder_influence:
+            return z
+        n = len(MODALITIES)
+        if not isinstance(influence, torch.Tensor) or tuple(influence.shape) != (
+            z.shape[0],
+            n,
+        ):
+            got = (
+                tuple(influence.shape) if isinstance(influence, torch.Tensor) else None
+            )
+            raise ValueError(
+                f"{name}: the decoders read the influence weights; influence is {got}, "
+                f"expected ({z.shape[0]}, {n})"
+            )
+        return torch.cat(
+            [z, influence[:, None, :].to(z.dtype).expand(-1, z.shape[1], -1)], dim=-1
+        )
 
     def _check_inputs(
         self,

@@ -26,7 +26,6 @@ from torch import nn
 from affect_lib.affect_diff.bottleneck import (
     BottleneckOutput,
     LatentBottleneck,
-    reconstruction_loss,
 )
 from affect_lib.affect_diff.causal_graph import CausalAttentionGraph, GraphOutput
 from affect_lib.affect_diff.diffusion import (
@@ -169,8 +168,9 @@ class AffectDiff(nn.Module):
         )
         # Decoders that read the influence weights take them as given: reconstruction
         # must not train the graph.
-        recon = self.bottleneck.decode(z, mask, enc.graph.influence.detach())
-        rec, _ = reconstruction_loss(recon, {m: batch[m] for m in MODALITIES}, mask)
+        rec, _ = self.bottleneck.reconstruction(
+            z, mask, {m: batch[m] for m in MODALITIES}, enc.graph.influence.detach()
+        )
         return {
             "ce": ce,
             "ml": ml,

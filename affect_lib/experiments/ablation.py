@@ -167,9 +167,10 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
     one thread)."""
     # one thread and deterministic kernels for the run only: the caller's settings come
     # back afterwards
-    threads, deterministic = (
+    threads, deterministic, fill = (
         torch.get_num_threads(),
         torch.are_deterministic_algorithms_enabled(),
+        torch.utils.deterministic.fill_uninitialized_memory,
     )
     torch.set_num_threads(1)
     try:
@@ -178,6 +179,9 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
         vcfg = variant_config(cfg, variant, seed)
         dm = AffectDataModule(base.corpora, batch_size=cfg.data.batch_size, seed=seed)
         torch.use_deterministic_algorithms(True)
+        # deterministic mode also fills every new tensor with NaN: a pass over memory
+        # that deterministic kernels do not need
+        torch.utils.deterministic.fill_uninitialized_memory = False
         L.seed_everything(seed, workers=True, verbose=False)
         loader = dm.train_dataloader()
         epochs = cfg.ablation.ablation_epochs
@@ -193,6 +197,7 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
 
 
 def run_ablations(

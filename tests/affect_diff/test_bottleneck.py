@@ -290,3 +290,39 @@ def test_decoders_that_read_the_influence_weights():
     plain = make().eval()
     # ignored when not read
     torch.testing.assert_close(plain.decode(z, mask), plain.decode(z, mask, infl))
+
+
+@pytest.mark.parametrize("decoder_influence", [False, True])
+def test_reconstruction_on_valid_steps_equals_the_masked_loss(decoder_influence):
+    enc, infl, mask = inputs()
+    model = make(decoder_influence=decoder_influence)
+    z = model.eval()(enc, infl, mask).z.detach().requires_grad_(True)
+    g = torch.Generator().manual_seed(3)
+    targets = {m: torch.randn(B, T, d, generator=g) for m, d in DIMS.items()}
+    # padded target rows hold garbage: neither loss may read them
+    targets = {m: t + 1e3 * (~mask).unsqueeze(-1) for m, t in targets.items()}
+    total, per = model.reconstruction(z, mask, targets, infl)
+    (grad,) = torch.autograd.grad(total, z)
+    ref_total, ref_per = reconstruction_loss(model.decode(z, mask, infl), targets, mask)
+    (ref_grad,) = torch.autograd.grad(ref_total, z)
+    torch.testing.assert_close(total, ref_total)
+    torch.testing.assert_close(per, ref_per)
+    torch.testing.assert_close(grad, ref_grad)
+    assert torch.all(grad[~mask] == 0)
+
+
+def test_reconstruction_bad_input_names_what():
+    enc, infl, mask = inputs()
+    model = make(decoder_influence=True)
+    z = model.eval()(enc, infl, mask).z
+    targets = {m: torch.zeros(B, T, d) for m, d in DIMS.items()}
+    with pytest.raises(ValueError, match="targets lack modality 'video'"):
+        model.reconstruction(z, mask, {m: targets[m] for m in ("text", "audio")}, infl)
+    with pytest.raises(
+        ValueError, match=r"targets\['audio'\]: got shape \(3, 5, 7\), expected"
+    ):
+        model.reconstruction(z, mask, targets | {"audio": torch.zeros(B, T, 7)}, infl)
+    with pytest.raises(ValueError, match="read the influence weights"):
+        model.reconstruction(z, mask, targets)
+    with pytest.raises(ValueError, match="reconstruction: z"):
+        model.reconstruction(z[..., :2], mask, targets, infl)

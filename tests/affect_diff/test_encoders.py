@@ -140,3 +140,21 @@ def test_bad_input_raises(modality):
 def test_text_heads_must_divide_d_model():
     with pytest.raises(ValueError, match="divisible by n_heads"):
         TextEncoder(input_dim=4, d_model=10, n_heads=4)
+
+
+def test_text_padding_reaches_neither_output_nor_gradients():
+    # TextEncoder masks after its projection (proj(0) = bias at padded steps): garbage
+    # in padded input rows must still change no output and no gradient, bit for bit
+    enc = make("text").train()
+    x, mask = left_padded(3, 7, DIMS["text"], [7, 4, 1])
+    grads = []
+    for rows in (x, x + 100.0 * (~mask).unsqueeze(-1)):
+        enc.zero_grad()
+        torch.manual_seed(1)  # the same dropout masks
+        out = enc(rows, mask)
+        (out * torch.linspace(-1, 1, D_MODEL)).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in enc.parameters()]))
+    (out_a, grad_a), (out_b, grad_b) = grads
+    torch.testing.assert_close(out_a, out_b, atol=0, rtol=0)
+    for a, b in zip(grad_a, grad_b, strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)

@@ -68,11 +68,13 @@ class TextEncoder(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         check_sequence(x, name="TextEncoder: text", dim=self.input_dim)
         check_mask(mask, where="TextEncoder", shape=tuple(x.shape[:2]))
-        keep = mask.unsqueeze(-1).to(x.dtype)
+        keep = mask.unsqueeze(-1)
         positions = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
-        h = self.proj(x * keep) + sinusoidal_positions(positions, self.d_model).to(
-            x.dtype
-        )
+        # proj(0) = bias at padded steps, as proj(x * keep) would give, without a pass
+        # over the (B, T, input_dim) input
+        h = torch.where(keep, self.proj(x), self.proj.bias) + sinusoidal_positions(
+            positions, self.d_model
+        ).to(x.dtype)
         # padded steps are never attended to
         h = self.transformer(h, src_key_padding_mask=~mask)
-        return self.norm(h) * keep
+        return self.norm(h) * keep.to(h.dtype)
