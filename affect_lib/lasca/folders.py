@@ -19,9 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_lib.config import LascaConfig, config_hash
+from affect_lib.config import LascaConfig
 from affect_lib.data.synthetic.affwild import generate_synth_affwild
-from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams, SynthAffWildSpec
+from affect_lib.data.synthetic.affwild_spec import (
+    SynthAffWildParams,
+    SynthAffWildSpec,
+    spec_hash,
+)
 from affect_lib.io import atomic_path
 from affect_lib.lasca.features import (
     FEATURES_VERSION,
@@ -158,7 +162,7 @@ def synth_affwild_windows(
     cache = Path(cache_dir)
 
     def npz(w: float) -> tuple[Path, str]:
-        key = f"{config_hash(spec)}_{w:g}s_f{FEATURES_VERSION}"
+        key = f"{spec_hash(spec)}_{w:g}s_f{FEATURES_VERSION}"
         return cache / f"synth_affwild_windows_{key}.npz", key
 
     path, key = npz(window_s)

@@ -64,7 +64,6 @@ bytes.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import uuid
@@ -73,7 +72,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_lib.config import LascaConfig, config_hash
+from affect_lib.config import LascaConfig
 from affect_lib.data.synthetic.affwild_files import (
     _GENERATOR,
     _check_replaceable,
@@ -93,6 +92,8 @@ from affect_lib.data.synthetic.affwild_spec import (
     GENERATOR_VERSION,
     SynthAffWildParams,
     SynthAffWildSpec,
+    spec_hash,
+    spec_record,
     video_ids,
 )
 from affect_lib.io import write_json
@@ -181,8 +182,8 @@ def generate_synth_affwild(
             {
                 "generator": _GENERATOR,
                 "version": GENERATOR_VERSION,
-                "config_hash": config_hash(spec),
-                "spec": dataclasses.asdict(spec),
+                "config_hash": spec_hash(spec),
+                "spec": spec_record(spec),
                 "n_videos": len(ids),
                 "videos": {vid: st for (vid, _), st in zip(ids, stats, strict=True)},
             },

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_lib.config import config_hash
 from affect_lib.data.affwild.reader import BLENDSHAPE_NAMES, HEAD_POSE_NAMES
-from affect_lib.data.synthetic.affwild_spec import SynthAffWildSpec
+from affect_lib.data.synthetic.affwild_spec import SynthAffWildSpec, spec_hash
 
 __all__ = ["dataset_is_valid"]
 
@@ -80,7 +79,7 @@ def dataset_is_valid(folder: str | os.PathLike[str], spec: SynthAffWildSpec) -> 
     """True when ``folder`` holds a complete SynthAffWild set generated from
     ``spec``."""
     manifest = _read_manifest(Path(folder))
-    return bool(manifest) and manifest.get("config_hash") == config_hash(spec)
+    return bool(manifest) and manifest.get("config_hash") == spec_hash(spec)
 
 
 def _check_replaceable(out: Path) -> None:

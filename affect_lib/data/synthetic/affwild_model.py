@@ -18,8 +18,13 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.special import expit
 
 from affect_lib.data.affwild.reader import BLENDSHAPE_NAMES
+from affect_lib.data.synthetic.affwild_groups import silenced_cues
 from affect_lib.data.synthetic.affwild_mapping import FACE_MAPPING, HEAD_POSE_MAPPING
-from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams, SynthAffWildSpec
+from affect_lib.data.synthetic.affwild_spec import (
+    SynthAffWildParams,
+    SynthAffWildSpec,
+    substitution_side,
+)
 from affect_lib.data.synthetic.random_processes import ou, runs
 from affect_lib.data.synthetic.voice import synthesise_voice
 
@@ -95,6 +100,11 @@ def _subject(spec: SynthAffWildSpec, s: int) -> _Subject:
         "rate": float(4.5 * np.exp(0.15 * rng.standard_normal())),
         "bright": float(0.5 * rng.standard_normal()),
     }
+    side = substitution_side(spec, s)
+    if side is not None:
+        # draws nothing: every other parameter (and each video's noise) stays the
+        # default corpus's, only the silenced cues lose their affect gain
+        gains[:, silenced_cues(side)] = 0.0
     return _Subject(
         mood=p.mood_std * rng.standard_normal(2),
         base=base,

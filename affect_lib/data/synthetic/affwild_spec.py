@@ -3,20 +3,37 @@ files depend on.
 
 :class:`SynthAffWildParams` holds every number of the generative model described in
 :mod:`affect_lib.data.synthetic.affwild`; :class:`SynthAffWildSpec` adds the corpus
-size, frame and sample rates, seed and generator version, and its
-:func:`~affect_lib.config.config_hash` keys the cache. :func:`video_ids` names the
-videos in generation order.
+size, frame and sample rates, seed and generator version, and its :func:`spec_hash`
+keys the cache. :func:`video_ids` names the videos in generation order.
+
+**Cue substitution** (``SynthAffWildParams.substitute_subjects = k``, off by default):
+subjects ``0 .. n - k - 1`` express affect only through the first member of every cue
+group of :mod:`~affect_lib.data.synthetic.affwild_groups` (the left partner, AU12 of a
+smile), the last ``k`` only through the second (the right partner; AU6, AU7, AU14);
+everything else, random draws included, is as without it. Train on the first side and
+test on the last ``k`` subjects to test whether a learner carries a cue's meaning
+across (issue #30).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 
 from affect_lib.config import LascaConfig
 
-__all__ = ["GENERATOR_VERSION", "SynthAffWildParams", "SynthAffWildSpec", "video_ids"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "SynthAffWildParams",
+    "SynthAffWildSpec",
+    "spec_record",
+    "spec_hash",
+    "substitution_side",
+    "video_ids",
+]
 
 GENERATOR_VERSION = 1  # bump when the generated data change for the same spec and seed
 
@@ -70,8 +87,18 @@ class SynthAffWildParams:
     turn_arousal: float = 0.25
     snr_db: tuple[float, float] = (3.0, 25.0)  # per video speech-to-background ratio
     background_drift_db: float = 1.0  # sd of an OU (tau 5 s) on the background level
+    # cue substitution (issue #30; 0 = off, the default corpus): the last k subjects
+    # express affect only through the second member of every cue group, the others only
+    # through the first (affect_lib.data.synthetic.affwild_groups)
+    substitute_subjects: int = 0
 
     def __post_init__(self) -> None:
+        k = self.substitute_subjects
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(
+                f"SynthAffWildParams.substitute_subjects must be an int >= 0 (0 = no "
+                f"cue substitution), got {k!r}"
+            )
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             values = value if isinstance(value, tuple) else (value,)
@@ -96,7 +123,7 @@ class SynthAffWildParams:
 
 @dataclass(frozen=True, kw_only=True)
 class SynthAffWildSpec:
-    """Everything the generated files depend on; its :func:`config_hash` keys the
+    """Everything the generated files depend on; its :func:`spec_hash` keys the
     cache."""
 
     n_subjects: int
@@ -121,6 +148,42 @@ class SynthAffWildSpec:
             seed=seed,
             params=params or SynthAffWildParams(),
         )
+
+    def __post_init__(self) -> None:
+        k = self.params.substitute_subjects
+        if k and not 1 <= k < self.n_subjects:
+            raise ValueError(
+                f"SynthAffWildSpec: params.substitute_subjects={k} must leave subjects "
+                f"on both sides of the cue substitution (1 .. n_subjects - 1 = "
+                f"{self.n_subjects - 1})"
+            )
+
+
+def spec_record(spec: SynthAffWildSpec) -> dict:
+    """The spec as the manifest stores it and :func:`spec_hash` reads it:
+    ``dataclasses.asdict`` without ``params.substitute_subjects`` while it is 0, so the
+    default corpus keeps the manifest and cache keys it had before the option."""
+    record = dataclasses.asdict(spec)
+    if not spec.params.substitute_subjects:
+        del record["params"]["substitute_subjects"]
+    return record
+
+
+def spec_hash(spec: SynthAffWildSpec) -> str:
+    """SHA-256 (hex, 16 chars) of :func:`spec_record`: the files' cache key (the formula
+    of :func:`affect_lib.config.config_hash`)."""
+    blob = json.dumps(spec_record(spec), sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def substitution_side(spec: SynthAffWildSpec, subject: int) -> int | None:
+    """Which member of every cue group ``subject`` expresses through: 0 (first), 1
+    (second: the last ``params.substitute_subjects`` subjects), None without
+    substitution."""
+    k = spec.params.substitute_subjects
+    if not k:
+        return None
+    return int(subject >= spec.n_subjects - k)
 
 
 def video_ids(spec: SynthAffWildSpec) -> list[tuple[str, str]]:

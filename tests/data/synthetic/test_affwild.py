@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_lib.config import LascaConfig, config_hash, load_profile
+from affect_lib.config import LascaConfig, load_profile
 from affect_lib.data.affwild.annotations import read_affwild2_va
 from affect_lib.data.affwild.reader import (
     BLENDSHAPE_NAMES,
@@ -27,6 +27,7 @@ from affect_lib.data.synthetic.affwild_mapping import FACE_MAPPING, HEAD_POSE_MA
 from affect_lib.data.synthetic.affwild_spec import (
     SynthAffWildParams,
     SynthAffWildSpec,
+    spec_hash,
     video_ids,
 )
 from affect_lib.lasca.names import FACE_FEATURES
@@ -76,7 +77,7 @@ def test_layout_and_index(smoke_dir, smoke_lasca):
         ):
             assert (smoke_dir / path).is_file(), path
     manifest = json.loads((smoke_dir / "manifest.json").read_text())
-    assert manifest["config_hash"] == config_hash(
+    assert manifest["config_hash"] == spec_hash(
         SynthAffWildSpec.from_config(smoke_lasca, 0)
     )
 
