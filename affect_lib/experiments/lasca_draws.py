@@ -29,7 +29,12 @@ from scipy import stats
 
 from affect_lib.config import LascaConfig
 from affect_lib.data.synthetic.affwild_spec import SynthAffWildParams
-from affect_lib.experiments.lasca_protocol import TARGETS, run_protocol
+from affect_lib.experiments.lasca_protocol import (
+    TARGETS,
+    SplitFn,
+    TestView,
+    run_protocol,
+)
 from affect_lib.experiments.lasca_representations import VARIANT_SPECS
 from affect_lib.lasca.folders import synth_affwild_windows
 from affect_lib.lasca.semantic import Embedder
@@ -64,6 +69,8 @@ def cell_over_draws(
     embedding_dir: str | os.PathLike[str] | None = None,
     caches: dict[tuple[str, str], Embedder] | None = None,
     n_jobs: int = 1,
+    split: SplitFn | None = None,
+    test_view: TestView | None = None,
 ) -> pd.DataFrame:
     """The cells (``targets`` x ``window_s``, ``tau``, ``encoder``; default
     ``cfg.encoder``) on every draw.
@@ -72,7 +79,8 @@ def cell_over_draws(
     accuracy over split seeds of every variant (NaN where the cell could not be fitted)
     and ``test_pairs`` (mean per split). ``params``: the generator's knobs;
     ``embedding_dir`` / ``caches``: the embedding store and caches, as in
-    :func:`~affect_lib.experiments.lasca_protocol.run_protocol`.
+    :func:`~affect_lib.experiments.lasca_protocol.run_protocol`, as are its hooks
+    ``split`` and ``test_view``.
     """
     unknown = (set(variants) - set(VARIANT_SPECS)) | (set(targets) - set(TARGETS))
     if unknown or not variants or not targets or not data_seeds:
@@ -108,6 +116,8 @@ def cell_over_draws(
             encoders=(encoder,),
             caches=caches,
             n_jobs=n_jobs,
+            split=split,
+            test_view=test_view,
         ).summary
         for target in targets:
             cell = summary[summary["target"] == target]

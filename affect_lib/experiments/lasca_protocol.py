@@ -29,38 +29,59 @@ with ``random_state = seed``, pairwise accuracy on the test pairs. Everything is
 deterministic given the seed. A cell with fewer than :data:`MIN_TRAIN_PAIRS` training
 pairs or no test pair is not fitted: its accuracy is NaN and ``note`` says why (tiny
 smoke-profile data).
+
+Two hooks let a study change the protocol's split and test conditions without copying
+it (issue #30's pre-registered experiments, :mod:`affect_lib.experiments.lasca_prereg`):
+``split`` chooses each seed's training and test subjects (a :class:`SubjectSplit`;
+default :func:`protocol_split`, the split above; subjects in neither part are left
+out), and ``test_view`` gives the representations the test windows are seen through
+(e.g. with feature channels missing), while training windows keep the clean ones.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from affect_lib.config import LascaConfig
+from affect_lib.experiments.lasca_cells import (
+    MIN_TRAIN_PAIRS,
+    Cell,
+    Fit,
+    Score,
+    fit_cell,
+)
 from affect_lib.experiments.lasca_representations import (
     VARIANT_SPECS,
     VARIANTS,
+    Representations,
     represent,
+)
+from affect_lib.experiments.lasca_splits import (
+    SplitFn,
+    SubjectSplit,
+    checked_split,
+    protocol_split,
+    subject_split,
 )
 from affect_lib.lasca.features import WindowSet
 from affect_lib.lasca.pairs import pair_deltas, preference_pairs
-from affect_lib.lasca.preference import (
-    fit_preference,
-    pairwise_accuracy,
-    trainable_parameters,
-)
 from affect_lib.lasca.semantic import Embedder
 
 __all__ = [
     "TARGETS",
     "MIN_TRAIN_PAIRS",
     "subject_split",
+    "SubjectSplit",
+    "SplitFn",
+    "TestView",
+    "protocol_split",
     "Cell",
     "Score",
     "ProtocolResult",
@@ -69,22 +90,11 @@ __all__ = [
 ]
 
 TARGETS: tuple[str, ...] = ("arousal", "valence")
-# 20 rows once symmetrised: early stopping's 10 % split still holds both classes
-MIN_TRAIN_PAIRS = 10
-
-
-def subject_split(subjects: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """Test subjects of ``seed``: ``max(1, round(share * n))`` of the sorted distinct
-    subjects, drawn with ``numpy.random.default_rng(seed)``; at least one subject stays
-    for training."""
-    distinct = np.unique(np.asarray(subjects).astype(str))
-    if len(distinct) < 2:
-        raise ValueError(
-            f"a subject-independent split needs >= 2 subjects, got {len(distinct)}"
-        )
-    n_test = min(max(1, int(round(share * len(distinct)))), len(distinct) - 1)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(distinct, size=n_test, replace=False))
+# (window set, its clean representations, train rows (N,) bool, test rows (N,) bool) ->
+# the representations the test rows are seen through (other rows unused)
+TestView = Callable[
+    [WindowSet, Representations, np.ndarray, np.ndarray], Representations
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,59 +108,6 @@ class ProtocolResult:
     summary: pd.DataFrame
     timings: dict[str, float]
     parameters: dict[str, int]
-
-
-class Cell(NamedTuple):
-    """One cell of the grid for one seed: the key columns of the protocol's table."""
-
-    window_s: float
-    tau: float
-    target: str
-    variant: str
-    encoder: str  # "none" for a variant without text, as lexicon and mode
-    lexicon: str
-    mode: str
-    seed: int
-
-
-class Score(NamedTuple):
-    """A cell's result: the table's other columns."""
-
-    n_train_pairs: int
-    n_test_pairs: int
-    accuracy: float  # NaN when not fitted
-    n_iter: int
-    note: str  # why the cell was not fitted; "" when it was
-
-
-@dataclass(frozen=True, eq=False)
-class _Fit:
-    """One fit to run: its cell, pair deltas (P, D), labels (P,) 0/1 and training
-    pairs (P,) bool (the others are its test pairs)."""
-
-    cell: Cell
-    deltas: np.ndarray
-    labels: np.ndarray
-    train: np.ndarray
-
-
-def _fit_cell(fit: _Fit, hyper: Mapping[str, Any]) -> tuple[Score, int | None]:
-    """Fit on the train pairs, score on the others -> (score, trainable parameters;
-    None when not fitted)."""
-    train = fit.train
-    n_train, n_test = int(train.sum()), int((~train).sum())
-    if n_train < MIN_TRAIN_PAIRS or n_test == 0:
-        note = (
-            f"not fitted: {n_train} train / {n_test} test pairs (needs >= "
-            f"{MIN_TRAIN_PAIRS} / 1)"
-        )
-        return Score(n_train, n_test, float("nan"), 0, note), None
-    model = fit_preference(
-        fit.deltas[train], fit.labels[train], seed=fit.cell.seed, **hyper
-    )
-    accuracy = pairwise_accuracy(model, fit.deltas[~train], fit.labels[~train])
-    n_iter = int(model.named_steps["mlp"].n_iter_)
-    return Score(n_train, n_test, accuracy, n_iter, ""), trainable_parameters(model)
 
 
 def run_protocol(
@@ -167,6 +124,8 @@ def run_protocol(
     caches: dict[tuple[str, str], Embedder] | None = None,
     n_jobs: int = 1,
     progress: bool = False,
+    split: SplitFn | None = None,
+    test_view: TestView | None = None,
 ) -> ProtocolResult:
     """Run the grid (module docstring) on ``window_sets`` (one per window size) and
     return the tables.
@@ -175,7 +134,8 @@ def run_protocol(
     :mod:`affect_lib.lasca.semantic`); ``taus`` / ``encoders`` default to ``cfg.taus`` /
     ``cfg.encoders``; seeds are ``seed ... seed + cfg.n_seeds - 1``. ``n_jobs``: fits
     run in that many processes (joblib; results do not depend on it). ``progress``:
-    print one line per window set.
+    print one line per window set. ``split`` / ``test_view``: the hooks of the module
+    docstring (default: the protocol's split, clean test windows).
     """
     sets = (
         list(window_sets.values())
@@ -201,7 +161,7 @@ def run_protocol(
         "batch_size": cfg.mlp_batch_size,
     }
     caches = {} if caches is None else caches
-    fits: list[_Fit] = []
+    fits: list[Fit] = []
     timings = {"represent_s": 0.0, "fit_s": 0.0}
     # one split per seed for every window set, drawn from all their subjects: a subject
     # without windows of one length (a short video) must not change which subjects the
@@ -209,7 +169,8 @@ def run_protocol(
     everyone = np.unique(
         np.concatenate([np.asarray(ws.subject).astype(str) for ws in sets])
     )
-    held_out = {s: subject_split(everyone, cfg.test_subjects, s) for s in seeds}
+    split = protocol_split(cfg.test_subjects) if split is None else split
+    roles = {s: checked_split(split(everyone, s), everyone, s) for s in seeds}
     for ws in sets:
         start = time.perf_counter()
         rep = represent(
@@ -227,20 +188,33 @@ def run_protocol(
                 f"({len(rep.x)} windows)"
             )
         subjects = np.asarray(ws.subject).astype(str)
-        test_rows = {s: np.isin(subjects, held_out[s]) for s in seeds}
-        inputs = {
-            (v, e): rep.inputs(v.name, e)
-            for v in specs
-            for e in ((None,) if v.lexicon is None else encoders)
+        rows = {
+            s: (np.isin(subjects, roles[s].train), np.isin(subjects, roles[s].test))
+            for s in seeds
         }
+        keys = [
+            (v, e) for v in specs for e in ((None,) if v.lexicon is None else encoders)
+        ]
+        inputs = {(v, e): rep.inputs(v.name, e) for v, e in keys}
+        seen = {}  # per seed: the test windows' inputs under test_view
+        if test_view is not None:
+            for s in seeds:
+                view = test_view(ws, rep, *rows[s])
+                seen[s] = {(v, e): view.inputs(v.name, e) for v, e in keys}
         for target in targets:
             y = np.asarray(getattr(ws, target))
             for tau in taus:
                 pairs = preference_pairs(y, ws.video, ws.index, tau)
                 deltas = {key: pair_deltas(z, pairs) for key, z in inputs.items()}
                 for s in seeds:
-                    train = ~test_rows[s][pairs.first]
+                    train, test = (r[pairs.first] for r in rows[s])
                     for (variant, encoder), dZ in deltas.items():
+                        if s in seen:  # a pair lies in one video: both windows test
+                            dZ = np.where(
+                                test[:, None],
+                                pair_deltas(seen[s][(variant, encoder)], pairs),
+                                dZ,
+                            )
                         cell = Cell(
                             window_s=rep.window_s,
                             tau=float(tau),
@@ -251,16 +225,14 @@ def run_protocol(
                             mode=mode if variant.lexicon else "none",
                             seed=s,
                         )
-                        fits.append(_Fit(cell, dZ, pairs.label, train))
+                        fits.append(Fit(cell, dZ, pairs.label, train, test))
     start = time.perf_counter()
     if n_jobs == 1:
-        results = [_fit_cell(fit, hyper) for fit in fits]
+        results = [fit_cell(fit, hyper) for fit in fits]
     else:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(_fit_cell)(fit, hyper) for fit in fits
-        )
+        results = Parallel(n_jobs=n_jobs)(delayed(fit_cell)(fit, hyper) for fit in fits)
     timings["fit_s"] = time.perf_counter() - start
     params = {
         f"{fit.cell.variant}/{fit.cell.encoder}": n
