@@ -173,7 +173,10 @@ with pd.option_context("display.max_colwidth", None):
 # ## Saliency: Otsu on one window
 #
 # Each feature is z-scored within its video (saliency is relative to the person: subjects differ
-# in baselines and gains), then the window's 73 values are split in two by Otsu's method, which
+# in baselines and gains), with the mean and standard deviation of the *whole* video, test videos
+# included: a window's mask also depends on frames that come after it. That makes every number in
+# this chapter an offline analysis; an online system would have to z-score with running statistics
+# of the frames seen so far. Then the window's 73 values are split in two by Otsu's method, which
 # picks the threshold maximising the between-class variance $w_0 w_1 (\mu_0-\mu_1)^2$ of the
 # histogram. The upper class is the window's salient set.
 
@@ -698,7 +701,9 @@ steps.assign(reading=steps.apply(direction, axis=1)).round(3)
 # Featurising a window means masking it and embedding the mask. With a cache keyed by the set of
 # active features, a mask seen before costs a dictionary lookup instead of a transformer pass; at
 # inference, one window costs: standardise with the video's statistics → Otsu mask → cached
-# embedding → the MLP's forward pass.
+# embedding → the MLP's forward pass. The statistics are the whole video's, computed once before
+# the loop (offline, as everywhere in this chapter): the latency below does not include updating
+# running statistics, which an online system would add.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
