@@ -57,13 +57,17 @@ def _digest(path):
 
 def test_a_shuffled_store_never_touches_the_real_one(tmp_path):
     masks = np.random.default_rng(0).random((40, len(FEATURE_NAMES))) > 0.8
-    real = EmbeddingCache(
-        encoder="minilm",
-        lexicon="affective",
-        mode="pooled",
-        cache_dir=tmp_path,
-        model=FakeEncoder(),
-    )
+
+    def real_store() -> EmbeddingCache:
+        return EmbeddingCache(
+            encoder="minilm",
+            lexicon="affective",
+            mode="pooled",
+            cache_dir=tmp_path,
+            model=FakeEncoder(),
+        )
+
+    real = real_store()
     real_emb = real.embed(masks)
     before = _digest(real.path)
     shuffled = shuffled_embedder(
@@ -77,13 +81,7 @@ def test_a_shuffled_store_never_touches_the_real_one(tmp_path):
     assert shuffled.path.is_file() and _digest(real.path) == before
     assert real.path not in shuffled.stale_files and not np.allclose(emb, real_emb)
     # reopened: each reads back its own rows, the real store is not listed as stale
-    again = EmbeddingCache(
-        encoder="minilm",
-        lexicon="affective",
-        mode="pooled",
-        cache_dir=tmp_path,
-        model=FakeEncoder(),
-    )
+    again = real_store()
     np.testing.assert_array_equal(again.embed(masks), real_emb)
     assert again.stats["disk_hits"] == 74 and again.stale_files == []
     other = shuffled_embedder(

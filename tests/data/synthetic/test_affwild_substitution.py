@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_lib.config import LascaConfig, load_profile
+from affect_lib.config import load_profile
 from affect_lib.data.affwild.reader import BLENDSHAPE_NAMES, read_blendshapes_csv
 from affect_lib.data.synthetic.affwild import generate_synth_affwild
 from affect_lib.data.synthetic.affwild_groups import (
@@ -29,15 +29,8 @@ from affect_lib.data.synthetic.affwild_spec import (
     video_ids,
 )
 from affect_lib.lasca.lexicon import load_lexicon
+from tests.data.synthetic.test_affwild import SMALL  # the generator tests' corpus
 
-SMALL = LascaConfig(
-    n_subjects=4,
-    videos_per_subject=2,
-    video_seconds=6.0,
-    fps=10.0,
-    audio_sr=8000,
-    windows_s=(3.0,),
-)
 ON = SynthAffWildParams(substitute_subjects=1)
 
 
