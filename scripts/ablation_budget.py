@@ -7,14 +7,15 @@ does? (issue #29: at least 5 seeds per variant within the chapter's budget)
 Trains ``full`` and ``no_graph`` with chapter 6's runner for each budget and seeds
 0..S-1. A budget is ``EPOCHS[,FIELD=VALUE...]``: ablation epochs and overrides of the
 book's ModelConfig or TrainConfig fields (e.g. ``d_model=32``, ``unet_base=16``,
-``max_epochs=2``: the warmup and Gumbel schedules span ``max_epochs``). The reference
+``max_epochs=2``: the warmup and Gumbel schedules span ``max_epochs``) or ``batch_size``
+(the runs' ``ablation_batch_size``; chapter 3's 64 if not given). The reference
 (``--reference``, default 12 = chapter 3's ``max_epochs``) is chapter 3's training
 without early stopping. For each budget it prints the two variants' mean accuracy and
-driver accuracy, Δ = full − no_graph with its spread over seeds, whether Δ's sign
-agrees with the reference's (the ranking), on how many seeds, and the mean seconds per
-run; for the plain budgets (epochs only) a line fitted to seconds against epochs
-splits a run's cost into a fixed part (data, set-up, scoring, counterfactual edits) and
-a part per epoch.
+driver accuracy, Δ = full − no_graph with its spread over seeds, whether Δ's sign agrees
+with the reference's (the ranking), on how many seeds, and the mean seconds per run; for
+the plain budgets (epochs only) a line fitted to seconds against epochs splits a run's
+cost into a fixed part (data, set-up, scoring, counterfactual edits) and a part per
+epoch.
 """
 
 from __future__ import annotations
@@ -111,23 +112,38 @@ def main() -> int:
 def _budget(base: RunConfig, spec: str, seeds: int) -> RunConfig:
     """The book's config for budget ``EPOCHS[,FIELD=VALUE...]`` with ``seeds`` seeds."""
     epochs, *pairs = spec.split(",")
-    model, train = {}, {}
+    sections = {"model": {}, "train": {}}
+    # chapter 3's batch unless the budget sets one
+    ablation = {
+        "ablation_epochs": int(epochs),
+        "ablation_seeds": seeds,
+        "ablation_batch_size": base.data.batch_size,
+    }
     for pair in pairs:
         key, value = pair.split("=")
-        fields = {f.name: f for f in dataclasses.fields(base.model)}
-        if key in fields:
-            model[key] = type(getattr(base.model, key))(value)
-        elif key in {f.name for f in dataclasses.fields(base.train)}:
-            train[key] = type(getattr(base.train, key))(value)
-        else:
-            raise SystemExit(f"budget {spec!r}: {key!r} is no model or train field")
+        if key == "batch_size":
+            ablation["ablation_batch_size"] = int(value)
+            continue
+        section = next(
+            (
+                name
+                for name in sections
+                if key in {f.name for f in dataclasses.fields(getattr(base, name))}
+            ),
+            None,
+        )
+        if section is None:
+            raise SystemExit(
+                f"budget {spec!r}: {key!r} is no model or train field (or batch_size)"
+            )
+        sections[section][key] = type(getattr(getattr(base, section), key))(value)
     return dataclasses.replace(
         base,
-        model=dataclasses.replace(base.model, **model),
-        train=dataclasses.replace(base.train, **train),
-        ablation=dataclasses.replace(
-            base.ablation, ablation_epochs=int(epochs), ablation_seeds=seeds
-        ),
+        **{
+            name: dataclasses.replace(getattr(base, name), **fields)
+            for name, fields in sections.items()
+        },
+        ablation=dataclasses.replace(base.ablation, **ablation),
     )
 
 

@@ -141,6 +141,7 @@ PROFILES: dict[str, RunConfig] = {
         ablation=AblationConfig(
             ablation_seeds=10,
             ablation_epochs=60,
+            ablation_batch_size=128,
             ablation_n_cf=1000,
             ablation_variants=ALL_VARIANTS,
         ),

@@ -6,8 +6,9 @@ chapter 3 with one thing changed (a component removed, a loss weight swept, the 
 edges made hard). Every (variant, seed) run
 
 1. trains with :func:`affect_lib.affect_diff.loop.fit_plain` for
-   ``cfg.ablation.ablation_epochs`` epochs (fixed budget, no early stopping), seed ``s``
-   for initialisation, data order and noise;
+   ``cfg.ablation.ablation_epochs`` epochs of ``ablation_batch_size`` mini-batches
+   (fixed budget, no early stopping), seed ``s`` for initialisation, data order and
+   noise;
 2. scores the test split:
 
    * ``accuracy`` — the classifier on μ (chapter 3's ``test_accuracy``; denoising μ
@@ -177,7 +178,9 @@ def run_variant(cfg: RunConfig, variant: Variant, seed: int) -> AblationRun:
         start = time.perf_counter()
         base = _data(cfg)
         vcfg = variant_config(cfg, variant, seed)
-        dm = AffectDataModule(base.corpora, batch_size=cfg.data.batch_size, seed=seed)
+        dm = AffectDataModule(
+            base.corpora, batch_size=cfg.ablation.ablation_batch_size, seed=seed
+        )
         torch.use_deterministic_algorithms(True)
         # deterministic mode also fills every new tensor with NaN: a pass over memory
         # that deterministic kernels do not need

@@ -131,6 +131,7 @@ def test_overrides_apply_and_promote():
         ("taus", [0.1, 1.5], r"taus must be in \[0, 1\)"),
         ("encoders", ["mpnet"], "encoder 'minilm'"),
         ("ablation_variants", ["full", "bogus"], "unknown ablation variant.*bogus"),
+        ("ablation_batch_size", 0, "ablation_batch_size must be >= 1"),
     ],
 )
 def test_semantic_validation(key, value, match):
