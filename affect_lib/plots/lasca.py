@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from affect_lib.experiments.lasca_draws import mean_interval
 
-__all__ = ["otsu_histogram", "ablation_bars", "draws_figure"]
+__all__ = ["otsu_histogram", "ablation_bars", "draws_figure", "prereg_intervals"]
 
 VARIANT_COLORS = {
     "features": "#8C8C8C",
@@ -175,5 +175,46 @@ def draws_figure(
         ax.set_title(target, fontsize=9)
     panels[0].set_ylabel("pairwise accuracy, mean over draws")
     panels[-1].legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def prereg_intervals(table: pd.DataFrame, *, min_gain: float = 0.03) -> Figure:
+    """One panel per pre-registered experiment: each estimate's mean difference over
+    draws (dot) and 95 % interval (bar), 0 dotted, ``min_gain`` (prediction 1's +3
+    points) dashed in the substitution panel.
+
+    ``table``: :meth:`~affect_lib.experiments.lasca_prereg_results.PreregResult.table`
+    (columns experiment, variant, mean, lo, hi).
+    """
+    experiments = list(dict.fromkeys(table["experiment"]))
+    sizes = [int((table["experiment"] == x).sum()) for x in experiments]
+    fig, axes = plt.subplots(
+        len(experiments),
+        1,
+        figsize=(6.4, 0.9 + 0.28 * sum(sizes) + 0.35 * len(experiments)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": sizes},
+        sharex=True,
+    )
+    for ax, x in zip(axes[:, 0], experiments, strict=True):
+        part = table[table["experiment"] == x]
+        mean, lo, hi = (part[c].to_numpy(np.float64) for c in ("mean", "lo", "hi"))
+        y = np.arange(len(part))[::-1]
+        ax.errorbar(
+            mean,
+            y,
+            xerr=[mean - lo, hi - mean],
+            fmt="o",
+            color="black",
+            capsize=3,
+            ms=4,
+        )
+        ax.axvline(0, color="black", lw=0.8, ls=":")
+        if x == "substitution":
+            ax.axvline(min_gain, color="#C44E52", lw=0.8, ls="--")
+        ax.set_yticks(y, part["variant"].str.replace("_", " "), fontsize=7)
+        ax.set_title(x, fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel("accuracy difference, mean over draws (95 % interval)")
     fig.tight_layout()
     return fig

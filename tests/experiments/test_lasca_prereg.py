@@ -195,3 +195,20 @@ def test_too_few_subjects_for_the_curve_are_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match=r"curve_sizes \(2, 4, 8, 12\) need 12 .* 6"):
         run_prereg(SMALL, PreregConfig(), tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_interval_figure_has_a_panel_per_experiment_and_a_bar_per_row(result):
+    from affect_lib.plots.lasca import prereg_intervals
+
+    table = result[0].table()
+    fig = prereg_intervals(table)
+    experiments = list(dict.fromkeys(table["experiment"]))
+    assert [ax.get_title(loc="left") for ax in fig.axes] == experiments
+    for ax, x in zip(fig.axes, experiments, strict=True):
+        assert len(ax.get_yticks()) == int((table["experiment"] == x).sum())
+    # the predicted +3 points is drawn where it applies, in the substitution panel
+    lines = {
+        x: [ln.get_xdata()[0] for ln in ax.get_lines()]
+        for ax, x in zip(fig.axes, experiments, strict=True)
+    }
+    assert MIN_GAIN in lines["substitution"] and MIN_GAIN not in lines["curve"]
