@@ -110,7 +110,10 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
         f"results page does not show the seed-1 notebooks' values: {missing}"
     )
     changed = [ref for ref in glue1 if glue1[ref] != glue0[ref]]
-    assert len(changed) >= len(glue1) // 3, f"only {changed} changed with the seed"
+    # the smoke profile is too small for LaScA's draws and pre-registered experiments:
+    # their NaNs cannot move with the seed
+    defined = [ref for ref in glue1 if glue0[ref].lstrip("+-") != "nan"]
+    assert len(changed) >= len(defined) // 3, f"only {changed} changed with the seed"
     assert {ref.partition("::")[0] for ref in changed} >= {
         f"../notebooks/{nb}.ipynb"
         for nb in ("01_data_prep", "03_diffusion_training", "05_lasca", "06_ablations")
@@ -123,10 +126,10 @@ def test_a_new_seed_updates_the_results_page_and_the_report(tmp_path):
     assert " 0 01_data_prep " in seeds0 and " 1 01_data_prep " not in seeds0
     assert " 1 01_data_prep " in seeds1 and " 0 01_data_prep " not in seeds1
     # chapter 6 trains with seeds 1 and 2
-    assert "06_ablations 1-2; A/A control 3-4 1 subject splits from 1" in seeds1
+    assert "07_lasca_mechanism 1-2; A/A control 3-4 1 subject splits from 1" in seeds1
     wall1 = _section(report1, "Wall time per notebook", "Artifacts")
     # every notebook ran with seed 1
-    assert wall1.count('{"seed": 1}') == 6 and "profile defaults" not in wall1
+    assert wall1.count('{"seed": 1}') == len(ran) and "profile defaults" not in wall1
     artifacts = [
         dict(
             re.findall(
