@@ -278,7 +278,7 @@ plt.show()
 #   {glue:text}`ablation_no_graph_accuracy:.3f` (Δ between
 #   {glue:text}`ablation_no_graph_accuracy_lo:+.3f` and {glue:text}`ablation_no_graph_accuracy_hi:+.3f`);
 #   whether that survives the correction for testing nine ablations is in the findings above: with
-#   five seeds of a model this far from converged, a drop of this size can land on either side of
+#   five seeds of a model this far from convergence, a drop of this size can land on either side of
 #   the threshold. Chapter 3, with six times the training, measures the same comparison with far
 #   less seed noise.
 # - **The diffusion prior and CFG dropout** change nothing the classifier sees, by construction:
